@@ -1,0 +1,51 @@
+//===- Passes.h - SSM conversion passes and pipelines -----------*- C++ -*-===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_CONVERSION_PASSES_H
+#define SSM_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir::ssm {
+
+#define GEN_PASS_DECL
+#include "ssm/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "ssm/Conversion/Passes.h.inc"
+
+/// How the reference pipeline lowers mixers.
+enum class MixerForm { Quadratic, Recurrent };
+
+/// Options of the `ssm-lower-to-llvm` pipeline.
+struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
+  PassOptions::Option<MixerForm> mixerForm{
+      *this, "mixer-form", llvm::cl::desc("How mixers are lowered"),
+      llvm::cl::init(MixerForm::Quadratic),
+      llvm::cl::values(
+          clEnumValN(MixerForm::Quadratic, "quadratic",
+                     "materialized mixing matrix (ssm-materialize-mixers)"),
+          clEnumValN(MixerForm::Recurrent, "recurrent",
+                     "loop of single-token steps (ssm-mixers-to-recurrent)"))};
+};
+
+/// Builds the reference CPU pipeline: ssm ops to linalg on tensors, one-shot
+/// bufferization, loops, and the LLVM dialect.
+void buildLowerToLLVMPipeline(OpPassManager &pm,
+                              const LowerToLLVMOptions &options);
+
+/// Registers `ssm-lower-to-llvm` with the pass pipeline registry.
+void registerSSMPipelines();
+
+} // namespace mlir::ssm
+
+#endif // SSM_CONVERSION_PASSES_H

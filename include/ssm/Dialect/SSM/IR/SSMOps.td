@@ -1,0 +1,345 @@
+//===- SSMOps.td - SSM dialect operations ------------------*- tablegen -*-===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_DIALECT_SSM_IR_SSMOPS_TD
+#define SSM_DIALECT_SSM_IR_SSMOPS_TD
+
+include "ssm/Dialect/SSM/IR/SSMDialect.td"
+include "ssm/Dialect/SSM/IR/SSMInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+class SSM_MixerOp<string mnemonic, list<Trait> traits = []>
+    : SSM_Op<mnemonic, !listconcat(traits, [
+        Pure, DeclareOpInterfaceMethods<SSM_MixerOpInterface>])> {
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Mixers
+//===----------------------------------------------------------------------===//
+
+def SSM_AttentionOp : SSM_MixerOp<"attention"> {
+  let summary = "Softmax attention with GQA, causal/sliding-window masks and softcap";
+  let description = [{
+    Multi-head softmax attention. `query` is `(b, l, hq, d)`, `key` is
+    `(b, s, hkv, d)`, `value` is `(b, s, hkv, dv)`; `hq` must be a multiple
+    of `hkv` (grouped-query attention: query head `i` reads kv head
+    `i / (hq / hkv)`). The result is `(b, l, hq, dv)`.
+
+    ```
+    scores = scale * q k^T                      scale defaults to 1/sqrt(d)
+    scores = softcap * tanh(scores / softcap)   if softcap is set
+    scores = scores + mask                      if mask is given
+    causal:  query i sees keys j <= i + (s - l)   (aligned to the end)
+    window:  query i sees keys j >  i + (s - l) - window
+    y = softmax(scores) v                       softmax in f32
+    ```
+
+    `mask` is additive, `(b or 1, hq or 1, l, s)`. A query row that sees no
+    key gives 0. The mixing matrix is `softmax(scores)`, `(b, hq, l, s)`.
+    The recurrent step keeps the keys and values seen so far as a KV cache
+    (the first `s - l` keys and values are its initial content); it does not
+    take an additive mask.
+
+    Example:
+
+    ```mlir
+    %y = ssm.attention %q, %k, %v {causal, window = 128 : i64}
+        : (tensor<?x?x8x64xf32>, tensor<?x?x2x64xf32>, tensor<?x?x2x64xf32>)
+        -> tensor<?x?x8x64xf32>
+    ```
+  }];
+  let arguments = (ins SSM_FloatTensor:$query, SSM_FloatTensor:$key,
+                       SSM_FloatTensor:$value,
+                       Optional<SSM_FloatTensor>:$mask,
+                       UnitAttr:$causal,
+                       OptionalAttr<F32Attr>:$scale,
+                       OptionalAttr<I64Attr>:$window,
+                       OptionalAttr<F32Attr>:$softcap);
+  let results = (outs SSM_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`mask` `(` $mask^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+def SSM_SSDOp : SSM_MixerOp<"ssd", [AttrSizedOperandSegments]> {
+  let summary = "Mamba-2 state space duality (SSD) mixer";
+  let description = [{
+    The Mamba-2 selective state space mixer of state-spaces/mamba
+    `mamba_chunk_scan_combined`. Operands: `x (b, l, h, p)`, `dt (b, l, h)`,
+    `A (h)` (negative), `B` and `C (b, l, g, n)` with `h % g == 0` (head `i`
+    uses group `i / (h / g)`), and optionally `D (h)` or `(h, p)`,
+    `dt_bias (h)`, `z (b, l, h, p)` and `initial_state (b, h, p, n)`.
+
+    ```
+    dt'  = dt + dt_bias;  dt' = softplus(dt') if dt_softplus   (u > 20: u)
+    dt'  = clamp(dt', dt_limit[0], dt_limit[1])                if dt_limit
+    a_t  = exp(min(dt'_t A, 0))
+    H_t  = a_t H_{t-1} + dt'_t x_t B_t^T          H_0 = initial_state or 0
+    y_t  = H_t C_t + D x_t
+    y_t  = y_t * silu(z_t)                         if z
+    ```
+
+    Results: `y (b, l, h, p)` and the final state `H_L (b, h, p, n)`, f32.
+    Mixing matrix (j <= i): `M[i,j] = (C_i . B_j) exp(sum_{k=j+1..i} dt'_k A) dt'_j`.
+
+    ```mlir
+    %y, %h = ssm.ssd %x, %dt, %A, %B, %C D(%D) dt_bias(%bias) z(%z)
+        {dt_softplus}
+        : (tensor<?x?x4x16xf32>, tensor<?x?x4xf32>, tensor<4xf32>,
+           tensor<?x?x1x32xf32>, tensor<?x?x1x32xf32>, tensor<4xf32>,
+           tensor<4xf32>, tensor<?x?x4x16xf32>)
+        -> (tensor<?x?x4x16xf32>, tensor<?x4x16x32xf32>)
+    ```
+  }];
+  let arguments = (ins SSM_FloatTensor:$x, SSM_FloatTensor:$dt,
+                       SSM_FloatTensor:$A, SSM_FloatTensor:$B,
+                       SSM_FloatTensor:$C,
+                       Optional<SSM_FloatTensor>:$D,
+                       Optional<SSM_FloatTensor>:$dt_bias,
+                       Optional<SSM_FloatTensor>:$z,
+                       Optional<SSM_StateTensor>:$initial_state,
+                       UnitAttr:$dt_softplus,
+                       OptionalAttr<DenseF32ArrayAttr>:$dt_limit);
+  let results = (outs SSM_FloatTensor:$y, SSM_StateTensor:$final_state);
+  let assemblyFormat = [{
+    $x `,` $dt `,` $A `,` $B `,` $C (`D` `(` $D^ `)`)?
+    (`dt_bias` `(` $dt_bias^ `)`)? (`z` `(` $z^ `)`)?
+    (`initial_state` `(` $initial_state^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+}
+
+def SSM_DiscreteSSDOp : SSM_MixerOp<"discrete_ssd", [AttrSizedOperandSegments]> {
+  let summary = "Discrete Mamba-2 mixer (MOHAWK / Phi-Mamba / Llamba student)";
+  let description = [{
+    The scalar-decay SSM of Discrete Mamba-2: no dt scaling of the input and
+    a per-token decay parameter. Operands: `x (b, l, h, p)`,
+    `A_log (b, l, h)`, `B` and `C (b, l, g, n)` (`g = h` in Discrete Mamba-2,
+    where every head has its own B and C; `h % g == 0` in general), and
+    optionally `D (h)` or `(h, p)`, `z (b, l, h, p)`, `z_bias (h, p)` (only
+    with `z`) and `initial_state (b, h, p, n)`.
+
+    ```
+    a_t = exp(-softplus(A_log_t))
+    H_t = a_t H_{t-1} + x_t B_t^T                  H_0 = initial_state or 0
+    y_t = H_t C_t + D x_t
+    y_t = y_t * silu(z_t + z_bias)                 if z
+    ```
+
+    Results: `y (b, l, h, p)` and the final state `(b, h, p, n)`, f32.
+    Mixing matrix (j <= i): `M[i,j] = (C_i . B_j) exp(-sum_{k=j+1..i} softplus(A_log_k))`.
+  }];
+  let arguments = (ins SSM_FloatTensor:$x, SSM_FloatTensor:$A_log,
+                       SSM_FloatTensor:$B, SSM_FloatTensor:$C,
+                       Optional<SSM_FloatTensor>:$D,
+                       Optional<SSM_FloatTensor>:$z,
+                       Optional<SSM_FloatTensor>:$z_bias,
+                       Optional<SSM_StateTensor>:$initial_state);
+  let results = (outs SSM_FloatTensor:$y, SSM_StateTensor:$final_state);
+  let assemblyFormat = [{
+    $x `,` $A_log `,` $B `,` $C (`D` `(` $D^ `)`)? (`z` `(` $z^ `)`)?
+    (`z_bias` `(` $z_bias^ `)`)? (`initial_state` `(` $initial_state^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def SSM_Mamba3Op : SSM_MixerOp<"mamba3", [AttrSizedOperandSegments]> {
+  let summary = "Mamba-3 mixer: trapezoidal input, rotary state, MIMO rank r";
+  let description = [{
+    The Mamba-3 mixer (state-spaces/mamba `modules/mamba3.py`) after its
+    elementwise prologue: the operands are the per-token quantities the
+    recurrence uses, so that the prologue (softplus of dt, the A floor,
+    sigmoid of the trapezoid gate, `pi * tanh` of the angles, the B/C
+    RMSNorms and biases) stays in ordinary ops that the fusion pass folds in.
+
+    Operands: `x (b, l, h, p)`; `dt (b, l, h)` the positive step;
+    `A (b, l, h)` the negative per-token decay rate; `lam (b, l, h)` the
+    trapezoid weight in `[0, 1]`; `theta (b, l, h, S)` the angle rates with
+    `2S <= n`; `B` and `C (b, l, r, g, n)` (already normed and biased, not
+    rotated); optionally `D (h)`, `z (b, l, h, p)`, the MIMO channel weights
+    `Wx`, `Wz`, `Wo (h, r, p)` (1 where absent), and the initial state:
+    `initial_state (b, h, p, n)`, `initial_angle (b, h, S)`,
+    `initial_k (b, r, h, n)` (the previous token's rotated key) and
+    `initial_x (b, h, p)` (the previous token's input), all f32, zeros where
+    absent.
+
+    ```
+    al_t    = exp(min(dt_t A_t, 0))
+    phi_t   = phi_{t-1} + dt_t theta_t
+    k_{t,r} = Rot(phi_t) B_{t,r}         q_{t,r} = Rot(phi_t) C_{t,r}
+    v_{t,r} = x_t * Wx[r]
+    H_t     = al_t H_{t-1} + (1 - lam_t) dt_t al_t sum_r v_{t-1,r} k_{t-1,r}^T
+                           + lam_t dt_t sum_r v_{t,r} k_{t,r}^T
+    y_{t,r} = (H_t q_{t,r} + D v_{t,r}) * silu(z_t * Wz[r])   (gate if z)
+    y_t     = sum_r Wo[r] * y_{t,r}
+    ```
+
+    `Rot` rotates the first `2S` state features by the angles `phi`, pairing
+    them as `rotary_pairing` says (`interleaved`: SISO reference; `halves`:
+    MIMO reference). Rank `r = 1` without channel weights is Mamba-3 SISO.
+    Results: `y (b, l, h, p)`, `final_state (b, h, p, n)`,
+    `final_angle (b, h, S)`, `final_k (b, r, h, n)`, `final_x (b, h, p)`;
+    the sequence must have at least one token.
+
+    Mixing matrix, per head and (token, rank) pair, j <= i:
+    `M[(i,r),(j,r')] = (q_{i,r} . k_{j,r'}) exp(sum_{k=j+1..i} dt_k A_k)
+    (lam_j dt_j + [j < i] (1 - lam_{j+1}) dt_{j+1})`, acting on `v`.
+  }];
+  let arguments = (ins SSM_FloatTensor:$x, SSM_FloatTensor:$dt,
+                       SSM_FloatTensor:$A, SSM_FloatTensor:$lam,
+                       SSM_FloatTensor:$theta, SSM_FloatTensor:$B,
+                       SSM_FloatTensor:$C,
+                       Optional<SSM_FloatTensor>:$D,
+                       Optional<SSM_FloatTensor>:$z,
+                       Optional<SSM_FloatTensor>:$Wx,
+                       Optional<SSM_FloatTensor>:$Wz,
+                       Optional<SSM_FloatTensor>:$Wo,
+                       Optional<SSM_StateTensor>:$initial_state,
+                       Optional<SSM_StateTensor>:$initial_angle,
+                       Optional<SSM_StateTensor>:$initial_k,
+                       Optional<SSM_StateTensor>:$initial_x,
+                       DefaultValuedAttr<SSM_RotaryPairingAttr,
+                           "::mlir::ssm::RotaryPairing::interleaved">:$rotary_pairing);
+  let results = (outs SSM_FloatTensor:$y, SSM_StateTensor:$final_state,
+                      SSM_StateTensor:$final_angle, SSM_StateTensor:$final_k,
+                      SSM_StateTensor:$final_x);
+  let assemblyFormat = [{
+    $x `,` $dt `,` $A `,` $lam `,` $theta `,` $B `,` $C
+    (`D` `(` $D^ `)`)? (`z` `(` $z^ `)`)? (`Wx` `(` $Wx^ `)`)?
+    (`Wz` `(` $Wz^ `)`)? (`Wo` `(` $Wo^ `)`)?
+    (`initial_state` `(` $initial_state^ `)`)?
+    (`initial_angle` `(` $initial_angle^ `)`)?
+    (`initial_k` `(` $initial_k^ `)`)? (`initial_x` `(` $initial_x^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    /// MIMO rank r (1 for SISO).
+    int64_t getRank() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getB().getType())
+          .getDimSize(2);
+    }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Supporting ops
+//===----------------------------------------------------------------------===//
+
+def SSM_RMSNormOp : SSM_Op<"rms_norm", [Pure, AllTypesMatch<["x", "result"]>]> {
+  let summary = "RMSNorm, optionally grouped and gated (Mamba-2 gated RMSNorm)";
+  let description = [{
+    Normalizes the last dimension `d` of `x` (any rank >= 1) by its root mean
+    square, in groups of `group_size` features (default: all `d`):
+
+    ```
+    u = x * silu(gate)                     if gate (same shape as x)
+    y = u / sqrt(mean_group(u^2) + eps) * weight
+    ```
+
+    `weight` is `(d)`. The gated, grouped form is the Mamba-2 block's
+    `RMSNormGated(norm_before_gate=False)`.
+  }];
+  let arguments = (ins SSM_FloatTensor:$x, SSM_FloatTensor:$weight,
+                       Optional<SSM_FloatTensor>:$gate,
+                       DefaultValuedAttr<F32Attr, "1.0e-5">:$eps,
+                       OptionalAttr<I64Attr>:$group_size);
+  let results = (outs SSM_FloatTensor:$result);
+  let assemblyFormat = [{
+    $x `,` $weight (`gate` `(` $gate^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def SSM_CausalConv1DOp : SSM_Op<"causal_conv1d", [Pure, AttrSizedOperandSegments]> {
+  let summary = "Depthwise causal 1-D convolution with state";
+  let description = [{
+    Depthwise causal convolution over the sequence, as in Mamba's
+    `causal_conv1d`. `x` is `(b, l, c)`, `weight` is `(c, k)`, `bias` is
+    `(c)`, `initial_state` is `(b, c, k - 1)` (the last `k - 1` inputs before
+    this sequence; zeros where absent):
+
+    ```
+    xf   = concat(initial_state^T, x) along the sequence   (b, k - 1 + l, c)
+    y_t  = bias + sum_{i < k} weight[:, i] * xf_{t + i}
+    y_t  = silu(y_t)                                       if silu
+    ```
+
+    Results: `y (b, l, c)` and `final_state (b, c, k - 1)`, the last `k - 1`
+    inputs, the decode state.
+  }];
+  let arguments = (ins SSM_FloatTensor:$x, SSM_FloatTensor:$weight,
+                       Optional<SSM_FloatTensor>:$bias,
+                       Optional<SSM_FloatTensor>:$initial_state,
+                       UnitAttr:$silu);
+  let results = (outs SSM_FloatTensor:$y, SSM_FloatTensor:$final_state);
+  let assemblyFormat = [{
+    $x `,` $weight (`bias` `(` $bias^ `)`)?
+    (`initial_state` `(` $initial_state^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def SSM_RotaryOp : SSM_Op<"rotary", [Pure, AllTypesMatch<["x", "result"]>]> {
+  let summary = "Rotary position embedding";
+  let description = [{
+    Rotates the first `2R` features of every head of `x (b, l, h, d)` by the
+    per-token angles whose cosines and sines are `cos` and `sin`
+    (`(b or 1, l, R)`, `2R <= d`); the other features pass through. Pairs
+    are `(2i, 2i+1)` (`interleaved`) or `(i, i + R)` (`halves`, Llama):
+
+    ```
+    y_a = x_a cos_i - x_b sin_i
+    y_b = x_b cos_i + x_a sin_i        for each pair (a, b) with angle index i
+    ```
+  }];
+  let arguments = (ins SSM_FloatTensor:$x, SSM_FloatTensor:$cos,
+                       SSM_FloatTensor:$sin,
+                       DefaultValuedAttr<SSM_RotaryPairingAttr,
+                           "::mlir::ssm::RotaryPairing::halves">:$pairing);
+  let results = (outs SSM_FloatTensor:$result);
+  let assemblyFormat = [{
+    $x `,` $cos `,` $sin attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def SSM_HybridMergeOp : SSM_Op<"hybrid_merge", [Pure]> {
+  let summary = "Merge of the SSM and kept attention heads of a per-head hybrid";
+  let description = [{
+    The output merge of a per-head hybrid layer (retrieval-aware
+    distillation): every layer runs its SSM mixer over all heads; a layer
+    with `k > 0` kept `(layer, head)` pairs also runs a `k`-head
+    `ssm.attention` on the same normed input, and the two are merged:
+
+    ```
+    renorm(a) = (a - mean(a)) / sqrt(var(a) + eps) * sqrt(var(s) + eps) + mean(s)
+    y = 0.5 * (s + renorm(a) W)
+    ```
+
+    `ssm_out` (`s`) is `(b, l, d)` (after the SSM output projection),
+    `attn_out` (`a`) is `(b, l, e)` (the kept heads, concatenated), `weight`
+    (`W`) is `(e, d)`; means and (population) variances are per token, over
+    the last dimension. The per-head hybrid is the pattern
+    `ssm mixer + ssm.attention (kept heads) + ssm.hybrid_merge`; only the
+    attention's heads need a KV cache.
+  }];
+  let arguments = (ins SSM_FloatTensor:$ssm_out, SSM_FloatTensor:$attn_out,
+                       SSM_FloatTensor:$weight,
+                       DefaultValuedAttr<F32Attr, "1.0e-5">:$eps);
+  let results = (outs SSM_FloatTensor:$result);
+  let assemblyFormat = [{
+    $ssm_out `,` $attn_out `,` $weight attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // SSM_DIALECT_SSM_IR_SSMOPS_TD

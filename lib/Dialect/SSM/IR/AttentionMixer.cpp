@@ -1,0 +1,237 @@
+//===- AttentionMixer.cpp - Softmax attention as a mixer ------------------===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+
+#include "MixerCommon.h"
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::ssm;
+using namespace mlir::ssm::mixers;
+
+namespace {
+
+struct AttentionParams {
+  bool causal;
+  double scale;
+  std::optional<int64_t> window;
+  std::optional<double> softcap;
+  int64_t queriesPerKv;
+};
+
+AttentionParams paramsOf(AttentionOp op) {
+  AttentionParams p;
+  p.causal = op.getCausal();
+  int64_t d = staticDim(op.getQuery(), 3);
+  p.scale = op.getScale() ? op.getScale()->convertToDouble()
+                          : 1.0 / std::sqrt(static_cast<double>(d));
+  if (std::optional<uint64_t> w = op.getWindow())
+    p.window = static_cast<int64_t>(*w);
+  if (std::optional<APFloat> c = op.getSoftcap())
+    p.softcap = c->convertToDouble();
+  p.queriesPerKv = staticDim(op.getQuery(), 2) / staticDim(op.getKey(), 2);
+  return p;
+}
+
+/// softmax(masked scores): (b, hq, l, s), f32. `mask` may be null.
+Value probabilities(OpBuilder &b, Location loc, const AttentionParams &p,
+                    Value q, Value k, Value mask) {
+  OpFoldResult B = dimOf(b, loc, q, 0), L = dimOf(b, loc, q, 1),
+               H = dimOf(b, loc, q, 2), D = dimOf(b, loc, q, 3),
+               S = dimOf(b, loc, k, 1);
+  Einsum es(b, loc, "bhijd", {B, H, L, S, D});
+  AffineExpr kvHead = p.queriesPerKv == 1
+                          ? es.d('h')
+                          : es.d('h').floorDiv(p.queriesPerKv);
+  Value dots = es.build(
+      {es.in(q, "bihd"), es.in(k, {es.d('b'), es.d('j'), kvHead, es.d('d')})},
+      "bhij", "d",
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        return addF(nb, l, a[2], mulF(nb, l, a[0], a[1]));
+      },
+      0.0);
+
+  // Scale, softcap, additive mask, causal and window masks (-inf).
+  Value offset = arith::SubIOp::create(b, loc, toIndex(b, loc, S),
+                                       toIndex(b, loc, L));
+  Einsum em(b, loc, "bhij", {B, H, L, S});
+  SmallVector<EinInput> ins = {em.in(dots, "bhij")};
+  if (mask) {
+    auto mt = cast<RankedTensorType>(mask.getType());
+    std::string idx = std::string(mt.getDimSize(0) == 1 ? "0" : "b") +
+                      (mt.getDimSize(1) == 1 ? "0" : "h") + "ij";
+    ins.push_back(em.in(mask, idx));
+  }
+  double negInf = -std::numeric_limits<double>::infinity();
+  Value scores = em.build(ins, "bhij", "", [&](OpBuilder &nb, Location l,
+                                               ValueRange a) {
+    Value s = mulF(nb, l, a[0], cstF32(nb, l, p.scale));
+    if (p.softcap) {
+      Value c = cstF32(nb, l, *p.softcap);
+      s = mulF(nb, l, c,
+               math::TanhOp::create(nb, l, arith::DivFOp::create(nb, l, s, c)));
+    }
+    if (mask)
+      s = addF(nb, l, s, a[1]);
+    if (!p.causal && !p.window)
+      return s;
+    Value i = em.index(nb, l, 'i'), j = em.index(nb, l, 'j');
+    // Signed comparisons: i + (s - l) may be negative when s < l.
+    Value last = arith::AddIOp::create(nb, l, i, offset);
+    Value visible = arith::ConstantIntOp::create(nb, l, 1, 1);
+    if (p.causal)
+      visible = cmpIdx(nb, l, arith::CmpIPredicate::sle, j, last);
+    if (p.window) {
+      Value w = arith::ConstantIndexOp::create(nb, l, *p.window);
+      Value first = arith::SubIOp::create(nb, l, last, w);
+      visible = arith::AndIOp::create(
+          nb, l, visible, cmpIdx(nb, l, arith::CmpIPredicate::sgt, j, first));
+    }
+    return selectF(nb, l, visible, s, cstF32(nb, l, negInf));
+  });
+
+  Einsum er(b, loc, "bhij", {B, H, L, S});
+  Value rowMax = er.build(
+      {er.in(scores, "bhij")}, "bhi", "j",
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        return arith::MaximumFOp::create(nb, l, a[0], a[1]);
+      },
+      negInf);
+  // A row that sees no key has max -inf: its weights are 0.
+  auto expShift = [&](OpBuilder &nb, Location l, Value s, Value m) {
+    Value isEmpty = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, m,
+                                          cstF32(nb, l, negInf));
+    Value safeM = selectF(nb, l, isEmpty, cstF32(nb, l, 0.0), m);
+    return math::ExpOp::create(nb, l, subF(nb, l, s, safeM)).getResult();
+  };
+  Value rowSum = er.build(
+      {er.in(scores, "bhij"), er.in(rowMax, "bhi")}, "bhi", "j",
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        return addF(nb, l, a[2], expShift(nb, l, a[0], a[1]));
+      },
+      0.0);
+  return er.build(
+      {er.in(scores, "bhij"), er.in(rowMax, "bhi"), er.in(rowSum, "bhi")},
+      "bhij", "", [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value e = expShift(nb, l, a[0], a[1]);
+        Value isZero = arith::CmpFOp::create(
+            nb, l, arith::CmpFPredicate::OEQ, a[2], cstF32(nb, l, 0.0));
+        Value safeSum = selectF(nb, l, isZero, cstF32(nb, l, 1.0), a[2]);
+        return arith::DivFOp::create(nb, l, e, safeSum).getResult();
+      });
+}
+
+/// y[b, i, h, e] = sum_j P[b, h, i, j] v[b, j, h / G, e].
+Value applyProbabilities(OpBuilder &b, Location loc, const AttentionParams &p,
+                         Value probs, Value v) {
+  OpFoldResult B = dimOf(b, loc, probs, 0), H = dimOf(b, loc, probs, 1),
+               L = dimOf(b, loc, probs, 2), S = dimOf(b, loc, probs, 3),
+               E = dimOf(b, loc, v, 3);
+  Einsum e(b, loc, "bihej", {B, L, H, E, S});
+  AffineExpr kvHead =
+      p.queriesPerKv == 1 ? e.d('h') : e.d('h').floorDiv(p.queriesPerKv);
+  return e.build(
+      {e.in(probs, "bhij"), e.in(v, {e.d('b'), e.d('j'), kvHead, e.d('e')})},
+      "bihe", "j",
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        return addF(nb, l, a[2], mulF(nb, l, a[0], a[1]));
+      },
+      0.0);
+}
+
+} // namespace
+
+FailureOr<Value> AttentionOp::materializeMixingMatrix(OpBuilder &b) {
+  Location loc = getLoc();
+  return probabilities(b, loc, paramsOf(*this), castToF32(b, loc, getQuery()),
+                       castToF32(b, loc, getKey()),
+                       f32OrNull(b, loc, getMask()));
+}
+
+FailureOr<SmallVector<Value>> AttentionOp::buildQuadraticForm(OpBuilder &b) {
+  Location loc = getLoc();
+  AttentionParams p = paramsOf(*this);
+  Value probs =
+      probabilities(b, loc, p, castToF32(b, loc, getQuery()),
+                    castToF32(b, loc, getKey()), f32OrNull(b, loc, getMask()));
+  return SmallVector<Value>{
+      applyProbabilities(b, loc, p, probs, castToF32(b, loc, getValue()))};
+}
+
+SmallVector<MixerStateInfo> AttentionOp::getStateInfo() {
+  auto kt = cast<RankedTensorType>(getKey().getType());
+  auto vt = cast<RankedTensorType>(getValue().getType());
+  int64_t batch = cast<RankedTensorType>(getQuery().getType()).getDimSize(0);
+  Type f32 = Float32Type::get(getContext());
+  auto cache = [&](RankedTensorType t) {
+    return RankedTensorType::get(
+        {batch, ShapedType::kDynamic, t.getDimSize(2), t.getDimSize(3)}, f32);
+  };
+  return {MixerStateInfo{"k_cache", cache(kt), 1u},
+          MixerStateInfo{"v_cache", cache(vt), 1u}};
+}
+
+FailureOr<SmallVector<Value>> AttentionOp::buildInitialState(OpBuilder &b) {
+  // The keys and values before the first query (s - l of them) fill the
+  // cache initially.
+  Location loc = getLoc();
+  Value prefix = arith::SubIOp::create(
+      b, loc, toIndex(b, loc, dimOf(b, loc, getKey(), 1)),
+      toIndex(b, loc, dimOf(b, loc, getQuery(), 1)));
+  SmallVector<Value> state;
+  for (auto [value, info] : llvm::zip(ValueRange{getKey(), getValue()},
+                                      getStateInfo())) {
+    Value slice = sliceAlong(b, loc, value, 1, b.getIndexAttr(0), prefix);
+    Value f32 = castToF32(b, loc, slice);
+    state.push_back(tensor::CastOp::create(b, loc, info.type, f32));
+  }
+  return state;
+}
+
+FailureOr<MixerStep> AttentionOp::buildRecurrentStep(OpBuilder &b, Value t,
+                                                     ValueRange state) {
+  if (!getCausal())
+    return emitOpError() << "has no recurrent form: it is not causal";
+  if (getMask())
+    return emitOpError()
+           << "has no recurrent form with an additive mask operand";
+  if (state.size() != 2)
+    return emitOpError() << "recurrent step expects 2 state values, got "
+                         << state.size();
+  Location loc = getLoc();
+  Value prefix = arith::SubIOp::create(
+      b, loc, toIndex(b, loc, dimOf(b, loc, getKey(), 1)),
+      toIndex(b, loc, dimOf(b, loc, getQuery(), 1)));
+  Value pos = arith::AddIOp::create(b, loc, prefix, t);
+  Value q = tokenOf(b, loc, getQuery(), t);
+  // Append this token's key and value to the caches.
+  SmallVector<Value> caches;
+  for (auto [operand, cache, info] :
+       llvm::zip(ValueRange{getKey(), getValue()}, state, getStateInfo())) {
+    Value kv = castToF32(
+        b, loc, sliceAlong(b, loc, operand, 1, pos, b.getIndexAttr(1)));
+    OpFoldResult len = dimOf(b, loc, cache, 1);
+    Value newLen = arith::AddIOp::create(
+        b, loc, toIndex(b, loc, len), arith::ConstantIndexOp::create(b, loc, 1));
+    SmallVector<OpFoldResult> sizes = {dimOf(b, loc, cache, 0), newLen,
+                                       dimOf(b, loc, cache, 2),
+                                       dimOf(b, loc, cache, 3)};
+    Value grown = tensor::EmptyOp::create(b, loc, sizes, b.getF32Type());
+    grown = insertAlong(b, loc, cache, grown, 1, b.getIndexAttr(0));
+    grown = insertAlong(b, loc, kv, grown, 1, len);
+    caches.push_back(tensor::CastOp::create(b, loc, info.type, grown));
+  }
+  // The token's query sees the whole cache (causal, aligned to the end).
+  AttentionParams p = paramsOf(*this);
+  Value probs = probabilities(b, loc, p, q, caches[0], Value());
+  Value y = applyProbabilities(b, loc, p, probs, caches[1]);
+  return MixerStep{{y}, caches};
+}
+
+SmallVector<unsigned> AttentionOp::getFinalStateResultIndices() { return {}; }

@@ -1,0 +1,51 @@
+//===- MixerCommon.cpp - Pieces shared by the mixer implementations -------===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+
+#include "MixerCommon.h"
+
+using namespace mlir;
+using namespace mlir::ssm;
+using namespace mlir::ssm::mixers;
+
+Value mixers::cumulativeSum(OpBuilder &b, Location loc, Value g) {
+  OpFoldResult B = dimOf(b, loc, g, 0), L = dimOf(b, loc, g, 1),
+               H = dimOf(b, loc, g, 2);
+  Einsum e(b, loc, "bhik", {B, H, L, L});
+  return e.build(
+      {e.in(g, "bkh")}, "bhi", "k",
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value inRange = cmpIdx(nb, l, arith::CmpIPredicate::ule,
+                               e.index(nb, l, 'k'), e.index(nb, l, 'i'));
+        return selectF(nb, l, inRange, addF(nb, l, a[1], a[0]), a[1]);
+      },
+      0.0);
+}
+
+Value mixers::totalSum(OpBuilder &b, Location loc, Value g) {
+  OpFoldResult B = dimOf(b, loc, g, 0), L = dimOf(b, loc, g, 1),
+               H = dimOf(b, loc, g, 2);
+  Einsum e(b, loc, "bhk", {B, H, L});
+  return e.build(
+      {e.in(g, "bkh")}, "bh", "k",
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        return addF(nb, l, a[1], a[0]);
+      },
+      0.0);
+}
+
+Value mixers::elementAlong(OpBuilder &b, Location loc, Value v, int64_t dim,
+                           OpFoldResult i) {
+  Value slice = sliceAlong(b, loc, v, dim, i, b.getIndexAttr(1));
+  return dropUnitDim(b, loc, slice, dim);
+}
+
+Value mixers::lastToken(OpBuilder &b, Location loc, Value v) {
+  Value len = toIndex(b, loc, dimOf(b, loc, v, 1));
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value last = arith::SubIOp::create(b, loc, len, one);
+  return elementAlong(b, loc, v, 1, last);
+}

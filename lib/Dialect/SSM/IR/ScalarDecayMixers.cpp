@@ -1,0 +1,363 @@
+//===- ScalarDecayMixers.cpp - Mamba-2 SSD and Discrete Mamba-2 ----------===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Both ops are the scalar-decay SSM
+//   H_t = exp(g_t) H_{t-1} + s_t x_t B_t^T,   y_t = H_t C_t + D x_t,
+//   y_t = y_t * silu(gate_t)
+// with a per-token, per-head log-decay g_t and input scale s_t that each op
+// computes from its own parameters (its prologue). Everything after the
+// prologue is shared.
+//
+//===----------------------------------------------------------------------===//
+
+#include "MixerCommon.h"
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
+
+using namespace mlir;
+using namespace mlir::ssm;
+using namespace mlir::ssm::mixers;
+
+namespace {
+
+/// The scalar-decay SSM after its prologue, all in f32.
+struct ScalarDecay {
+  Value x;        // (b, l, h, p)
+  Value logDecay; // (b, l, h)
+  Value scale;    // (b, l, h), or null for 1
+  Value B, C;     // (b, l, g, n)
+  Value D;        // (h) or (h, p), or null
+  Value gate;     // (b, l, h, p), or null (bias already added)
+  int64_t headsPerGroup;
+
+  AffineExpr group(const Einsum &e) const {
+    return headsPerGroup == 1 ? e.d('h') : e.d('h').floorDiv(headsPerGroup);
+  }
+};
+
+/// Prologue of ssm.ssd on token `t` (or on the whole sequence).
+ScalarDecay prepare(OpBuilder &b, SSDOp op, Value t) {
+  Location loc = op.getLoc();
+  ScalarDecay sd;
+  sd.x = tokenOf(b, loc, op.getX(), t);
+  sd.B = tokenOf(b, loc, op.getB(), t);
+  sd.C = tokenOf(b, loc, op.getC(), t);
+  sd.gate = tokenOf(b, loc, op.getZ(), t);
+  sd.D = f32OrNull(b, loc, op.getD());
+  sd.headsPerGroup = staticDim(op.getX(), 2) / staticDim(op.getB(), 2);
+
+  Value dt = tokenOf(b, loc, op.getDt(), t);
+  Value A = castToF32(b, loc, op.getA());
+  Value bias = f32OrNull(b, loc, op.getDtBias());
+  bool softplusDt = op.getDtSoftplus();
+  std::optional<ArrayRef<float>> limit = op.getDtLimit();
+
+  Einsum e(b, loc, "blh",
+           {dimOf(b, loc, dt, 0), dimOf(b, loc, dt, 1), dimOf(b, loc, dt, 2)});
+  SmallVector<EinInput> ins = {e.in(dt, "blh")};
+  if (bias)
+    ins.push_back(e.in(bias, "h"));
+  sd.scale = e.build(ins, "blh", "", [&](OpBuilder &nb, Location l,
+                                         ValueRange a) {
+    Value v = a[0];
+    if (bias)
+      v = addF(nb, l, v, a[1]);
+    if (softplusDt)
+      v = softplus(nb, l, v);
+    if (limit) {
+      v = arith::MaximumFOp::create(nb, l, v, cstF32(nb, l, (*limit)[0]));
+      v = arith::MinimumFOp::create(nb, l, v, cstF32(nb, l, (*limit)[1]));
+    }
+    return v;
+  });
+  sd.logDecay = e.build({e.in(sd.scale, "blh"), e.in(A, "h")}, "blh", "",
+                        [&](OpBuilder &nb, Location l, ValueRange a) {
+                          return mulF(nb, l, a[0], a[1]);
+                        });
+  return sd;
+}
+
+/// Prologue of ssm.discrete_ssd on token `t` (or on the whole sequence).
+ScalarDecay prepare(OpBuilder &b, DiscreteSSDOp op, Value t) {
+  Location loc = op.getLoc();
+  ScalarDecay sd;
+  sd.x = tokenOf(b, loc, op.getX(), t);
+  sd.B = tokenOf(b, loc, op.getB(), t);
+  sd.C = tokenOf(b, loc, op.getC(), t);
+  sd.D = f32OrNull(b, loc, op.getD());
+  sd.headsPerGroup = staticDim(op.getX(), 2) / staticDim(op.getB(), 2);
+  Value aLog = tokenOf(b, loc, op.getALog(), t);
+  Einsum e(b, loc, "blh",
+           {dimOf(b, loc, aLog, 0), dimOf(b, loc, aLog, 1),
+            dimOf(b, loc, aLog, 2)});
+  sd.logDecay = e.build({e.in(aLog, "blh")}, "blh", "",
+                        [&](OpBuilder &nb, Location l, ValueRange a) {
+                          return arith::NegFOp::create(
+                              nb, l, softplus(nb, l, a[0]));
+                        });
+  if (Value z = tokenOf(b, loc, op.getZ(), t)) {
+    sd.gate = z;
+    if (Value zb = f32OrNull(b, loc, op.getZBias())) {
+      Einsum g(b, loc, "blhp",
+               {dimOf(b, loc, z, 0), dimOf(b, loc, z, 1), dimOf(b, loc, z, 2),
+                dimOf(b, loc, z, 3)});
+      sd.gate = g.build({g.in(z, "blhp"), g.in(zb, "hp")}, "blhp", "",
+                        [&](OpBuilder &nb, Location l, ValueRange a) {
+                          return addF(nb, l, a[0], a[1]);
+                        });
+    }
+  }
+  return sd;
+}
+
+/// y = y + D x, y = y * silu(gate).
+Value skipAndGate(OpBuilder &b, Location loc, const ScalarDecay &sd, Value y) {
+  if (!sd.D && !sd.gate)
+    return y;
+  Einsum e(b, loc, "blhp",
+           {dimOf(b, loc, y, 0), dimOf(b, loc, y, 1), dimOf(b, loc, y, 2),
+            dimOf(b, loc, y, 3)});
+  SmallVector<EinInput> ins = {e.in(y, "blhp")};
+  if (sd.D) {
+    ins.push_back(e.in(sd.x, "blhp"));
+    ins.push_back(
+        e.in(sd.D, cast<RankedTensorType>(sd.D.getType()).getRank() == 1
+                       ? "h"
+                       : "hp"));
+  }
+  if (sd.gate)
+    ins.push_back(e.in(sd.gate, "blhp"));
+  return e.build(ins, "blhp", "", [&](OpBuilder &nb, Location l, ValueRange a) {
+    Value v = a[0];
+    unsigned next = 1;
+    if (sd.D) {
+      v = addF(nb, l, v, mulF(nb, l, a[1], a[2]));
+      next = 3;
+    }
+    if (sd.gate)
+      v = mulF(nb, l, v, silu(nb, l, a[next]));
+    return v;
+  });
+}
+
+/// M[b, h, i, j] = [j <= i] (C_i . B_j) exp(min(cum_i - cum_j, 0)) s_j.
+Value mixingMatrix(OpBuilder &b, Location loc, const ScalarDecay &sd,
+                   Value cum) {
+  OpFoldResult B = dimOf(b, loc, sd.x, 0), L = dimOf(b, loc, sd.x, 1),
+               H = dimOf(b, loc, sd.x, 2), N = dimOf(b, loc, sd.B, 3);
+  Einsum c(b, loc, "bhijn", {B, H, L, L, N});
+  AffineExpr g = sd.group(c);
+  Value cb = c.build(
+      {c.in(sd.C, {c.d('b'), c.d('i'), g, c.d('n')}),
+       c.in(sd.B, {c.d('b'), c.d('j'), g, c.d('n')})},
+      "bhij", "n",
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        return addF(nb, l, a[2], mulF(nb, l, a[0], a[1]));
+      },
+      0.0);
+  Einsum m(b, loc, "bhij", {B, H, L, L});
+  SmallVector<EinInput> ins = {m.in(cb, "bhij"), m.in(cum, "bhi"),
+                               m.in(cum, "bhj")};
+  if (sd.scale)
+    ins.push_back(m.in(sd.scale, "bjh"));
+  return m.build(ins, "bhij", "", [&](OpBuilder &nb, Location l, ValueRange a) {
+    Value v = mulF(nb, l, a[0], clampedExp(nb, l, subF(nb, l, a[1], a[2])));
+    if (sd.scale)
+      v = mulF(nb, l, v, a[3]);
+    Value causal = cmpIdx(nb, l, arith::CmpIPredicate::ule,
+                          m.index(nb, l, 'j'), m.index(nb, l, 'i'));
+    return selectF(nb, l, causal, v, cstF32(nb, l, 0.0));
+  });
+}
+
+/// Results of the quadratic form: y (b, l, h, p) and the final state.
+SmallVector<Value> quadratic(OpBuilder &b, Location loc, const ScalarDecay &sd,
+                             Value init) {
+  OpFoldResult B = dimOf(b, loc, sd.x, 0), L = dimOf(b, loc, sd.x, 1),
+               H = dimOf(b, loc, sd.x, 2), P = dimOf(b, loc, sd.x, 3),
+               N = dimOf(b, loc, sd.B, 3);
+  Value cum = cumulativeSum(b, loc, sd.logDecay);
+  Value M = mixingMatrix(b, loc, sd, cum);
+
+  Einsum ey(b, loc, "bihpj", {B, L, H, P, L});
+  Value y = ey.build(
+      {ey.in(M, "bhij"), ey.in(sd.x, "bjhp")}, "bihp", "j",
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        return addF(nb, l, a[2], mulF(nb, l, a[0], a[1]));
+      },
+      0.0);
+  if (init) {
+    // y_i += exp(min(cum_i, 0)) H0 C_i.
+    Einsum eo(b, loc, "bihpn", {B, L, H, P, N});
+    y = eo.buildInto(
+        {eo.in(init, "bhpn"),
+         eo.in(sd.C, {eo.d('b'), eo.d('i'), sd.group(eo), eo.d('n')}),
+         eo.in(cum, "bhi")},
+        "bihp", "n",
+        [&](OpBuilder &nb, Location l, ValueRange a) {
+          Value v = mulF(nb, l, mulF(nb, l, a[0], a[1]),
+                         clampedExp(nb, l, a[2]));
+          return addF(nb, l, a[3], v);
+        },
+        y);
+  }
+  y = skipAndGate(b, loc, sd, y);
+
+  // H_L = exp(min(cum_L, 0)) H0 + sum_j exp(min(cum_L - cum_j, 0)) s_j x_j B_j^T.
+  Value total = totalSum(b, loc, sd.logDecay);
+  Einsum ef(b, loc, "bhpnj", {B, H, P, N, L});
+  Value start;
+  if (init) {
+    Einsum ei(b, loc, "bhpn", {B, H, P, N});
+    start = ei.build({ei.in(init, "bhpn"), ei.in(total, "bh")}, "bhpn", "",
+                     [&](OpBuilder &nb, Location l, ValueRange a) {
+                       return mulF(nb, l, a[0], clampedExp(nb, l, a[1]));
+                     });
+  } else {
+    start = filled(b, loc, {B, H, P, N}, 0.0);
+  }
+  SmallVector<EinInput> ins = {
+      ef.in(sd.x, "bjhp"),
+      ef.in(sd.B, {ef.d('b'), ef.d('j'), sd.group(ef), ef.d('n')}),
+      ef.in(cum, "bhj"), ef.in(total, "bh")};
+  if (sd.scale)
+    ins.push_back(ef.in(sd.scale, "bjh"));
+  Value fin = ef.buildInto(
+      ins, "bhpn", "j",
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value w = clampedExp(nb, l, subF(nb, l, a[3], a[2]));
+        if (sd.scale)
+          w = mulF(nb, l, w, a[4]);
+        Value v = mulF(nb, l, w, mulF(nb, l, a[0], a[1]));
+        return addF(nb, l, a.back(), v);
+      },
+      start);
+  return {y, fin};
+}
+
+/// One token: H' = exp(min(g, 0)) H + s x B^T, y = H' C (+ D x, gate).
+MixerStep step(OpBuilder &b, Location loc, const ScalarDecay &sd, Value h) {
+  OpFoldResult B = dimOf(b, loc, sd.x, 0), H = dimOf(b, loc, sd.x, 2),
+               P = dimOf(b, loc, sd.x, 3), N = dimOf(b, loc, sd.B, 3),
+               one = b.getIndexAttr(1);
+  Einsum es(b, loc, "bhpn", {B, H, P, N});
+  SmallVector<EinInput> ins = {
+      es.in(h, "bhpn"), es.in(sd.logDecay, "b0h"), es.in(sd.x, "b0hp"),
+      es.in(sd.B, {es.d('b'), getAffineConstantExpr(0, b.getContext()),
+                   sd.group(es), es.d('n')})};
+  if (sd.scale)
+    ins.push_back(es.in(sd.scale, "b0h"));
+  Value next = es.build(ins, "bhpn", "",
+                        [&](OpBuilder &nb, Location l, ValueRange a) {
+                          Value in = mulF(nb, l, a[2], a[3]);
+                          if (sd.scale)
+                            in = mulF(nb, l, in, a[4]);
+                          return addF(nb, l,
+                                      mulF(nb, l, clampedExp(nb, l, a[1]), a[0]),
+                                      in);
+                        });
+  Einsum ey(b, loc, "bihpn", {B, one, H, P, N});
+  Value y = ey.build(
+      {ey.in(next, "bhpn"),
+       ey.in(sd.C, {ey.d('b'), ey.d('i'), sd.group(ey), ey.d('n')})},
+      "bihp", "n",
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        return addF(nb, l, a[2], mulF(nb, l, a[0], a[1]));
+      },
+      0.0);
+  return MixerStep{{skipAndGate(b, loc, sd, y)}, {next}};
+}
+
+SmallVector<MixerStateInfo> stateInfo(Value x, Value bMat) {
+  auto xt = cast<RankedTensorType>(x.getType());
+  auto type = RankedTensorType::get(
+      {xt.getDimSize(0), xt.getDimSize(2), xt.getDimSize(3),
+       staticDim(bMat, 3)},
+      Float32Type::get(x.getContext()));
+  return {MixerStateInfo{"ssm_state", type, std::nullopt}};
+}
+
+Value initialState(OpBuilder &b, Location loc, Value x, Value bMat,
+                   Value init) {
+  if (init)
+    return init;
+  return filled(b, loc,
+                {dimOf(b, loc, x, 0), dimOf(b, loc, x, 2), dimOf(b, loc, x, 3),
+                 dimOf(b, loc, bMat, 3)},
+                0.0);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// SSDOp
+//===----------------------------------------------------------------------===//
+
+FailureOr<Value> SSDOp::materializeMixingMatrix(OpBuilder &b) {
+  ScalarDecay sd = prepare(b, *this, Value());
+  return mixingMatrix(b, getLoc(), sd,
+                      cumulativeSum(b, getLoc(), sd.logDecay));
+}
+
+FailureOr<SmallVector<Value>> SSDOp::buildQuadraticForm(OpBuilder &b) {
+  ScalarDecay sd = prepare(b, *this, Value());
+  return quadratic(b, getLoc(), sd, f32OrNull(b, getLoc(), getInitialState()));
+}
+
+SmallVector<MixerStateInfo> SSDOp::getStateInfo() {
+  return stateInfo(getX(), getB());
+}
+
+FailureOr<MixerStep> SSDOp::buildRecurrentStep(OpBuilder &b, Value t,
+                                               ValueRange state) {
+  if (state.size() != 1)
+    return emitOpError() << "recurrent step expects 1 state value, got "
+                         << state.size();
+  return step(b, getLoc(), prepare(b, *this, t), state[0]);
+}
+
+FailureOr<SmallVector<Value>> SSDOp::buildInitialState(OpBuilder &b) {
+  return SmallVector<Value>{
+      initialState(b, getLoc(), getX(), getB(), getInitialState())};
+}
+
+SmallVector<unsigned> SSDOp::getFinalStateResultIndices() { return {1}; }
+
+//===----------------------------------------------------------------------===//
+// DiscreteSSDOp
+//===----------------------------------------------------------------------===//
+
+FailureOr<Value> DiscreteSSDOp::materializeMixingMatrix(OpBuilder &b) {
+  ScalarDecay sd = prepare(b, *this, Value());
+  return mixingMatrix(b, getLoc(), sd,
+                      cumulativeSum(b, getLoc(), sd.logDecay));
+}
+
+FailureOr<SmallVector<Value>> DiscreteSSDOp::buildQuadraticForm(OpBuilder &b) {
+  ScalarDecay sd = prepare(b, *this, Value());
+  return quadratic(b, getLoc(), sd, f32OrNull(b, getLoc(), getInitialState()));
+}
+
+SmallVector<MixerStateInfo> DiscreteSSDOp::getStateInfo() {
+  return stateInfo(getX(), getB());
+}
+
+FailureOr<MixerStep> DiscreteSSDOp::buildRecurrentStep(OpBuilder &b, Value t,
+                                                       ValueRange state) {
+  if (state.size() != 1)
+    return emitOpError() << "recurrent step expects 1 state value, got "
+                         << state.size();
+  return step(b, getLoc(), prepare(b, *this, t), state[0]);
+}
+
+FailureOr<SmallVector<Value>> DiscreteSSDOp::buildInitialState(OpBuilder &b) {
+  return SmallVector<Value>{
+      initialState(b, getLoc(), getX(), getB(), getInitialState())};
+}
+
+SmallVector<unsigned> DiscreteSSDOp::getFinalStateResultIndices() {
+  return {1};
+}
