@@ -24,11 +24,12 @@ void mlir::ssm::buildLowerToLLVMPipeline(OpPassManager &pm,
   // Upstream from here on: bufferize, lower to loops, then to LLVM. The
   // pipeline text is fixed, so parsing it cannot fail.
   (void)parsePassPipeline(
-      "canonicalize,cse,"
+      "convert-elementwise-to-linalg,canonicalize,cse,"
       "one-shot-bufferize{bufferize-function-boundaries "
-      "function-boundary-type-conversion=identity-layout-map},"
+      "function-boundary-type-conversion=identity-layout-map "
+      "allow-return-allocs-from-loops},"
       "buffer-deallocation-pipeline,"
-      "convert-linalg-to-loops,lower-affine,expand-strided-metadata,"
+      "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
       "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
       "convert-arith-to-llvm,convert-index-to-llvm,finalize-memref-to-llvm,"
       "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts",

@@ -172,6 +172,10 @@ Value mlir::ssm::sliceAlong(OpBuilder &b, Location loc, Value tensor,
     sizes.push_back(dimOf(b, loc, tensor, i));
   offsets[dim] = offset;
   sizes[dim] = size;
+  // tensor.extract_slice rejects any offset into a zero-size dimension; such
+  // a slice holds no data.
+  if (llvm::is_contained(type.getShape(), 0))
+    return tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
   return tensor::ExtractSliceOp::create(b, loc, tensor, offsets, sizes,
                                         strides);
 }
@@ -184,6 +188,8 @@ Value mlir::ssm::insertAlong(OpBuilder &b, Location loc, Value part,
   for (int64_t i = 0; i < type.getRank(); ++i)
     sizes.push_back(dimOf(b, loc, part, i));
   offsets[dim] = offset;
+  if (llvm::is_contained(type.getShape(), 0))
+    return into; // Nothing to insert.
   return tensor::InsertSliceOp::create(b, loc, part, into, offsets, sizes,
                                        strides);
 }

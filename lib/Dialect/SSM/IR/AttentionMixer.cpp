@@ -185,8 +185,9 @@ FailureOr<SmallVector<Value>> AttentionOp::buildInitialState(OpBuilder &b) {
       b, loc, toIndex(b, loc, dimOf(b, loc, getKey(), 1)),
       toIndex(b, loc, dimOf(b, loc, getQuery(), 1)));
   SmallVector<Value> state;
-  for (auto [value, info] : llvm::zip(ValueRange{getKey(), getValue()},
-                                      getStateInfo())) {
+  Value keyValue[2] = {getKey(), getValue()};
+  SmallVector<MixerStateInfo> infos = getStateInfo();
+  for (auto [value, info] : llvm::zip(keyValue, infos)) {
     Value slice = sliceAlong(b, loc, value, 1, b.getIndexAttr(0), prefix);
     Value f32 = castToF32(b, loc, slice);
     state.push_back(tensor::CastOp::create(b, loc, info.type, f32));
@@ -212,8 +213,9 @@ FailureOr<MixerStep> AttentionOp::buildRecurrentStep(OpBuilder &b, Value t,
   Value q = tokenOf(b, loc, getQuery(), t);
   // Append this token's key and value to the caches.
   SmallVector<Value> caches;
-  for (auto [operand, cache, info] :
-       llvm::zip(ValueRange{getKey(), getValue()}, state, getStateInfo())) {
+  Value keyValue[2] = {getKey(), getValue()};
+  SmallVector<MixerStateInfo> infos = getStateInfo();
+  for (auto [operand, cache, info] : llvm::zip(keyValue, state, infos)) {
     Value kv = castToF32(
         b, loc, sliceAlong(b, loc, operand, 1, pos, b.getIndexAttr(1)));
     OpFoldResult len = dimOf(b, loc, cache, 1);

@@ -387,7 +387,8 @@ FailureOr<SmallVector<Value>> Mamba3Op::buildInitialState(OpBuilder &b) {
   SmallVector<Value> state;
   Value given[4] = {getInitialState(), getInitialAngle(), getInitialK(),
                     getInitialX()};
-  for (auto [value, info] : llvm::zip(given, getStateInfo())) {
+  SmallVector<MixerStateInfo> infos = getStateInfo();
+  for (auto [value, info] : llvm::zip(given, infos)) {
     if (value) {
       state.push_back(value);
       continue;

@@ -283,10 +283,10 @@ LogicalResult DiscreteSSDOp::verify() {
 LogicalResult Mamba3Op::verify() {
   Operation *op = getOperation();
   ShapeChecker s(op);
-  ArrayRef<StringRef> bsh = {"batch", "seq", "heads"};
-  ArrayRef<StringRef> bshp = {"batch", "seq", "heads", "head_dim"};
-  ArrayRef<StringRef> bsrgn = {"batch", "seq", "rank", "groups", "state"};
-  ArrayRef<StringRef> hrp = {"heads", "rank", "head_dim"};
+  StringRef bsh[] = {"batch", "seq", "heads"};
+  StringRef bshp[] = {"batch", "seq", "heads", "head_dim"};
+  StringRef bsrgn[] = {"batch", "seq", "rank", "groups", "state"};
+  StringRef hrp[] = {"heads", "rank", "head_dim"};
   if (failed(s.check(getX(), "operand 'x'", bshp)) ||
       failed(s.check(getDt(), "operand 'dt'", bsh)) ||
       failed(s.check(getA(), "operand 'A'", bsh)) ||

@@ -1,0 +1,255 @@
+"""Executed tests: every mixer, lowered through its materialized mixing
+matrix (quadratic form) and through its recurrent step (recurrent form),
+equals the float64 recurrent NumPy reference of SEMANTICS.md."""
+import numpy as np
+import pytest
+
+import reference as ref
+from harness import Case, assert_close, quantize, run
+
+RTOL, ATOL = 2e-4, 2e-5  # f32 compute; printMemref prints 6 significant digits
+
+
+def randn(rng, *shape, scale=1.0):
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+def dyn(flag):
+    return (0, 1) if flag else ()
+
+
+def check(case_mlir, wants, forms, what):
+    for form in forms:
+        outs = run(case_mlir, form, expect=len(wants))
+        for i, (got, want) in enumerate(zip(outs, wants)):
+            assert_close(got, want, RTOL, ATOL, f"{what} [{form}] result {i}")
+
+
+# ---------------------------------------------------------------- attention
+
+ATTN_CASES = {
+    # name: (b, l, s, hq, hkv, d, dv, attrs)
+    "causal_gqa": (2, 5, 5, 4, 2, 8, 8, dict(causal=True)),
+    "causal_prefix_window": (1, 3, 7, 2, 1, 4, 6, dict(causal=True, window=3)),
+    "scale_softcap": (1, 4, 4, 2, 2, 4, 4, dict(causal=True, scale=0.7, softcap=2.0)),
+    "mask_noncausal": (2, 3, 5, 2, 1, 4, 4, dict(mask=(1, 2))),
+    "mask_broadcast_causal": (2, 4, 4, 2, 2, 4, 4, dict(mask=(2, 1), causal=True)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ATTN_CASES))
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_attention(rng, name, dynamic):
+    b, l, s, hq, hkv, d, dv, attrs = ATTN_CASES[name]
+    q, k, v = randn(rng, b, l, hq, d), randn(rng, b, s, hkv, d), randn(rng, b, s, hkv, dv)
+    c = Case()
+    names, types = [], []
+    for a in (q, k, v):
+        n, t = c.const(a, dynamic=dyn(dynamic))
+        names.append(n)
+        types.append(t)
+    mask = None
+    text_mask = ""
+    if "mask" in attrs:
+        mb, mh = attrs["mask"]
+        mask = randn(rng, mb, mh, l, s)
+        mask[..., 0] = -1e30  # an effectively masked key
+        n, t = c.const(mask)
+        text_mask = f" mask({n})"
+        types.append(t)
+    items = []
+    if attrs.get("causal"):
+        items.append("causal")
+    if "scale" in attrs:
+        items.append(f"scale = {attrs['scale']} : f32")
+    if "window" in attrs:
+        items.append(f"window = {attrs['window']} : i64")
+    if "softcap" in attrs:
+        items.append(f"softcap = {attrs['softcap']} : f32")
+    rtype = "tensor<" + ("?x?" if dynamic else f"{b}x{l}") + f"x{hq}x{dv}xf32>"
+    op = (f"ssm.attention {', '.join(names)}{text_mask} {{{', '.join(items)}}} : "
+          f"({', '.join(types)}) -> {rtype}")
+    want = ref.attention(*(quantize(a, "f32") for a in (q, k, v)),
+                         mask=None if mask is None else quantize(mask, "f32"),
+                         causal=attrs.get("causal", False), scale=attrs.get("scale"),
+                         window=attrs.get("window"), softcap=attrs.get("softcap"))
+    forms = ["quadratic"]
+    if attrs.get("causal") and mask is None:
+        forms.append("recurrent")
+    check(c.module(op, [(rtype, "f32")]), [want], forms, f"attention {name}")
+
+
+@pytest.mark.parametrize("dtype", ["f16", "bf16"])
+def test_attention_low_precision(rng, dtype):
+    b, l, h, d = 1, 4, 2, 8
+    q, k, v = (randn(rng, b, l, h, d) for _ in range(3))
+    c = Case()
+    ops = [c.const(a, dtype) for a in (q, k, v)]
+    rtype = f"tensor<{b}x{l}x{h}x{d}x{dtype}>"
+    op = (f"ssm.attention {', '.join(n for n, _ in ops)} {{causal}} : "
+          f"({', '.join(t for _, t in ops)}) -> {rtype}")
+    want = ref.attention(*(quantize(a, dtype) for a in (q, k, v)), causal=True)
+    # f32 compute, result rounded to the storage type.
+    tol = 1e-3 if dtype == "f16" else 8e-3
+    for form in ("quadratic", "recurrent"):
+        (got,) = run(c.module(op, [(rtype, dtype)]), form, expect=1)
+        assert_close(got, want, tol, tol, f"attention {dtype} [{form}]")
+
+
+# --------------------------------------------------------------------- SSD
+
+SSD_CASES = {
+    # name: (b, l, h, p, g, n, options)
+    "plain": (2, 6, 2, 3, 1, 4, set()),
+    "all_options": (2, 5, 4, 2, 2, 3, {"D", "dt_bias", "z", "init", "softplus", "limit"}),
+    "D_per_channel": (1, 4, 2, 3, 2, 2, {"Dhp", "softplus"}),
+    "one_token": (2, 1, 2, 2, 1, 3, {"init", "softplus", "z"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SSD_CASES))
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_ssd(rng, name, dynamic):
+    b, l, h, p, g, n, opts = SSD_CASES[name]
+    x = randn(rng, b, l, h, p)
+    dt = randn(rng, b, l, h, scale=0.5) + (0.0 if "softplus" in opts else 1.0)
+    dt = np.abs(dt) if "softplus" not in opts else dt
+    A = -np.exp(randn(rng, h, scale=0.5))
+    B, C = randn(rng, b, l, g, n), randn(rng, b, l, g, n)
+    c = Case()
+    dd = dyn(dynamic)
+    vals = [c.const(x, dynamic=dd), c.const(dt, dynamic=dd), c.const(A),
+            c.const(B, dynamic=dd), c.const(C, dynamic=dd)]
+    text = ", ".join(n_ for n_, _ in vals)
+    types = [t for _, t in vals]
+    kw = {}
+
+    def opt(key, arr, label, dynamic_dims=()):
+        nonlocal text
+        name_, t = c.const(arr, dynamic=dynamic_dims)
+        text += f" {label}({name_})"
+        types.append(t)
+        kw[key] = quantize(arr, "f32")
+
+    if "D" in opts:
+        opt("D", randn(rng, h), "D")
+    if "Dhp" in opts:
+        opt("D", randn(rng, h, p), "D")
+    if "dt_bias" in opts:
+        opt("dt_bias", randn(rng, h, scale=0.5), "dt_bias")
+    if "z" in opts:
+        opt("z", randn(rng, b, l, h, p), "z", dd)
+    if "init" in opts:
+        opt("initial_state", randn(rng, b, h, p, n), "initial_state", (0,) if dynamic else ())
+    attrs = []
+    if "softplus" in opts:
+        attrs.append("dt_softplus")
+        kw["dt_softplus"] = True
+    if "limit" in opts:
+        attrs.append("dt_limit = array<f32: 0.1, 0.9>")
+        kw["dt_limit"] = (np.float32(0.1), np.float32(0.9))
+    bl = "?x?" if dynamic else f"{b}x{l}"
+    ytype = f"tensor<{bl}x{h}x{p}xf32>"
+    stype = "tensor<" + ("?" if dynamic else str(b)) + f"x{h}x{p}x{n}xf32>"
+    op = (f"ssm.ssd {text} {{{', '.join(attrs)}}} : ({', '.join(types)}) -> "
+          f"({ytype}, {stype})")
+    want = ref.ssd(*(quantize(a, "f32") for a in (x, dt, A, B, C)), **kw)
+    check(c.module(op, [(ytype, "f32"), (stype, "f32")]), list(want),
+          ["quadratic", "recurrent"], f"ssd {name}")
+
+
+# ------------------------------------------------------- Discrete Mamba-2
+
+@pytest.mark.parametrize("full", [False, True])
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_discrete_ssd(rng, full, dynamic):
+    b, l, h, p, n = 2, 5, 3, 2, 4
+    g = h if full else 1
+    x = randn(rng, b, l, h, p)
+    A_log = randn(rng, b, l, h)
+    B, C = randn(rng, b, l, g, n, scale=0.5), randn(rng, b, l, g, n, scale=0.5)
+    c = Case()
+    dd = dyn(dynamic)
+    vals = [c.const(x, dynamic=dd), c.const(A_log, dynamic=dd),
+            c.const(B, dynamic=dd), c.const(C, dynamic=dd)]
+    text = ", ".join(v for v, _ in vals)
+    types = [t for _, t in vals]
+    kw = {}
+    if full:
+        D, z, zb, h0 = randn(rng, h), randn(rng, b, l, h, p), randn(rng, h, p), randn(rng, b, h, p, n)
+        for key, arr, dims in (("D", D, ()), ("z", z, dd), ("z_bias", zb, ()),
+                               ("initial_state", h0, (0,) if dynamic else ())):
+            v, t = c.const(arr, dynamic=dims)
+            text += f" {key}({v})"
+            types.append(t)
+            kw[key] = quantize(arr, "f32")
+    bl = "?x?" if dynamic else f"{b}x{l}"
+    ytype = f"tensor<{bl}x{h}x{p}xf32>"
+    stype = "tensor<" + ("?" if dynamic else str(b)) + f"x{h}x{p}x{n}xf32>"
+    op = f"ssm.discrete_ssd {text} : ({', '.join(types)}) -> ({ytype}, {stype})"
+    want = ref.discrete_ssd(*(quantize(a, "f32") for a in (x, A_log, B, C)), **kw)
+    check(c.module(op, [(ytype, "f32"), (stype, "f32")]), list(want),
+          ["quadratic", "recurrent"], f"discrete_ssd full={full}")
+
+
+# ----------------------------------------------------------------- Mamba-3
+
+M3_CASES = {
+    # name: (b, l, h, p, r, g, n, S, pairing, options)
+    "siso": (2, 5, 2, 3, 1, 1, 4, 2, "interleaved", set()),
+    "siso_full": (1, 6, 2, 2, 1, 2, 6, 2, "interleaved", {"D", "z", "init"}),
+    "mimo": (2, 4, 2, 2, 3, 1, 4, 2, "halves", {"W", "D", "z", "init"}),
+    "mimo_no_rotation": (1, 3, 2, 2, 2, 1, 3, 0, "halves", {"W"}),
+    "one_token": (2, 1, 2, 2, 2, 1, 4, 1, "interleaved", {"W", "init", "z"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(M3_CASES))
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_mamba3(rng, name, dynamic):
+    b, l, h, p, r, g, n, S, pairing, opts = M3_CASES[name]
+    x = randn(rng, b, l, h, p)
+    dt = np.abs(randn(rng, b, l, h, scale=0.5)) + np.float32(0.05)
+    A = -np.abs(randn(rng, b, l, h)) - np.float32(0.1)
+    lam = rng.uniform(0, 1, (b, l, h)).astype(np.float32)
+    theta = randn(rng, b, l, h, S, scale=2.0)
+    B, C = randn(rng, b, l, r, g, n, scale=0.6), randn(rng, b, l, r, g, n, scale=0.6)
+    c = Case()
+    dd = dyn(dynamic)
+    vals = [c.const(a, dynamic=dd) for a in (x, dt, A, lam, theta, B, C)]
+    text = ", ".join(v for v, _ in vals)
+    types = [t for _, t in vals]
+    kw = {"pairing": pairing}
+
+    def opt(key, arr, dims=()):
+        nonlocal text
+        v, t = c.const(arr, dynamic=dims)
+        text += f" {key}({v})"
+        types.append(t)
+        kw[key] = quantize(arr, "f32")
+
+    if "D" in opts:
+        opt("D", randn(rng, h))
+    if "z" in opts:
+        opt("z", randn(rng, b, l, h, p), dd)
+    if "W" in opts:
+        opt("Wx", randn(rng, h, r, p))
+        if "z" in opts:
+            opt("Wz", randn(rng, h, r, p))
+        opt("Wo", randn(rng, h, r, p))
+    bd = (0,) if dynamic else ()
+    if "init" in opts:
+        opt("initial_state", randn(rng, b, h, p, n), bd)
+        opt("initial_angle", randn(rng, b, h, S), bd)
+        opt("initial_k", randn(rng, b, r, h, n), bd)
+        opt("initial_x", randn(rng, b, h, p), bd)
+    bs = "?" if dynamic else str(b)
+    bl = "?x?" if dynamic else f"{b}x{l}"
+    rtypes = [f"tensor<{bl}x{h}x{p}xf32>", f"tensor<{bs}x{h}x{p}x{n}xf32>",
+              f"tensor<{bs}x{h}x{S}xf32>", f"tensor<{bs}x{r}x{h}x{n}xf32>",
+              f"tensor<{bs}x{h}x{p}xf32>"]
+    op = (f"ssm.mamba3 {text} {{rotary_pairing = #ssm.rotary_pairing<{pairing}>}} : "
+          f"({', '.join(types)}) -> ({', '.join(rtypes)})")
+    want = ref.mamba3(*(quantize(a, "f32") for a in (x, dt, A, lam, theta, B, C)), **kw)
+    check(c.module(op, [(t, "f32") for t in rtypes]), list(want),
+          ["quadratic", "recurrent"], f"mamba3 {name}")
