@@ -72,17 +72,24 @@ FailureOr<SmallVector<Value>> lower(OpBuilder &b, RMSNormOp op) {
                   return mul(nb, l, a[0], silu(nb, l, a[1]));
                 });
   }
-  // ss[lead, g] = sum_k u[lead, g * G + k]^2
+  // ss[lead, g] = sum_k u[lead, g * G + k]^2, through u viewed as
+  // (lead, d / G, G).
   SmallVector<OpFoldResult> ssSizes = leadSizes;
   ssSizes.push_back(b.getIndexAttr(features / group));
   ssSizes.push_back(b.getIndexAttr(group));
+  SmallVector<int64_t> groupedShape(
+      cast<RankedTensorType>(u.getType()).getShape().drop_back());
+  groupedShape.append({features / group, group});
+  SmallVector<ReassociationIndices> reassoc;
+  for (int64_t i = 0; i < rank - 1; ++i)
+    reassoc.push_back({i});
+  reassoc.push_back({rank - 1, rank});
+  Value grouped = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(groupedShape, b.getF32Type()), u, reassoc,
+      ssSizes);
   Einsum es(b, loc, lead + "gk", ssSizes);
-  SmallVector<AffineExpr> uExprs;
-  for (char c : lead)
-    uExprs.push_back(es.d(c));
-  uExprs.push_back(es.d('g') * group + es.d('k'));
   Value ss = es.build(
-      {es.in(u, uExprs)}, lead + "g", "k",
+      {es.in(grouped, lead + "gk")}, lead + "g", "k",
       [&](OpBuilder &nb, Location l, ValueRange a) {
         return add(nb, l, a[1], mul(nb, l, a[0], a[0]));
       },
@@ -214,31 +221,28 @@ std::pair<Value, Value> moments(OpBuilder &b, Location loc, Value v) {
   double count =
       double(cast<RankedTensorType>(v.getType()).getDimSize(2));
   Einsum e(b, loc, "bld", sizes);
-  Value sum = e.build(
+  Einsum t(b, loc, "bl", {sizes[0], sizes[1]});
+  auto divide = [&](Value v) {
+    return t.build({t.in(v, "bl")}, "bl", "",
+                   [&](OpBuilder &nb, Location l, ValueRange a) {
+                     return arith::DivFOp::create(nb, l, a[0],
+                                                  cstF32(nb, l, count))
+                         .getResult();
+                   });
+  };
+  Value mean = divide(e.build(
       {e.in(v, "bld")}, "bl", "d",
       [&](OpBuilder &nb, Location l, ValueRange a) {
         return add(nb, l, a[1], a[0]);
       },
-      0.0);
-  Value mean = e.build({e.in(sum, "bl")}, "bl", "",
-                       [&](OpBuilder &nb, Location l, ValueRange a) {
-                         return arith::DivFOp::create(nb, l, a[0],
-                                                      cstF32(nb, l, count))
-                             .getResult();
-                       });
-  Value sq = e.build(
+      0.0));
+  Value var = divide(e.build(
       {e.in(v, "bld"), e.in(mean, "bl")}, "bl", "d",
       [&](OpBuilder &nb, Location l, ValueRange a) {
         Value c = sub(nb, l, a[0], a[1]);
         return add(nb, l, a[2], mul(nb, l, c, c));
       },
-      0.0);
-  Value var = e.build({e.in(sq, "bl")}, "bl", "",
-                      [&](OpBuilder &nb, Location l, ValueRange a) {
-                        return arith::DivFOp::create(nb, l, a[0],
-                                                     cstF32(nb, l, count))
-                            .getResult();
-                      });
+      0.0));
   return {mean, var};
 }
 
