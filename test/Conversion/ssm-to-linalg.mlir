@@ -1,0 +1,66 @@
+// RUN: ssm-opt %s --convert-ssm-to-linalg --split-input-file --verify-diagnostics | FileCheck %s
+
+// Grouped, gated RMSNorm: x * silu(gate), the sum of squares over groups of
+// 4 features of the (…, 2, 4) view, then rsqrt(mean + eps) * w.
+// CHECK-LABEL: func.func @rms_norm
+// CHECK-NOT: ssm.rms_norm
+// CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] output_shape [%{{.*}}, 3, 2, 4] : tensor<?x3x8xf32> into tensor<?x3x2x4xf32>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// CHECK: math.rsqrt
+func.func @rms_norm(%x: tensor<?x3x8xf32>, %w: tensor<8xf32>, %z: tensor<?x3x8xf32>) -> tensor<?x3x8xf32> {
+  %y = ssm.rms_norm %x, %w gate(%z) {group_size = 4 : i64}
+      : (tensor<?x3x8xf32>, tensor<8xf32>, tensor<?x3x8xf32>) -> tensor<?x3x8xf32>
+  return %y : tensor<?x3x8xf32>
+}
+
+// -----
+
+// Conv1d: the state is placed before x (offset 0), x at offset k - 1 = 3;
+// the sliding window reads xf[b, t + i, c]; the final state is xf[:, l:].
+// CHECK-DAG: #[[WIN:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1 + d3, d2)>
+// CHECK-LABEL: func.func @conv
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 0] [2, 3, 6]
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 3, 0] [2, 5, 6]
+// CHECK: linalg.generic {indexing_maps = [#[[WIN]]
+// CHECK: tensor.extract_slice %{{.*}}[0, 5, 0] [2, 3, 6]
+func.func @conv(%x: tensor<2x5x6xf32>, %w: tensor<6x4xf32>, %s: tensor<2x6x3xf32>) -> (tensor<2x5x6xf32>, tensor<2x6x3xf32>) {
+  %y, %f = ssm.causal_conv1d %x, %w initial_state(%s) {silu}
+      : (tensor<2x5x6xf32>, tensor<6x4xf32>, tensor<2x6x3xf32>) -> (tensor<2x5x6xf32>, tensor<2x6x3xf32>)
+  return %y, %f : tensor<2x5x6xf32>, tensor<2x6x3xf32>
+}
+
+// -----
+
+// Rotary reads the partner feature and cos/sin with tensor.extract; with a
+// batch of 1 in cos/sin the batch index is the constant 0.
+// CHECK-LABEL: func.func @rotary
+// CHECK: arith.xori
+// CHECK: tensor.extract %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : tensor<2x3x2x8xf32>
+// CHECK: tensor.extract %{{.*}}[%c0{{.*}}, %{{.*}}, %{{.*}}] : tensor<1x3x4xf32>
+func.func @rotary(%x: tensor<2x3x2x8xf32>, %c: tensor<1x3x4xf32>, %s: tensor<1x3x4xf32>) -> tensor<2x3x2x8xf32> {
+  %y = ssm.rotary %x, %c, %s {pairing = #ssm.rotary_pairing<interleaved>}
+      : (tensor<2x3x2x8xf32>, tensor<1x3x4xf32>, tensor<1x3x4xf32>) -> tensor<2x3x2x8xf32>
+  return %y : tensor<2x3x2x8xf32>
+}
+
+// -----
+
+// Hybrid merge: per-token moments of both inputs, the renorm, the
+// projection (reduction over the attention width) and the 0.5 average.
+// CHECK-LABEL: func.func @merge
+// CHECK: math.sqrt
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// CHECK: arith.constant 5.000000e-01 : f32
+func.func @merge(%s: tensor<1x2x6xf32>, %a: tensor<1x2x4xf32>, %w: tensor<4x6xf32>) -> tensor<1x2x6xf32> {
+  %y = ssm.hybrid_merge %s, %a, %w : (tensor<1x2x6xf32>, tensor<1x2x4xf32>, tensor<4x6xf32>) -> tensor<1x2x6xf32>
+  return %y : tensor<1x2x6xf32>
+}
+
+// -----
+
+func.func @mixer_left(%x: tensor<1x3x2x2xf32>, %a: tensor<1x3x2xf32>, %B: tensor<1x3x1x2xf32>) -> tensor<1x3x2x2xf32> {
+  // expected-error @+1 {{'ssm.discrete_ssd' op is a mixer: lower it first with ssm-materialize-mixers or ssm-mixers-to-recurrent}}
+  %y, %h = ssm.discrete_ssd %x, %a, %B, %B
+      : (tensor<1x3x2x2xf32>, tensor<1x3x2xf32>, tensor<1x3x1x2xf32>, tensor<1x3x1x2xf32>) -> (tensor<1x3x2x2xf32>, tensor<1x2x2x2xf32>)
+  return %y : tensor<1x3x2x2xf32>
+}
