@@ -14,7 +14,7 @@ import pytest
 
 from harness import ROOT, SSM_OPT
 
-NUM_MUTANTS = int(os.environ.get("SSM_FUZZ_MUTANTS", 300))
+NUM_MUTANTS = int(os.environ.get("SSM_FUZZ_MUTANTS", 600))
 SEED = int(os.environ.get("SSM_FUZZ_SEED", 20261124))
 
 
@@ -80,14 +80,18 @@ def test_mutants_never_crash(chunk):
     rnd = random.Random(SEED + chunk)
     per_chunk = NUM_MUTANTS // 6
     crashes = []
+    lowered = 0
     for i in range(per_chunk):
         text = corpus[rnd.randrange(len(corpus))]
         for _ in range(rnd.randrange(1, 3)):
             text = mutate(text, rnd) or text
         form = rnd.choice(["quadratic", "recurrent"])
         r = run_opt(text, [f"--ssm-lower-to-llvm=mixer-form={form}"])
+        lowered += r.returncode == 0
         if r.returncode not in (0, 1) or (r.returncode == 1 and "error" not in r.stderr):
             crashes.append((i, form, r.returncode, text, r.stderr[-2000:]))
     assert not crashes, "ssm-opt crashed on mutants:\n" + "\n\n".join(
         f"#{i} form={f} rc={rc}\n--- input ---\n{t}\n--- stderr ---\n{e}"
         for i, f, rc, t, e in crashes[:3])
+    # The mutants must also reach the lowerings, not only the parser.
+    assert lowered >= per_chunk // 10, f"only {lowered} of {per_chunk} mutants lowered"
