@@ -31,12 +31,7 @@ struct SSMMaterializeMixers
         op->emitOpError() << "could not be lowered to its quadratic form";
         return signalPassFailure();
       }
-      SmallVector<Value> replacements;
-      for (auto [value, result] : llvm::zip(*results, op->getResults()))
-        replacements.push_back(
-            castToTensorType(b, op->getLoc(), value, result.getType()));
-      op->replaceAllUsesWith(replacements);
-      op->erase();
+      replaceWithCastResults(b, op, *results);
     }
   }
 };

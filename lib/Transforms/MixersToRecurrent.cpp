@@ -40,11 +40,10 @@ FailureOr<SmallVector<Value>> buildRecurrentLoop(MixerOpInterface mixer) {
   auto outType = cast<RankedTensorType>(op->getResult(0).getType());
   SmallVector<OpFoldResult> outSizes;
   for (int64_t d = 0; d < outType.getRank(); ++d)
-    outSizes.push_back(outType.isDynamicDim(d)
-                           ? dimOf(b, loc, seqOperand, d)
-                           : OpFoldResult(b.getIndexAttr(outType.getDimSize(d))));
-  iterArgs.push_back(
-      tensor::EmptyOp::create(b, loc, outSizes, b.getF32Type()));
+    outSizes.push_back(outType.isDynamicDim(d) ? dimOf(b, loc, seqOperand, d)
+                                               : OpFoldResult(b.getIndexAttr(
+                                                     outType.getDimSize(d))));
+  iterArgs.push_back(tensor::EmptyOp::create(b, loc, outSizes, b.getF32Type()));
 
   Value lb = arith::ConstantIndexOp::create(b, loc, 0);
   Value ub = toIndex(b, loc, dimOf(b, loc, seqOperand, 1));
@@ -74,8 +73,7 @@ FailureOr<SmallVector<Value>> buildRecurrentLoop(MixerOpInterface mixer) {
   }
 
   SmallVector<Value> replacements(op->getNumResults());
-  replacements[0] =
-      castToTensorType(b, loc, loop.getResults().back(), outType);
+  replacements[0] = castToTensorType(b, loc, loop.getResults().back(), outType);
   SmallVector<unsigned> finals = mixer.getFinalStateResultIndices();
   if (finals.size() + 1 != op->getNumResults())
     return op->emitOpError() << "final state results do not match its state";

@@ -23,8 +23,8 @@ Einsum::Einsum(OpBuilder &b, Location loc, StringRef loops,
 unsigned Einsum::pos(char c) const {
   size_t p = loops.find(c);
   if (p == std::string::npos)
-    llvm::report_fatal_error(llvm::Twine("Einsum: unknown loop '") + std::string(1, c) +
-                             "' in '" + loops + "'");
+    llvm::report_fatal_error(llvm::Twine("Einsum: unknown loop '") +
+                             std::string(1, c) + "' in '" + loops + "'");
   return static_cast<unsigned>(p);
 }
 
@@ -119,8 +119,8 @@ Value mlir::ssm::filled(OpBuilder &b, Location loc,
   if (!elementType)
     elementType = b.getF32Type();
   Value empty = tensor::EmptyOp::create(b, loc, sizes, elementType);
-  Value cst = arith::ConstantOp::create(
-      b, loc, elementType, b.getFloatAttr(elementType, value));
+  Value cst = arith::ConstantOp::create(b, loc, elementType,
+                                        b.getFloatAttr(elementType, value));
   return linalg::FillOp::create(b, loc, ValueRange{cst}, ValueRange{empty})
       .getResult(0);
 }
@@ -143,11 +143,10 @@ static Value castElements(OpBuilder &b, Location loc, Value tensor,
              b, loc, TypeRange{empty.getType()}, ValueRange{tensor},
              ValueRange{empty}, ArrayRef<AffineMap>{id, id}, iters,
              [&](OpBuilder &nb, Location l, ValueRange args) {
-               Value v =
-                   widen ? arith::ExtFOp::create(nb, l, target, args[0])
-                               .getResult()
-                         : arith::TruncFOp::create(nb, l, target, args[0])
-                               .getResult();
+               Value v = widen ? arith::ExtFOp::create(nb, l, target, args[0])
+                                     .getResult()
+                               : arith::TruncFOp::create(nb, l, target, args[0])
+                                     .getResult();
                linalg::YieldOp::create(nb, l, v);
              })
       .getResult(0);
@@ -180,8 +179,8 @@ Value mlir::ssm::sliceAlong(OpBuilder &b, Location loc, Value tensor,
                                         strides);
 }
 
-Value mlir::ssm::insertAlong(OpBuilder &b, Location loc, Value part,
-                             Value into, int64_t dim, OpFoldResult offset) {
+Value mlir::ssm::insertAlong(OpBuilder &b, Location loc, Value part, Value into,
+                             int64_t dim, OpFoldResult offset) {
   auto type = cast<RankedTensorType>(part.getType());
   SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
   SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
@@ -247,6 +246,16 @@ Value mlir::ssm::castToTensorType(OpBuilder &b, Location loc, Value tensor,
   return v;
 }
 
+void mlir::ssm::replaceWithCastResults(OpBuilder &b, Operation *op,
+                                       ValueRange values) {
+  SmallVector<Value> replacements;
+  for (auto [value, result] : llvm::zip(values, op->getResults()))
+    replacements.push_back(
+        castToTensorType(b, op->getLoc(), value, result.getType()));
+  op->replaceAllUsesWith(replacements);
+  op->erase();
+}
+
 RotaryIndex mlir::ssm::rotaryIndex(OpBuilder &b, Location loc, Value n,
                                    int64_t angles, bool interleaved) {
   auto idx = [&](int64_t v) {
@@ -258,8 +267,8 @@ RotaryIndex mlir::ssm::rotaryIndex(OpBuilder &b, Location loc, Value n,
   Value angle, partner;
   if (interleaved) {
     Value bit = arith::AndIOp::create(b, loc, n, idx(1));
-    r.first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, bit,
-                                    idx(0));
+    r.first =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, bit, idx(0));
     angle = arith::DivUIOp::create(b, loc, n, idx(2));
     partner = arith::XOrIOp::create(b, loc, n, idx(1));
   } else {
@@ -276,8 +285,8 @@ RotaryIndex mlir::ssm::rotaryIndex(OpBuilder &b, Location loc, Value n,
 }
 
 Value mlir::ssm::rotaryCombine(OpBuilder &b, Location loc,
-                               const RotaryIndex &ri, Value self,
-                               Value partner, Value cos, Value sin) {
+                               const RotaryIndex &ri, Value self, Value partner,
+                               Value cos, Value sin) {
   Value sign = arith::SelectOp::create(b, loc, ri.first, cstF32(b, loc, -1.0),
                                        cstF32(b, loc, 1.0));
   Value rot = arith::AddFOp::create(

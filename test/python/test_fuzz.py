@@ -19,14 +19,15 @@ SEED = int(os.environ.get("SSM_FUZZ_SEED", 20261124))
 
 
 def seeds():
-    out = []
+    """(valid, invalid) seed chunks; invalid ones expect a diagnostic."""
+    valid, invalid = [], []
     for path in sorted((ROOT / "test").rglob("*.mlir")):
         for chunk in path.read_text().split("// -----"):
             body = "\n".join(l for l in chunk.splitlines()
                              if not l.lstrip().startswith("// RUN"))
             if "ssm." in body:
-                out.append(body)
-    return out
+                (invalid if "expected-error" in chunk else valid).append(body)
+    return valid, invalid
 
 
 _INT = re.compile(r"(?<![\w.])\d+(?![\w.])")
@@ -71,18 +72,21 @@ def run_opt(text, args):
 
 
 def test_seed_corpus_is_not_empty():
-    assert len(seeds()) >= 10
+    valid, invalid = seeds()
+    assert len(valid) >= 10 and len(invalid) >= 100
 
 
 @pytest.mark.parametrize("chunk", range(6))
 def test_mutants_never_crash(chunk):
-    corpus = seeds()
+    valid, invalid = seeds()
     rnd = random.Random(SEED + chunk)
     per_chunk = NUM_MUTANTS // 6
     crashes = []
     lowered = 0
     for i in range(per_chunk):
-        text = corpus[rnd.randrange(len(corpus))]
+        # Mostly valid seeds, so that mutants reach the lowerings too.
+        pool = invalid if rnd.random() < 0.25 else valid
+        text = pool[rnd.randrange(len(pool))]
         for _ in range(rnd.randrange(1, 3)):
             text = mutate(text, rnd) or text
         form = rnd.choice(["quadratic", "recurrent"])

@@ -104,6 +104,10 @@ Value dropUnitDim(OpBuilder &b, Location loc, Value tensor, int64_t dim);
 /// static/dynamic differences).
 Value castToTensorType(OpBuilder &b, Location loc, Value tensor, Type type);
 
+/// Replaces `op` by `values` (f32 results of a lowering), each cast to the
+/// type of the result it replaces, and erases `op`.
+void replaceWithCastResults(OpBuilder &b, Operation *op, ValueRange values);
+
 /// Index arithmetic of rotary embedding for feature `n` (an index value):
 /// whether it is rotated, whether it is the first of its pair (rotated by
 /// -sin), its angle index and its partner feature. Out of the rotated range
@@ -119,8 +123,9 @@ Value rotaryCombine(OpBuilder &b, Location loc, const RotaryIndex &ri,
 
 /// Scalar f32 helpers used inside generic bodies.
 Value cstF32(OpBuilder &b, Location loc, double v);
-Value softplus(OpBuilder &b, Location loc, Value u); // u > 20 ? u : log1p(exp(u))
-Value silu(OpBuilder &b, Location loc, Value u);     // u * sigmoid(u)
+Value softplus(OpBuilder &b, Location loc,
+               Value u);                         // u > 20 ? u : log1p(exp(u))
+Value silu(OpBuilder &b, Location loc, Value u); // u * sigmoid(u)
 Value clampedExp(OpBuilder &b, Location loc, Value u); // exp(min(u, 0))
 
 } // namespace mlir::ssm

@@ -50,13 +50,13 @@ FailureOr<SmallVector<Value>> lower(OpBuilder &b, RMSNormOp op) {
   int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
   static constexpr StringLiteral leadNames = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
   if (rank - 1 > static_cast<int64_t>(leadNames.size()))
-    return op.emitOpError() << "lowering supports rank up to "
-                            << leadNames.size() + 1;
+    return op.emitOpError()
+           << "lowering supports rank up to " << leadNames.size() + 1;
   std::string lead = leadNames.substr(0, rank - 1).str();
   SmallVector<OpFoldResult> sizes = sizesOf(b, loc, x);
   int64_t features = cast<RankedTensorType>(x.getType()).getDimSize(rank - 1);
-  int64_t group = op.getGroupSize() ? static_cast<int64_t>(*op.getGroupSize())
-                                    : features;
+  int64_t group =
+      op.getGroupSize() ? static_cast<int64_t>(*op.getGroupSize()) : features;
   double eps = op.getEps().convertToDouble();
 
   SmallVector<OpFoldResult> leadSizes(sizes.begin(), sizes.end() - 1);
@@ -103,8 +103,8 @@ FailureOr<SmallVector<Value>> lower(OpBuilder &b, RMSNormOp op) {
     ssExprs.push_back(ey.d(c));
   ssExprs.push_back(ey.d('d').floorDiv(group));
   Value y = ey.build(
-      {ey.in(u, lead + "d"), ey.in(ss, ssExprs), ey.in(w, "d")}, lead + "d",
-      "", [&](OpBuilder &nb, Location l, ValueRange a) {
+      {ey.in(u, lead + "d"), ey.in(ss, ssExprs), ey.in(w, "d")}, lead + "d", "",
+      [&](OpBuilder &nb, Location l, ValueRange a) {
         Value mean =
             arith::DivFOp::create(nb, l, a[1], cstF32(nb, l, double(group)));
         Value inv =
@@ -126,8 +126,9 @@ FailureOr<SmallVector<Value>> lower(OpBuilder &b, CausalConv1DOp op) {
                C = dimOf(b, loc, x, 2);
   int64_t k = cast<RankedTensorType>(w.getType()).getDimSize(1);
   OpFoldResult K1 = b.getIndexAttr(k - 1);
-  Value full = arith::AddIOp::create(
-      b, loc, toIndex(b, loc, L), arith::ConstantIndexOp::create(b, loc, k - 1));
+  Value full =
+      arith::AddIOp::create(b, loc, toIndex(b, loc, L),
+                            arith::ConstantIndexOp::create(b, loc, k - 1));
 
   // xf = concat(initial_state^T, x) along the sequence: (b, k - 1 + l, c).
   Value xf;
@@ -137,7 +138,7 @@ FailureOr<SmallVector<Value>> lower(OpBuilder &b, CausalConv1DOp op) {
     Einsum et(b, loc, "bmc", {B, K1, C});
     Value prefix =
         et.build({et.in(castToF32(b, loc, init), "bcm")}, "bmc", "",
-                  [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+                 [](OpBuilder &, Location, ValueRange a) { return a[0]; });
     xf = insertAlong(b, loc, prefix, xf, 1, b.getIndexAttr(0));
   } else {
     xf = filled(b, loc, {B, full, C}, 0.0);
@@ -171,8 +172,9 @@ FailureOr<SmallVector<Value>> lower(OpBuilder &b, CausalConv1DOp op) {
   // final_state[b, c, m] = xf[b, l + m, c]
   Value tail = sliceAlong(b, loc, xf, 1, L, K1);
   Einsum ef(b, loc, "bcm", {B, C, K1});
-  Value fin = ef.build({ef.in(tail, "bmc")}, "bcm", "",
-                       [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  Value fin =
+      ef.build({ef.in(tail, "bmc")}, "bcm", "",
+               [](OpBuilder &, Location, ValueRange a) { return a[0]; });
   return SmallVector<Value>{y, fin};
 }
 
@@ -190,24 +192,25 @@ FailureOr<SmallVector<Value>> lower(OpBuilder &b, RotaryOp op) {
   bool broadcastBatch = cosType.getDimSize(0) == 1;
   bool interleaved = op.getPairing() == RotaryPairing::interleaved;
   Einsum e(b, loc, "blhn", sizesOf(b, loc, x));
-  Value y = e.build({e.in(x, "blhn")}, "blhn", "", [&](OpBuilder &nb,
-                                                       Location l,
-                                                       ValueRange a) -> Value {
-    if (angles == 0)
-      return a[0];
-    RotaryIndex ri =
-        rotaryIndex(nb, l, e.index(nb, l, 'n'), angles, interleaved);
-    Value bi = e.index(nb, l, 'b'), li = e.index(nb, l, 'l'),
-          hi = e.index(nb, l, 'h');
-    Value other =
-        tensor::ExtractOp::create(nb, l, x, ValueRange{bi, li, hi, ri.partner});
-    Value cb = broadcastBatch ? arith::ConstantIndexOp::create(nb, l, 0) : bi;
-    Value c =
-        tensor::ExtractOp::create(nb, l, cosT, ValueRange{cb, li, ri.angle});
-    Value s =
-        tensor::ExtractOp::create(nb, l, sinT, ValueRange{cb, li, ri.angle});
-    return rotaryCombine(nb, l, ri, a[0], other, c, s);
-  });
+  Value y = e.build(
+      {e.in(x, "blhn")}, "blhn", "",
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        if (angles == 0)
+          return a[0];
+        RotaryIndex ri =
+            rotaryIndex(nb, l, e.index(nb, l, 'n'), angles, interleaved);
+        Value bi = e.index(nb, l, 'b'), li = e.index(nb, l, 'l'),
+              hi = e.index(nb, l, 'h');
+        Value other = tensor::ExtractOp::create(
+            nb, l, x, ValueRange{bi, li, hi, ri.partner});
+        Value cb =
+            broadcastBatch ? arith::ConstantIndexOp::create(nb, l, 0) : bi;
+        Value c = tensor::ExtractOp::create(nb, l, cosT,
+                                            ValueRange{cb, li, ri.angle});
+        Value s = tensor::ExtractOp::create(nb, l, sinT,
+                                            ValueRange{cb, li, ri.angle});
+        return rotaryCombine(nb, l, ri, a[0], other, c, s);
+      });
   return SmallVector<Value>{y};
 }
 
@@ -218,8 +221,7 @@ FailureOr<SmallVector<Value>> lower(OpBuilder &b, RotaryOp op) {
 /// Per-token mean and population variance over the last dim of (b, l, d).
 std::pair<Value, Value> moments(OpBuilder &b, Location loc, Value v) {
   SmallVector<OpFoldResult> sizes = sizesOf(b, loc, v);
-  double count =
-      double(cast<RankedTensorType>(v.getType()).getDimSize(2));
+  double count = double(cast<RankedTensorType>(v.getType()).getDimSize(2));
   Einsum e(b, loc, "bld", sizes);
   Einsum t(b, loc, "bl", {sizes[0], sizes[1]});
   auto divide = [&](Value v) {
@@ -275,11 +277,11 @@ FailureOr<SmallVector<Value>> lower(OpBuilder &b, HybridMergeOp op) {
       },
       0.0);
   Einsum eo(b, loc, "bld", {B, L, D});
-  Value y = eo.build({eo.in(s, "bld"), eo.in(proj, "bld")}, "bld", "",
-                     [&](OpBuilder &nb, Location l, ValueRange x) {
-                       return mul(nb, l, cstF32(nb, l, 0.5),
-                                  add(nb, l, x[0], x[1]));
-                     });
+  Value y =
+      eo.build({eo.in(s, "bld"), eo.in(proj, "bld")}, "bld", "",
+               [&](OpBuilder &nb, Location l, ValueRange x) {
+                 return mul(nb, l, cstF32(nb, l, 0.5), add(nb, l, x[0], x[1]));
+               });
   return SmallVector<Value>{y};
 }
 
@@ -308,12 +310,7 @@ struct ConvertSSMToLinalg
                   [&](auto concrete) { return lower(b, concrete); });
       if (failed(results))
         return signalPassFailure();
-      SmallVector<Value> replacements;
-      for (auto [value, result] : llvm::zip(*results, op->getResults()))
-        replacements.push_back(
-            castToTensorType(b, op->getLoc(), value, result.getType()));
-      op->replaceAllUsesWith(replacements);
-      op->erase();
+      replaceWithCastResults(b, op, *results);
     }
   }
 };

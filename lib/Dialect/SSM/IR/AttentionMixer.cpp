@@ -46,9 +46,8 @@ Value probabilities(OpBuilder &b, Location loc, const AttentionParams &p,
                H = dimOf(b, loc, q, 2), D = dimOf(b, loc, q, 3),
                S = dimOf(b, loc, k, 1);
   Einsum es(b, loc, "bhijd", {B, H, L, S, D});
-  AffineExpr kvHead = p.queriesPerKv == 1
-                          ? es.d('h')
-                          : es.d('h').floorDiv(p.queriesPerKv);
+  AffineExpr kvHead =
+      p.queriesPerKv == 1 ? es.d('h') : es.d('h').floorDiv(p.queriesPerKv);
   Value dots = es.build(
       {es.in(q, "bihd"), es.in(k, {es.d('b'), es.d('j'), kvHead, es.d('d')})},
       "bhij", "d",
@@ -58,8 +57,8 @@ Value probabilities(OpBuilder &b, Location loc, const AttentionParams &p,
       0.0);
 
   // Scale, softcap, additive mask, causal and window masks (-inf).
-  Value offset = arith::SubIOp::create(b, loc, toIndex(b, loc, S),
-                                       toIndex(b, loc, L));
+  Value offset =
+      arith::SubIOp::create(b, loc, toIndex(b, loc, S), toIndex(b, loc, L));
   Einsum em(b, loc, "bhij", {B, H, L, S});
   SmallVector<EinInput> ins = {em.in(dots, "bhij")};
   if (mask) {
@@ -69,32 +68,34 @@ Value probabilities(OpBuilder &b, Location loc, const AttentionParams &p,
     ins.push_back(em.in(mask, idx));
   }
   double negInf = -std::numeric_limits<double>::infinity();
-  Value scores = em.build(ins, "bhij", "", [&](OpBuilder &nb, Location l,
-                                               ValueRange a) {
-    Value s = mulF(nb, l, a[0], cstF32(nb, l, p.scale));
-    if (p.softcap) {
-      Value c = cstF32(nb, l, *p.softcap);
-      s = mulF(nb, l, c,
-               math::TanhOp::create(nb, l, arith::DivFOp::create(nb, l, s, c)));
-    }
-    if (mask)
-      s = addF(nb, l, s, a[1]);
-    if (!p.causal && !p.window)
-      return s;
-    Value i = em.index(nb, l, 'i'), j = em.index(nb, l, 'j');
-    // Signed comparisons: i + (s - l) may be negative when s < l.
-    Value last = arith::AddIOp::create(nb, l, i, offset);
-    Value visible = arith::ConstantIntOp::create(nb, l, 1, 1);
-    if (p.causal)
-      visible = cmpIdx(nb, l, arith::CmpIPredicate::sle, j, last);
-    if (p.window) {
-      Value w = arith::ConstantIndexOp::create(nb, l, *p.window);
-      Value first = arith::SubIOp::create(nb, l, last, w);
-      visible = arith::AndIOp::create(
-          nb, l, visible, cmpIdx(nb, l, arith::CmpIPredicate::sgt, j, first));
-    }
-    return selectF(nb, l, visible, s, cstF32(nb, l, negInf));
-  });
+  Value scores =
+      em.build(ins, "bhij", "", [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value s = mulF(nb, l, a[0], cstF32(nb, l, p.scale));
+        if (p.softcap) {
+          Value c = cstF32(nb, l, *p.softcap);
+          s = mulF(
+              nb, l, c,
+              math::TanhOp::create(nb, l, arith::DivFOp::create(nb, l, s, c)));
+        }
+        if (mask)
+          s = addF(nb, l, s, a[1]);
+        if (!p.causal && !p.window)
+          return s;
+        Value i = em.index(nb, l, 'i'), j = em.index(nb, l, 'j');
+        // Signed comparisons: i + (s - l) may be negative when s < l.
+        Value last = arith::AddIOp::create(nb, l, i, offset);
+        Value visible = arith::ConstantIntOp::create(nb, l, 1, 1);
+        if (p.causal)
+          visible = cmpIdx(nb, l, arith::CmpIPredicate::sle, j, last);
+        if (p.window) {
+          Value w = arith::ConstantIndexOp::create(nb, l, *p.window);
+          Value first = arith::SubIOp::create(nb, l, last, w);
+          visible = arith::AndIOp::create(
+              nb, l, visible,
+              cmpIdx(nb, l, arith::CmpIPredicate::sgt, j, first));
+        }
+        return selectF(nb, l, visible, s, cstF32(nb, l, negInf));
+      });
 
   Einsum er(b, loc, "bhij", {B, H, L, S});
   Value rowMax = er.build(
@@ -120,8 +121,8 @@ Value probabilities(OpBuilder &b, Location loc, const AttentionParams &p,
       {er.in(scores, "bhij"), er.in(rowMax, "bhi"), er.in(rowSum, "bhi")},
       "bhij", "", [&](OpBuilder &nb, Location l, ValueRange a) {
         Value e = expShift(nb, l, a[0], a[1]);
-        Value isZero = arith::CmpFOp::create(
-            nb, l, arith::CmpFPredicate::OEQ, a[2], cstF32(nb, l, 0.0));
+        Value isZero = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ,
+                                             a[2], cstF32(nb, l, 0.0));
         Value safeSum = selectF(nb, l, isZero, cstF32(nb, l, 1.0), a[2]);
         return arith::DivFOp::create(nb, l, e, safeSum).getResult();
       });
@@ -181,9 +182,9 @@ FailureOr<SmallVector<Value>> AttentionOp::buildInitialState(OpBuilder &b) {
   // The keys and values before the first query (s - l of them) fill the
   // cache initially.
   Location loc = getLoc();
-  Value prefix = arith::SubIOp::create(
-      b, loc, toIndex(b, loc, dimOf(b, loc, getKey(), 1)),
-      toIndex(b, loc, dimOf(b, loc, getQuery(), 1)));
+  Value prefix =
+      arith::SubIOp::create(b, loc, toIndex(b, loc, dimOf(b, loc, getKey(), 1)),
+                            toIndex(b, loc, dimOf(b, loc, getQuery(), 1)));
   SmallVector<Value> state;
   Value keyValue[2] = {getKey(), getValue()};
   SmallVector<MixerStateInfo> infos = getStateInfo();
@@ -206,9 +207,9 @@ FailureOr<MixerStep> AttentionOp::buildRecurrentStep(OpBuilder &b, Value t,
     return emitOpError() << "recurrent step expects 2 state values, got "
                          << state.size();
   Location loc = getLoc();
-  Value prefix = arith::SubIOp::create(
-      b, loc, toIndex(b, loc, dimOf(b, loc, getKey(), 1)),
-      toIndex(b, loc, dimOf(b, loc, getQuery(), 1)));
+  Value prefix =
+      arith::SubIOp::create(b, loc, toIndex(b, loc, dimOf(b, loc, getKey(), 1)),
+                            toIndex(b, loc, dimOf(b, loc, getQuery(), 1)));
   Value pos = arith::AddIOp::create(b, loc, prefix, t);
   Value q = tokenOf(b, loc, getQuery(), t);
   // Append this token's key and value to the caches.
@@ -219,8 +220,9 @@ FailureOr<MixerStep> AttentionOp::buildRecurrentStep(OpBuilder &b, Value t,
     Value kv = castToF32(
         b, loc, sliceAlong(b, loc, operand, 1, pos, b.getIndexAttr(1)));
     OpFoldResult len = dimOf(b, loc, cache, 1);
-    Value newLen = arith::AddIOp::create(
-        b, loc, toIndex(b, loc, len), arith::ConstantIndexOp::create(b, loc, 1));
+    Value newLen =
+        arith::AddIOp::create(b, loc, toIndex(b, loc, len),
+                              arith::ConstantIndexOp::create(b, loc, 1));
     SmallVector<OpFoldResult> sizes = {dimOf(b, loc, cache, 0), newLen,
                                        dimOf(b, loc, cache, 2),
                                        dimOf(b, loc, cache, 3)};

@@ -9,9 +9,9 @@
 //   H_t = al_t H_{t-1} + beta_t sum_r v_{t-1,r} k_{t-1,r}^T
 //                      + gamma_t sum_r v_{t,r} k_{t,r}^T
 // with beta_t = (1 - lam_t) dt_t al_t and gamma_t = lam_t dt_t unrolls to
-//   H_i = decay(1..i) H0' + sum_{j<=i} decay(j+1..i) c_{ij} sum_r v_{j,r} k_{j,r}^T
-//   c_{ij} = lam_j dt_j + [j < i] (1 - lam_{j+1}) dt_{j+1}
-//   H0' = H0 + (1 - lam_1) dt_1 sum_r v_{0,r} k_{0,r}^T   (previous token)
+//   H_i = decay(1..i) H0' + sum_{j<=i} decay(j+1..i) c_{ij} sum_r v_{j,r}
+//   k_{j,r}^T c_{ij} = lam_j dt_j + [j < i] (1 - lam_{j+1}) dt_{j+1} H0' = H0 +
+//   (1 - lam_1) dt_1 sum_r v_{0,r} k_{0,r}^T   (previous token)
 // which is the quadratic form built here: SSD over a rank-2 input.
 //
 //===----------------------------------------------------------------------===//
@@ -66,29 +66,31 @@ Value rotate(OpBuilder &b, Location loc, const Mamba3 &m, Value src,
                R = dimOf(b, loc, src, 2), N = dimOf(b, loc, src, 4),
                H = dimOf(b, loc, phi, 1);
   Einsum e(b, loc, "blrhn", {B, L, R, H, N});
-  EinInput self = e.in(src, {e.d('b'), e.d('l'), e.d('r'), groupOf(m, e),
-                             e.d('n')});
+  EinInput self =
+      e.in(src, {e.d('b'), e.d('l'), e.d('r'), groupOf(m, e), e.d('n')});
   int64_t S = m.angles;
-  return e.build({self}, "blrhn", "", [&](OpBuilder &nb, Location l,
-                                          ValueRange a) -> Value {
-    if (S == 0)
-      return a[0];
-    RotaryIndex ri =
-        rotaryIndex(nb, l, e.index(nb, l, 'n'), S,
-                    m.pairing == RotaryPairing::interleaved);
-    Value bi = e.index(nb, l, 'b'), li = e.index(nb, l, 'l'),
-          rr = e.index(nb, l, 'r'), hi = e.index(nb, l, 'h');
-    Value gi = hi;
-    if (m.headsPerGroup != 1)
-      gi = arith::DivUIOp::create(
-          nb, l, hi, arith::ConstantIndexOp::create(nb, l, m.headsPerGroup));
-    Value other = tensor::ExtractOp::create(
-        nb, l, src, ValueRange{bi, li, rr, gi, ri.partner});
-    Value ph =
-        tensor::ExtractOp::create(nb, l, phi, ValueRange{bi, hi, li, ri.angle});
-    return rotaryCombine(nb, l, ri, a[0], other, math::CosOp::create(nb, l, ph),
-                         math::SinOp::create(nb, l, ph));
-  });
+  return e.build(
+      {self}, "blrhn", "",
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        if (S == 0)
+          return a[0];
+        RotaryIndex ri = rotaryIndex(nb, l, e.index(nb, l, 'n'), S,
+                                     m.pairing == RotaryPairing::interleaved);
+        Value bi = e.index(nb, l, 'b'), li = e.index(nb, l, 'l'),
+              rr = e.index(nb, l, 'r'), hi = e.index(nb, l, 'h');
+        Value gi = hi;
+        if (m.headsPerGroup != 1)
+          gi = arith::DivUIOp::create(
+              nb, l, hi,
+              arith::ConstantIndexOp::create(nb, l, m.headsPerGroup));
+        Value other = tensor::ExtractOp::create(
+            nb, l, src, ValueRange{bi, li, rr, gi, ri.partner});
+        Value ph = tensor::ExtractOp::create(nb, l, phi,
+                                             ValueRange{bi, hi, li, ri.angle});
+        return rotaryCombine(nb, l, ri, a[0], other,
+                             math::CosOp::create(nb, l, ph),
+                             math::SinOp::create(nb, l, ph));
+      });
 }
 
 /// v[b, l, r, h, p] = x[b, l, h, p] * Wx[h, r, p].
@@ -100,10 +102,10 @@ Value channelInputs(OpBuilder &b, Location loc, const Mamba3 &m) {
   SmallVector<EinInput> ins = {e.in(m.x, "blhp")};
   if (m.Wx)
     ins.push_back(e.in(m.Wx, "hrp"));
-  return e.build(ins, "blrhp", "", [&](OpBuilder &nb, Location l,
-                                       ValueRange a) {
-    return m.Wx ? mulF(nb, l, a[0], a[1]) : a[0];
-  });
+  return e.build(ins, "blrhp", "",
+                 [&](OpBuilder &nb, Location l, ValueRange a) {
+                   return m.Wx ? mulF(nb, l, a[0], a[1]) : a[0];
+                 });
 }
 
 /// y[b, l, h, p] = sum_r Wo (yr + D v) silu(z Wz).
@@ -145,13 +147,12 @@ Value combineRanks(OpBuilder &b, Location loc, const Mamba3 &m, Value yr,
 }
 
 /// Per-token scalars: elementwise f(dt, A, lam) over (b, l, h).
-Value perToken(OpBuilder &b, Location loc, const Mamba3 &m,
-               llvm::function_ref<Value(OpBuilder &, Location, Value, Value,
-                                        Value)>
-                   fn) {
-  Einsum e(b, loc, "blh",
-           {dimOf(b, loc, m.dt, 0), dimOf(b, loc, m.dt, 1),
-            dimOf(b, loc, m.dt, 2)});
+Value perToken(
+    OpBuilder &b, Location loc, const Mamba3 &m,
+    llvm::function_ref<Value(OpBuilder &, Location, Value, Value, Value)> fn) {
+  Einsum e(
+      b, loc, "blh",
+      {dimOf(b, loc, m.dt, 0), dimOf(b, loc, m.dt, 1), dimOf(b, loc, m.dt, 2)});
   return e.build({e.in(m.dt, "blh"), e.in(m.A, "blh"), e.in(m.lam, "blh")},
                  "blh", "", [&](OpBuilder &nb, Location l, ValueRange a) {
                    return fn(nb, l, a[0], a[1], a[2]);
@@ -160,12 +161,12 @@ Value perToken(OpBuilder &b, Location loc, const Mamba3 &m,
 
 /// Everything the quadratic form and the mixing matrix share.
 struct Quadratic {
-  Value cum;    // (b, h, l) cumulative log decay
-  Value total;  // (b, h)
-  Value gamma;  // (b, l, h) lam dt
-  Value betaP;  // (b, l, h) (1 - lam) dt
-  Value phi;    // (b, h, l, S)
-  Value k, q;   // (b, l, r, h, n)
+  Value cum;   // (b, h, l) cumulative log decay
+  Value total; // (b, h)
+  Value gamma; // (b, l, h) lam dt
+  Value betaP; // (b, l, h) (1 - lam) dt
+  Value phi;   // (b, h, l, S)
+  Value k, q;  // (b, l, r, h, n)
 };
 
 Quadratic prepareQuadratic(OpBuilder &b, Location loc, const Mamba3 &m,
@@ -177,12 +178,10 @@ Quadratic prepareQuadratic(OpBuilder &b, Location loc, const Mamba3 &m,
   qd.gamma = perToken(b, loc, m,
                       [](OpBuilder &nb, Location l, Value dt, Value,
                          Value lam) { return mulF(nb, l, lam, dt); });
-  qd.betaP = perToken(b, loc, m,
-                      [](OpBuilder &nb, Location l, Value dt, Value,
-                         Value lam) {
-                        return mulF(nb, l, subF(nb, l, cstF32(nb, l, 1.0), lam),
-                                    dt);
-                      });
+  qd.betaP = perToken(
+      b, loc, m, [](OpBuilder &nb, Location l, Value dt, Value, Value lam) {
+        return mulF(nb, l, subF(nb, l, cstF32(nb, l, 1.0), lam), dt);
+      });
   qd.cum = cumulativeSum(b, loc, logDecay);
   qd.total = totalSum(b, loc, logDecay);
 
@@ -237,8 +236,7 @@ Value mixing6(OpBuilder &b, Location loc, const Mamba3 &m,
       "bhij", "", [&](OpBuilder &nb, Location l, ValueRange a) {
         Value i = ec.index(nb, l, 'i'), j = ec.index(nb, l, 'j');
         Value before = cmpIdx(nb, l, arith::CmpIPredicate::ult, j, i);
-        Value beta = selectF(nb, l, before,
-                             nextBeta(nb, l, ec, qd.betaP, len),
+        Value beta = selectF(nb, l, before, nextBeta(nb, l, ec, qd.betaP, len),
                              cstF32(nb, l, 0.0));
         Value w = mulF(nb, l, clampedExp(nb, l, subF(nb, l, a[0], a[1])),
                        addF(nb, l, a[2], beta));
@@ -276,8 +274,7 @@ Value effectiveInitialState(OpBuilder &b, Location loc, const Mamba3 &m,
       ins, "bhpn", "r",
       [&](OpBuilder &nb, Location l, ValueRange a) {
         Value v = m.Wx ? mulF(nb, l, a[0], a[3]) : a[0];
-        return addF(nb, l, a.back(),
-                    mulF(nb, l, a[2], mulF(nb, l, v, a[1])));
+        return addF(nb, l, a.back(), mulF(nb, l, a[2], mulF(nb, l, v, a[1])));
       },
       start);
 }
@@ -290,7 +287,8 @@ FailureOr<Value> Mamba3Op::materializeMixingMatrix(OpBuilder &b) {
   Quadratic qd = prepareQuadratic(b, loc, m, getInitialAngle());
   Value m6 = mixing6(b, loc, m, qd);
   return tensor::CollapseShapeOp::create(
-             b, loc, m6, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4, 5}})
+             b, loc, m6,
+             ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4, 5}})
       .getResult();
 }
 
@@ -318,9 +316,9 @@ FailureOr<SmallVector<Value>> Mamba3Op::buildQuadraticForm(OpBuilder &b) {
         {eo.in(h0, "bhpn"), eo.in(qd.q, "biahn"), eo.in(qd.cum, "bhi")},
         "biahp", "n",
         [&](OpBuilder &nb, Location l, ValueRange a) {
-          return addF(nb, l, a[3],
-                      mulF(nb, l, mulF(nb, l, a[0], a[1]),
-                           clampedExp(nb, l, a[2])));
+          return addF(
+              nb, l, a[3],
+              mulF(nb, l, mulF(nb, l, a[0], a[1]), clampedExp(nb, l, a[2])));
         },
         yr);
   }
@@ -354,11 +352,11 @@ FailureOr<SmallVector<Value>> Mamba3Op::buildQuadraticForm(OpBuilder &b) {
         return addF(nb, l, a[3], mulF(nb, l, a[0], mulF(nb, l, a[1], a[2])));
       },
       start);
-  Value lastAngle = elementAlong(
-      b, loc, qd.phi, 2,
-      arith::SubIOp::create(b, loc, len,
-                            arith::ConstantIndexOp::create(b, loc, 1))
-          .getResult());
+  Value lastAngle =
+      elementAlong(b, loc, qd.phi, 2,
+                   arith::SubIOp::create(
+                       b, loc, len, arith::ConstantIndexOp::create(b, loc, 1))
+                       .getResult());
   return SmallVector<Value>{y, fin, lastAngle, lastToken(b, loc, qd.k),
                             lastToken(b, loc, m.x)};
 }
@@ -370,15 +368,14 @@ SmallVector<MixerStateInfo> Mamba3Op::getStateInfo() {
   int64_t n = staticDim(getB(), 4), r = getRank(),
           angles = staticDim(getTheta(), 3);
   Type f32 = Float32Type::get(getContext());
-  return {
-      {"ssm_state", RankedTensorType::get({batch, heads, headDim, n}, f32),
-       std::nullopt},
-      {"angle", RankedTensorType::get({batch, heads, angles}, f32),
-       std::nullopt},
-      {"last_k", RankedTensorType::get({batch, r, heads, n}, f32),
-       std::nullopt},
-      {"last_x", RankedTensorType::get({batch, heads, headDim}, f32),
-       std::nullopt}};
+  return {{"ssm_state", RankedTensorType::get({batch, heads, headDim, n}, f32),
+           std::nullopt},
+          {"angle", RankedTensorType::get({batch, heads, angles}, f32),
+           std::nullopt},
+          {"last_k", RankedTensorType::get({batch, r, heads, n}, f32),
+           std::nullopt},
+          {"last_x", RankedTensorType::get({batch, heads, headDim}, f32),
+           std::nullopt}};
 }
 
 FailureOr<SmallVector<Value>> Mamba3Op::buildInitialState(OpBuilder &b) {
@@ -416,11 +413,11 @@ FailureOr<MixerStep> Mamba3Op::buildRecurrentStep(OpBuilder &b, Value t,
 
   // phi_t = phi_{t-1} + dt_t theta_t, as (b, h, 1, S).
   Einsum ea(b, loc, "bhia", {B, H, one, S});
-  Value phiT = ea.build(
-      {ea.in(phi, "bha"), ea.in(m.dt, "bih"), ea.in(m.theta, "biha")}, "bhia",
-      "", [&](OpBuilder &nb, Location l, ValueRange a) {
-        return addF(nb, l, a[0], mulF(nb, l, a[1], a[2]));
-      });
+  Value phiT =
+      ea.build({ea.in(phi, "bha"), ea.in(m.dt, "bih"), ea.in(m.theta, "biha")},
+               "bhia", "", [&](OpBuilder &nb, Location l, ValueRange a) {
+                 return addF(nb, l, a[0], mulF(nb, l, a[1], a[2]));
+               });
   Value k = rotate(b, loc, m, m.B, phiT); // (b, 1, r, h, n)
   Value q = rotate(b, loc, m, m.C, phiT);
 
@@ -432,9 +429,9 @@ FailureOr<MixerStep> Mamba3Op::buildRecurrentStep(OpBuilder &b, Value t,
         return mulF(nb, l, a[0], clampedExp(nb, l, mulF(nb, l, a[1], a[2])));
       });
   Einsum eu(b, loc, "bhpnr", {B, H, P, N, R});
-  SmallVector<EinInput> ins = {eu.in(xPrev, "bhp"),  eu.in(kPrev, "brhn"),
-                               eu.in(m.x, "b0hp"),   eu.in(k, "b0rhn"),
-                               eu.in(m.dt, "b0h"),   eu.in(m.A, "b0h"),
+  SmallVector<EinInput> ins = {eu.in(xPrev, "bhp"), eu.in(kPrev, "brhn"),
+                               eu.in(m.x, "b0hp"),  eu.in(k, "b0rhn"),
+                               eu.in(m.dt, "b0h"),  eu.in(m.A, "b0h"),
                                eu.in(m.lam, "b0h")};
   if (m.Wx)
     ins.push_back(eu.in(m.Wx, "hrp"));
@@ -443,9 +440,8 @@ FailureOr<MixerStep> Mamba3Op::buildRecurrentStep(OpBuilder &b, Value t,
       [&](OpBuilder &nb, Location l, ValueRange a) {
         Value dt = a[4], lam = a[6];
         Value al = clampedExp(nb, l, mulF(nb, l, dt, a[5]));
-        Value beta = mulF(nb, l,
-                          mulF(nb, l, subF(nb, l, cstF32(nb, l, 1.0), lam), dt),
-                          al);
+        Value beta = mulF(
+            nb, l, mulF(nb, l, subF(nb, l, cstF32(nb, l, 1.0), lam), dt), al);
         Value gamma = mulF(nb, l, lam, dt);
         Value vPrev = m.Wx ? mulF(nb, l, a[0], a[7]) : a[0];
         Value v = m.Wx ? mulF(nb, l, a[2], a[7]) : a[2];
@@ -464,8 +460,8 @@ FailureOr<MixerStep> Mamba3Op::buildRecurrentStep(OpBuilder &b, Value t,
       0.0);
   Value y = combineRanks(b, loc, m, yr, channelInputs(b, loc, m));
   return MixerStep{{y},
-                   {next, dropUnitDim(b, loc, phiT, 2), dropUnitDim(b, loc, k, 1),
-                    dropUnitDim(b, loc, m.x, 1)}};
+                   {next, dropUnitDim(b, loc, phiT, 2),
+                    dropUnitDim(b, loc, k, 1), dropUnitDim(b, loc, m.x, 1)}};
 }
 
 SmallVector<unsigned> Mamba3Op::getFinalStateResultIndices() {

@@ -1,4 +1,5 @@
-//===- MixerCommon.h - Pieces shared by the mixer implementations -*- C++ -*-===//
+//===- MixerCommon.h - Pieces shared by the mixer implementations -*- C++
+//-*-===//
 //
 // Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
 // SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception

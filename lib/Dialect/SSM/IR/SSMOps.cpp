@@ -41,8 +41,8 @@ public:
       return success();
     auto type = cast<RankedTensorType>(v.getType());
     if (type.getRank() != static_cast<int64_t>(dims.size())) {
-      auto diag = op->emitOpError() << what << " must have rank "
-                                    << dims.size() << " (";
+      auto diag = op->emitOpError()
+                  << what << " must have rank " << dims.size() << " (";
       llvm::interleaveComma(dims, diag);
       return diag << "), got rank " << type.getRank();
     }
@@ -95,8 +95,8 @@ public:
       return success();
     return op->emitOpError()
            << where(divisor) << " (" << divisor << ") is " << *a
-           << ", which does not divide " << where(dividend) << " ("
-           << dividend << "), " << *b;
+           << ", which does not divide " << where(dividend) << " (" << dividend
+           << "), " << *b;
   }
 
 private:
@@ -116,8 +116,8 @@ Type elementTypeOf(Value v) {
 }
 
 /// The result `r` must have the element type of operand `v`.
-LogicalResult sameElementType(Operation *op, Value r, StringRef rName,
-                              Value v, StringRef vName) {
+LogicalResult sameElementType(Operation *op, Value r, StringRef rName, Value v,
+                              StringRef vName) {
   if (!r || !v || elementTypeOf(r) == elementTypeOf(v))
     return success();
   return op->emitOpError() << rName << " element type " << elementTypeOf(r)
@@ -126,12 +126,11 @@ LogicalResult sameElementType(Operation *op, Value r, StringRef rName,
 }
 
 /// An optional operand that is only meaningful with another one.
-LogicalResult requireOperand(Operation *op, Value v, StringRef vName, Value other,
-                       StringRef otherName) {
+LogicalResult requireOperand(Operation *op, Value v, StringRef vName,
+                             Value other, StringRef otherName) {
   if (v && !other)
-    return op->emitOpError()
-           << "operand '" << vName << "' requires operand '" << otherName
-           << "'";
+    return op->emitOpError() << "operand '" << vName << "' requires operand '"
+                             << otherName << "'";
   return success();
 }
 
@@ -196,8 +195,8 @@ LogicalResult AttentionOp::verify() {
       if (ShapedType::isDynamic(size) || size == 1 || !full || size == *full)
         continue;
       return emitOpError() << "operand 'mask' dim " << i << " is " << size
-                           << ", but must be 1 or " << names[i] << " ("
-                           << *full << ")";
+                           << ", but must be 1 or " << names[i] << " (" << *full
+                           << ")";
     }
     if (failed(s.checkDim(mask, "operand 'mask'", 2, "seq")) ||
         failed(s.checkDim(mask, "operand 'mask'", 3, "kv_seq")))
@@ -223,13 +222,15 @@ LogicalResult AttentionOp::verify() {
 
 /// Shapes shared by the scalar-decay family.
 static LogicalResult verifyScalarDecayShapes(Operation *op, ShapeChecker &s,
-                                             Value x, Value b, Value c,
-                                             Value z, Value init, Value y,
+                                             Value x, Value b, Value c, Value z,
+                                             Value init, Value y,
                                              Value finalState) {
-  if (failed(s.check(x, "operand 'x'", {"batch", "seq", "heads", "head_dim"})) ||
+  if (failed(
+          s.check(x, "operand 'x'", {"batch", "seq", "heads", "head_dim"})) ||
       failed(s.check(b, "operand 'B'", {"batch", "seq", "groups", "state"})) ||
       failed(s.check(c, "operand 'C'", {"batch", "seq", "groups", "state"})) ||
-      failed(s.check(z, "operand 'z'", {"batch", "seq", "heads", "head_dim"})) ||
+      failed(
+          s.check(z, "operand 'z'", {"batch", "seq", "heads", "head_dim"})) ||
       failed(s.check(init, "operand 'initial_state'",
                      {"batch", "heads", "head_dim", "state"})) ||
       failed(s.check(y, "result 'y'", {"batch", "seq", "heads", "head_dim"})) ||
@@ -267,7 +268,8 @@ LogicalResult DiscreteSSDOp::verify() {
   ShapeChecker s(op);
   if (failed(s.check(getX(), "operand 'x'",
                      {"batch", "seq", "heads", "head_dim"})) ||
-      failed(s.check(getALog(), "operand 'A_log'", {"batch", "seq", "heads"})) ||
+      failed(
+          s.check(getALog(), "operand 'A_log'", {"batch", "seq", "heads"})) ||
       failed(s.check(getZBias(), "operand 'z_bias'", {"heads", "head_dim"})) ||
       failed(requireOperand(op, getZBias(), "z_bias", getZ(), "z")) ||
       failed(checkSkip(op, s, getD())))
@@ -321,17 +323,18 @@ LogicalResult Mamba3Op::verify() {
       failed(s.divides("groups", "heads")))
     return failure();
   int64_t angles = *s.get("angles"), state = *s.get("state");
-  if (2 * angles > state)
+  if (angles > state / 2) // 2 * angles could overflow
     return emitOpError() << "operand 'theta' dim 3 (angles) is " << angles
                          << ", but twice the angles must not exceed operand "
                             "'B' dim 4 (state), "
                          << state;
   if (*s.get("rank") < 1)
     return emitOpError() << "operand 'B' dim 2 (rank) must be at least 1";
-  int64_t seq = cast<RankedTensorType>(getX().getType()).getDimSize(1);
-  if (seq == 0)
-    return emitOpError() << "operand 'x' dim 1 (seq) must be at least 1: "
-                            "the final state needs a last token";
+  // Any per-token operand may carry the static sequence length.
+  if (s.get("seq") == 0)
+    return emitOpError() << s.where("seq")
+                         << " (seq) must be at least 1: the final state needs "
+                            "a last token";
   return sameElementType(op, getY(), "result 'y'", getX(), "operand 'x'");
 }
 
@@ -377,7 +380,8 @@ LogicalResult CausalConv1DOp::verify() {
   Operation *op = getOperation();
   ShapeChecker s(op);
   if (failed(s.check(getX(), "operand 'x'", {"batch", "seq", "channels"})) ||
-      failed(s.check(getWeight(), "operand 'weight'", {"channels", "kernel"})) ||
+      failed(
+          s.check(getWeight(), "operand 'weight'", {"channels", "kernel"})) ||
       failed(s.check(getBias(), "operand 'bias'", {"channels"})) ||
       failed(s.check(getInitialState(), "operand 'initial_state'",
                      {"batch", "channels", "kernel_minus_1"})) ||
@@ -389,10 +393,12 @@ LogicalResult CausalConv1DOp::verify() {
   if (kernel < 1)
     return emitOpError() << "operand 'weight' dim 1 (kernel) must be at "
                             "least 1";
-  if (std::optional<int64_t> km1 = s.get("kernel_minus_1"); km1 && *km1 != kernel - 1)
+  if (std::optional<int64_t> km1 = s.get("kernel_minus_1");
+      km1 && *km1 != kernel - 1)
     return emitOpError() << s.where("kernel_minus_1") << " is " << *km1
                          << ", but must be kernel - 1 = " << kernel - 1;
-  if (failed(sameElementType(op, getY(), "result 'y'", getX(), "operand 'x'")) ||
+  if (failed(
+          sameElementType(op, getY(), "result 'y'", getX(), "operand 'x'")) ||
       failed(sameElementType(op, getFinalState(), "result 'final_state'",
                              getX(), "operand 'x'")) ||
       failed(sameElementType(op, getInitialState(), "operand 'initial_state'",
@@ -425,7 +431,7 @@ LogicalResult RotaryOp::verify() {
       failed(s.checkDim(getCos(), "operand 'cos'", 2, "angles")))
     return failure();
   int64_t angles = *s.get("angles"), headDim = *s.get("head_dim");
-  if (2 * angles > headDim)
+  if (angles > headDim / 2) // 2 * angles could overflow
     return emitOpError() << "operand 'cos' dim 2 (angles) is " << angles
                          << ", but twice the angles must not exceed operand "
                             "'x' dim 3 (head_dim), "

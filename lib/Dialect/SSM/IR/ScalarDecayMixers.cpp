@@ -60,19 +60,19 @@ ScalarDecay prepare(OpBuilder &b, SSDOp op, Value t) {
   SmallVector<EinInput> ins = {e.in(dt, "blh")};
   if (bias)
     ins.push_back(e.in(bias, "h"));
-  sd.scale = e.build(ins, "blh", "", [&](OpBuilder &nb, Location l,
-                                         ValueRange a) {
-    Value v = a[0];
-    if (bias)
-      v = addF(nb, l, v, a[1]);
-    if (softplusDt)
-      v = softplus(nb, l, v);
-    if (limit) {
-      v = arith::MaximumFOp::create(nb, l, v, cstF32(nb, l, (*limit)[0]));
-      v = arith::MinimumFOp::create(nb, l, v, cstF32(nb, l, (*limit)[1]));
-    }
-    return v;
-  });
+  sd.scale =
+      e.build(ins, "blh", "", [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value v = a[0];
+        if (bias)
+          v = addF(nb, l, v, a[1]);
+        if (softplusDt)
+          v = softplus(nb, l, v);
+        if (limit) {
+          v = arith::MaximumFOp::create(nb, l, v, cstF32(nb, l, (*limit)[0]));
+          v = arith::MinimumFOp::create(nb, l, v, cstF32(nb, l, (*limit)[1]));
+        }
+        return v;
+      });
   sd.logDecay = e.build({e.in(sd.scale, "blh"), e.in(A, "h")}, "blh", "",
                         [&](OpBuilder &nb, Location l, ValueRange a) {
                           return mulF(nb, l, a[0], a[1]);
@@ -90,14 +90,14 @@ ScalarDecay prepare(OpBuilder &b, DiscreteSSDOp op, Value t) {
   sd.D = f32OrNull(b, loc, op.getD());
   sd.headsPerGroup = staticDim(op.getX(), 2) / staticDim(op.getB(), 2);
   Value aLog = tokenOf(b, loc, op.getALog(), t);
-  Einsum e(b, loc, "blh",
-           {dimOf(b, loc, aLog, 0), dimOf(b, loc, aLog, 1),
-            dimOf(b, loc, aLog, 2)});
-  sd.logDecay = e.build({e.in(aLog, "blh")}, "blh", "",
-                        [&](OpBuilder &nb, Location l, ValueRange a) {
-                          return arith::NegFOp::create(
-                              nb, l, softplus(nb, l, a[0]));
-                        });
+  Einsum e(
+      b, loc, "blh",
+      {dimOf(b, loc, aLog, 0), dimOf(b, loc, aLog, 1), dimOf(b, loc, aLog, 2)});
+  sd.logDecay =
+      e.build({e.in(aLog, "blh")}, "blh", "",
+              [&](OpBuilder &nb, Location l, ValueRange a) {
+                return arith::NegFOp::create(nb, l, softplus(nb, l, a[0]));
+              });
   if (Value z = tokenOf(b, loc, op.getZ(), t)) {
     sd.gate = z;
     if (Value zb = f32OrNull(b, loc, op.getZBias())) {
@@ -123,10 +123,9 @@ Value skipAndGate(OpBuilder &b, Location loc, const ScalarDecay &sd, Value y) {
   SmallVector<EinInput> ins = {e.in(y, "blhp")};
   if (sd.D) {
     ins.push_back(e.in(sd.x, "blhp"));
-    ins.push_back(
-        e.in(sd.D, cast<RankedTensorType>(sd.D.getType()).getRank() == 1
-                       ? "h"
-                       : "hp"));
+    ins.push_back(e.in(
+        sd.D,
+        cast<RankedTensorType>(sd.D.getType()).getRank() == 1 ? "h" : "hp"));
   }
   if (sd.gate)
     ins.push_back(e.in(sd.gate, "blhp"));
@@ -167,8 +166,8 @@ Value mixingMatrix(OpBuilder &b, Location loc, const ScalarDecay &sd,
     Value v = mulF(nb, l, a[0], clampedExp(nb, l, subF(nb, l, a[1], a[2])));
     if (sd.scale)
       v = mulF(nb, l, v, a[3]);
-    Value causal = cmpIdx(nb, l, arith::CmpIPredicate::ule,
-                          m.index(nb, l, 'j'), m.index(nb, l, 'i'));
+    Value causal = cmpIdx(nb, l, arith::CmpIPredicate::ule, m.index(nb, l, 'j'),
+                          m.index(nb, l, 'i'));
     return selectF(nb, l, causal, v, cstF32(nb, l, 0.0));
   });
 }
@@ -198,15 +197,16 @@ SmallVector<Value> quadratic(OpBuilder &b, Location loc, const ScalarDecay &sd,
          eo.in(cum, "bhi")},
         "bihp", "n",
         [&](OpBuilder &nb, Location l, ValueRange a) {
-          Value v = mulF(nb, l, mulF(nb, l, a[0], a[1]),
-                         clampedExp(nb, l, a[2]));
+          Value v =
+              mulF(nb, l, mulF(nb, l, a[0], a[1]), clampedExp(nb, l, a[2]));
           return addF(nb, l, a[3], v);
         },
         y);
   }
   y = skipAndGate(b, loc, sd, y);
 
-  // H_L = exp(min(cum_L, 0)) H0 + sum_j exp(min(cum_L - cum_j, 0)) s_j x_j B_j^T.
+  // H_L = exp(min(cum_L, 0)) H0 + sum_j exp(min(cum_L - cum_j, 0)) s_j x_j
+  // B_j^T.
   Value total = totalSum(b, loc, sd.logDecay);
   Einsum ef(b, loc, "bhpnj", {B, H, P, N, L});
   Value start;
@@ -250,15 +250,13 @@ MixerStep step(OpBuilder &b, Location loc, const ScalarDecay &sd, Value h) {
                    sd.group(es), es.d('n')})};
   if (sd.scale)
     ins.push_back(es.in(sd.scale, "b0h"));
-  Value next = es.build(ins, "bhpn", "",
-                        [&](OpBuilder &nb, Location l, ValueRange a) {
-                          Value in = mulF(nb, l, a[2], a[3]);
-                          if (sd.scale)
-                            in = mulF(nb, l, in, a[4]);
-                          return addF(nb, l,
-                                      mulF(nb, l, clampedExp(nb, l, a[1]), a[0]),
-                                      in);
-                        });
+  Value next =
+      es.build(ins, "bhpn", "", [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value in = mulF(nb, l, a[2], a[3]);
+        if (sd.scale)
+          in = mulF(nb, l, in, a[4]);
+        return addF(nb, l, mulF(nb, l, clampedExp(nb, l, a[1]), a[0]), in);
+      });
   Einsum ey(b, loc, "bihpn", {B, one, H, P, N});
   Value y = ey.build(
       {ey.in(next, "bhpn"),
@@ -273,10 +271,9 @@ MixerStep step(OpBuilder &b, Location loc, const ScalarDecay &sd, Value h) {
 
 SmallVector<MixerStateInfo> stateInfo(Value x, Value bMat) {
   auto xt = cast<RankedTensorType>(x.getType());
-  auto type = RankedTensorType::get(
-      {xt.getDimSize(0), xt.getDimSize(2), xt.getDimSize(3),
-       staticDim(bMat, 3)},
-      Float32Type::get(x.getContext()));
+  auto type = RankedTensorType::get({xt.getDimSize(0), xt.getDimSize(2),
+                                     xt.getDimSize(3), staticDim(bMat, 3)},
+                                    Float32Type::get(x.getContext()));
   return {MixerStateInfo{"ssm_state", type, std::nullopt}};
 }
 
@@ -293,71 +290,72 @@ Value initialState(OpBuilder &b, Location loc, Value x, Value bMat,
 } // namespace
 
 //===----------------------------------------------------------------------===//
-// SSDOp
+// Interface methods, shared by SSDOp and DiscreteSSDOp
 //===----------------------------------------------------------------------===//
 
+namespace {
+template <typename OpT> FailureOr<Value> materializeImpl(OpT op, OpBuilder &b) {
+  ScalarDecay sd = prepare(b, op, Value());
+  return mixingMatrix(b, op.getLoc(), sd,
+                      cumulativeSum(b, op.getLoc(), sd.logDecay));
+}
+
+template <typename OpT>
+FailureOr<SmallVector<Value>> quadraticImpl(OpT op, OpBuilder &b) {
+  ScalarDecay sd = prepare(b, op, Value());
+  return quadratic(b, op.getLoc(), sd,
+                   f32OrNull(b, op.getLoc(), op.getInitialState()));
+}
+
+template <typename OpT>
+FailureOr<MixerStep> stepImpl(OpT op, OpBuilder &b, Value t, ValueRange state) {
+  if (state.size() != 1)
+    return op.emitOpError()
+           << "recurrent step expects 1 state value, got " << state.size();
+  return step(b, op.getLoc(), prepare(b, op, t), state[0]);
+}
+
+template <typename OpT>
+FailureOr<SmallVector<Value>> initialStateImpl(OpT op, OpBuilder &b) {
+  return SmallVector<Value>{
+      initialState(b, op.getLoc(), op.getX(), op.getB(), op.getInitialState())};
+}
+} // namespace
+
 FailureOr<Value> SSDOp::materializeMixingMatrix(OpBuilder &b) {
-  ScalarDecay sd = prepare(b, *this, Value());
-  return mixingMatrix(b, getLoc(), sd,
-                      cumulativeSum(b, getLoc(), sd.logDecay));
+  return materializeImpl(*this, b);
 }
-
 FailureOr<SmallVector<Value>> SSDOp::buildQuadraticForm(OpBuilder &b) {
-  ScalarDecay sd = prepare(b, *this, Value());
-  return quadratic(b, getLoc(), sd, f32OrNull(b, getLoc(), getInitialState()));
+  return quadraticImpl(*this, b);
 }
-
 SmallVector<MixerStateInfo> SSDOp::getStateInfo() {
   return stateInfo(getX(), getB());
 }
-
 FailureOr<MixerStep> SSDOp::buildRecurrentStep(OpBuilder &b, Value t,
                                                ValueRange state) {
-  if (state.size() != 1)
-    return emitOpError() << "recurrent step expects 1 state value, got "
-                         << state.size();
-  return step(b, getLoc(), prepare(b, *this, t), state[0]);
+  return stepImpl(*this, b, t, state);
 }
-
 FailureOr<SmallVector<Value>> SSDOp::buildInitialState(OpBuilder &b) {
-  return SmallVector<Value>{
-      initialState(b, getLoc(), getX(), getB(), getInitialState())};
+  return initialStateImpl(*this, b);
 }
-
 SmallVector<unsigned> SSDOp::getFinalStateResultIndices() { return {1}; }
 
-//===----------------------------------------------------------------------===//
-// DiscreteSSDOp
-//===----------------------------------------------------------------------===//
-
 FailureOr<Value> DiscreteSSDOp::materializeMixingMatrix(OpBuilder &b) {
-  ScalarDecay sd = prepare(b, *this, Value());
-  return mixingMatrix(b, getLoc(), sd,
-                      cumulativeSum(b, getLoc(), sd.logDecay));
+  return materializeImpl(*this, b);
 }
-
 FailureOr<SmallVector<Value>> DiscreteSSDOp::buildQuadraticForm(OpBuilder &b) {
-  ScalarDecay sd = prepare(b, *this, Value());
-  return quadratic(b, getLoc(), sd, f32OrNull(b, getLoc(), getInitialState()));
+  return quadraticImpl(*this, b);
 }
-
 SmallVector<MixerStateInfo> DiscreteSSDOp::getStateInfo() {
   return stateInfo(getX(), getB());
 }
-
 FailureOr<MixerStep> DiscreteSSDOp::buildRecurrentStep(OpBuilder &b, Value t,
                                                        ValueRange state) {
-  if (state.size() != 1)
-    return emitOpError() << "recurrent step expects 1 state value, got "
-                         << state.size();
-  return step(b, getLoc(), prepare(b, *this, t), state[0]);
+  return stepImpl(*this, b, t, state);
 }
-
 FailureOr<SmallVector<Value>> DiscreteSSDOp::buildInitialState(OpBuilder &b) {
-  return SmallVector<Value>{
-      initialState(b, getLoc(), getX(), getB(), getInitialState())};
+  return initialStateImpl(*this, b);
 }
-
 SmallVector<unsigned> DiscreteSSDOp::getFinalStateResultIndices() {
   return {1};
 }
