@@ -7,7 +7,7 @@ config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".mlir"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.ssm_obj_root, "test")
-config.excludes = ["Inputs", "python", "lit.cfg.py"]
+config.excludes = ["Inputs", "python", "lib", "lit.cfg.py"]
 
 config.environment["PATH"] = os.pathsep.join(
     [config.ssm_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")]

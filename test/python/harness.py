@@ -141,3 +141,27 @@ def assert_close(got, want, rtol, atol, what=""):
     assert not bad.any(), (
         f"{what}: {bad.sum()} of {bad.size} elements off; max error "
         f"{np.nanmax(err):.3g} at {np.unravel_index(np.nanargmax(err), err.shape)}")
+
+
+def run_mixing_matrix(case, op_text, result_types):
+    """Materialized mixing matrix of the mixer `op_text` on `case`'s inputs.
+
+    Runs -test-ssm-mixing-matrix on a function computing the op, then calls
+    it from a main that prints the matrix it now returns.
+    """
+    names = [f"%r{i}" for i in range(len(result_types))]
+    func = ("func.func @matrix() -> " + result_types[0] + " {\n" +
+            "\n".join(case.lines) + f"\n  {', '.join(names)} = {op_text}\n"
+            f"  return %r0 : {result_types[0]}\n}}\n")
+    low = lower(func, "test-ssm-mixing-matrix")
+    if low.returncode != 0:
+        raise RuntimeError(f"-test-ssm-mixing-matrix failed:\n{low.stderr}")
+    mtype = re.search(r"func\.func @matrix\(\) -> (tensor<[^>]*>)", low.stdout).group(1)
+    main = (f"func.func @main() {{\n  %m = call @matrix() : () -> {mtype}\n"
+            f"  %u = tensor.cast %m : {mtype} to tensor<*xf32>\n"
+            "  call @printMemrefF32(%u) : (tensor<*xf32>) -> ()\n  return\n}\n"
+            "func.func private @printMemrefF32(tensor<*xf32>)\n")
+    module = low.stdout.rstrip()
+    assert module.endswith("}"), module[-200:]
+    (m,) = run(module[:-1] + main + "}\n", "quadratic", expect=1)
+    return m

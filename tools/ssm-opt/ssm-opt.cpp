@@ -20,11 +20,16 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
+namespace mlir::ssm::test {
+void registerTestMixingMatrixPass();
+} // namespace mlir::ssm::test
+
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::ssm::registerSSMTransformsPasses();
   mlir::ssm::registerSSMConversionPasses();
   mlir::ssm::registerSSMPipelines();
+  mlir::ssm::test::registerTestMixingMatrixPass();
 
   mlir::DialectRegistry registry;
   registry.insert<mlir::ssm::SSMDialect>();
