@@ -21,19 +21,21 @@ void mlir::ssm::buildLowerToLLVMPipeline(OpPassManager &pm,
   else
     pm.addPass(createSSMMixersToRecurrent());
   pm.addPass(createConvertSSMToLinalg());
-  // Upstream from here on: bufferize, lower to loops, then to LLVM. The
-  // pipeline text is fixed, so parsing it cannot fail.
-  (void)parsePassPipeline(
-      "convert-elementwise-to-linalg,canonicalize,cse,"
-      "one-shot-bufferize{bufferize-function-boundaries "
-      "function-boundary-type-conversion=identity-layout-map "
-      "allow-return-allocs-from-loops},"
-      "buffer-deallocation-pipeline,"
-      "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
-      "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
-      "convert-arith-to-llvm,convert-index-to-llvm,finalize-memref-to-llvm,"
-      "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts",
-      pm, llvm::errs());
+  // Upstream from here on: bufferize, lower to loops, then to LLVM. The text
+  // is fixed: failing to parse it means an upstream pass or option changed.
+  if (failed(parsePassPipeline(
+          "convert-elementwise-to-linalg,canonicalize,cse,"
+          "one-shot-bufferize{bufferize-function-boundaries "
+          "function-boundary-type-conversion=identity-layout-map "
+          "allow-return-allocs-from-loops},"
+          "buffer-deallocation-pipeline,"
+          "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
+          "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
+          "convert-arith-to-llvm,convert-index-to-llvm,finalize-memref-to-llvm,"
+          "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts",
+          pm, llvm::errs())))
+    llvm::report_fatal_error("ssm-lower-to-llvm: upstream pipeline text no "
+                             "longer parses");
 }
 
 void mlir::ssm::registerSSMPipelines() {

@@ -29,7 +29,9 @@ FailureOr<SmallVector<Value>> buildRecurrentLoop(MixerOpInterface mixer) {
   OpBuilder b(op);
   SmallVector<MixerStateInfo> infos = mixer.getStateInfo();
   FailureOr<SmallVector<Value>> init = mixer.buildInitialState(b);
-  if (failed(init) || init->size() != infos.size())
+  if (failed(init))
+    return failure(); // The op reported why.
+  if (init->size() != infos.size())
     return op->emitOpError() << "could not build its initial state";
   SmallVector<Value> iterArgs;
   for (auto [value, info] : llvm::zip(*init, infos))

@@ -257,27 +257,34 @@ void mlir::ssm::replaceWithCastResults(OpBuilder &b, Operation *op,
 }
 
 RotaryIndex mlir::ssm::rotaryIndex(OpBuilder &b, Location loc, Value n,
-                                   int64_t angles, bool interleaved) {
+                                   int64_t angles, bool interleaved,
+                                   int64_t halvesOffset) {
   auto idx = [&](int64_t v) {
     return arith::ConstantIndexOp::create(b, loc, v).getResult();
   };
+  auto cmp = [&](arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, p, x, y).getResult();
+  };
   RotaryIndex r;
-  r.inPair = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, n,
-                                   idx(2 * angles));
   Value angle, partner;
   if (interleaved) {
+    r.inPair = cmp(arith::CmpIPredicate::ult, n, idx(2 * angles));
     Value bit = arith::AndIOp::create(b, loc, n, idx(1));
-    r.first =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, bit, idx(0));
+    r.first = cmp(arith::CmpIPredicate::eq, bit, idx(0));
     angle = arith::DivUIOp::create(b, loc, n, idx(2));
     partner = arith::XOrIOp::create(b, loc, n, idx(1));
   } else {
-    r.first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, n,
-                                    idx(angles));
-    Value back = arith::SubIOp::create(b, loc, n, idx(angles));
+    // First of a pair: n < angles; second: offset <= n < offset + angles.
+    r.first = cmp(arith::CmpIPredicate::ult, n, idx(angles));
+    Value back = arith::SubIOp::create(b, loc, n, idx(halvesOffset));
+    Value second = arith::AndIOp::create(
+        b, loc, cmp(arith::CmpIPredicate::uge, n, idx(halvesOffset)),
+        cmp(arith::CmpIPredicate::ult, back, idx(angles)));
+    r.inPair = arith::OrIOp::create(b, loc, r.first, second);
     angle = arith::SelectOp::create(b, loc, r.first, n, back);
     partner = arith::SelectOp::create(
-        b, loc, r.first, arith::AddIOp::create(b, loc, n, idx(angles)), back);
+        b, loc, r.first, arith::AddIOp::create(b, loc, n, idx(halvesOffset)),
+        back);
   }
   r.angle = arith::SelectOp::create(b, loc, r.inPair, angle, idx(0));
   r.partner = arith::SelectOp::create(b, loc, r.inPair, partner, n);

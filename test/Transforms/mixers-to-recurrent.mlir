@@ -65,3 +65,13 @@ func.func @masked(%q: tensor<1x3x2x4xf32>, %k: tensor<1x3x1x4xf32>, %v: tensor<1
       : (tensor<1x3x2x4xf32>, tensor<1x3x1x4xf32>, tensor<1x3x1x4xf32>, tensor<1x1x3x3xf32>) -> tensor<1x3x2x4xf32>
   return %y : tensor<1x3x2x4xf32>
 }
+
+// -----
+
+func.func @fewer_keys(%q: tensor<1x4x2x4xf32>, %k: tensor<1x2x1x4xf32>, %v: tensor<1x2x1x4xf32>)
+    -> tensor<1x4x2x4xf32> {
+  // expected-error @+1 {{'ssm.attention' op has no recurrent form with fewer keys (2) than queries (4)}}
+  %y = ssm.attention %q, %k, %v {causal}
+      : (tensor<1x4x2x4xf32>, tensor<1x2x1x4xf32>, tensor<1x2x1x4xf32>) -> tensor<1x4x2x4xf32>
+  return %y : tensor<1x4x2x4xf32>
+}

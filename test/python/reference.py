@@ -97,11 +97,12 @@ def discrete_ssd(x, A_log, B, C, D=None, z=None, z_bias=None,
 
 
 def rotate(vec, phi, pairing):
-    """Rotates the first 2S features of vec (..., n) by phi (..., S)."""
+    """Rotates S pairs of the state features of vec (..., n) by phi (..., S):
+    (2i, 2i+1) when interleaved, (i, i + n/2) for halves (Mamba-3 MIMO)."""
     out = vec.copy()
-    S = phi.shape[-1]
+    S, half = phi.shape[-1], vec.shape[-1] // 2
     for i in range(S):
-        a, c = (2 * i, 2 * i + 1) if pairing == "interleaved" else (i, i + S)
+        a, c = (2 * i, 2 * i + 1) if pairing == "interleaved" else (i, i + half)
         cos, sin = np.cos(phi[..., i]), np.sin(phi[..., i])
         out[..., a] = vec[..., a] * cos - vec[..., c] * sin
         out[..., c] = vec[..., c] * cos + vec[..., a] * sin

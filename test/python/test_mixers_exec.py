@@ -104,6 +104,8 @@ SSD_CASES = {
     "all_options": (2, 5, 4, 2, 2, 3, {"D", "dt_bias", "z", "init", "softplus", "limit"}),
     "D_per_channel": (1, 4, 2, 3, 2, 2, {"Dhp", "softplus"}),
     "one_token": (2, 1, 2, 2, 1, 3, {"init", "softplus", "z"}),
+    # Some steps have dt A > 0: each step's decay is clamped at exp(0).
+    "signed_dt": (1, 6, 2, 2, 1, 3, {"signed_dt", "init"}),
 }
 
 
@@ -113,7 +115,8 @@ def test_ssd(rng, name, dynamic):
     b, l, h, p, g, n, opts = SSD_CASES[name]
     x = randn(rng, b, l, h, p)
     dt = randn(rng, b, l, h, scale=0.5) + (0.0 if "softplus" in opts else 1.0)
-    dt = np.abs(dt) if "softplus" not in opts else dt
+    if "softplus" not in opts and "signed_dt" not in opts:
+        dt = np.abs(dt)
     A = -np.exp(randn(rng, h, scale=0.5))
     B, C = randn(rng, b, l, g, n), randn(rng, b, l, g, n)
     c = Case()
@@ -200,6 +203,7 @@ M3_CASES = {
     "siso_full": (1, 6, 2, 2, 1, 2, 6, 2, "interleaved", {"D", "z", "init"}),
     "mimo": (2, 4, 2, 2, 3, 1, 4, 2, "halves", {"W", "D", "z", "init"}),
     "mimo_no_rotation": (1, 3, 2, 2, 2, 1, 3, 0, "halves", {"W"}),
+    "mimo_partial_rotation": (1, 4, 2, 2, 2, 1, 8, 2, "halves", {"W", "init"}),
     "one_token": (2, 1, 2, 2, 2, 1, 4, 1, "interleaved", {"W", "init", "z"}),
 }
 

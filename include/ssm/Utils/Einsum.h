@@ -110,13 +110,15 @@ void replaceWithCastResults(OpBuilder &b, Operation *op, ValueRange values);
 
 /// Index arithmetic of rotary embedding for feature `n` (an index value):
 /// whether it is rotated, whether it is the first of its pair (rotated by
-/// -sin), its angle index and its partner feature. Out of the rotated range
-/// the angle is 0 and the partner is `n` itself, so reads stay in bounds.
+/// -sin), its angle index and its partner feature. Pairs are (2i, 2i+1) when
+/// `interleaved`, else (i, i + halvesOffset) for i < angles. Out of the
+/// rotated range the angle is 0 and the partner is `n` itself, so reads stay
+/// in bounds.
 struct RotaryIndex {
   Value inPair, first, angle, partner;
 };
 RotaryIndex rotaryIndex(OpBuilder &b, Location loc, Value n, int64_t angles,
-                        bool interleaved);
+                        bool interleaved, int64_t halvesOffset);
 /// x_n cos(phi) -/+ x_partner sin(phi), or x_n out of the rotated range.
 Value rotaryCombine(OpBuilder &b, Location loc, const RotaryIndex &ri,
                     Value self, Value partner, Value cos, Value sin);

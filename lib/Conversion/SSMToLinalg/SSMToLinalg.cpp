@@ -45,13 +45,13 @@ SmallVector<OpFoldResult> sizesOf(OpBuilder &b, Location loc, Value v) {
 
 FailureOr<SmallVector<Value>> lower(OpBuilder &b, RMSNormOp op) {
   Location loc = op.getLoc();
-  Value x = castToF32(b, loc, op.getX());
-  Value w = castToF32(b, loc, op.getWeight());
-  int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
+  int64_t rank = cast<RankedTensorType>(op.getX().getType()).getRank();
   static constexpr StringLiteral leadNames = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
   if (rank - 1 > static_cast<int64_t>(leadNames.size()))
     return op.emitOpError()
            << "lowering supports rank up to " << leadNames.size() + 1;
+  Value x = castToF32(b, loc, op.getX());
+  Value w = castToF32(b, loc, op.getWeight());
   std::string lead = leadNames.substr(0, rank - 1).str();
   SmallVector<OpFoldResult> sizes = sizesOf(b, loc, x);
   int64_t features = cast<RankedTensorType>(x.getType()).getDimSize(rank - 1);
@@ -192,25 +192,26 @@ FailureOr<SmallVector<Value>> lower(OpBuilder &b, RotaryOp op) {
   bool broadcastBatch = cosType.getDimSize(0) == 1;
   bool interleaved = op.getPairing() == RotaryPairing::interleaved;
   Einsum e(b, loc, "blhn", sizesOf(b, loc, x));
-  Value y = e.build(
-      {e.in(x, "blhn")}, "blhn", "",
-      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        if (angles == 0)
-          return a[0];
-        RotaryIndex ri =
-            rotaryIndex(nb, l, e.index(nb, l, 'n'), angles, interleaved);
-        Value bi = e.index(nb, l, 'b'), li = e.index(nb, l, 'l'),
-              hi = e.index(nb, l, 'h');
-        Value other = tensor::ExtractOp::create(
-            nb, l, x, ValueRange{bi, li, hi, ri.partner});
-        Value cb =
-            broadcastBatch ? arith::ConstantIndexOp::create(nb, l, 0) : bi;
-        Value c = tensor::ExtractOp::create(nb, l, cosT,
-                                            ValueRange{cb, li, ri.angle});
-        Value s = tensor::ExtractOp::create(nb, l, sinT,
-                                            ValueRange{cb, li, ri.angle});
-        return rotaryCombine(nb, l, ri, a[0], other, c, s);
-      });
+  Value y = e.build({e.in(x, "blhn")}, "blhn", "",
+                    [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                      if (angles == 0)
+                        return a[0];
+                      RotaryIndex ri = rotaryIndex(nb, l, e.index(nb, l, 'n'),
+                                                   angles, interleaved,
+                                                   /*halvesOffset=*/angles);
+                      Value bi = e.index(nb, l, 'b'), li = e.index(nb, l, 'l'),
+                            hi = e.index(nb, l, 'h');
+                      Value other = tensor::ExtractOp::create(
+                          nb, l, x, ValueRange{bi, li, hi, ri.partner});
+                      Value cb = broadcastBatch
+                                     ? arith::ConstantIndexOp::create(nb, l, 0)
+                                     : bi;
+                      Value c = tensor::ExtractOp::create(
+                          nb, l, cosT, ValueRange{cb, li, ri.angle});
+                      Value s = tensor::ExtractOp::create(
+                          nb, l, sinT, ValueRange{cb, li, ri.angle});
+                      return rotaryCombine(nb, l, ri, a[0], other, c, s);
+                    });
   return SmallVector<Value>{y};
 }
 
@@ -307,7 +308,8 @@ struct ConvertSSMToLinalg
       FailureOr<SmallVector<Value>> results =
           llvm::TypeSwitch<Operation *, FailureOr<SmallVector<Value>>>(op)
               .Case<RMSNormOp, CausalConv1DOp, RotaryOp, HybridMergeOp>(
-                  [&](auto concrete) { return lower(b, concrete); });
+                  [&](auto concrete) { return lower(b, concrete); })
+              .Default([](Operation *) { return failure(); });
       if (failed(results))
         return signalPassFailure();
       replaceWithCastResults(b, op, *results);

@@ -2314,3 +2314,45 @@ func.func @mamba3_seq_zero_not_in_x(%x: tensor<2x?x4x8xf32>, %dt: tensor<2x0x4xf
       -> (tensor<2x?x4x8xf32>, tensor<2x4x8x16xf32>, tensor<2x4x4xf32>, tensor<2x1x4x16xf32>, tensor<2x4x8xf32>)
   return
 }
+
+// -----
+
+func.func @rms_norm_no_features(%x: tensor<2x0xf32>, %w: tensor<0xf32>) -> tensor<2x0xf32> {
+  // expected-error @+1 {{'ssm.rms_norm' op operand 'x' dim 1 (features) must be at least 1}}
+  %y = ssm.rms_norm %x, %w : (tensor<2x0xf32>, tensor<0xf32>) -> tensor<2x0xf32>
+  return %y : tensor<2x0xf32>
+}
+
+// -----
+
+func.func @ssd_no_heads(%x: tensor<1x3x0x2xf32>, %dt: tensor<1x3x0xf32>, %A: tensor<0xf32>, %B: tensor<1x3x1x4xf32>) {
+  // expected-error @+1 {{'ssm.ssd' op operand 'x' dim 2 (heads) must be at least 1}}
+  %y, %h = ssm.ssd %x, %dt, %A, %B, %B : (tensor<1x3x0x2xf32>, tensor<1x3x0xf32>, tensor<0xf32>, tensor<1x3x1x4xf32>, tensor<1x3x1x4xf32>) -> (tensor<1x3x0x2xf32>, tensor<1x0x2x4xf32>)
+  return
+}
+
+// -----
+
+func.func @attention_no_heads(%q: tensor<1x3x0x4xf32>, %k: tensor<1x3x1x4xf32>) {
+  // expected-error @+1 {{'ssm.attention' op operand 'query' dim 2 (heads) must be at least 1}}
+  %y = ssm.attention %q, %k, %k : (tensor<1x3x0x4xf32>, tensor<1x3x1x4xf32>, tensor<1x3x1x4xf32>) -> tensor<1x3x0x4xf32>
+  return
+}
+
+// -----
+
+func.func @attention_no_head_dim(%q: tensor<1x3x2x0xf32>, %k: tensor<1x3x1x0xf32>, %v: tensor<1x3x1x4xf32>) {
+  // expected-error @+1 {{'ssm.attention' op operand 'query' dim 3 (head_dim) must be at least 1}}
+  %y = ssm.attention %q, %k, %v : (tensor<1x3x2x0xf32>, tensor<1x3x1x0xf32>, tensor<1x3x1x4xf32>) -> tensor<1x3x2x4xf32>
+  return
+}
+
+// -----
+
+func.func @mamba3_no_heads(%x: tensor<1x3x0x2xf32>, %dt: tensor<1x3x0xf32>, %th: tensor<1x3x0x1xf32>, %B: tensor<1x3x1x1x4xf32>) {
+  // expected-error @+1 {{'ssm.mamba3' op operand 'x' dim 2 (heads) must be at least 1}}
+  %y, %h, %a, %k, %xl = ssm.mamba3 %x, %dt, %dt, %dt, %th, %B, %B
+      : (tensor<1x3x0x2xf32>, tensor<1x3x0xf32>, tensor<1x3x0xf32>, tensor<1x3x0xf32>, tensor<1x3x0x1xf32>, tensor<1x3x1x1x4xf32>, tensor<1x3x1x1x4xf32>)
+      -> (tensor<1x3x0x2xf32>, tensor<1x0x2x4xf32>, tensor<1x0x1xf32>, tensor<1x1x0x4xf32>, tensor<1x0x2xf32>)
+  return
+}

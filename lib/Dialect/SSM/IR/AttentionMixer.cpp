@@ -178,7 +178,20 @@ SmallVector<MixerStateInfo> AttentionOp::getStateInfo() {
           MixerStateInfo{"v_cache", cache(vt), 1u}};
 }
 
+/// The recurrent form keeps the s - l keys before the first query as the
+/// initial cache: it needs s >= l (checked here when both are static; a
+/// runtime requirement otherwise).
+static LogicalResult checkKeysCoverQueries(AttentionOp op) {
+  int64_t l = staticDim(op.getQuery(), 1), s = staticDim(op.getKey(), 1);
+  if (ShapedType::isDynamic(l) || ShapedType::isDynamic(s) || s >= l)
+    return success();
+  return op.emitOpError() << "has no recurrent form with fewer keys (" << s
+                          << ") than queries (" << l << ")";
+}
+
 FailureOr<SmallVector<Value>> AttentionOp::buildInitialState(OpBuilder &b) {
+  if (failed(checkKeysCoverQueries(*this)))
+    return failure();
   // The keys and values before the first query (s - l of them) fill the
   // cache initially.
   Location loc = getLoc();
@@ -203,6 +216,8 @@ FailureOr<MixerStep> AttentionOp::buildRecurrentStep(OpBuilder &b, Value t,
   if (getMask())
     return emitOpError()
            << "has no recurrent form with an additive mask operand";
+  if (failed(checkKeysCoverQueries(*this)))
+    return failure();
   if (state.size() != 2)
     return emitOpError() << "recurrent step expects 2 state values, got "
                          << state.size();

@@ -29,7 +29,7 @@ namespace {
 struct Mamba3 {
   Value x, dt, A, lam, theta, B, C; // per token
   Value D, z, Wx, Wz, Wo;           // optional
-  int64_t headsPerGroup, rank, angles;
+  int64_t headsPerGroup, rank, angles, stateSize;
   RotaryPairing pairing;
 };
 
@@ -51,6 +51,7 @@ Mamba3 prepare(OpBuilder &b, Mamba3Op op, Value t) {
   m.headsPerGroup = staticDim(op.getX(), 2) / staticDim(op.getB(), 3);
   m.rank = staticDim(op.getB(), 2);
   m.angles = staticDim(op.getTheta(), 3);
+  m.stateSize = staticDim(op.getB(), 4);
   m.pairing = op.getRotaryPairing();
   return m;
 }
@@ -75,7 +76,8 @@ Value rotate(OpBuilder &b, Location loc, const Mamba3 &m, Value src,
         if (S == 0)
           return a[0];
         RotaryIndex ri = rotaryIndex(nb, l, e.index(nb, l, 'n'), S,
-                                     m.pairing == RotaryPairing::interleaved);
+                                     m.pairing == RotaryPairing::interleaved,
+                                     /*halvesOffset=*/m.stateSize / 2);
         Value bi = e.index(nb, l, 'b'), li = e.index(nb, l, 'l'),
               rr = e.index(nb, l, 'r'), hi = e.index(nb, l, 'h');
         Value gi = hi;
@@ -172,9 +174,13 @@ struct Quadratic {
 Quadratic prepareQuadratic(OpBuilder &b, Location loc, const Mamba3 &m,
                            Value initialAngle) {
   Quadratic qd;
-  Value logDecay = perToken(b, loc, m,
-                            [](OpBuilder &nb, Location l, Value dt, Value A,
-                               Value) { return mulF(nb, l, dt, A); });
+  // Each step's decay is clamped, as in the recurrence: exp(min(dt A, 0)).
+  Value logDecay = perToken(
+      b, loc, m, [](OpBuilder &nb, Location l, Value dt, Value A, Value) {
+        return arith::MinimumFOp::create(nb, l, mulF(nb, l, dt, A),
+                                         cstF32(nb, l, 0.0))
+            .getResult();
+      });
   qd.gamma = perToken(b, loc, m,
                       [](OpBuilder &nb, Location l, Value dt, Value,
                          Value lam) { return mulF(nb, l, lam, dt); });

@@ -1,4 +1,4 @@
-//===- MixerCommon.h - Pieces shared by the mixer implementations -*- C++
+//===- MixerCommon.h - Shared pieces of the mixer lowerings -----*- C++ -*-===//
 //-*-===//
 //
 // Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.

@@ -18,7 +18,6 @@
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/StringMap.h"
-#include "llvm/ADT/StringSet.h"
 
 #include <cmath>
 
@@ -86,8 +85,20 @@ public:
     return it == bound.end() ? std::string() : it->second.where;
   }
 
-  /// `divisor` must divide `dividend` (both bound statically).
+  /// The size bound to `name` (statically) must be at least 1.
+  LogicalResult positive(StringRef name) {
+    std::optional<int64_t> size = get(name);
+    if (!size || *size >= 1)
+      return success();
+    return op->emitOpError()
+           << where(name) << " (" << name << ") must be at least 1";
+  }
+
+  /// `divisor` must divide `dividend` (both bound statically), and the
+  /// dividend (a number of heads) must not be 0.
   LogicalResult divides(StringRef divisor, StringRef dividend) {
+    if (failed(positive(dividend)))
+      return failure();
     auto a = get(divisor), b = get(dividend);
     if (!a || !b)
       return success();
@@ -177,7 +188,7 @@ LogicalResult AttentionOp::verify() {
                      {"batch", "kv_seq", "kv_heads", "value_dim"})) ||
       failed(s.check(getResult(), "result",
                      {"batch", "seq", "heads", "value_dim"})) ||
-      failed(s.divides("kv_heads", "heads")))
+      failed(s.divides("kv_heads", "heads")) || failed(s.positive("head_dim")))
     return failure();
   if (Value mask = getMask()) {
     auto type = cast<RankedTensorType>(mask.getType());
@@ -364,6 +375,8 @@ LogicalResult RMSNormOp::verify() {
     return emitOpError() << "attribute 'eps' must be finite and "
                             "non-negative, got "
                          << eps;
+  if (failed(s.positive("features")))
+    return failure();
   int64_t features = *s.get("features");
   if (std::optional<uint64_t> g = getGroupSize()) {
     int64_t group = static_cast<int64_t>(*g);

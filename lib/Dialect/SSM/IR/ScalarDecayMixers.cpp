@@ -73,10 +73,14 @@ ScalarDecay prepare(OpBuilder &b, SSDOp op, Value t) {
         }
         return v;
       });
-  sd.logDecay = e.build({e.in(sd.scale, "blh"), e.in(A, "h")}, "blh", "",
-                        [&](OpBuilder &nb, Location l, ValueRange a) {
-                          return mulF(nb, l, a[0], a[1]);
-                        });
+  // Each step's decay is clamped, as in the recurrence: exp(min(dt' A, 0)).
+  sd.logDecay =
+      e.build({e.in(sd.scale, "blh"), e.in(A, "h")}, "blh", "",
+              [&](OpBuilder &nb, Location l, ValueRange a) {
+                return arith::MinimumFOp::create(nb, l, mulF(nb, l, a[0], a[1]),
+                                                 cstF32(nb, l, 0.0))
+                    .getResult();
+              });
   return sd;
 }
 

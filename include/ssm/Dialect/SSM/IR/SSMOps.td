@@ -42,8 +42,8 @@ def SSM_AttentionOp : SSM_MixerOp<"attention"> {
     `mask` is additive, `(b or 1, hq or 1, l, s)`. A query row that sees no
     key gives 0. The mixing matrix is `softmax(scores)`, `(b, hq, l, s)`.
     The recurrent step keeps the keys and values seen so far as a KV cache
-    (the first `s - l` keys and values are its initial content); it does not
-    take an additive mask.
+    (the first `s - l` keys and values are its initial content, so it needs
+    `s >= l`); it does not take an additive mask.
 
     Example:
 
@@ -180,9 +180,10 @@ def SSM_Mamba3Op : SSM_MixerOp<"mamba3", [AttrSizedOperandSegments]> {
     y_t     = sum_r Wo[r] * y_{t,r}
     ```
 
-    `Rot` rotates the first `2S` state features by the angles `phi`, pairing
-    them as `rotary_pairing` says (`interleaved`: SISO reference; `halves`:
-    MIMO reference). Rank `r = 1` without channel weights is Mamba-3 SISO.
+    `Rot` rotates `S` pairs of state features by the angles `phi`, pairing
+    them as `rotary_pairing` says: `interleaved` rotates `(2i, 2i+1)` (SISO
+    reference), `halves` rotates `(i, i + n/2)` (MIMO reference), for
+    `i < S`; the other features pass through. Rank `r = 1` without channel weights is Mamba-3 SISO.
     Results: `y (b, l, h, p)`, `final_state (b, h, p, n)`,
     `final_angle (b, h, S)`, `final_k (b, r, h, n)`, `final_x (b, h, p)`;
     the sequence must have at least one token.
