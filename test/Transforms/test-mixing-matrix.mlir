@@ -1,4 +1,4 @@
-// RUN: ssm-opt %s --test-ssm-mixing-matrix | FileCheck %s
+// RUN: ssm-opt %s --test-ssm-mixing-matrix --split-input-file --verify-diagnostics | FileCheck %s
 
 // The function now returns the (b, h, L*r, L*r) matrix of the MIMO mixer.
 // CHECK-LABEL: func.func @mimo
@@ -15,6 +15,8 @@ func.func @mimo(%x: tensor<1x3x2x2xf32>, %dt: tensor<1x3x2xf32>, %th: tensor<1x3
   return %y : tensor<1x3x2x2xf32>
 }
 
+// -----
+
 // Attention with a KV prefix: (b, hq, l, s).
 // CHECK-LABEL: func.func @attention
 // CHECK-SAME: -> tensor<?x4x?x?xf32>
@@ -22,4 +24,16 @@ func.func @attention(%q: tensor<?x?x4x8xf32>, %k: tensor<?x?x2x8xf32>, %v: tenso
   %y = ssm.attention %q, %k, %v {causal}
       : (tensor<?x?x4x8xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2x8xf32>) -> tensor<?x?x4x8xf32>
   return %y : tensor<?x?x4x8xf32>
+}
+
+// -----
+
+func.func @nested(%q: tensor<1x3x2x4xf32>, %k: tensor<1x3x1x4xf32>) {
+  scf.execute_region {
+    // expected-error @+1 {{'ssm.attention' op must be in the function body for -test-ssm-mixing-matrix}}
+    %y = ssm.attention %q, %k, %k {causal}
+        : (tensor<1x3x2x4xf32>, tensor<1x3x1x4xf32>, tensor<1x3x1x4xf32>) -> tensor<1x3x2x4xf32>
+    scf.yield
+  }
+  return
 }

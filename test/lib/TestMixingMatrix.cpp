@@ -43,6 +43,20 @@ struct TestMixingMatrixPass
     func.walk([&](MixerOpInterface op) { mixers.push_back(op); });
     if (mixers.empty())
       return;
+    // The matrices are returned from the function's single block, so the
+    // mixers must be in it (a test pass: callers are not updated).
+    if (!func.getBody().hasOneBlock()) {
+      func.emitError() << "-test-ssm-mixing-matrix needs a single-block "
+                          "function";
+      return signalPassFailure();
+    }
+    for (MixerOpInterface mixer : mixers) {
+      if (mixer->getBlock() != &func.getBody().front()) {
+        mixer->emitOpError() << "must be in the function body for "
+                                "-test-ssm-mixing-matrix";
+        return signalPassFailure();
+      }
+    }
     SmallVector<Value> matrices;
     for (MixerOpInterface mixer : mixers) {
       OpBuilder b(mixer);

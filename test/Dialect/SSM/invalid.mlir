@@ -2356,3 +2356,13 @@ func.func @mamba3_no_heads(%x: tensor<1x3x0x2xf32>, %dt: tensor<1x3x0xf32>, %th:
       -> (tensor<1x3x0x2xf32>, tensor<1x0x2x4xf32>, tensor<1x0x1xf32>, tensor<1x1x0x4xf32>, tensor<1x0x2xf32>)
   return
 }
+
+// -----
+
+func.func @mamba3_seq_rank_overflow(%x: tensor<1x4611686018427387904x2x2xf32>, %dt: tensor<1x4611686018427387904x2xf32>, %th: tensor<1x4611686018427387904x2x1xf32>, %B: tensor<1x4611686018427387904x4x1x4xf32>) {
+  // expected-error @+1 {{'ssm.mamba3' op operand 'x' dim 1 (seq) is 4611686018427387904: seq * rank overflows}}
+  %y, %h, %a, %k, %xl = ssm.mamba3 %x, %dt, %dt, %dt, %th, %B, %B
+      : (tensor<1x4611686018427387904x2x2xf32>, tensor<1x4611686018427387904x2xf32>, tensor<1x4611686018427387904x2xf32>, tensor<1x4611686018427387904x2xf32>, tensor<1x4611686018427387904x2x1xf32>, tensor<1x4611686018427387904x4x1x4xf32>, tensor<1x4611686018427387904x4x1x4xf32>)
+      -> (tensor<1x4611686018427387904x2x2xf32>, tensor<1x2x2x4xf32>, tensor<1x2x1xf32>, tensor<1x4x2x4xf32>, tensor<1x2x2xf32>)
+  return
+}

@@ -20,6 +20,7 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::ssm;
@@ -341,6 +342,11 @@ LogicalResult Mamba3Op::verify() {
                          << state;
   if (*s.get("rank") < 1)
     return emitOpError() << "operand 'B' dim 2 (rank) must be at least 1";
+  // The mixing matrix is (seq * rank) square: its size must fit in int64.
+  if (std::optional<int64_t> seq = s.get("seq");
+      seq && *seq > std::numeric_limits<int64_t>::max() / *s.get("rank"))
+    return emitOpError() << s.where("seq") << " (seq) is " << *seq
+                         << ": seq * rank overflows";
   // Any per-token operand may carry the static sequence length.
   if (s.get("seq") == 0)
     return emitOpError() << s.where("seq")
