@@ -14,28 +14,44 @@
 using namespace mlir;
 using namespace mlir::ssm;
 
-void mlir::ssm::buildLowerToLLVMPipeline(OpPassManager &pm,
-                                         const LowerToLLVMOptions &options) {
-  if (options.mixerForm == MixerForm::Quadratic)
+/// Parses a fixed upstream pipeline text into `pm`: failing to parse it
+/// means an upstream pass or option changed.
+static void addUpstream(OpPassManager &pm, StringRef text) {
+  if (failed(parsePassPipeline(text, pm, llvm::errs())))
+    llvm::report_fatal_error("ssm pipeline: upstream pipeline text no longer "
+                             "parses");
+}
+
+void mlir::ssm::addAlgorithmPasses(OpPassManager &pm, MixerForm form) {
+  if (form == MixerForm::Quadratic)
     pm.addPass(createSSMMaterializeMixers());
   else
     pm.addPass(createSSMMixersToRecurrent());
   pm.addPass(createConvertSSMToLinalg());
-  // Upstream from here on: bufferize, lower to loops, then to LLVM. The text
-  // is fixed: failing to parse it means an upstream pass or option changed.
-  if (failed(parsePassPipeline(
-          "convert-elementwise-to-linalg,canonicalize,cse,"
-          "one-shot-bufferize{bufferize-function-boundaries "
-          "function-boundary-type-conversion=identity-layout-map "
-          "allow-return-allocs-from-loops},"
-          "buffer-deallocation-pipeline,"
-          "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
+  addUpstream(pm, "convert-elementwise-to-linalg,canonicalize,cse");
+}
+
+void mlir::ssm::addBufferizePasses(OpPassManager &pm) {
+  addUpstream(pm, "one-shot-bufferize{bufferize-function-boundaries "
+                  "function-boundary-type-conversion=identity-layout-map "
+                  "allow-return-allocs-from-loops},"
+                  "buffer-deallocation-pipeline");
+  pm.addPass(createSSMMemrefCopyToLinalg());
+}
+
+void mlir::ssm::addTargetPasses(OpPassManager &pm) {
+  addUpstream(
+      pm, "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
           "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
           "convert-arith-to-llvm,convert-index-to-llvm,finalize-memref-to-llvm,"
-          "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts",
-          pm, llvm::errs())))
-    llvm::report_fatal_error("ssm-lower-to-llvm: upstream pipeline text no "
-                             "longer parses");
+          "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts");
+}
+
+void mlir::ssm::buildLowerToLLVMPipeline(OpPassManager &pm,
+                                         const LowerToLLVMOptions &options) {
+  addAlgorithmPasses(pm, options.mixerForm);
+  addBufferizePasses(pm);
+  addTargetPasses(pm);
 }
 
 void mlir::ssm::registerSSMPipelines() {

@@ -38,8 +38,15 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
                      "loop of single-token steps (ssm-mixers-to-recurrent)"))};
 };
 
-/// Builds the reference CPU pipeline: ssm ops to linalg on tensors, one-shot
-/// bufferization, loops, and the LLVM dialect.
+/// The phases of the reference CPU pipeline, as ssmc runs them:
+/// algorithm (mixers to the chosen form, supporting ops to linalg on
+/// tensors), bufferize (one-shot bufferization and deallocation) and target
+/// (loops, then the LLVM dialect).
+void addAlgorithmPasses(OpPassManager &pm, MixerForm form);
+void addBufferizePasses(OpPassManager &pm);
+void addTargetPasses(OpPassManager &pm);
+
+/// Builds the reference CPU pipeline: the three phases above in order.
 void buildLowerToLLVMPipeline(OpPassManager &pm,
                               const LowerToLLVMOptions &options);
 

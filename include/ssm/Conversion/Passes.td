@@ -25,4 +25,16 @@ def ConvertSSMToLinalg : Pass<"convert-ssm-to-linalg"> {
   ];
 }
 
+def SSMMemrefCopyToLinalg : Pass<"ssm-memref-copy-to-linalg"> {
+  let summary = "Rewrite memref.copy as linalg.copy";
+  let description = [{
+    `memref.copy` between buffers with non-identity layouts lowers to a call
+    of `memrefCopy` from MLIR's runner library, which a self-contained
+    model library does not have. As `linalg.copy` it lowers to plain loops
+    (`convert-linalg-to-loops`). The reference CPU pipeline runs this after
+    bufferization.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // SSM_CONVERSION_PASSES_TD

@@ -1,0 +1,212 @@
+//===- ssmc.cpp - The SSMC compiler driver --------------------------------===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Conversion/Passes.h"
+#include "ssm/Dialect/SSM/IR/SSMDialect.h"
+#include "ssm/Target/CPU/Codegen.h"
+#include "ssm/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+namespace {
+enum class Phase { Import, Graph, Algorithm, Bufferize, Target, Serialize };
+enum class Emit { Auto, MLIR, LLVM, Obj, SO };
+
+cl::OptionCategory category("ssmc options");
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input .mlir>"),
+                               cl::Required, cl::cat(category));
+cl::opt<std::string> outputFile("o", cl::desc("Output file (- for stdout)"),
+                                cl::value_desc("file"), cl::init("-"),
+                                cl::cat(category));
+cl::opt<std::string> target("target",
+                            cl::desc("Target: cpu (cuda and vulkan are "
+                                     "not available yet)"),
+                            cl::init("cpu"), cl::cat(category));
+cl::opt<Emit>
+    emit("emit",
+         cl::desc("What to write (default: from the -o extension, .so "
+                  "otherwise)"),
+         cl::values(clEnumValN(Emit::MLIR, "mlir", "MLIR after --compile-to"),
+                    clEnumValN(Emit::LLVM, "llvm", "LLVM IR (textual)"),
+                    clEnumValN(Emit::Obj, "obj", "a host object file"),
+                    clEnumValN(Emit::SO, "so", "a shared library")),
+         cl::init(Emit::Auto), cl::cat(category));
+cl::opt<Phase> compileTo(
+    "compile-to", cl::desc("Stop after this phase (default: serialize)"),
+    cl::values(
+        clEnumValN(Phase::Import, "import", "parse and verify the input"),
+        clEnumValN(Phase::Graph, "graph", "graph-level cleanups"),
+        clEnumValN(Phase::Algorithm, "algorithm",
+                   "mixers to their algorithm, ssm ops to linalg on tensors"),
+        clEnumValN(Phase::Bufferize, "bufferize", "tensors to buffers"),
+        clEnumValN(Phase::Target, "target", "loops, then the LLVM dialect"),
+        clEnumValN(Phase::Serialize, "serialize",
+                   "LLVM IR, object file, shared library")),
+    cl::init(Phase::Serialize), cl::cat(category));
+cl::opt<ssm::MixerForm>
+    mixerForm("mixer-form", cl::desc("Algorithm for the mixers"),
+              cl::values(clEnumValN(ssm::MixerForm::Quadratic, "quadratic",
+                                    "materialized mixing matrix"),
+                         clEnumValN(ssm::MixerForm::Recurrent, "recurrent",
+                                    "loop of single-token steps")),
+              cl::init(ssm::MixerForm::Quadratic), cl::cat(category));
+cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0..3"), cl::Prefix,
+                           cl::init(2), cl::cat(category));
+
+int fail(const Twine &message) {
+  llvm::errs() << "ssmc: error: " << message << "\n";
+  return 1;
+}
+
+Emit emitFromExtension(StringRef path) {
+  return llvm::StringSwitch<Emit>(llvm::sys::path::extension(path))
+      .Case(".mlir", Emit::MLIR)
+      .Case(".ll", Emit::LLVM)
+      .Case(".o", Emit::Obj)
+      .Default(Emit::SO);
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  // The phase pipelines are partly upstream pipeline text.
+  registerAllPasses();
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "ssmc: the SSMC compiler driver\n\n"
+      "Compiles a model (.mlir in the ssm and upstream dialects) for a "
+      "target,\nthrough the phases import -> graph -> algorithm -> bufferize "
+      "-> target\n-> serialize. --compile-to stops after a phase and writes "
+      "MLIR;\n--emit picks what serialize writes (LLVM IR, an object file or "
+      "a shared\nlibrary). Code generation runs in process; only the final "
+      "link runs the\nC compiler driver ($CC or cc). Public functions get C "
+      "interfaces\n(_mlir_ciface_<name>) taking and returning memref "
+      "descriptors.\n\nExample: ssmc layer.mlir -o layer.so -O3\n");
+
+  if (target != "cpu")
+    return fail("target '" + target +
+                "' is not available yet; only --target=cpu is");
+  if (optLevel > 3)
+    return fail("-O" + Twine(optLevel) + " is out of range (0..3)");
+  if (StringRef(inputFile).ends_with(".onnx"))
+    return fail("ONNX input is not supported by this version of ssmc yet; "
+                "give a .mlir file");
+  Emit what = emit == Emit::Auto ? emitFromExtension(outputFile) : emit;
+  if (compileTo != Phase::Serialize && what != Emit::MLIR) {
+    if (emit != Emit::Auto)
+      return fail("--emit=llvm|obj|so needs --compile-to=serialize; "
+                  "earlier phases write MLIR");
+    what = Emit::MLIR;
+  }
+  if ((what == Emit::Obj || what == Emit::SO) && outputFile == "-")
+    return fail("binary output needs a file: give -o");
+
+  DialectRegistry registry;
+  registry.insert<ssm::SSMDialect>();
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  MLIRContext context(registry);
+
+  std::string error;
+  std::unique_ptr<llvm::MemoryBuffer> input = openInputFile(inputFile, &error);
+  if (!input)
+    return fail(error);
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
+  SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1; // The parser or a verifier reported why.
+
+  // Public functions are entry points: give them C interfaces.
+  module->walk([&](func::FuncOp f) {
+    if (f.isPublic() && !f.isExternal())
+      f->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
+  });
+
+  PassManager pm(&context);
+  if (compileTo >= Phase::Graph)
+    pm.addPass(createCanonicalizerPass());
+  if (compileTo >= Phase::Algorithm)
+    ssm::addAlgorithmPasses(pm, mixerForm);
+  if (compileTo >= Phase::Bufferize)
+    ssm::addBufferizePasses(pm);
+  if (compileTo >= Phase::Target)
+    ssm::addTargetPasses(pm);
+  if (failed(pm.run(*module)))
+    return 1;
+
+  std::unique_ptr<llvm::ToolOutputFile> output;
+  auto openOutput = [&](StringRef path) {
+    output = openOutputFile(path, &error);
+    return output != nullptr;
+  };
+
+  if (what == Emit::MLIR) {
+    if (!openOutput(outputFile))
+      return fail(error);
+    module->print(output->os());
+    output->keep();
+    return 0;
+  }
+
+  llvm::LLVMContext llvmContext;
+  FailureOr<std::unique_ptr<llvm::Module>> llvmModule =
+      ssm::cpu::translateAndOptimize(*module, llvmContext, optLevel);
+  if (failed(llvmModule))
+    return 1;
+  if (what == Emit::LLVM) {
+    if (!openOutput(outputFile))
+      return fail(error);
+    (*llvmModule)->print(output->os(), nullptr);
+    output->keep();
+    return 0;
+  }
+
+  // Object file: the output itself, or a temporary for the link.
+  std::string objectPath = outputFile;
+  llvm::SmallString<128> tempObject;
+  if (what == Emit::SO) {
+    if (auto ec = llvm::sys::fs::createTemporaryFile("ssmc", "o", tempObject))
+      return fail("cannot create a temporary object file: " + ec.message());
+    objectPath = tempObject.str().str();
+  }
+  llvm::FileRemover removeTemp(tempObject); // no-op when empty
+  if (!openOutput(objectPath))
+    return fail(error);
+  if (failed(ssm::cpu::emitObject(**llvmModule, optLevel, output->os(), error)))
+    return fail(error);
+  output->keep();
+  output.reset();
+  if (what == Emit::Obj)
+    return 0;
+  if (failed(ssm::cpu::linkSharedLibrary(objectPath, outputFile, error))) {
+    llvm::sys::fs::remove(outputFile);
+    return fail(error);
+  }
+  return 0;
+}
