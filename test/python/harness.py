@@ -91,6 +91,33 @@ class Case:
                 "\n  return\n}\nfunc.func private @printMemrefF32(tensor<*xf32>)\n")
 
 
+class Operands:
+    """Builds an op's operand list: positional operands, then keyword
+    operands written `label(%v)`, with their types and the float32-rounded
+    values for the NumPy reference (`kw`, keyed by reference argument)."""
+
+    def __init__(self, case):
+        self.case, self.names, self.types, self.kw = case, [], [], {}
+        self.keyword_text = ""
+
+    def add(self, a, dtype="f32", dynamic=()):
+        name, t = self.case.const(a, dtype, dynamic)
+        self.names.append(name)
+        self.types.append(t)
+        return self
+
+    def opt(self, label, a, dynamic=(), key=None):
+        name, t = self.case.const(a, dynamic=dynamic)
+        self.keyword_text += f" {label}({name})"
+        self.types.append(t)
+        self.kw[key or label] = quantize(a, "f32")
+        return self
+
+    @property
+    def text(self):
+        return ", ".join(self.names) + self.keyword_text
+
+
 _NUM = re.compile(r"-?(?:nan|inf|\d+(?:\.\d*)?(?:e[-+]?\d+)?)")
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import reference as ref
-from harness import Case, assert_close, quantize, run
+from harness import Case, Operands, assert_close, quantize, run
 
 RTOL, ATOL = 2e-4, 2e-5  # f32 compute; printMemref prints 6 significant digits
 
@@ -119,31 +119,21 @@ def test_ssd(rng, name, dynamic):
         dt = np.abs(dt)
     A = -np.exp(randn(rng, h, scale=0.5))
     B, C = randn(rng, b, l, g, n), randn(rng, b, l, g, n)
-    c = Case()
     dd = dyn(dynamic)
-    vals = [c.const(x, dynamic=dd), c.const(dt, dynamic=dd), c.const(A),
-            c.const(B, dynamic=dd), c.const(C, dynamic=dd)]
-    text = ", ".join(n_ for n_, _ in vals)
-    types = [t for _, t in vals]
-    kw = {}
-
-    def opt(key, arr, label, dynamic_dims=()):
-        nonlocal text
-        name_, t = c.const(arr, dynamic=dynamic_dims)
-        text += f" {label}({name_})"
-        types.append(t)
-        kw[key] = quantize(arr, "f32")
-
+    c = Case()
+    ops = Operands(c).add(x, dynamic=dd).add(dt, dynamic=dd).add(A)
+    ops.add(B, dynamic=dd).add(C, dynamic=dd)
     if "D" in opts:
-        opt("D", randn(rng, h), "D")
+        ops.opt("D", randn(rng, h))
     if "Dhp" in opts:
-        opt("D", randn(rng, h, p), "D")
+        ops.opt("D", randn(rng, h, p))
     if "dt_bias" in opts:
-        opt("dt_bias", randn(rng, h, scale=0.5), "dt_bias")
+        ops.opt("dt_bias", randn(rng, h, scale=0.5))
     if "z" in opts:
-        opt("z", randn(rng, b, l, h, p), "z", dd)
+        ops.opt("z", randn(rng, b, l, h, p), dd)
     if "init" in opts:
-        opt("initial_state", randn(rng, b, h, p, n), "initial_state", (0,) if dynamic else ())
+        ops.opt("initial_state", randn(rng, b, h, p, n), (0,) if dynamic else ())
+    kw = ops.kw
     attrs = []
     if "softplus" in opts:
         attrs.append("dt_softplus")
@@ -154,7 +144,7 @@ def test_ssd(rng, name, dynamic):
     bl = "?x?" if dynamic else f"{b}x{l}"
     ytype = f"tensor<{bl}x{h}x{p}xf32>"
     stype = "tensor<" + ("?" if dynamic else str(b)) + f"x{h}x{p}x{n}xf32>"
-    op = (f"ssm.ssd {text} {{{', '.join(attrs)}}} : ({', '.join(types)}) -> "
+    op = (f"ssm.ssd {ops.text} {{{', '.join(attrs)}}} : ({', '.join(ops.types)}) -> "
           f"({ytype}, {stype})")
     want = ref.ssd(*(quantize(a, "f32") for a in (x, dt, A, B, C)), **kw)
     check(c.module(op, [(ytype, "f32"), (stype, "f32")]), list(want),
@@ -171,25 +161,19 @@ def test_discrete_ssd(rng, full, dynamic):
     x = randn(rng, b, l, h, p)
     A_log = randn(rng, b, l, h)
     B, C = randn(rng, b, l, g, n, scale=0.5), randn(rng, b, l, g, n, scale=0.5)
-    c = Case()
     dd = dyn(dynamic)
-    vals = [c.const(x, dynamic=dd), c.const(A_log, dynamic=dd),
-            c.const(B, dynamic=dd), c.const(C, dynamic=dd)]
-    text = ", ".join(v for v, _ in vals)
-    types = [t for _, t in vals]
-    kw = {}
+    c = Case()
+    ops = Operands(c).add(x, dynamic=dd).add(A_log, dynamic=dd)
+    ops.add(B, dynamic=dd).add(C, dynamic=dd)
     if full:
-        D, z, zb, h0 = randn(rng, h), randn(rng, b, l, h, p), randn(rng, h, p), randn(rng, b, h, p, n)
-        for key, arr, dims in (("D", D, ()), ("z", z, dd), ("z_bias", zb, ()),
-                               ("initial_state", h0, (0,) if dynamic else ())):
-            v, t = c.const(arr, dynamic=dims)
-            text += f" {key}({v})"
-            types.append(t)
-            kw[key] = quantize(arr, "f32")
+        ops.opt("D", randn(rng, h)).opt("z", randn(rng, b, l, h, p), dd)
+        ops.opt("z_bias", randn(rng, h, p))
+        ops.opt("initial_state", randn(rng, b, h, p, n), (0,) if dynamic else ())
+    kw = ops.kw
     bl = "?x?" if dynamic else f"{b}x{l}"
     ytype = f"tensor<{bl}x{h}x{p}xf32>"
     stype = "tensor<" + ("?" if dynamic else str(b)) + f"x{h}x{p}x{n}xf32>"
-    op = f"ssm.discrete_ssd {text} : ({', '.join(types)}) -> ({ytype}, {stype})"
+    op = f"ssm.discrete_ssd {ops.text} : ({', '.join(ops.types)}) -> ({ytype}, {stype})"
     want = ref.discrete_ssd(*(quantize(a, "f32") for a in (x, A_log, B, C)), **kw)
     check(c.module(op, [(ytype, "f32"), (stype, "f32")]), list(want),
           ["quadratic", "recurrent"], f"discrete_ssd full={full}")
@@ -218,42 +202,34 @@ def test_mamba3(rng, name, dynamic):
     lam = rng.uniform(0, 1, (b, l, h)).astype(np.float32)
     theta = randn(rng, b, l, h, S, scale=2.0)
     B, C = randn(rng, b, l, r, g, n, scale=0.6), randn(rng, b, l, r, g, n, scale=0.6)
-    c = Case()
     dd = dyn(dynamic)
-    vals = [c.const(a, dynamic=dd) for a in (x, dt, A, lam, theta, B, C)]
-    text = ", ".join(v for v, _ in vals)
-    types = [t for _, t in vals]
-    kw = {"pairing": pairing}
-
-    def opt(key, arr, dims=()):
-        nonlocal text
-        v, t = c.const(arr, dynamic=dims)
-        text += f" {key}({v})"
-        types.append(t)
-        kw[key] = quantize(arr, "f32")
-
+    c = Case()
+    ops = Operands(c)
+    for a in (x, dt, A, lam, theta, B, C):
+        ops.add(a, dynamic=dd)
     if "D" in opts:
-        opt("D", randn(rng, h))
+        ops.opt("D", randn(rng, h))
     if "z" in opts:
-        opt("z", randn(rng, b, l, h, p), dd)
+        ops.opt("z", randn(rng, b, l, h, p), dd)
     if "W" in opts:
-        opt("Wx", randn(rng, h, r, p))
+        ops.opt("Wx", randn(rng, h, r, p))
         if "z" in opts:
-            opt("Wz", randn(rng, h, r, p))
-        opt("Wo", randn(rng, h, r, p))
+            ops.opt("Wz", randn(rng, h, r, p))
+        ops.opt("Wo", randn(rng, h, r, p))
     bd = (0,) if dynamic else ()
     if "init" in opts:
-        opt("initial_state", randn(rng, b, h, p, n), bd)
-        opt("initial_angle", randn(rng, b, h, S), bd)
-        opt("initial_k", randn(rng, b, r, h, n), bd)
-        opt("initial_x", randn(rng, b, h, p), bd)
+        ops.opt("initial_state", randn(rng, b, h, p, n), bd)
+        ops.opt("initial_angle", randn(rng, b, h, S), bd)
+        ops.opt("initial_k", randn(rng, b, r, h, n), bd)
+        ops.opt("initial_x", randn(rng, b, h, p), bd)
+    kw = dict(ops.kw, pairing=pairing)
     bs = "?" if dynamic else str(b)
     bl = "?x?" if dynamic else f"{b}x{l}"
     rtypes = [f"tensor<{bl}x{h}x{p}xf32>", f"tensor<{bs}x{h}x{p}x{n}xf32>",
               f"tensor<{bs}x{h}x{S}xf32>", f"tensor<{bs}x{r}x{h}x{n}xf32>",
               f"tensor<{bs}x{h}x{p}xf32>"]
-    op = (f"ssm.mamba3 {text} {{rotary_pairing = #ssm.rotary_pairing<{pairing}>}} : "
-          f"({', '.join(types)}) -> ({', '.join(rtypes)})")
+    op = (f"ssm.mamba3 {ops.text} {{rotary_pairing = #ssm.rotary_pairing<{pairing}>}} : "
+          f"({', '.join(ops.types)}) -> ({', '.join(rtypes)})")
     want = ref.mamba3(*(quantize(a, "f32") for a in (x, dt, A, lam, theta, B, C)), **kw)
     check(c.module(op, [(t, "f32") for t in rtypes]), list(want),
           ["quadratic", "recurrent"], f"mamba3 {name}")
