@@ -7,7 +7,9 @@
 
 #include "ssm/Conversion/Passes.h"
 #include "ssm/Dialect/SSM/IR/SSMDialect.h"
+#include "ssm/Frontend/ONNX/Import.h"
 #include "ssm/Target/CPU/Codegen.h"
+#include "ssm/Target/CPU/ModelABI.h"
 #include "ssm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -27,6 +29,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
+#include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -36,8 +39,9 @@ enum class Phase { Import, Graph, Algorithm, Bufferize, Target, Serialize };
 enum class Emit { Auto, MLIR, LLVM, Obj, SO };
 
 cl::OptionCategory category("ssmc options");
-cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input .mlir>"),
-                               cl::Required, cl::cat(category));
+cl::opt<std::string> inputFile(cl::Positional,
+                               cl::desc("<input .onnx or .mlir>"), cl::Required,
+                               cl::cat(category));
 cl::opt<std::string> outputFile("o", cl::desc("Output file (- for stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
                                 cl::cat(category));
@@ -112,9 +116,6 @@ int main(int argc, char **argv) {
                 "' is not available yet; only --target=cpu is");
   if (optLevel > 3)
     return fail("-O" + Twine(optLevel) + " is out of range (0..3)");
-  if (StringRef(inputFile).ends_with(".onnx"))
-    return fail("ONNX input is not supported by this version of ssmc yet; "
-                "give a .mlir file");
   Emit what = emit == Emit::Auto ? emitFromExtension(outputFile) : emit;
   if (compileTo != Phase::Serialize && what != Emit::MLIR) {
     if (emit != Emit::Auto)
@@ -132,21 +133,34 @@ int main(int argc, char **argv) {
   MLIRContext context(registry);
 
   std::string error;
-  std::unique_ptr<llvm::MemoryBuffer> input = openInputFile(inputFile, &error);
-  if (!input)
-    return fail(error);
   llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
-  if (!module)
-    return 1; // The parser or a verifier reported why.
+  OwningOpRef<ModuleOp> module;
+  if (StringRef(inputFile).ends_with(".onnx")) {
+    module = ssm::onnx_frontend::importONNXFile(&context, inputFile, error);
+    if (!module)
+      return fail(inputFile + ": " + error);
+  } else {
+    std::unique_ptr<llvm::MemoryBuffer> input =
+        openInputFile(inputFile, &error);
+    if (!input)
+      return fail(error);
+    sourceMgr.AddNewSourceBuffer(std::move(input), llvm::SMLoc());
+    module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+    if (!module)
+      return 1; // The parser or a verifier reported why.
+  }
 
   // Public functions are entry points: give them C interfaces.
   module->walk([&](func::FuncOp f) {
     if (f.isPublic() && !f.isExternal())
       f->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
   });
+
+  // Entry points of the model ABI, taken before lowering.
+  SmallVector<ssm::cpu::EntryPoint> entries;
+  if (compileTo >= Phase::Target)
+    entries = ssm::cpu::collectEntryPoints(*module);
 
   PassManager pm(&context);
   if (compileTo >= Phase::Graph)
@@ -159,6 +173,18 @@ int main(int argc, char **argv) {
     ssm::addTargetPasses(pm);
   if (failed(pm.run(*module)))
     return 1;
+  if (compileTo >= Phase::Target) {
+    std::string info =
+        "{\"producer\":\"ssmc\",\"abi_version\":" +
+        std::to_string(ssm::cpu::kModelABIVersion) +
+        ",\"target\":\"cpu\",\"triple\":\"" + llvm::sys::getProcessTriple() +
+        "\",\"cpu\":\"" + llvm::sys::getHostCPUName().str() +
+        "\",\"opt_level\":" + std::to_string(optLevel) + ",\"mixer_form\":\"" +
+        (mixerForm == ssm::MixerForm::Quadratic ? "quadratic" : "recurrent") +
+        "\",\"source\":\"" + llvm::sys::path::filename(inputFile).str() + "\"}";
+    if (failed(ssm::cpu::emitModelABI(*module, entries, info)))
+      return 1;
+  }
 
   std::unique_ptr<llvm::ToolOutputFile> output;
   auto openOutput = [&](StringRef path) {
