@@ -180,7 +180,7 @@ LogicalResult mlir::ssm::cpu::emitModelABI(ModuleOp module,
         abi.string("__ssm_entry_signature_" + std::to_string(i), e.signature));
     // void ssm_entry_<name>(void **args): args[k] is the k-th parameter of
     // _mlir_ciface_<name> (result storage first, then input descriptors).
-    std::string fnName = "ssm_entry_" + e.name;
+    std::string fnName = "ssmlib_entry_" + e.name;
     LLVM::LLVMFuncOp fn = abi.function(fnName, nullptr, {abi.ptr});
     OpBuilder::InsertionGuard g(b);
     abi.body(fn);
@@ -198,21 +198,20 @@ LogicalResult mlir::ssm::cpu::emitModelABI(ModuleOp module,
   auto info = abi.string("__ssm_compile_info", compileInfoJSON);
 
   {
-    LLVM::LLVMFuncOp f = abi.function("ssm_model_abi_version", abi.i64, {});
+    LLVM::LLVMFuncOp f = abi.function("ssmlib_abi_version", abi.i64, {});
     OpBuilder::InsertionGuard g(b);
     abi.body(f);
     LLVM::ReturnOp::create(b, loc, abi.i64Const(kModelABIVersion));
   }
   {
-    LLVM::LLVMFuncOp f = abi.function("ssm_model_compile_info", abi.ptr, {});
+    LLVM::LLVMFuncOp f = abi.function("ssmlib_compile_info", abi.ptr, {});
     OpBuilder::InsertionGuard g(b);
     abi.body(f);
     LLVM::ReturnOp::create(b, loc,
                            LLVM::AddressOfOp::create(b, loc, info).getResult());
   }
   {
-    LLVM::LLVMFuncOp f =
-        abi.function("ssm_model_num_entry_points", abi.i64, {});
+    LLVM::LLVMFuncOp f = abi.function("ssmlib_num_entry_points", abi.i64, {});
     OpBuilder::InsertionGuard g(b);
     abi.body(f);
     LLVM::ReturnOp::create(b, loc, abi.i64Const(entries.size()));
@@ -226,20 +225,20 @@ LogicalResult mlir::ssm::cpu::emitModelABI(ModuleOp module,
       table.push_back(make(i));
     LLVM::ReturnOp::create(b, loc, abi.select(f.getArgument(0), table));
   };
-  tableFn("ssm_model_entry_point_name", [&](size_t i) -> Value {
+  tableFn("ssmlib_entry_point_name", [&](size_t i) -> Value {
     return LLVM::AddressOfOp::create(b, loc, names[i]);
   });
-  tableFn("ssm_model_signature", [&](size_t i) -> Value {
+  tableFn("ssmlib_signature", [&](size_t i) -> Value {
     return LLVM::AddressOfOp::create(b, loc, signatures[i]);
   });
-  tableFn("ssm_model_entry_point_function", [&](size_t i) -> Value {
+  tableFn("ssmlib_entry_point_function", [&](size_t i) -> Value {
     return LLVM::AddressOfOp::create(b, loc, abi.ptr, entryFns[i]);
   });
   {
     auto freeFn = module.lookupSymbol<LLVM::LLVMFuncOp>("free");
     if (!freeFn)
       freeFn = abi.function("free", nullptr, {abi.ptr});
-    LLVM::LLVMFuncOp f = abi.function("ssm_model_free", nullptr, {abi.ptr});
+    LLVM::LLVMFuncOp f = abi.function("ssmlib_free", nullptr, {abi.ptr});
     OpBuilder::InsertionGuard g(b);
     abi.body(f);
     LLVM::CallOp::create(b, loc, freeFn, ValueRange{f.getArgument(0)});

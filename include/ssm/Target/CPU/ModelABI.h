@@ -7,8 +7,8 @@
 //
 // Every model library ssmc writes exports the functions declared in
 // runtime/include/ssm/model_abi.h: the ABI version, compile info (JSON), the
-// entry points with their JSON signatures, one `ssm_entry_<name>(void **args)`
-// per entry point, and `ssm_model_free` for releasing outputs. This file
+// entry points with their JSON signatures, one `ssmlib_entry_<name>(void **args)`
+// per entry point, and `ssmlib_free` for releasing outputs. This file
 // collects the entry points from func-level IR and adds those functions to the
 // module once it is in the LLVM dialect.
 //

@@ -1,0 +1,120 @@
+/*===- runtime.h - The SSMC runtime C API -------------------------*- C -*-===*
+ *
+ * Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+ * SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+ *
+ *===----------------------------------------------------------------------===*
+ *
+ * Loads a model library compiled by ssmc, reports its entry points and their
+ * signatures, creates tensors and runs entry points. Link with -lssmrt; the
+ * runtime has no MLIR or LLVM in it.
+ *
+ * Errors: every function that can fail returns an ssm_status; on failure
+ * ssm_last_error() returns a message for the calling thread (valid until the
+ * next failing call on that thread). Invalid arguments (a wrong dtype, rank or
+ * size, a missing input, a NULL pointer) are errors, never aborts.
+ *
+ * Threads: a loaded model is immutable; any number of threads may call
+ * ssm_run on it at once. Tensors are not synchronized: do not write a tensor
+ * while another thread reads it. Output tensors keep their model loaded until
+ * they are released.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef SSM_RUNTIME_H
+#define SSM_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ssm_status {
+  SSM_OK = 0,
+  SSM_ERROR_INVALID_ARGUMENT = 1, /* wrong dtype/rank/size, NULL, ... */
+  SSM_ERROR_NOT_FOUND = 2,        /* no such entry point, input or file */
+  SSM_ERROR_LOAD = 3,             /* not a model library, ABI mismatch */
+  SSM_ERROR_OUT_OF_MEMORY = 4,
+} ssm_status;
+
+typedef enum ssm_dtype {
+  SSM_FLOAT32 = 0,
+  SSM_FLOAT64 = 1,
+  SSM_FLOAT16 = 2,
+  SSM_BFLOAT16 = 3,
+  SSM_INT64 = 4,
+  SSM_INT32 = 5,
+  SSM_INT16 = 6,
+  SSM_INT8 = 7,
+  SSM_UINT8 = 8,
+  SSM_BOOL = 9,
+} ssm_dtype;
+
+typedef struct ssm_model ssm_model;
+typedef struct ssm_tensor ssm_tensor;
+
+/* One input or output of an entry point. dims[k] is -1 for a size known only
+ * at run time; dim_names[k] is then its symbolic name (or expression, such as
+ * "seq + 3"), or NULL. Pointers stay valid while the model is loaded. */
+typedef struct ssm_io_info {
+  const char *name;
+  ssm_dtype dtype;
+  int64_t rank;
+  const int64_t *dims;
+  const char *const *dim_names;
+} ssm_io_info;
+
+const char *ssm_last_error(void);
+const char *ssm_status_name(ssm_status status);
+const char *ssm_dtype_name(ssm_dtype dtype);
+/* Bytes per element (bool takes one byte). */
+size_t ssm_dtype_size(ssm_dtype dtype);
+/* SSM_OK and *dtype set when `name` is a dtype name such as "float32". */
+ssm_status ssm_dtype_from_name(const char *name, ssm_dtype *dtype);
+
+/* Models */
+ssm_status ssm_model_load(const char *path, ssm_model **model);
+void ssm_model_release(ssm_model *model);
+/* The compile info JSON the library carries. */
+const char *ssm_model_compile_info(const ssm_model *model);
+int64_t ssm_model_num_entry_points(const ssm_model *model);
+/* NULL when out of range. */
+const char *ssm_model_entry_point(const ssm_model *model, int64_t index);
+/* The JSON signature of `entry`; NULL (and an error) if there is none. */
+const char *ssm_model_signature(const ssm_model *model, const char *entry);
+/* -1 (and an error) when `entry` does not exist. */
+int64_t ssm_entry_num_inputs(const ssm_model *model, const char *entry);
+int64_t ssm_entry_num_outputs(const ssm_model *model, const char *entry);
+ssm_status ssm_entry_input(const ssm_model *model, const char *entry,
+                           int64_t index, ssm_io_info *info);
+ssm_status ssm_entry_output(const ssm_model *model, const char *entry,
+                            int64_t index, ssm_io_info *info);
+
+/* Tensors: dense, row-major. */
+/* A new zero-filled tensor. */
+ssm_status ssm_tensor_create(ssm_dtype dtype, int64_t rank,
+                             const int64_t *shape, ssm_tensor **tensor);
+/* A tensor viewing caller-owned `data` (not copied, not freed). */
+ssm_status ssm_tensor_wrap(ssm_dtype dtype, int64_t rank, const int64_t *shape,
+                           void *data, ssm_tensor **tensor);
+void ssm_tensor_release(ssm_tensor *tensor);
+ssm_dtype ssm_tensor_dtype(const ssm_tensor *tensor);
+int64_t ssm_tensor_rank(const ssm_tensor *tensor);
+const int64_t *ssm_tensor_shape(const ssm_tensor *tensor);
+int64_t ssm_tensor_num_elements(const ssm_tensor *tensor);
+void *ssm_tensor_data(ssm_tensor *tensor);
+
+/* Runs `entry` (NULL: the first entry point). inputs[j] is input j of the
+ * signature; outputs[k] receives a new tensor the caller releases. On failure
+ * no output is set. */
+ssm_status ssm_run(const ssm_model *model, const char *entry,
+                   ssm_tensor *const *inputs, int64_t num_inputs,
+                   ssm_tensor **outputs, int64_t num_outputs);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SSM_RUNTIME_H */

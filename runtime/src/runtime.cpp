@@ -1,0 +1,515 @@
+//===- runtime.cpp - The SSMC runtime -------------------------------------===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/runtime.h"
+#include "ssm/model_abi.h"
+
+#include "json.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+namespace {
+
+thread_local std::string lastError;
+
+ssm_status setError(ssm_status status, std::string message) {
+  lastError = std::move(message);
+  return status;
+}
+
+struct IOInfo {
+  std::string name;
+  ssm_dtype dtype;
+  std::vector<int64_t> dims;
+  std::vector<std::string> dimNames;
+  std::vector<const char *> dimNamePtrs;
+};
+
+struct Entry {
+  std::string name;
+  std::string signature;
+  ssm_entry_fn fn = nullptr;
+  std::vector<IOInfo> inputs, outputs;
+};
+
+struct Library {
+  void *handle = nullptr;
+  void (*free)(void *) = nullptr;
+  ~Library() {
+    if (handle)
+      dlclose(handle);
+  }
+};
+
+const char *const kDtypeNames[] = {"float32", "float64", "float16", "bfloat16",
+                                   "int64",   "int32",   "int16",   "int8",
+                                   "uint8",   "bool"};
+const size_t kDtypeSizes[] = {4, 8, 2, 2, 8, 4, 2, 1, 1, 1};
+constexpr int kNumDtypes = 10;
+
+bool validDtype(ssm_dtype d) { return d >= 0 && d < kNumDtypes; }
+
+bool parseIO(const ssm::json::Value &v, IOInfo &io, std::string &error) {
+  const ssm::json::Value *name = v.get("name"), *dtype = v.get("dtype"),
+                         *shape = v.get("shape");
+  if (!name || !name->isString() || !dtype || !dtype->isString() || !shape ||
+      !shape->isArray()) {
+    error = "an input/output entry lacks name, dtype or shape";
+    return false;
+  }
+  io.name = name->str;
+  if (ssm_dtype_from_name(dtype->str.c_str(), &io.dtype) != SSM_OK) {
+    error = "unknown dtype '" + dtype->str + "'";
+    return false;
+  }
+  for (const ssm::json::Value &d : shape->array) {
+    if (d.isNumber()) {
+      io.dims.push_back(static_cast<int64_t>(d.number));
+      io.dimNames.emplace_back();
+    } else {
+      io.dims.push_back(-1);
+      io.dimNames.push_back(d.isString() ? d.str : "");
+    }
+  }
+  for (const std::string &s : io.dimNames)
+    io.dimNamePtrs.push_back(s.empty() ? nullptr : s.c_str());
+  return true;
+}
+
+} // namespace
+
+struct ssm_model {
+  std::shared_ptr<Library> library;
+  std::string compileInfo;
+  std::vector<Entry> entries;
+
+  const Entry *find(const char *entry) const {
+    if (!entry)
+      return entries.empty() ? nullptr : &entries[0];
+    for (const Entry &e : entries)
+      if (e.name == entry)
+        return &e;
+    return nullptr;
+  }
+};
+
+struct ssm_tensor {
+  ssm_dtype dtype;
+  std::vector<int64_t> shape;
+  void *data = nullptr;
+  // Ownership: malloc'd by the runtime, by a model (freed through it), or
+  // borrowed.
+  void *allocated = nullptr;
+  std::shared_ptr<Library> library; // for model-allocated outputs
+  bool ownsMalloc = false;
+
+  ~ssm_tensor() {
+    if (library && library->free && allocated)
+      library->free(allocated);
+    else if (ownsMalloc)
+      std::free(allocated);
+  }
+  int64_t numElements() const {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  }
+};
+
+extern "C" {
+
+const char *ssm_last_error(void) { return lastError.c_str(); }
+
+const char *ssm_status_name(ssm_status status) {
+  switch (status) {
+  case SSM_OK:
+    return "ok";
+  case SSM_ERROR_INVALID_ARGUMENT:
+    return "invalid argument";
+  case SSM_ERROR_NOT_FOUND:
+    return "not found";
+  case SSM_ERROR_LOAD:
+    return "load error";
+  case SSM_ERROR_OUT_OF_MEMORY:
+    return "out of memory";
+  }
+  return "unknown status";
+}
+
+const char *ssm_dtype_name(ssm_dtype dtype) {
+  return validDtype(dtype) ? kDtypeNames[dtype] : "invalid";
+}
+
+size_t ssm_dtype_size(ssm_dtype dtype) {
+  return validDtype(dtype) ? kDtypeSizes[dtype] : 0;
+}
+
+ssm_status ssm_dtype_from_name(const char *name, ssm_dtype *dtype) {
+  if (!name || !dtype)
+    return setError(SSM_ERROR_INVALID_ARGUMENT, "NULL argument");
+  for (int i = 0; i < kNumDtypes; ++i)
+    if (std::strcmp(name, kDtypeNames[i]) == 0) {
+      *dtype = static_cast<ssm_dtype>(i);
+      return SSM_OK;
+    }
+  return setError(SSM_ERROR_NOT_FOUND,
+                  std::string("unknown dtype '") + name + "'");
+}
+
+ssm_status ssm_model_load(const char *path, ssm_model **model) {
+  if (!path || !model)
+    return setError(SSM_ERROR_INVALID_ARGUMENT, "NULL argument");
+  *model = nullptr;
+  auto lib = std::make_shared<Library>();
+  // A path without a slash would be searched for; load it from here instead.
+  std::string p = path;
+  if (p.find('/') == std::string::npos)
+    p = "./" + p;
+  lib->handle = dlopen(p.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!lib->handle) {
+    const char *why = dlerror();
+    return setError(SSM_ERROR_LOAD, std::string("cannot load '") + path +
+                                        "': " + (why ? why : "unknown error"));
+  }
+  auto sym = [&](const char *name) { return dlsym(lib->handle, name); };
+  auto version = reinterpret_cast<int64_t (*)()>(sym("ssmlib_abi_version"));
+  auto info = reinterpret_cast<const char *(*)()>(sym("ssmlib_compile_info"));
+  auto count = reinterpret_cast<int64_t (*)()>(sym("ssmlib_num_entry_points"));
+  auto nameOf = reinterpret_cast<const char *(*)(int64_t)>(
+      sym("ssmlib_entry_point_name"));
+  auto signatureOf =
+      reinterpret_cast<const char *(*)(int64_t)>(sym("ssmlib_signature"));
+  auto fnOf = reinterpret_cast<ssm_entry_fn (*)(int64_t)>(
+      sym("ssmlib_entry_point_function"));
+  lib->free = reinterpret_cast<void (*)(void *)>(sym("ssmlib_free"));
+  if (!version || !info || !count || !nameOf || !signatureOf || !fnOf ||
+      !lib->free)
+    return setError(SSM_ERROR_LOAD,
+                    std::string("'") + path +
+                        "' is not an SSMC model library (ABI symbols missing)");
+  if (version() != SSM_MODEL_ABI_VERSION)
+    return setError(SSM_ERROR_LOAD,
+                    std::string("'") + path + "' has model ABI version " +
+                        std::to_string(version()) + "; this runtime reads " +
+                        std::to_string(SSM_MODEL_ABI_VERSION));
+  std::unique_ptr<ssm_model> m(new (std::nothrow) ssm_model);
+  if (!m)
+    return setError(SSM_ERROR_OUT_OF_MEMORY, "out of memory");
+  m->library = lib;
+  m->compileInfo = info();
+  int64_t n = count();
+  for (int64_t i = 0; i < n; ++i) {
+    Entry e;
+    const char *name = nameOf(i), *sig = signatureOf(i);
+    e.fn = fnOf(i);
+    if (!name || !sig || !e.fn)
+      return setError(SSM_ERROR_LOAD,
+                      "entry point " + std::to_string(i) + " is incomplete");
+    e.name = name;
+    e.signature = sig;
+    std::string error;
+    ssm::json::Value v;
+    if (!ssm::json::parse(sig, v, error))
+      return setError(SSM_ERROR_LOAD, "signature of '" + e.name +
+                                          "' is not valid JSON: " + error);
+    const ssm::json::Value *ins = v.get("inputs"), *outs = v.get("outputs");
+    if (!ins || !ins->isArray() || !outs || !outs->isArray())
+      return setError(SSM_ERROR_LOAD,
+                      "signature of '" + e.name + "' lacks inputs/outputs");
+    for (const ssm::json::Value &x : ins->array) {
+      e.inputs.emplace_back();
+      if (!parseIO(x, e.inputs.back(), error))
+        return setError(SSM_ERROR_LOAD,
+                        "signature of '" + e.name + "': " + error);
+    }
+    for (const ssm::json::Value &x : outs->array) {
+      e.outputs.emplace_back();
+      if (!parseIO(x, e.outputs.back(), error))
+        return setError(SSM_ERROR_LOAD,
+                        "signature of '" + e.name + "': " + error);
+    }
+    m->entries.push_back(std::move(e));
+  }
+  *model = m.release();
+  return SSM_OK;
+}
+
+void ssm_model_release(ssm_model *model) { delete model; }
+
+const char *ssm_model_compile_info(const ssm_model *model) {
+  return model ? model->compileInfo.c_str() : nullptr;
+}
+
+int64_t ssm_model_num_entry_points(const ssm_model *model) {
+  return model ? static_cast<int64_t>(model->entries.size()) : 0;
+}
+
+const char *ssm_model_entry_point(const ssm_model *model, int64_t index) {
+  if (!model || index < 0 ||
+      index >= static_cast<int64_t>(model->entries.size()))
+    return nullptr;
+  return model->entries[index].name.c_str();
+}
+
+static const Entry *findEntry(const ssm_model *model, const char *entry) {
+  if (!model) {
+    setError(SSM_ERROR_INVALID_ARGUMENT, "NULL model");
+    return nullptr;
+  }
+  const Entry *e = model->find(entry);
+  if (!e)
+    setError(SSM_ERROR_NOT_FOUND, std::string("no entry point '") +
+                                      (entry ? entry : "(first)") + "'");
+  return e;
+}
+
+const char *ssm_model_signature(const ssm_model *model, const char *entry) {
+  const Entry *e = findEntry(model, entry);
+  return e ? e->signature.c_str() : nullptr;
+}
+
+int64_t ssm_entry_num_inputs(const ssm_model *model, const char *entry) {
+  const Entry *e = findEntry(model, entry);
+  return e ? static_cast<int64_t>(e->inputs.size()) : -1;
+}
+
+int64_t ssm_entry_num_outputs(const ssm_model *model, const char *entry) {
+  const Entry *e = findEntry(model, entry);
+  return e ? static_cast<int64_t>(e->outputs.size()) : -1;
+}
+
+static ssm_status ioInfo(const std::vector<IOInfo> &list, int64_t index,
+                         ssm_io_info *info, const char *what) {
+  if (!info)
+    return setError(SSM_ERROR_INVALID_ARGUMENT, "NULL info");
+  if (index < 0 || index >= static_cast<int64_t>(list.size()))
+    return setError(SSM_ERROR_NOT_FOUND,
+                    std::string("no ") + what + " " + std::to_string(index));
+  const IOInfo &io = list[index];
+  info->name = io.name.c_str();
+  info->dtype = io.dtype;
+  info->rank = static_cast<int64_t>(io.dims.size());
+  info->dims = io.dims.data();
+  info->dim_names = io.dimNamePtrs.data();
+  return SSM_OK;
+}
+
+ssm_status ssm_entry_input(const ssm_model *model, const char *entry,
+                           int64_t index, ssm_io_info *info) {
+  const Entry *e = findEntry(model, entry);
+  if (!e)
+    return model ? SSM_ERROR_NOT_FOUND : SSM_ERROR_INVALID_ARGUMENT;
+  return ioInfo(e->inputs, index, info, "input");
+}
+
+ssm_status ssm_entry_output(const ssm_model *model, const char *entry,
+                            int64_t index, ssm_io_info *info) {
+  const Entry *e = findEntry(model, entry);
+  if (!e)
+    return model ? SSM_ERROR_NOT_FOUND : SSM_ERROR_INVALID_ARGUMENT;
+  return ioInfo(e->outputs, index, info, "output");
+}
+
+static ssm_status checkShape(ssm_dtype dtype, int64_t rank,
+                             const int64_t *shape, int64_t &bytes) {
+  if (!validDtype(dtype))
+    return setError(SSM_ERROR_INVALID_ARGUMENT,
+                    "invalid dtype " + std::to_string(dtype));
+  if (rank < 0 || rank > 64 || (rank > 0 && !shape))
+    return setError(SSM_ERROR_INVALID_ARGUMENT, "invalid rank or shape");
+  int64_t n = 1;
+  for (int64_t i = 0; i < rank; ++i) {
+    if (shape[i] < 0)
+      return setError(SSM_ERROR_INVALID_ARGUMENT,
+                      "negative size " + std::to_string(shape[i]));
+    if (shape[i] && n > (int64_t(1) << 50) / shape[i])
+      return setError(SSM_ERROR_INVALID_ARGUMENT, "tensor too large");
+    n *= shape[i];
+  }
+  bytes = n * static_cast<int64_t>(kDtypeSizes[dtype]);
+  return SSM_OK;
+}
+
+ssm_status ssm_tensor_create(ssm_dtype dtype, int64_t rank,
+                             const int64_t *shape, ssm_tensor **tensor) {
+  if (!tensor)
+    return setError(SSM_ERROR_INVALID_ARGUMENT, "NULL tensor");
+  *tensor = nullptr;
+  int64_t bytes;
+  if (ssm_status s = checkShape(dtype, rank, shape, bytes))
+    return s;
+  std::unique_ptr<ssm_tensor> t(new (std::nothrow) ssm_tensor);
+  void *data = std::calloc(bytes ? bytes : 1, 1);
+  if (!t || !data) {
+    std::free(data);
+    return setError(SSM_ERROR_OUT_OF_MEMORY, "out of memory");
+  }
+  t->dtype = dtype;
+  t->shape.assign(shape, shape + rank);
+  t->data = t->allocated = data;
+  t->ownsMalloc = true;
+  *tensor = t.release();
+  return SSM_OK;
+}
+
+ssm_status ssm_tensor_wrap(ssm_dtype dtype, int64_t rank, const int64_t *shape,
+                           void *data, ssm_tensor **tensor) {
+  if (!tensor)
+    return setError(SSM_ERROR_INVALID_ARGUMENT, "NULL tensor");
+  *tensor = nullptr;
+  int64_t bytes;
+  if (ssm_status s = checkShape(dtype, rank, shape, bytes))
+    return s;
+  if (!data && bytes)
+    return setError(SSM_ERROR_INVALID_ARGUMENT, "NULL data");
+  std::unique_ptr<ssm_tensor> t(new (std::nothrow) ssm_tensor);
+  if (!t)
+    return setError(SSM_ERROR_OUT_OF_MEMORY, "out of memory");
+  t->dtype = dtype;
+  t->shape.assign(shape, shape + rank);
+  t->data = data;
+  *tensor = t.release();
+  return SSM_OK;
+}
+
+void ssm_tensor_release(ssm_tensor *tensor) { delete tensor; }
+
+ssm_dtype ssm_tensor_dtype(const ssm_tensor *t) {
+  return t ? t->dtype : SSM_FLOAT32;
+}
+int64_t ssm_tensor_rank(const ssm_tensor *t) {
+  return t ? static_cast<int64_t>(t->shape.size()) : -1;
+}
+const int64_t *ssm_tensor_shape(const ssm_tensor *t) {
+  return t ? t->shape.data() : nullptr;
+}
+int64_t ssm_tensor_num_elements(const ssm_tensor *t) {
+  return t ? t->numElements() : 0;
+}
+void *ssm_tensor_data(ssm_tensor *t) { return t ? t->data : nullptr; }
+
+ssm_status ssm_run(const ssm_model *model, const char *entry,
+                   ssm_tensor *const *inputs, int64_t numInputs,
+                   ssm_tensor **outputs, int64_t numOutputs) {
+  const Entry *e = findEntry(model, entry);
+  if (!e)
+    return model ? SSM_ERROR_NOT_FOUND : SSM_ERROR_INVALID_ARGUMENT;
+  const std::string where = "entry point '" + e->name + "': ";
+  if (numInputs != static_cast<int64_t>(e->inputs.size()))
+    return setError(SSM_ERROR_INVALID_ARGUMENT,
+                    where + "expects " + std::to_string(e->inputs.size()) +
+                        " inputs, got " + std::to_string(numInputs));
+  if (numOutputs != static_cast<int64_t>(e->outputs.size()))
+    return setError(SSM_ERROR_INVALID_ARGUMENT,
+                    where + "has " + std::to_string(e->outputs.size()) +
+                        " outputs, got room for " + std::to_string(numOutputs));
+  if ((numInputs && !inputs) || (numOutputs && !outputs))
+    return setError(SSM_ERROR_INVALID_ARGUMENT, where + "NULL array");
+
+  // Check inputs against the signature; symbolic sizes must agree.
+  std::map<std::string, int64_t> symbols;
+  for (int64_t j = 0; j < numInputs; ++j) {
+    const IOInfo &io = e->inputs[j];
+    const ssm_tensor *t = inputs[j];
+    std::string what =
+        where + "input '" + io.name + "' (#" + std::to_string(j) + ")";
+    if (!t)
+      return setError(SSM_ERROR_INVALID_ARGUMENT, what + " is missing");
+    if (t->dtype != io.dtype)
+      return setError(SSM_ERROR_INVALID_ARGUMENT,
+                      what + " must be " + kDtypeNames[io.dtype] + ", got " +
+                          kDtypeNames[t->dtype]);
+    if (t->shape.size() != io.dims.size())
+      return setError(SSM_ERROR_INVALID_ARGUMENT,
+                      what + " must have rank " +
+                          std::to_string(io.dims.size()) + ", got " +
+                          std::to_string(t->shape.size()));
+    for (size_t k = 0; k < io.dims.size(); ++k) {
+      int64_t got = t->shape[k];
+      if (io.dims[k] >= 0 && io.dims[k] != got)
+        return setError(SSM_ERROR_INVALID_ARGUMENT,
+                        what + " must have size " + std::to_string(io.dims[k]) +
+                            " in dimension " + std::to_string(k) + ", got " +
+                            std::to_string(got));
+      if (io.dims[k] < 0 && !io.dimNames[k].empty()) {
+        auto [it, inserted] = symbols.insert({io.dimNames[k], got});
+        if (!inserted && it->second != got)
+          return setError(SSM_ERROR_INVALID_ARGUMENT,
+                          what + " has " + io.dimNames[k] + " = " +
+                              std::to_string(got) + " in dimension " +
+                              std::to_string(k) + ", but another input has " +
+                              io.dimNames[k] + " = " +
+                              std::to_string(it->second));
+      }
+    }
+  }
+
+  // Descriptors: inputs, then the output area.
+  std::vector<std::vector<int64_t>> inDesc(numInputs);
+  std::vector<void *> args;
+  int64_t outWords = 0;
+  for (const IOInfo &io : e->outputs)
+    outWords += 3 + 2 * static_cast<int64_t>(io.dims.size());
+  std::vector<int64_t> outDesc(outWords ? outWords : 1, 0);
+  if (numOutputs)
+    args.push_back(outDesc.data());
+  for (int64_t j = 0; j < numInputs; ++j) {
+    const ssm_tensor *t = inputs[j];
+    int64_t r = t->shape.size();
+    std::vector<int64_t> &d = inDesc[j];
+    d.assign(3 + 2 * r, 0);
+    std::memcpy(&d[0], &t->data, sizeof(void *));
+    std::memcpy(&d[1], &t->data, sizeof(void *));
+    int64_t stride = 1;
+    for (int64_t k = r - 1; k >= 0; --k) {
+      d[3 + k] = t->shape[k];
+      d[3 + r + k] = stride;
+      stride *= t->shape[k];
+    }
+    args.push_back(d.data());
+  }
+  e->fn(args.data());
+
+  // Wrap the outputs; they are contiguous by the ABI.
+  int64_t pos = 0;
+  std::vector<ssm_tensor *> made;
+  for (int64_t k = 0; k < numOutputs; ++k) {
+    const IOInfo &io = e->outputs[k];
+    int64_t r = io.dims.size();
+    void *allocated, *aligned;
+    std::memcpy(&allocated, &outDesc[pos], sizeof(void *));
+    std::memcpy(&aligned, &outDesc[pos + 1], sizeof(void *));
+    int64_t offset = outDesc[pos + 2];
+    ssm_tensor *t = new (std::nothrow) ssm_tensor;
+    if (!t) {
+      for (ssm_tensor *m : made)
+        delete m;
+      return setError(SSM_ERROR_OUT_OF_MEMORY, "out of memory");
+    }
+    t->dtype = io.dtype;
+    t->shape.assign(&outDesc[pos + 3], &outDesc[pos + 3] + r);
+    t->allocated = allocated;
+    t->library = model->library;
+    t->data = static_cast<char *>(aligned) + offset * kDtypeSizes[io.dtype];
+    made.push_back(t);
+    pos += 3 + 2 * r;
+  }
+  for (int64_t k = 0; k < numOutputs; ++k)
+    outputs[k] = made[k];
+  return SSM_OK;
+}
+
+} // extern "C"
