@@ -1,0 +1,230 @@
+"""ONNX model zoo, generated with the `onnx` package (nothing binary is committed).
+
+Each model is written the way exporters write them: standard default-domain ops
+only (opset 20), with batch and sequence kept symbolic ("batch", "seq"). Input
+`input_ids` (int64, [batch, seq]), output `logits` (float32, [batch, seq, vocab]).
+
+  llama      Llama-style decoder: RMSNorm, RoPE (halves), GQA attention with a
+             causal mask, SwiGLU MLP
+  mamba2     Mamba-2 LM: in_proj, causal depthwise conv + SiLU, the SSD mixer in
+             its quadratic form (CumSum, Exp, Trilu, MatMul), D skip, gated
+             RMSNorm, out_proj
+  hybrid     layer-interleaved hybrid: Mamba-2, attention, Mamba-2 layers
+
+Sizes: "tiny" (tests), "130m" (mamba2 only: the mamba2-130m benchmark shape of
+../shared/BENCHMARKS.md, random weights, tied embeddings).
+
+  python examples/zoo.py NAME -o model.onnx [--size tiny] [--seed 0] [--layers N]
+"""
+import argparse
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 20
+
+SIZES = {
+    "tiny": dict(vocab=128, d=64, layers=2, heads=4, kv_heads=2, mlp=128,
+                 expand=2, head_dim=16, state=16, conv=4),
+    "130m": dict(vocab=50280, d=768, layers=24, heads=12, kv_heads=12, mlp=3072,
+                 expand=2, head_dim=64, state=128, conv=4),
+}
+
+
+class Graph:
+    """A small builder: named initializers and nodes with fresh output names."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.nodes, self.inits, self.count = [], [], 0
+
+    def fresh(self, base):
+        self.count += 1
+        return f"{base}_{self.count}"
+
+    def const(self, value, dtype=np.float32, name=None):
+        name = name or self.fresh("c")
+        self.inits.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
+        return name
+
+    def ints(self, values):
+        return self.const(np.array(values, dtype=np.int64), np.int64)
+
+    def weight(self, shape, scale=None, name=None):
+        scale = scale if scale is not None else 1.0 / np.sqrt(shape[0])
+        return self.const(self.rng.standard_normal(shape) * scale, name=name)
+
+    def op(self, op_type, inputs, outputs=1, **attrs):
+        names = [self.fresh(op_type.lower()) for _ in range(outputs)]
+        self.nodes.append(helper.make_node(op_type, inputs, names, name=names[0], **attrs))
+        return names[0] if outputs == 1 else names
+
+    # Composite pieces, written as exporters decompose them.
+    def rms_norm(self, x, dim, eps=1e-5):
+        w = self.const(1.0 + 0.1 * self.rng.standard_normal(dim))
+        sq = self.op("Pow", [x, self.const(2.0)])
+        mean = self.op("ReduceMean", [sq, self.ints([-1])], keepdims=1)
+        inv = self.op("Reciprocal", [self.op("Sqrt", [self.op("Add", [mean, self.const(eps)])])])
+        return self.op("Mul", [w, self.op("Mul", [x, inv])])
+
+    def silu(self, x):
+        return self.op("Mul", [x, self.op("Sigmoid", [x])])
+
+    def seq_len(self, x):
+        """Scalar int64: the length of the sequence axis (1) of x."""
+        return self.op("Squeeze", [self.op("Shape", [x], start=1, end=2)])
+
+
+def attention_layer(g, x, c, positions):
+    d, h, kvh = c["d"], c["heads"], c["kv_heads"]
+    dh = d // h
+    hx = g.rms_norm(x, d)
+
+    def heads(w_out, n):
+        y = g.op("MatMul", [hx, g.weight((d, w_out))])
+        y = g.op("Reshape", [y, g.ints([0, 0, n, dh])])
+        return g.op("Transpose", [y], perm=[0, 2, 1, 3])  # [b, n, l, dh]
+
+    q, k, v = heads(h * dh, h), heads(kvh * dh, kvh), heads(kvh * dh, kvh)
+    # RoPE (halves): angles[l, i] = pos[l] * inv_freq[i].
+    inv_freq = 1.0 / (10000.0 ** (np.arange(0, dh, 2) / dh))
+    pos = g.op("Unsqueeze", [g.op("Cast", [positions], to=TensorProto.FLOAT), g.ints([1])])
+    ang = g.op("MatMul", [pos, g.const(inv_freq[None, :])])
+    emb = g.op("Concat", [ang, ang], axis=-1)
+    cos, sin = g.op("Cos", [emb]), g.op("Sin", [emb])
+
+    def rope(t):
+        lo = g.op("Slice", [t, g.ints([0]), g.ints([dh // 2]), g.ints([-1])])
+        hi = g.op("Slice", [t, g.ints([dh // 2]), g.ints([dh]), g.ints([-1])])
+        rot = g.op("Concat", [g.op("Neg", [hi]), lo], axis=-1)
+        return g.op("Add", [g.op("Mul", [t, cos]), g.op("Mul", [rot, sin])])
+
+    q, k = rope(q), rope(k)
+    # GQA: repeat each kv head h/kvh times (Unsqueeze, Expand, Reshape).
+    rep = h // kvh
+
+    def repeat(t):
+        if rep == 1:
+            return t
+        shape = g.op("Shape", [t])
+        b_, l_ = (g.op("Slice", [shape, g.ints([i]), g.ints([i + 1])]) for i in (0, 2))
+        t5 = g.op("Unsqueeze", [t, g.ints([2])])
+        target = g.op("Concat", [b_, g.ints([kvh, rep]), l_, g.ints([dh])], axis=0)
+        t5 = g.op("Expand", [t5, target])
+        return g.op("Reshape", [t5, g.op("Concat", [b_, g.ints([h]), l_, g.ints([dh])], axis=0)])
+
+    k, v = repeat(k), repeat(v)
+    scores = g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 1, 3, 2])])
+    scores = g.op("Mul", [scores, g.const(1.0 / np.sqrt(dh))])
+    # Causal mask from the sequence length.
+    seq = g.op("Unsqueeze", [g.seq_len(x), g.ints([0])])
+    ones = g.op("ConstantOfShape", [g.op("Concat", [seq, seq], axis=0)],
+                value=numpy_helper.from_array(np.array([1.0], dtype=np.float32)))
+    keep = g.op("Cast", [g.op("Trilu", [ones], upper=0)], to=TensorProto.BOOL)
+    mask = g.op("Where", [keep, g.const(0.0), g.const(-np.inf)])
+    probs = g.op("Softmax", [g.op("Add", [scores, mask])], axis=-1)
+    o = g.op("Transpose", [g.op("MatMul", [probs, v])], perm=[0, 2, 1, 3])
+    o = g.op("Reshape", [o, g.ints([0, 0, d])])
+    x = g.op("Add", [x, g.op("MatMul", [o, g.weight((d, d))])])
+    # SwiGLU MLP.
+    hx = g.rms_norm(x, d)
+    gate = g.silu(g.op("MatMul", [hx, g.weight((d, c["mlp"]))]))
+    up = g.op("MatMul", [hx, g.weight((d, c["mlp"]))])
+    down = g.op("MatMul", [g.op("Mul", [gate, up]), g.weight((c["mlp"], d))])
+    return g.op("Add", [x, down])
+
+
+def mamba2_layer(g, x, c):
+    d, p, n, k = c["d"], c["head_dim"], c["state"], c["conv"]
+    di = c["expand"] * d
+    h = di // p
+    conv_dim = di + 2 * n
+    hx = g.rms_norm(x, d)
+    proj = g.op("MatMul", [hx, g.weight((d, 2 * di + 2 * n + h))])
+    z, xbc, dt = g.op("Split", [proj, g.ints([di, conv_dim, h])], outputs=3, axis=2)
+    # Causal depthwise conv over the sequence, then SiLU.
+    t = g.op("Transpose", [xbc], perm=[0, 2, 1])
+    conv = g.op("Conv", [t, g.weight((conv_dim, 1, k), scale=0.5), g.weight((conv_dim,), 0.1)],
+                group=conv_dim, pads=[k - 1, k - 1], kernel_shape=[k])
+    conv = g.op("Slice", [conv, g.ints([0]), g.op("Unsqueeze", [g.seq_len(x), g.ints([0])]),
+                          g.ints([2])])
+    xbc = g.op("Transpose", [g.silu(conv)], perm=[0, 2, 1])
+    xs, B, C = g.op("Split", [xbc, g.ints([di, n, n])], outputs=3, axis=2)
+    xs = g.op("Reshape", [xs, g.ints([0, 0, h, p])])
+    # dt = softplus(dt + bias); a = dt * A with A < 0.
+    dt = g.op("Softplus", [g.op("Add", [dt, g.const(g.rng.uniform(-3, -1, h))])])
+    A = g.const(-np.exp(g.rng.uniform(0, 1.5, h)))
+    cs = g.op("Transpose", [g.op("CumSum", [g.op("Mul", [dt, A]), g.const(1, np.int64)])],
+              perm=[0, 2, 1])  # [b, h, l]
+    seg = g.op("Sub", [g.op("Unsqueeze", [cs, g.ints([3])]), g.op("Unsqueeze", [cs, g.ints([2])])])
+    seq = g.op("Unsqueeze", [g.seq_len(x), g.ints([0])])
+    ones = g.op("ConstantOfShape", [g.op("Concat", [seq, seq], axis=0)],
+                value=numpy_helper.from_array(np.array([1], dtype=np.int64)))
+    causal = g.op("Cast", [g.op("Trilu", [ones], upper=0)], to=TensorProto.BOOL)
+    decay = g.op("Exp", [g.op("Where", [causal, seg, g.const(-np.inf)])])  # [b, h, l, l]
+    cb = g.op("Unsqueeze", [g.op("MatMul", [C, g.op("Transpose", [B], perm=[0, 2, 1])]),
+                            g.ints([1])])
+    m = g.op("Mul", [cb, decay])
+    xdt = g.op("Transpose", [g.op("Mul", [xs, g.op("Unsqueeze", [dt, g.ints([3])])])],
+               perm=[0, 2, 1, 3])
+    y = g.op("Transpose", [g.op("MatMul", [m, xdt])], perm=[0, 2, 1, 3])  # [b, l, h, p]
+    y = g.op("Add", [y, g.op("Mul", [xs, g.const(g.rng.standard_normal((h, 1)))])])
+    y = g.op("Reshape", [y, g.ints([0, 0, di])])
+    y = g.rms_norm(g.op("Mul", [y, g.silu(z)]), di)
+    return g.op("Add", [x, g.op("MatMul", [y, g.weight((di, d))])])
+
+
+def build(name, size="tiny", seed=0, layers=None):
+    if size not in SIZES:
+        raise ValueError(f"unknown size {size!r}")
+    if name not in ("llama", "mamba2", "hybrid"):
+        raise ValueError(f"unknown model {name!r}")
+    c = dict(SIZES[size])
+    if layers:
+        c["layers"] = layers
+    rng = np.random.default_rng(seed)
+    g = Graph(rng)
+    emb = g.weight((c["vocab"], c["d"]), scale=1.0, name="embed")
+    x = g.op("Gather", [emb, "input_ids"], axis=0)
+    positions = g.op("Range", [g.const(0, np.int64), g.seq_len("input_ids"),
+                               g.const(1, np.int64)])
+    for i in range(c["layers"]):
+        attn = name == "llama" or (name == "hybrid" and i % 2 == 1)
+        x = attention_layer(g, x, c, positions) if attn else mamba2_layer(g, x, c)
+    x = g.rms_norm(x, c["d"])
+    if size == "130m":  # tied embeddings
+        head = g.op("Transpose", [emb], perm=[1, 0])
+    else:
+        head = g.weight((c["d"], c["vocab"]))
+    logits = g.op("MatMul", [x, head])
+    g.nodes[-1].output[0] = "logits"
+    graph = helper.make_graph(
+        g.nodes, f"{name}_{size}",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT,
+                                       ["batch", "seq", c["vocab"]])],
+        g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="ssmc-zoo")
+    model.ir_version = 9
+    onnx.checker.check_model(model, full_check=size == "tiny")
+    return model
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("name", choices=["llama", "mamba2", "hybrid"])
+    ap.add_argument("-o", "--output", required=True)
+    ap.add_argument("--size", default="tiny", choices=sorted(SIZES))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--layers", type=int)
+    a = ap.parse_args()
+    model = build(a.name, a.size, a.seed, a.layers)
+    onnx.save(model, a.output)
+    print(f"zoo: wrote {a.output} ({a.name}, {a.size}, {len(model.graph.node)} nodes)")
+
+
+if __name__ == "__main__":
+    main()

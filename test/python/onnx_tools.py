@@ -1,0 +1,47 @@
+"""Compile ONNX models with ssmc and run them with ssm-run (through .npy files),
+the way a user does; compare with onnxruntime."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from harness import BUILD, ROOT
+
+SSMC = BUILD / "bin" / "ssmc"
+SSM_RUN = BUILD / "bin" / "ssm-run"
+HF_FIXTURES = ROOT.parent / "shared" / "fixtures" / "hf"
+sys.path.insert(0, str(ROOT / "examples"))
+
+
+def compile_onnx(onnx_path, out_dir, *extra):
+    so = Path(out_dir) / (Path(onnx_path).stem + ".so")
+    r = subprocess.run([str(SSMC), str(onnx_path), "-o", str(so), *extra],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return so
+
+
+def run_model(so, inputs, out_dir, *extra):
+    """Runs `so` on `inputs` (name -> array) with ssm-run; returns its outputs
+    (name -> array)."""
+    out_dir = Path(out_dir)
+    args = [str(SSM_RUN), str(so), "--output-dir", str(out_dir / "out")]
+    for name, value in inputs.items():
+        path = out_dir / f"in_{name}.npy"
+        np.save(path, value)
+        args += ["--input", f"{name}={path}"]
+    r = subprocess.run(args + list(extra), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return {p.stem: np.load(p) for p in (out_dir / "out").glob("*.npy")}
+
+
+def onnxruntime_outputs(onnx_path, inputs):
+    import onnxruntime as ort
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(None, inputs)))
+
+
+def rel_err(got, want):
+    return float(np.abs(got.astype(np.float64) - want).max() / np.abs(want).max())

@@ -1,0 +1,54 @@
+"""ONNX models compile with ssmc and match their references: the Hugging Face
+exports in ../shared/fixtures/hf against PyTorch's logits (and against
+onnxruntime at other batch and sequence sizes, since one model.so runs any),
+and the zoo models of examples/zoo.py against onnxruntime. Tolerance: relative
+error (max |diff| / max |ref|) below 1e-4 in float32."""
+import numpy as np
+import pytest
+
+from onnx_tools import (HF_FIXTURES, compile_onnx, onnxruntime_outputs, rel_err,
+                        run_model)
+import zoo  # noqa: E402 (examples/ is put on the path by onnx_tools)
+
+TOL = 1e-4
+HF = ["llama", "mamba2"]
+
+
+@pytest.fixture(scope="module")
+def hf_models(tmp_path_factory):
+    out = tmp_path_factory.mktemp("hf")
+    return {m: compile_onnx(HF_FIXTURES / f"{m}_dynamo.onnx", out) for m in HF}
+
+
+@pytest.mark.parametrize("model", HF)
+def test_hf_export_matches_pytorch(hf_models, model, tmp_path):
+    ref = np.load(HF_FIXTURES / f"{model}_ref.npz")
+    got = run_model(hf_models[model], {"input_ids": ref["input_ids"]}, tmp_path)
+    assert got["logits"].shape == ref["logits"].shape
+    err = rel_err(got["logits"], ref["logits"])
+    print(f"{model}: relative error vs PyTorch {err:.3g}")
+    assert err < TOL
+
+
+@pytest.mark.parametrize("model", HF)
+@pytest.mark.parametrize("batch,seq", [(1, 2), (3, 37)])
+def test_hf_export_dynamic_shapes(hf_models, model, batch, seq, rng, tmp_path):
+    ids = rng.integers(0, 512, (batch, seq)).astype(np.int64)
+    want = onnxruntime_outputs(HF_FIXTURES / f"{model}_dynamo.onnx", {"input_ids": ids})
+    got = run_model(hf_models[model], {"input_ids": ids}, tmp_path)
+    assert got["logits"].shape == (batch, seq, 512)
+    assert rel_err(got["logits"], want["logits"]) < TOL
+
+
+@pytest.mark.parametrize("name", ["llama", "mamba2", "hybrid"])
+def test_zoo_model_matches_onnxruntime(name, rng, tmp_path):
+    path = tmp_path / f"{name}.onnx"
+    import onnx
+    onnx.save(zoo.build(name, "tiny", seed=int(rng.integers(1 << 30))), path)
+    so = compile_onnx(path, tmp_path)
+    for batch, seq in [(2, 9), (1, 1), (3, 20)]:
+        ids = rng.integers(0, 128, (batch, seq)).astype(np.int64)
+        want = onnxruntime_outputs(path, {"input_ids": ids})
+        got = run_model(so, {"input_ids": ids}, tmp_path)
+        err = rel_err(got["logits"], want["logits"])
+        assert err < TOL, f"{name} at batch {batch}, seq {seq}: {err}"
