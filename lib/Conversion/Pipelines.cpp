@@ -35,7 +35,7 @@ void mlir::ssm::addBufferizePasses(OpPassManager &pm) {
   addUpstream(pm, "one-shot-bufferize{bufferize-function-boundaries "
                   "function-boundary-type-conversion=identity-layout-map "
                   "allow-return-allocs-from-loops},"
-                  "buffer-deallocation-pipeline");
+                  "buffer-deallocation-pipeline,convert-bufferization-to-memref");
   pm.addPass(createSSMMemrefCopyToLinalg());
 }
 

@@ -25,16 +25,24 @@
 // BUF: memref.alloc
 // TGT-NOT: memref.alloc
 // TGT: llvm.func @_mlir_ciface_mix
+// TGT: llvm.mlir.global internal constant @__ssm_entry_signature_0("{\22name\22:\22mix\22,\22inputs\22:[{\22name\22:\22arg0\22,\22dtype\22:\22float32\22,\22shape\22:[null,null,2,2]}
+// TGT: llvm.func @ssmlib_entry_mix(%{{.*}}: !llvm.ptr)
+// TGT: llvm.call @_mlir_ciface_mix
+// TGT: llvm.func @ssmlib_abi_version() -> i64
 // LLVM: define void @_mlir_ciface_mix(ptr
 // OBJ: T _mlir_ciface_mix
 // SO-DAG: T _mlir_ciface_mix
 // SO-DAG: T mix
+// SO-DAG: T ssmlib_abi_version
+// SO-DAG: T ssmlib_entry_mix
+// SO-DAG: T ssmlib_signature
+// SO-DAG: T ssmlib_free
 // ERR-TARGET: ssmc: error: target 'cuda' is not available yet; only --target=cpu is
 // ERR-OPT: ssmc: error: -O4 is out of range (0..3)
 // ERR-PHASE: ssmc: error: --emit=llvm|obj|so needs --compile-to=serialize; earlier phases write MLIR
 // ERR-STDOUT: ssmc: error: binary output needs a file: give -o
 // ERR-MISSING: ssmc: error: cannot open input file
-// ERR-ONNX: ssmc: error: ONNX input is not supported by this version of ssmc yet; give a .mlir file
+// ERR-ONNX: ssmc: error: model.onnx: cannot read 'model.onnx'
 func.func @mix(%x: tensor<?x?x2x2xf32>, %dt: tensor<?x?x2xf32>, %A: tensor<2xf32>,
                %B: tensor<?x?x1x3xf32>, %C: tensor<?x?x1x3xf32>) -> tensor<?x?x2x2xf32> {
   %y, %h = ssm.ssd %x, %dt, %A, %B, %C {dt_softplus}
