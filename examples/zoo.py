@@ -17,12 +17,21 @@ Sizes: "tiny" (tests), "130m" (mamba2 only: the mamba2-130m benchmark shape of
   python examples/zoo.py NAME -o model.onnx [--size tiny] [--seed 0] [--layers N]
 """
 import argparse
+import os
+from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 20
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tool(name):
+    """Path of an SSMC binary (ssmc, ssm-run) in the build directory."""
+    return Path(os.environ.get("SSM_BUILD_DIR", ROOT / "build")) / "bin" / name
+
 
 SIZES = {
     "tiny": dict(vocab=128, d=64, layers=2, heads=4, kv_heads=2, mlp=128,

@@ -102,14 +102,25 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "ssmc: the SSMC compiler driver\n\n"
-      "Compiles a model (.mlir in the ssm and upstream dialects) for a "
-      "target,\nthrough the phases import -> graph -> algorithm -> bufferize "
-      "-> target\n-> serialize. --compile-to stops after a phase and writes "
-      "MLIR;\n--emit picks what serialize writes (LLVM IR, an object file or "
-      "a shared\nlibrary). Code generation runs in process; only the final "
-      "link runs the\nC compiler driver ($CC or cc). Public functions get C "
-      "interfaces\n(_mlir_ciface_<name>) taking and returning memref "
-      "descriptors.\n\nExample: ssmc layer.mlir -o layer.so -O3\n");
+      "Compiles a model for a target: an ONNX model (.onnx, opsets 13..27,\n"
+      "external data read next to it) or MLIR (.mlir, the ssm and upstream\n"
+      "dialects). Phases: import (ONNX -> linalg/tensor/ssm with symbolic\n"
+      "batch and sequence sizes) -> graph (canonicalize) -> algorithm (mixers\n"
+      "to their algorithm, ssm ops to linalg) -> bufferize -> target (loops,\n"
+      "LLVM dialect, the model ABI functions) -> serialize. --compile-to "
+      "stops\n"
+      "after a phase and writes MLIR; --emit picks what serialize writes "
+      "(LLVM\n"
+      "IR, an object file or a shared library). Code generation runs in\n"
+      "process; only the final link runs the C compiler driver ($CC or cc).\n\n"
+      "The shared library needs only libc and libm. It exports the model ABI\n"
+      "of runtime/include/ssm/model_abi.h (entry points, JSON signatures,\n"
+      "compile info, ssmlib_entry_<name>) and, per public function f, the C\n"
+      "interface _mlir_ciface_f over memref descriptors. Run it with ssm-run\n"
+      "or the runtime C API (runtime/include/ssm/runtime.h).\n\n"
+      "Examples:\n  ssmc model.onnx -o model.so -O3\n"
+      "  ssmc model.onnx --compile-to=import -o model.mlir\n"
+      "  ssmc layer.mlir --emit=llvm -o layer.ll\n");
 
   if (target != "cpu")
     return fail("target '" + target +
