@@ -1,5 +1,6 @@
 """Compile ONNX models with ssmc and run them with ssm-run (through .npy files),
 the way a user does; compare with onnxruntime."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,20 @@ from harness import BUILD, ROOT
 
 SSMC = BUILD / "bin" / "ssmc"
 SSM_RUN = BUILD / "bin" / "ssm-run"
-HF_FIXTURES = ROOT.parent / "shared" / "fixtures" / "hf"
+
+def _find_hf_fixtures():
+    """The shared Hugging Face exports: $SSM_HF_FIXTURES, or ../shared next to
+    the checkout, or the workplace's /work/shared."""
+    candidates = [os.environ.get("SSM_HF_FIXTURES"),
+                  ROOT.parent / "shared" / "fixtures" / "hf",
+                  "/work/shared/fixtures/hf"]
+    for c in candidates:
+        if c and (Path(c) / "llama_dynamo.onnx").exists():
+            return Path(c)
+    return None
+
+
+HF_FIXTURES = _find_hf_fixtures()
 sys.path.insert(0, str(ROOT / "examples"))
 
 

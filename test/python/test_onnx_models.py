@@ -16,6 +16,9 @@ HF = ["llama", "mamba2"]
 
 @pytest.fixture(scope="module")
 def hf_models(tmp_path_factory):
+    if HF_FIXTURES is None:
+        pytest.skip("the Hugging Face fixtures (../shared/fixtures/hf) are not "
+                    "on this machine; set SSM_HF_FIXTURES to their directory")
     out = tmp_path_factory.mktemp("hf")
     return {m: compile_onnx(HF_FIXTURES / f"{m}_dynamo.onnx", out) for m in HF}
 
