@@ -35,6 +35,20 @@ static Value mul(OpBuilder &b, Location loc, Value x, Value y) {
   return arith::MulIOp::create(b, loc, x, y);
 }
 
+/// init + sum over the reduction loops of a * b, as one linalg.generic.
+static Value multiplyAccumulate(OpBuilder &b, Location loc, Value x, Value y,
+                                Value init, ArrayRef<AffineMap> maps,
+                                ArrayRef<utils::IteratorType> iters) {
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, ValueRange{x, y},
+             ValueRange{init}, maps, iters,
+             [&](OpBuilder &bb, Location l, ValueRange v) {
+               linalg::YieldOp::create(
+                   bb, l, add(bb, l, v[2], mul(bb, l, v[0], v[1])));
+             })
+      .getResult(0);
+}
+
 //===----------------------------------------------------------------------===//
 // MatMul and Gemm
 //===----------------------------------------------------------------------===//
@@ -104,14 +118,9 @@ LogicalResult Importer::importMatMul(Node &n) {
                             isa<FloatType>(et)
                                 ? TypedAttr(builder.getFloatAttr(et, 0.0))
                                 : TypedAttr(builder.getIntegerAttr(et, 0)));
-  auto g = linalg::GenericOp::create(
-      builder, n.loc, TypeRange{init.getType()}, ValueRange{get(a), get(b)},
-      ValueRange{init}, maps, iters,
-      [&](OpBuilder &bb, Location loc, ValueRange v) {
-        linalg::YieldOp::create(bb, loc,
-                                add(bb, loc, v[2], mul(bb, loc, v[0], v[1])));
-      });
-  define(n, 0, fromValue(g.getResult(0), outShape));
+  Value g =
+      multiplyAccumulate(builder, n.loc, get(a), get(b), init, maps, iters);
+  define(n, 0, fromValue(g, outShape));
   return success();
 }
 
@@ -151,14 +160,9 @@ LogicalResult Importer::importGemm(Node &n) {
   SmallVector<utils::IteratorType> iters = {utils::IteratorType::parallel,
                                             utils::IteratorType::parallel,
                                             utils::IteratorType::reduction};
-  auto g = linalg::GenericOp::create(
-      builder, n.loc, TypeRange{init.getType()}, ValueRange{get(a), get(b)},
-      ValueRange{init}, maps, iters,
-      [&](OpBuilder &bb, Location loc, ValueRange v) {
-        linalg::YieldOp::create(bb, loc,
-                                add(bb, loc, v[2], mul(bb, loc, v[0], v[1])));
-      });
-  Tensor y = fromValue(g.getResult(0), shape);
+  Value g =
+      multiplyAccumulate(builder, n.loc, get(a), get(b), init, maps, iters);
+  Tensor y = fromValue(g, shape);
   float al = *alpha, be = *beta;
   SmallVector<Tensor *> ins = {&y};
   if (Tensor *c = n.input(2)) {
@@ -301,14 +305,9 @@ LogicalResult Importer::importConv(Node &n) {
       utils::IteratorType::parallel, utils::IteratorType::parallel,
       utils::IteratorType::parallel, utils::IteratorType::reduction,
       utils::IteratorType::reduction};
-  auto conv = linalg::GenericOp::create(
-      builder, n.loc, TypeRange{init.getType()}, ValueRange{xp, get(w)},
-      ValueRange{init}, maps, iters,
-      [&](OpBuilder &bb, Location loc, ValueRange v) {
-        linalg::YieldOp::create(bb, loc,
-                                add(bb, loc, v[2], mul(bb, loc, v[0], v[1])));
-      });
-  define(n, 0, fromValue(conv.getResult(0), shape));
+  Value conv =
+      multiplyAccumulate(builder, n.loc, xp, get(w), init, maps, iters);
+  define(n, 0, fromValue(conv, shape));
   return success();
 }
 
