@@ -285,14 +285,13 @@ LogicalResult Importer::importConv(Node &n) {
   if (Tensor *bias = n.input(2)) {
     if (bias->rank() != 1 || bias->elementType != et)
       return fail(n, "bias must be 1-D with the input's element type");
-    Tensor *bp = bias;
     // Broadcast bias (C) along batch and length.
     Value e = emptyTensor(shape, et);
     AffineMap bm = AffineMap::get(3, 0, {d(1)}, context);
     AffineMap om = AffineMap::getMultiDimIdentityMap(3, context);
     SmallVector<utils::IteratorType> it(3, utils::IteratorType::parallel);
     init = linalg::GenericOp::create(
-               builder, n.loc, TypeRange{e.getType()}, ValueRange{get(*bp)},
+               builder, n.loc, TypeRange{e.getType()}, ValueRange{get(*bias)},
                ValueRange{e}, ArrayRef<AffineMap>{bm, om}, it,
                [](OpBuilder &bb, Location loc, ValueRange v) {
                  linalg::YieldOp::create(bb, loc, v[0]);
@@ -545,7 +544,6 @@ LogicalResult Importer::importCumSum(Node &n) {
   Value out0 = emptyTensor(x.shape, et);
   Value xv = get(x);
   SmallVector<OpFoldResult> sizes = mixedSizes(sliceShape);
-  SmallVector<Value> fullSizes;
   Value len = materialize(x.shape[ax]);
   Value zero = arith::ConstantIndexOp::create(builder, n.loc, 0);
   Value one = arith::ConstantIndexOp::create(builder, n.loc, 1);

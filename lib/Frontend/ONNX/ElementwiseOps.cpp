@@ -658,7 +658,6 @@ LogicalResult Importer::importConstant(Node &n) {
   StringRef name = a.name();
   DenseElementsAttr attr;
   if (name == "value" && a.type() == onnx::AttributeProto::TENSOR) {
-    std::string saved = error;
     FailureOr<DenseElementsAttr> t = tensorAttr(a.t(), "value");
     if (failed(t)) {
       std::string message = error;

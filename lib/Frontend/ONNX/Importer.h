@@ -229,7 +229,6 @@ private:
   std::string &error;
   llvm::StringMap<int64_t> opsets;
   llvm::StringMap<Tensor> values;
-  std::vector<std::unique_ptr<Tensor>> ownedEmpty; // omitted inputs
   SmallVector<Value> symbolValues;
   SmallVector<std::string> symbolNames;
   llvm::StringMap<AffineExpr> namedSymbols;
