@@ -71,6 +71,15 @@ const llvm::StringMap<Importer::Handler> &Importer::handlers() {
     t["RMSNormalization"] = &Importer::importLayerNorm;
     t["com.microsoft.SimplifiedLayerNormalization"] =
         &Importer::importLayerNorm;
+    t["Attention"] = &Importer::importAttention;
+    t["RotaryEmbedding"] = &Importer::importRotaryEmbedding;
+    t["com.microsoft.RotaryEmbedding"] = &Importer::importRotaryEmbedding;
+    t["CausalConvWithState"] = &Importer::importCausalConvWithState;
+    t["com.microsoft.CausalConvWithState"] =
+        &Importer::importCausalConvWithState;
+    for (StringRef op : {"SSD", "DiscreteSSD", "Mamba3", "Attention", "RMSNorm",
+                         "CausalConv1d", "Rotary", "HybridMerge"})
+      t[("ai.ssmc." + op).str()] = &Importer::importSSMC;
     return t;
   }();
   return table;

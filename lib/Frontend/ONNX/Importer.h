@@ -156,6 +156,13 @@ public:
   Value castScalar(OpBuilder &b, Location loc, Value v, Type to);
   Value castTensor(Tensor &t, Type to, Location loc);
 
+  /// `x` viewed with `shape` (same number of elements).
+  Tensor reshape(Tensor &x, ArrayRef<AffineExpr> shape, Location loc);
+  /// `x` broadcast to `shape` (a broadcast-compatible shape of rank >= x's).
+  Tensor broadcastTo(Tensor &x, ArrayRef<AffineExpr> shape, Location loc);
+  /// `x` with its dimensions permuted: result dim i is x's dim perm[i].
+  Tensor transpose(Tensor &x, ArrayRef<int64_t> perm, Location loc);
+
   /// Normalizes an axis attribute/input against `rank`.
   FailureOr<int64_t> normalizeAxis(const Node &n, int64_t axis, int64_t rank);
 
@@ -205,6 +212,16 @@ public:
   LogicalResult importSoftmax(Node &n);
   LogicalResult importCumSum(Node &n);
   LogicalResult importLayerNorm(Node &n);
+
+  LogicalResult importAttention(Node &n);
+  LogicalResult importRotaryEmbedding(Node &n);
+  LogicalResult importCausalConvWithState(Node &n);
+  /// The custom ai.ssmc domain: one op per ssm dialect op.
+  LogicalResult importSSMC(Node &n);
+
+  /// Verifies a newly created op; on failure erases it and reports the
+  /// verifier's message as the node's error.
+  LogicalResult verifyCreated(const Node &n, Operation *op);
 
   /// Reduces `x` over `axes` (sorted, unique) with `combine`, starting from
   /// `init`; keeps the reduced dims as size 1 when `keepDims`.

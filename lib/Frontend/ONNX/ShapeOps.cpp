@@ -22,24 +22,22 @@ static std::optional<int64_t> cv(AffineExpr e) {
 /// Sizes of slices and pads this large mean "to the end".
 static constexpr int64_t kHuge = int64_t(1) << 31;
 
-/// `x` viewed with `shape` (same number of elements).
-static Tensor reshapeTensor(Importer &imp, Tensor &x,
-                            ArrayRef<AffineExpr> shape, Location loc) {
-  OpBuilder &b = imp.builder;
+Tensor Importer::reshape(Tensor &x, ArrayRef<AffineExpr> shape, Location loc) {
+  OpBuilder &b = builder;
   if (x.elems && shape.size() <= 1) {
-    Tensor r = imp.fromElems(x.elementType, *x.elems, shape.empty());
+    Tensor r = fromElems(x.elementType, *x.elems, shape.empty());
     return r;
   }
   bool allStatic = llvm::all_of(shape, [](AffineExpr e) { return cv(e); });
   if (x.constant && allStatic) {
     Tensor r = makeConstantTensor(
-        imp, x.constant.reshape(imp.tensorType(shape, x.elementType)));
+        *this, x.constant.reshape(tensorType(shape, x.elementType)));
     return r;
   }
   if (llvm::equal(x.shape, shape))
     return x;
-  Value v = imp.get(x);
-  RankedTensorType type = imp.tensorType(shape, x.elementType);
+  Value v = get(x);
+  RankedTensorType type = tensorType(shape, x.elementType);
   if (shape.empty()) {
     auto ones =
         RankedTensorType::get(SmallVector<int64_t>(x.rank(), 1), x.elementType);
@@ -47,42 +45,41 @@ static Tensor reshapeTensor(Importer &imp, Tensor &x,
       v = tensor::CastOp::create(b, loc, ones, v);
     v = tensor::CollapseShapeOp::create(b, loc, type, v,
                                         ArrayRef<ReassociationIndices>{});
-    return imp.fromValue(v, shape);
+    return fromValue(v, shape);
   }
   if (x.rank() == 0 && allStatic) {
     v = tensor::ExpandShapeOp::create(b, loc, type, v,
                                       ArrayRef<ReassociationIndices>{});
-    return imp.fromValue(v, shape);
+    return fromValue(v, shape);
   }
   SmallVector<Value> dims;
   for (AffineExpr d : shape)
     dims.push_back(
-        arith::IndexCastOp::create(b, loc, b.getI64Type(), imp.materialize(d)));
+        arith::IndexCastOp::create(b, loc, b.getI64Type(), materialize(d)));
   Value shapeTensor = tensor::FromElementsOp::create(
       b, loc, RankedTensorType::get({(int64_t)shape.size()}, b.getI64Type()),
       dims);
   v = tensor::ReshapeOp::create(b, loc, type, v, shapeTensor);
-  return imp.fromValue(v, shape);
+  return fromValue(v, shape);
 }
 
-/// `x` broadcast to `shape` (a broadcast-compatible shape of rank >= x's).
-static Tensor broadcastTo(Importer &imp, Tensor &x, ArrayRef<AffineExpr> shape,
-                          Location loc) {
+Tensor Importer::broadcastTo(Tensor &x, ArrayRef<AffineExpr> shape,
+                             Location loc) {
   if (llvm::equal(x.shape, shape))
     return x;
-  OpBuilder &b = imp.builder;
-  Value init = imp.emptyTensor(shape, x.elementType);
-  AffineMap in = imp.broadcastMap(x.shape, shape);
-  AffineMap out = AffineMap::getMultiDimIdentityMap(shape.size(), imp.context);
+  OpBuilder &b = builder;
+  Value init = emptyTensor(shape, x.elementType);
+  AffineMap in = broadcastMap(x.shape, shape);
+  AffineMap out = AffineMap::getMultiDimIdentityMap(shape.size(), context);
   SmallVector<utils::IteratorType> iters(shape.size(),
                                          utils::IteratorType::parallel);
   auto g = linalg::GenericOp::create(
-      b, loc, TypeRange{init.getType()}, ValueRange{imp.get(x)},
-      ValueRange{init}, ArrayRef<AffineMap>{in, out}, iters,
+      b, loc, TypeRange{init.getType()}, ValueRange{get(x)}, ValueRange{init},
+      ArrayRef<AffineMap>{in, out}, iters,
       [](OpBuilder &nb, Location l, ValueRange a) {
         linalg::YieldOp::create(nb, l, a[0]);
       });
-  return imp.fromValue(g.getResult(0), shape);
+  return fromValue(g.getResult(0), shape);
 }
 
 LogicalResult Importer::importShape(Node &n) {
@@ -153,7 +150,7 @@ LogicalResult Importer::importReshape(Node &n) {
       return fail(n, "cannot reshape " + Twine(*ct) + " elements into " +
                          Twine(*cs));
   }
-  define(n, 0, reshapeTensor(*this, x, shape, n.loc));
+  define(n, 0, reshape(x, shape, n.loc));
   return success();
 }
 
@@ -186,14 +183,18 @@ LogicalResult Importer::importTranspose(Node &n) {
     define(n, 0, x);
     return success();
   }
+  define(n, 0, transpose(x, perm, n.loc));
+  return success();
+}
+
+Tensor Importer::transpose(Tensor &x, ArrayRef<int64_t> perm, Location loc) {
   SmallVector<AffineExpr> shape;
   for (int64_t p : perm)
     shape.push_back(x.shape[p]);
   Value init = emptyTensor(shape, x.elementType);
-  Value t = linalg::TransposeOp::create(builder, n.loc, get(x), init, perm)
+  Value t = linalg::TransposeOp::create(builder, loc, get(x), init, perm)
                 .getResult()[0];
-  define(n, 0, fromValue(t, shape));
-  return success();
+  return fromValue(t, shape);
 }
 
 static FailureOr<SmallVector<int64_t>> axesInput(Importer &imp, Node &n,
@@ -236,7 +237,7 @@ LogicalResult Importer::importSqueeze(Node &n) {
     if (!drop)
       shape.push_back(x.shape[i]);
   }
-  define(n, 0, reshapeTensor(*this, x, shape, n.loc));
+  define(n, 0, reshape(x, shape, n.loc));
   return success();
 }
 
@@ -263,7 +264,7 @@ LogicalResult Importer::importUnsqueeze(Node &n) {
   int64_t k = 0;
   for (int64_t i = 0; i < outRank; ++i)
     shape.push_back(llvm::is_contained(*axes, i) ? cst(1) : x.shape[k++]);
-  define(n, 0, reshapeTensor(*this, x, shape, n.loc));
+  define(n, 0, reshape(x, shape, n.loc));
   return success();
 }
 
@@ -606,7 +607,7 @@ LogicalResult Importer::importExpand(Node &n) {
       return success();
     }
   }
-  define(n, 0, broadcastTo(*this, x, *shape, n.loc));
+  define(n, 0, broadcastTo(x, *shape, n.loc));
   return success();
 }
 
