@@ -1,8 +1,10 @@
 """ONNX model zoo, generated with the `onnx` package (nothing binary is committed).
 
-Each model is written the way exporters write them: standard default-domain ops
-only (opset 20), with batch and sequence kept symbolic ("batch", "seq"). Input
-`input_ids` (int64, [batch, seq]), output `logits` (float32, [batch, seq, vocab]).
+Batch and sequence stay symbolic ("batch", "seq"). Input `input_ids` (int64,
+[batch, seq]), output `logits` (float32, [batch, seq, vocab]).
+
+Written the way exporters write them, in standard default-domain ops only
+(opset 20):
 
   llama      Llama-style decoder: RMSNorm, RoPE (halves), GQA attention with a
              causal mask, SwiGLU MLP
@@ -10,6 +12,19 @@ only (opset 20), with batch and sequence kept symbolic ("batch", "seq"). Input
              its quadratic form (CumSum, Exp, Trilu, MatMul), D skip, gated
              RMSNorm, out_proj
   hybrid     layer-interleaved hybrid: Mamba-2, attention, Mamba-2 layers
+  llama23    the Llama decoder with the opset-23 standard Attention,
+             RotaryEmbedding and RMSNormalization ops
+
+Written with the custom `ai.ssmc` domain (docs/ONNX.md) for what ONNX lacks:
+
+  discrete_mamba2  Discrete Mamba-2 (Llamba-style) LM: conv + SiLU, per-head
+                   B and C, per-token A_log, D skip, z gate with bias
+  mamba3           Mamba-3 SISO LM: softplus dt, per-token A, trapezoid gate,
+                   rotary angles, normed B and C with biases
+  mamba3_mimo      Mamba-3 MIMO LM (rank 2, channel weights Wx, Wz, Wo)
+  perhead_hybrid   per-head hybrid: every layer a Mamba-2 SSD mixer; the first
+                   also keeps 2 causal attention heads (rotary), merged with
+                   HybridMerge (retrieval-aware distillation)
 
 Sizes: "tiny" (tests), "130m" (mamba2 only: the mamba2-130m benchmark shape of
 ../shared/BENCHMARKS.md, random weights, tied embeddings).
@@ -25,6 +40,9 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 20
+SSMC_DOMAIN = "ai.ssmc"
+MODELS = ["llama", "mamba2", "hybrid", "llama23", "discrete_mamba2", "mamba3",
+          "mamba3_mimo", "perhead_hybrid"]
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -47,6 +65,7 @@ class Graph:
     def __init__(self, rng):
         self.rng = rng
         self.nodes, self.inits, self.count = [], [], 0
+        self.domains = set()
 
     def fresh(self, base):
         self.count += 1
@@ -64,10 +83,16 @@ class Graph:
         scale = scale if scale is not None else 1.0 / np.sqrt(shape[0])
         return self.const(self.rng.standard_normal(shape) * scale, name=name)
 
-    def op(self, op_type, inputs, outputs=1, **attrs):
+    def op(self, op_type, inputs, outputs=1, domain="", **attrs):
         names = [self.fresh(op_type.lower()) for _ in range(outputs)]
-        self.nodes.append(helper.make_node(op_type, inputs, names, name=names[0], **attrs))
+        self.nodes.append(helper.make_node(op_type, inputs, names, name=names[0],
+                                           domain=domain, **attrs))
         return names[0] if outputs == 1 else names
+
+    def ssmc(self, op_type, inputs, outputs=1, **attrs):
+        """A node of the custom ai.ssmc domain."""
+        self.domains.add(SSMC_DOMAIN)
+        return self.op(op_type, inputs, outputs, domain=SSMC_DOMAIN, **attrs)
 
     # Composite pieces, written as exporters decompose them.
     def rms_norm(self, x, dim, eps=1e-5):
@@ -184,10 +209,126 @@ def mamba2_layer(g, x, c):
     return g.op("Add", [x, g.op("MatMul", [y, g.weight((di, d))])])
 
 
+def attention23_layer(g, x, c, positions):
+    """The Llama layer with the opset-23 Attention, RotaryEmbedding and
+    RMSNormalization ops (3-D packed heads)."""
+    d, h, kvh = c["d"], c["heads"], c["kv_heads"]
+    dh = d // h
+
+    def norm(t):
+        return g.op("RMSNormalization", [t, g.const(1.0 + 0.1 * g.rng.standard_normal(d))],
+                    axis=-1, epsilon=1e-5)
+
+    hx = norm(x)
+    inv_freq = 1.0 / (10000.0 ** (np.arange(0, dh, 2) / dh))
+    ang = np.arange(256)[:, None] * inv_freq[None, :]
+    cos, sin = g.const(np.cos(ang)), g.const(np.sin(ang))
+    pos = g.op("Unsqueeze", [positions, g.ints([0])])  # [1, seq]
+    pos = g.op("Expand", [pos, g.op("Shape", [x], start=0, end=2)])
+
+    def proj(n, rotate):
+        y = g.op("MatMul", [hx, g.weight((d, n * dh))])
+        if rotate:
+            y = g.op("RotaryEmbedding", [y, cos, sin, pos], num_heads=n)
+        return y
+
+    q, k, v = proj(h, True), proj(kvh, True), proj(kvh, False)
+    o = g.op("Attention", [q, k, v], is_causal=1, q_num_heads=h, kv_num_heads=kvh)
+    x = g.op("Add", [x, g.op("MatMul", [o, g.weight((d, d))])])
+    hx = norm(x)
+    gate = g.silu(g.op("MatMul", [hx, g.weight((d, c["mlp"]))]))
+    up = g.op("MatMul", [hx, g.weight((d, c["mlp"]))])
+    down = g.op("MatMul", [g.op("Mul", [gate, up]), g.weight((c["mlp"], d))])
+    return g.op("Add", [x, down])
+
+
+def ssmc_conv(g, t, channels, k):
+    """ai.ssmc.CausalConv1d with SiLU over [b, l, channels]."""
+    return g.ssmc("CausalConv1d", [t, g.weight((channels, k), scale=0.5),
+                                   g.weight((channels,), 0.1)], silu=1)
+
+
+def discrete_mamba2_layer(g, x, c):
+    d, p, n, k = c["d"], c["head_dim"], c["state"], c["conv"]
+    di = c["expand"] * d
+    h = di // p
+    hx = g.rms_norm(x, d)
+    proj = g.op("MatMul", [hx, g.weight((d, 2 * di + 2 * h * n + h))])
+    z, xbc, a_log = g.op("Split", [proj, g.ints([di, di + 2 * h * n, h])], outputs=3, axis=2)
+    xbc = ssmc_conv(g, xbc, di + 2 * h * n, k)
+    xs, B, C = g.op("Split", [xbc, g.ints([di, h * n, h * n])], outputs=3, axis=2)
+    heads = lambda t, w: g.op("Reshape", [t, g.ints([0, 0, h, w])])  # noqa: E731
+    a_log = g.op("Add", [a_log, g.const(g.rng.uniform(-1, 1, h))])
+    y = g.ssmc("DiscreteSSD", [heads(xs, p), a_log, heads(B, n), heads(C, n),
+                               g.const(g.rng.standard_normal(h)), heads(z, p),
+                               g.weight((h, p), 0.1)])
+    y = g.op("Reshape", [y, g.ints([0, 0, di])])
+    return g.op("Add", [x, g.op("MatMul", [y, g.weight((di, d))])])
+
+
+def mamba3_layer(g, x, c, rank):
+    d, p, n = c["d"], c["head_dim"], c["state"]
+    di = c["expand"] * d
+    h, S = di // p, n // 4
+    hx = g.rms_norm(x, d)
+    widths = [di, di, rank * n, rank * n, h, h, h, h * S]
+    proj = g.op("MatMul", [hx, g.weight((d, sum(widths)))])
+    z, xs, B, C, dt, A, lam, theta = g.op("Split", [proj, g.ints(widths)], outputs=8, axis=2)
+    dt = g.op("Softplus", [g.op("Add", [dt, g.const(g.rng.uniform(-3, -1, h))])])
+    A = g.op("Neg", [g.op("Softplus", [A])])
+    lam = g.op("Sigmoid", [lam])
+    theta = g.op("Reshape", [theta, g.ints([0, 0, h, S])])
+
+    def bc(t):
+        t = g.op("Reshape", [t, g.ints([0, 0, rank, 1, n])])
+        t = g.ssmc("RMSNorm", [t, g.const(1.0 + 0.1 * g.rng.standard_normal(n))])
+        return g.op("Add", [t, g.weight((rank, 1, n), 0.1)])
+
+    heads = lambda t: g.op("Reshape", [t, g.ints([0, 0, h, p])])  # noqa: E731
+    ins = [heads(xs), dt, A, lam, theta, bc(B), bc(C), g.const(g.rng.standard_normal(h)),
+           heads(z)]
+    if rank > 1:
+        ins += [g.const(1.0 + 0.2 * g.rng.standard_normal((h, rank, p))) for _ in range(3)]
+    y = g.ssmc("Mamba3", ins, rotary_pairing="interleaved" if rank == 1 else "halves")
+    y = g.op("Reshape", [y, g.ints([0, 0, di])])
+    return g.op("Add", [x, g.op("MatMul", [y, g.weight((di, d))])])
+
+
+def perhead_hybrid_layer(g, x, c, positions, kept):
+    """A Mamba-2 SSD mixer over all heads; with `kept` > 0 attention heads
+    also, merged with HybridMerge."""
+    d, p, n, k = c["d"], c["head_dim"], c["state"], c["conv"]
+    di = c["expand"] * d
+    h = di // p
+    hx = g.rms_norm(x, d)
+    proj = g.op("MatMul", [hx, g.weight((d, 2 * di + 2 * n + h))])
+    z, xbc, dt = g.op("Split", [proj, g.ints([di, di + 2 * n, h])], outputs=3, axis=2)
+    xbc = ssmc_conv(g, xbc, di + 2 * n, k)
+    xs, B, C = g.op("Split", [xbc, g.ints([di, n, n])], outputs=3, axis=2)
+    heads = lambda t, hh, w: g.op("Reshape", [t, g.ints([0, 0, hh, w])])  # noqa: E731
+    A = g.const(-np.exp(g.rng.uniform(0, 1.5, h)))
+    y = g.ssmc("SSD", [heads(xs, h, p), dt, A, heads(B, 1, n), heads(C, 1, n),
+                       g.const(g.rng.standard_normal(h)), g.const(g.rng.uniform(-3, -1, h)),
+                       heads(z, h, p)], dt_softplus=1)
+    s = g.op("MatMul", [g.op("Reshape", [y, g.ints([0, 0, di])]), g.weight((di, d))])
+    if kept:
+        dh = d // c["heads"]
+        inv_freq = 1.0 / (10000.0 ** (np.arange(0, dh, 2) / dh))
+        pos = g.op("Unsqueeze", [g.op("Cast", [positions], to=TensorProto.FLOAT), g.ints([1])])
+        ang = g.op("Unsqueeze", [g.op("MatMul", [pos, g.const(inv_freq[None, :])]), g.ints([0])])
+        cos, sin = g.op("Cos", [ang]), g.op("Sin", [ang])
+        qkv = [heads(g.op("MatMul", [hx, g.weight((d, kept * dh))]), kept, dh) for _ in range(3)]
+        q, kk = (g.ssmc("Rotary", [t, cos, sin]) for t in qkv[:2])
+        a = g.ssmc("Attention", [q, kk, qkv[2]], causal=1)
+        a = g.op("Reshape", [a, g.ints([0, 0, kept * dh])])
+        s = g.ssmc("HybridMerge", [s, a, g.weight((kept * dh, d))])
+    return g.op("Add", [x, s])
+
+
 def build(name, size="tiny", seed=0, layers=None):
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}")
-    if name not in ("llama", "mamba2", "hybrid"):
+    if name not in MODELS:
         raise ValueError(f"unknown model {name!r}")
     c = dict(SIZES[size])
     if layers:
@@ -199,8 +340,18 @@ def build(name, size="tiny", seed=0, layers=None):
     positions = g.op("Range", [g.const(0, np.int64), g.seq_len("input_ids"),
                                g.const(1, np.int64)])
     for i in range(c["layers"]):
-        attn = name == "llama" or (name == "hybrid" and i % 2 == 1)
-        x = attention_layer(g, x, c, positions) if attn else mamba2_layer(g, x, c)
+        if name == "llama" or (name == "hybrid" and i % 2 == 1):
+            x = attention_layer(g, x, c, positions)
+        elif name == "llama23":
+            x = attention23_layer(g, x, c, positions)
+        elif name == "discrete_mamba2":
+            x = discrete_mamba2_layer(g, x, c)
+        elif name.startswith("mamba3"):
+            x = mamba3_layer(g, x, c, 2 if name == "mamba3_mimo" else 1)
+        elif name == "perhead_hybrid":
+            x = perhead_hybrid_layer(g, x, c, positions, 2 if i == 0 else 0)
+        else:
+            x = mamba2_layer(g, x, c)
     x = g.rms_norm(x, c["d"])
     if size == "130m":  # tied embeddings
         head = g.op("Transpose", [emb], perm=[1, 0])
@@ -214,9 +365,11 @@ def build(name, size="tiny", seed=0, layers=None):
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT,
                                        ["batch", "seq", c["vocab"]])],
         g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="ssmc-zoo")
-    model.ir_version = 9
+    opset = 23 if name == "llama23" else OPSET
+    imports = [helper.make_opsetid("", opset)]
+    imports += [helper.make_opsetid(dom, 1) for dom in sorted(g.domains)]
+    model = helper.make_model(graph, opset_imports=imports, producer_name="ssmc-zoo")
+    model.ir_version = 10 if opset >= 23 else 9
     onnx.checker.check_model(model, full_check=size == "tiny")
     return model
 
@@ -224,7 +377,7 @@ def build(name, size="tiny", seed=0, layers=None):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("name", choices=["llama", "mamba2", "hybrid"])
+    ap.add_argument("name", choices=MODELS)
     ap.add_argument("-o", "--output", required=True)
     ap.add_argument("--size", default="tiny", choices=sorted(SIZES))
     ap.add_argument("--seed", type=int, default=0)

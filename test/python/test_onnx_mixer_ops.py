@@ -148,14 +148,18 @@ def test_standard_rotary_embedding(layout, interleaved, partial, rng, tmp_path):
     check(compile_and_run(m, feeds, tmp_path), reference_outputs(m, feeds))
 
 
-def test_standard_rotary_embedding_without_positions(rng, tmp_path):
+@pytest.mark.parametrize("shared", [False, True])
+def test_standard_rotary_embedding_without_positions(shared, rng, tmp_path):
+    """Caches gathered per token, per sequence or shared by the batch (the
+    Hugging Face opset-23 exports)."""
     b, l, h, d = 2, 4, 2, 6
     x = f32(rng, b, h, l, d)
-    ang = rng.uniform(0, 6, (b, l, d // 2))
+    ang = rng.uniform(0, 6, (1 if shared else b, l, d // 2))
     cos, sin = np.cos(ang).astype(np.float32), np.sin(ang).astype(np.float32)
     m, feeds = one_node("RotaryEmbedding",
-                        [("x", x, ["batch", h, "seq", d]), ("cos", cos, ["batch", "seq", d // 2]),
-                         ("sin", sin, ["batch", "seq", d // 2])], ["y"])
+                        [("x", x, ["batch", h, "seq", d]),
+                         ("cos", cos, [1 if shared else "batch", "seq", d // 2]),
+                         ("sin", sin, [1 if shared else "batch", "seq", d // 2])], ["y"])
     check(compile_and_run(m, feeds, tmp_path), reference_outputs(m, feeds))
 
 

@@ -1,11 +1,14 @@
 """ONNX models compile with ssmc and match their references: the Hugging Face
 exports in ../shared/fixtures/hf against PyTorch's logits (and against
 onnxruntime at other batch and sequence sizes, since one model.so runs any),
-and the zoo models of examples/zoo.py against onnxruntime. Tolerance: relative
-error (max |diff| / max |ref|) below 1e-4 in float32."""
+the zoo models of examples/zoo.py in standard ops against onnxruntime, and
+those written with the custom ai.ssmc domain against the float64 reference
+(onnx_reference.py). Tolerance: relative error (max |diff| / max |ref|) below
+1e-4 in float32."""
 import numpy as np
 import pytest
 
+from onnx_reference import float64_outputs
 from onnx_tools import (HF_FIXTURES, compile_onnx, onnxruntime_outputs, rel_err,
                         run_model)
 import zoo  # noqa: E402 (examples/ is put on the path by onnx_tools)
@@ -43,15 +46,28 @@ def test_hf_export_dynamic_shapes(hf_models, model, batch, seq, rng, tmp_path):
     assert rel_err(got["logits"], want["logits"]) < TOL
 
 
-@pytest.mark.parametrize("name", ["llama", "mamba2", "hybrid"])
-def test_zoo_model_matches_onnxruntime(name, rng, tmp_path):
-    path = tmp_path / f"{name}.onnx"
+def check_zoo_model(name, reference, rng, tmp_path):
     import onnx
-    onnx.save(zoo.build(name, "tiny", seed=int(rng.integers(1 << 30))), path)
+    model = zoo.build(name, "tiny", seed=int(rng.integers(1 << 30)))
+    path = tmp_path / f"{name}.onnx"
+    onnx.save(model, path)
     so = compile_onnx(path, tmp_path)
     for batch, seq in [(2, 9), (1, 1), (3, 20)]:
         ids = rng.integers(0, 128, (batch, seq)).astype(np.int64)
-        want = onnxruntime_outputs(path, {"input_ids": ids})
+        want = reference(path, model, {"input_ids": ids})
         got = run_model(so, {"input_ids": ids}, tmp_path)
         err = rel_err(got["logits"], want["logits"])
         assert err < TOL, f"{name} at batch {batch}, seq {seq}: {err}"
+
+
+@pytest.mark.parametrize("name", ["llama", "mamba2", "hybrid", "llama23"])
+def test_zoo_model_matches_onnxruntime(name, rng, tmp_path):
+    check_zoo_model(name, lambda path, model, feeds: onnxruntime_outputs(path, feeds),
+                    rng, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["discrete_mamba2", "mamba3", "mamba3_mimo",
+                                  "perhead_hybrid"])
+def test_zoo_model_matches_float64_reference(name, rng, tmp_path):
+    check_zoo_model(name, lambda path, model, feeds: float64_outputs(model, feeds),
+                    rng, tmp_path)

@@ -471,9 +471,12 @@ LogicalResult Importer::importRotaryEmbedding(Node &n) {
       return fail(n, "without position_ids, cos_cache and sin_cache must be "
                      "3-D (batch, seq, rotary_dim / 2)");
     SizeBinder sizes(*this, n);
+    // The caches may be shared by the batch (dim 0 of size 1).
+    StringRef cosDims = cv(cosT.shape[0]) == 1 ? ".s." : "bs.";
+    StringRef sinDims = cv(sinT.shape[0]) == 1 ? ".s." : "bs.";
     if (failed(sizes.check(&xs, "the input", "bs..")) ||
-        failed(sizes.check(&cosT, "cos_cache", "bs.")) ||
-        failed(sizes.check(&sinT, "sin_cache", "bs.")))
+        failed(sizes.check(&cosT, "cos_cache", cosDims)) ||
+        failed(sizes.check(&sinT, "sin_cache", sinDims)))
       return failure();
     cosR = cosT;
     sinR = sinT;
