@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT / "examples"))
 
 
 def compile_onnx(onnx_path, out_dir, *extra):
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
     so = Path(out_dir) / (Path(onnx_path).stem + ".so")
     r = subprocess.run([str(SSMC), str(onnx_path), "-o", str(so), *extra],
                        capture_output=True, text=True)

@@ -1,5 +1,6 @@
 """ONNX models compile with ssmc and match their references: the Hugging Face
-exports in ../shared/fixtures/hf against PyTorch's logits (and against
+exports in ../shared/fixtures/hf and test/fixtures/hf (hybrids, opset 23)
+against PyTorch's logits (and against
 onnxruntime at other batch and sequence sizes, since one model.so runs any),
 the zoo models of examples/zoo.py in standard ops against onnxruntime, and
 those written with the custom ai.ssmc domain against the float64 reference
@@ -9,39 +10,67 @@ import numpy as np
 import pytest
 
 from onnx_reference import float64_outputs
+from harness import ROOT
 from onnx_tools import (HF_FIXTURES, compile_onnx, onnxruntime_outputs, rel_err,
                         run_model)
 import zoo  # noqa: E402 (examples/ is put on the path by onnx_tools)
 
 TOL = 1e-4
-HF = ["llama", "mamba2"]
+REPO_HF = ROOT / "test" / "fixtures" / "hf"
+# name -> (onnx file, reference npz, onnxruntime runs it)
+REPO_MODELS = {
+    "bamba": ("opset20/bamba", True),
+    "nemotronh": ("opset20/nemotronh", True),
+    "granitemoehybrid": ("opset20/granitemoehybrid", True),
+    "llama_opset23": ("opset23/llama", False),
+    "bamba_opset23": ("opset23/bamba", False),
+}
+
+
+def hf_files(model):
+    """(onnx path, reference npz path, onnxruntime runs it) of a fixture:
+    the shared exports (llama, mamba2) or the committed ones."""
+    if model in REPO_MODELS:
+        stem, ort_ok = REPO_MODELS[model]
+        return REPO_HF / f"{stem}.onnx", REPO_HF / f"{stem}_ref.npz", ort_ok
+    if HF_FIXTURES is None:
+        pytest.skip("the Hugging Face fixtures (../shared/fixtures/hf) are not "
+                    "on this machine; set SSM_HF_FIXTURES to their directory")
+    return HF_FIXTURES / f"{model}_dynamo.onnx", HF_FIXTURES / f"{model}_ref.npz", True
+
+
+HF = ["llama", "mamba2", *REPO_MODELS]
 
 
 @pytest.fixture(scope="module")
 def hf_models(tmp_path_factory):
-    if HF_FIXTURES is None:
-        pytest.skip("the Hugging Face fixtures (../shared/fixtures/hf) are not "
-                    "on this machine; set SSM_HF_FIXTURES to their directory")
     out = tmp_path_factory.mktemp("hf")
-    return {m: compile_onnx(HF_FIXTURES / f"{m}_dynamo.onnx", out) for m in HF}
+    cache = {}
+
+    def get(model):
+        if model not in cache:
+            cache[model] = compile_onnx(hf_files(model)[0], out / model)
+        return cache[model]
+    return get
 
 
 @pytest.mark.parametrize("model", HF)
 def test_hf_export_matches_pytorch(hf_models, model, tmp_path):
-    ref = np.load(HF_FIXTURES / f"{model}_ref.npz")
-    got = run_model(hf_models[model], {"input_ids": ref["input_ids"]}, tmp_path)
+    ref = np.load(hf_files(model)[1])
+    got = run_model(hf_models(model), {"input_ids": ref["input_ids"]}, tmp_path)
     assert got["logits"].shape == ref["logits"].shape
     err = rel_err(got["logits"], ref["logits"])
     print(f"{model}: relative error vs PyTorch {err:.3g}")
     assert err < TOL
 
 
-@pytest.mark.parametrize("model", HF)
+@pytest.mark.parametrize("model", [m for m in HF if m not in REPO_MODELS or REPO_MODELS[m][1]])
 @pytest.mark.parametrize("batch,seq", [(1, 2), (3, 37)])
 def test_hf_export_dynamic_shapes(hf_models, model, batch, seq, rng, tmp_path):
+    path, _, _ = hf_files(model)
     ids = rng.integers(0, 512, (batch, seq)).astype(np.int64)
-    want = onnxruntime_outputs(HF_FIXTURES / f"{model}_dynamo.onnx", {"input_ids": ids})
-    got = run_model(hf_models[model], {"input_ids": ids}, tmp_path)
+    want = onnxruntime_outputs(path, {"input_ids": ids})
+    got = run_model(hf_models(model), {"input_ids": ids}, tmp_path)
     assert got["logits"].shape == (batch, seq, 512)
     assert rel_err(got["logits"], want["logits"]) < TOL
 
