@@ -48,7 +48,9 @@ def main():
         t = time.time()
         onnx.save(zoo.build(a.model, a.size, seed=0), onnx_path)
         print(f"generated {onnx_path.name} in {time.time() - t:.1f} s", file=sys.stderr)
-    if not so_path.exists() or so_path.stat().st_mtime < onnx_path.stat().st_mtime:
+    # Recompile when the model or the compiler is newer than the library.
+    newest = max(onnx_path.stat().st_mtime, tool("ssmc").stat().st_mtime)
+    if not so_path.exists() or so_path.stat().st_mtime < newest:
         t = time.time()
         subprocess.run([str(tool("ssmc")), str(onnx_path), "-o", str(so_path),
                         "-O3"], check=True)

@@ -40,6 +40,7 @@ void mlir::ssm::addBufferizePasses(OpPassManager &pm) {
 }
 
 void mlir::ssm::addTargetPasses(OpPassManager &pm) {
+  pm.addPass(createSSMCPULoopOrder());
   addUpstream(
       pm, "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
           "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"

@@ -45,4 +45,24 @@ def SSMMixersToRecurrent : Pass<"ssm-mixers-to-recurrent"> {
   ];
 }
 
+def SSMCPULoopOrder : Pass<"ssm-cpu-loop-order"> {
+  let summary = "Order linalg.generic loops for CPU code: a contiguous parallel loop innermost";
+  let description = [{
+    Contractions come out of the importer and the mixer lowerings with their
+    reduction loops innermost (`C[m, n] += A[m, k] B[k, n]` iterates `k`
+    last), which walks `B` with a stride and leaves LLVM a floating-point
+    sum it may not reorder, so the innermost loop stays scalar. This pass
+    interchanges the loops of every `linalg.generic` whose innermost loop is
+    a reduction and whose output's last index is a parallel loop that is also
+    the last index of some input: that loop moves innermost, all others keep
+    their order. Every access of the new innermost loop is then contiguous in
+    the output and that input, and each iteration is independent, so LLVM's
+    loop vectorizer vectorizes it. Sums keep their order (only the loops
+    around them are reordered), so results are bit-identical. Generic ops
+    without such a loop (row reductions, for example) are left as they are.
+  }];
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::linalg::LinalgDialect"];
+}
+
 #endif // SSM_TRANSFORMS_PASSES_TD

@@ -1,0 +1,90 @@
+// RUN: ssm-opt %s --ssm-cpu-loop-order --split-input-file | FileCheck %s
+
+// A matrix product iterating (m, n, k) with k innermost becomes (m, k, n):
+// n, the last index of both the output and B, moves innermost; the body is
+// unchanged.
+// CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[B:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[C:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-LABEL: func.func @matmul
+// CHECK: linalg.generic {indexing_maps = [#[[A]], #[[B]], #[[C]]], iterator_types = ["parallel", "reduction", "parallel"]}
+// CHECK: arith.mulf
+// CHECK: arith.addf
+func.func @matmul(%a: tensor<?x16xf32>, %b: tensor<16x32xf32>,
+                  %c: tensor<?x32xf32>) -> tensor<?x32xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                       affine_map<(m, n, k) -> (k, n)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : tensor<?x16xf32>, tensor<16x32xf32>)
+      outs(%c : tensor<?x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x32xf32>
+  return %r : tensor<?x32xf32>
+}
+
+// -----
+
+// linalg.index follows its loop through the interchange: j is now loop 2
+// and k loop 1.
+// CHECK-DAG: #[[J:.*]] = affine_map<(d0, d1, d2) -> (d2)>
+// CHECK-DAG: #[[K:.*]] = affine_map<(d0, d1, d2) -> (d1)>
+// CHECK-LABEL: func.func @indexed
+// CHECK: iterator_types = ["parallel", "reduction", "parallel"]
+// CHECK: affine.apply #[[J]](
+// CHECK: affine.apply #[[K]](
+func.func @indexed(%a: tensor<8x4xf32>, %c: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(i, j, k) -> (k, j)>,
+                       affine_map<(i, j, k) -> (i, j)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a : tensor<8x4xf32>) outs(%c : tensor<4x4xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %j = linalg.index 1 : index
+    %k = linalg.index 2 : index
+    %s = arith.addf %acc, %x : f32
+    linalg.yield %s : f32
+  } -> tensor<4x4xf32>
+  return %r : tensor<4x4xf32>
+}
+
+// -----
+
+// A row reduction keeps its order: the output's last index (i) is not the
+// last index of the input, so moving it innermost would stride the input.
+// CHECK-LABEL: func.func @row_sum
+// CHECK: iterator_types = ["parallel", "reduction"]
+func.func @row_sum(%a: tensor<?x64xf32>, %c: tensor<?xf32>) -> tensor<?xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(i, j) -> (i, j)>,
+                       affine_map<(i, j) -> (i)>],
+      iterator_types = ["parallel", "reduction"]}
+      ins(%a : tensor<?x64xf32>) outs(%c : tensor<?xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %s = arith.addf %acc, %x : f32
+    linalg.yield %s : f32
+  } -> tensor<?xf32>
+  return %r : tensor<?xf32>
+}
+
+// -----
+
+// Already parallel innermost: unchanged.
+// CHECK-LABEL: func.func @scale
+// CHECK: linalg.generic {indexing_maps = [#[[M:.*]], #[[M]]], iterator_types = ["parallel", "parallel"]}
+func.func @scale(%a: tensor<8x8xf32>, %c: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(i, j) -> (i, j)>,
+                       affine_map<(i, j) -> (i, j)>],
+      iterator_types = ["parallel", "parallel"]}
+      ins(%a : tensor<8x8xf32>) outs(%c : tensor<8x8xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %s = arith.mulf %x, %x : f32
+    linalg.yield %s : f32
+  } -> tensor<8x8xf32>
+  return %r : tensor<8x8xf32>
+}
