@@ -160,6 +160,9 @@ public:
   Tensor reshape(Tensor &x, ArrayRef<AffineExpr> shape, Location loc);
   /// `x` broadcast to `shape` (a broadcast-compatible shape of rank >= x's).
   Tensor broadcastTo(Tensor &x, ArrayRef<AffineExpr> shape, Location loc);
+  /// `parts` (same rank and element type, equal sizes off `axis`) joined
+  /// along `axis`.
+  Tensor concat(ArrayRef<Tensor *> parts, int64_t axis, Location loc);
   /// `x` with its dimensions permuted: result dim i is x's dim perm[i].
   Tensor transpose(Tensor &x, ArrayRef<int64_t> perm, Location loc);
 

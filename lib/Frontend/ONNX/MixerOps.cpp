@@ -134,23 +134,6 @@ static LogicalResult requireFloat(Importer &imp, const Node &n) {
   return success();
 }
 
-/// Concatenation of `a` and `b` along `axis` (all other dims equal).
-static Tensor concat2(Importer &imp, Tensor &a, Tensor &b, int64_t axis,
-                      Location loc) {
-  SmallVector<AffineExpr> shape(a.shape);
-  shape[axis] = a.shape[axis] + b.shape[axis];
-  Value out = imp.emptyTensor(shape, a.elementType);
-  OpBuilder &bld = imp.builder;
-  SmallVector<OpFoldResult> offsets(a.rank(), bld.getIndexAttr(0));
-  SmallVector<OpFoldResult> strides(a.rank(), bld.getIndexAttr(1));
-  out = tensor::InsertSliceOp::create(bld, loc, imp.get(a), out, offsets,
-                                      imp.mixedSizes(a.shape), strides);
-  offsets[axis] = imp.materialize(a.shape[axis]);
-  out = tensor::InsertSliceOp::create(bld, loc, imp.get(b), out, offsets,
-                                      imp.mixedSizes(b.shape), strides);
-  return imp.fromValue(out, shape);
-}
-
 /// (b, l, h * d) -> (b, l, h, d) for `heads` heads.
 static FailureOr<Tensor> splitHeads(Importer &imp, const Node &n, Tensor &x,
                                     int64_t heads, StringRef what) {
@@ -254,8 +237,9 @@ LogicalResult Importer::importAttention(Node &n) {
         return fail(n, "past_key/past_value dim " + Twine(i) +
                            " must match the new keys and values");
     }
-    keys = concat2(*this, pk, keys, 2, n.loc);
-    values = concat2(*this, pv, values, 2, n.loc);
+    SmallVector<Tensor *> keyParts = {&pk, &keys}, valueParts = {&pv, &values};
+    keys = concat(keyParts, 2, n.loc);
+    values = concat(valueParts, 2, n.loc);
   }
   define(n, 1, keys);
   define(n, 2, values);
@@ -561,7 +545,7 @@ LogicalResult Importer::importCausalConvWithState(Node &n) {
     if (past->rank() != 3)
       return fail(n, "past_state must have rank 3");
     Tensor ps = channelsLast ? transpose(*past, swap, n.loc) : *past;
-    init = optionalValue(*this, &ps, false, n.loc);
+    init = get(ps);
   }
   SizeBinder sizes(*this, n);
   if (failed(sizes.check(&xs, "input", "bs.")))
@@ -697,11 +681,10 @@ LogicalResult Importer::importSSMC(Node &n) {
   SmallVector<Value> v;
   for (auto [i, in] : llvm::enumerate(spec.inputs)) {
     Tensor *t = n.input(i);
+    std::string what = "input '" + std::string(in.name) + "'";
     if (in.required && !t)
-      return fail(n, Twine("input '") + in.name + "' is required");
-    if (StringRef(in.dims) != "*" &&
-        failed(sizes.check(
-            t, Twine("input '").concat(in.name).concat("'").str(), in.dims)))
+      return fail(n, what + " is required");
+    if (StringRef(in.dims) != "*" && failed(sizes.check(t, what, in.dims)))
       return failure();
     v.push_back(optionalValue(*this, t, in.state, n.loc));
   }

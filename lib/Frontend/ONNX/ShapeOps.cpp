@@ -305,31 +305,37 @@ LogicalResult Importer::importConcat(Node &n) {
       return success();
     }
   }
+  for (Tensor *t : n.inputs)
+    for (int64_t i = 0; i < r; ++i)
+      if (i != *axis && cv(t->shape[i]) && cv(first.shape[i]) &&
+          *cv(t->shape[i]) != *cv(first.shape[i]))
+        return fail(n, "inputs differ in size along axis " + Twine(i));
+  define(n, 0, concat(n.inputs, *axis, n.loc));
+  return success();
+}
+
+Tensor Importer::concat(ArrayRef<Tensor *> parts, int64_t axis, Location loc) {
+  Tensor &first = *parts.front();
+  int64_t r = first.rank();
   SmallVector<AffineExpr> shape(first.shape);
   AffineExpr total = cst(0);
-  for (Tensor *t : n.inputs) {
-    for (int64_t i = 0; i < r; ++i)
-      if (i != *axis && cv(t->shape[i]) && cv(shape[i]) &&
-          *cv(t->shape[i]) != *cv(shape[i]))
-        return fail(n, "inputs differ in size along axis " + Twine(i));
-    total = total + t->shape[*axis];
-  }
-  shape[*axis] = simplify(total);
+  for (Tensor *t : parts)
+    total = total + t->shape[axis];
+  shape[axis] = simplify(total);
   Value result = emptyTensor(shape, first.elementType);
   AffineExpr offset = cst(0);
-  for (Tensor *t : n.inputs) {
-    if (cv(simplify(t->shape[*axis])) == 0)
+  for (Tensor *t : parts) {
+    if (cv(simplify(t->shape[axis])) == 0)
       continue;
     SmallVector<AffineExpr> offsets(r, cst(0));
-    offsets[*axis] = offset;
+    offsets[axis] = offset;
     SmallVector<OpFoldResult> strides(r, builder.getIndexAttr(1));
-    result = tensor::InsertSliceOp::create(builder, n.loc, get(*t), result,
+    result = tensor::InsertSliceOp::create(builder, loc, get(*t), result,
                                            mixedSizes(offsets),
                                            mixedSizes(t->shape), strides);
-    offset = simplify(offset + t->shape[*axis]);
+    offset = simplify(offset + t->shape[axis]);
   }
-  define(n, 0, fromValue(result, shape));
-  return success();
+  return fromValue(result, shape);
 }
 
 LogicalResult Importer::importSlice(Node &n) {
