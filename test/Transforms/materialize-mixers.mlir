@@ -81,3 +81,42 @@ func.func @mamba3(%x: tensor<1x4x2x2xf32>, %dt: tensor<1x4x2xf32>, %A: tensor<1x
       -> (tensor<1x4x2x2xf32>, tensor<1x2x2x4xf32>, tensor<1x2x1xf32>, tensor<1x1x2x4xf32>, tensor<1x2x2xf32>)
   return %y : tensor<1x4x2x2xf32>
 }
+
+// -----
+
+// Gated delta rule: the decayed key-key scores (strictly lower triangular),
+// the forward substitution of the written values (a loop over tokens), the
+// decayed query-key scores applied to them, and the final state.
+// CHECK-LABEL: func.func @linear_attention_gated_delta
+// CHECK-NOT: ssm.linear_attention
+// CHECK: arith.cmpi ult
+// CHECK: scf.for {{.*}} -> (tensor<1x4x2x3xf32>)
+// CHECK: scf.yield
+// CHECK: arith.cmpi ule
+// CHECK: return %{{.*}}, %{{.*}} : tensor<1x4x2x3xf32>, tensor<1x2x5x3xf32>
+func.func @linear_attention_gated_delta(%q: tensor<1x4x2x5xf32>, %k: tensor<1x4x2x5xf32>,
+    %v: tensor<1x4x2x3xf32>, %g: tensor<1x4x2xf32>, %beta: tensor<1x4x2xf32>)
+    -> (tensor<1x4x2x3xf32>, tensor<1x2x5x3xf32>) {
+  %y, %s = ssm.linear_attention %q, %k, %v decay(%g) beta(%beta)
+      {update_rule = #ssm.linear_attention_rule<gated_delta>}
+      : (tensor<1x4x2x5xf32>, tensor<1x4x2x5xf32>, tensor<1x4x2x3xf32>, tensor<1x4x2xf32>, tensor<1x4x2xf32>)
+      -> (tensor<1x4x2x3xf32>, tensor<1x2x5x3xf32>)
+  return %y, %s : tensor<1x4x2x3xf32>, tensor<1x2x5x3xf32>
+}
+
+// -----
+
+// Linear rule with GQA: no substitution loop; query head h reads kv head
+// h / 2.
+// CHECK-DAG: #[[KV:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d3, d1 floordiv 2, d4)>
+// CHECK-LABEL: func.func @linear_attention_gqa
+// CHECK-NOT: scf.for
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[KV]]
+func.func @linear_attention_gqa(%q: tensor<1x4x4x5xf32>, %k: tensor<1x4x2x5xf32>,
+    %v: tensor<1x4x2x3xf32>) -> tensor<1x4x4x3xf32> {
+  %y, %s = ssm.linear_attention %q, %k, %v
+      {update_rule = #ssm.linear_attention_rule<linear>}
+      : (tensor<1x4x4x5xf32>, tensor<1x4x2x5xf32>, tensor<1x4x2x3xf32>)
+      -> (tensor<1x4x4x3xf32>, tensor<1x2x5x3xf32>)
+  return %y : tensor<1x4x4x3xf32>
+}

@@ -75,3 +75,22 @@ func.func @fewer_keys(%q: tensor<1x4x2x4xf32>, %k: tensor<1x2x1x4xf32>, %v: tens
       : (tensor<1x4x2x4xf32>, tensor<1x2x1x4xf32>, tensor<1x2x1x4xf32>) -> tensor<1x4x2x4xf32>
   return %y : tensor<1x4x2x4xf32>
 }
+
+// -----
+
+// Linear attention carries its (b, hkv, dk, dv) state.
+// CHECK-LABEL: func.func @linear_attention
+// CHECK-NOT: ssm.linear_attention
+// CHECK: %[[LOOP:.*]]:2 = scf.for {{.*}} -> (tensor<?x2x5x3xf32>, tensor<?x?x4x3xf32>)
+// CHECK: math.exp
+// CHECK: scf.yield
+// CHECK: return %[[LOOP]]#1, %[[LOOP]]#0
+func.func @linear_attention(%q: tensor<?x?x4x5xf32>, %k: tensor<?x?x2x5xf32>,
+    %v: tensor<?x?x2x3xf32>, %g: tensor<?x?x2x5xf32>, %beta: tensor<?x?x2xf32>)
+    -> (tensor<?x?x4x3xf32>, tensor<?x2x5x3xf32>) {
+  %y, %s = ssm.linear_attention %q, %k, %v decay(%g) beta(%beta)
+      {update_rule = #ssm.linear_attention_rule<gated_delta>}
+      : (tensor<?x?x4x5xf32>, tensor<?x?x2x5xf32>, tensor<?x?x2x3xf32>, tensor<?x?x2x5xf32>, tensor<?x?x2xf32>)
+      -> (tensor<?x?x4x3xf32>, tensor<?x2x5x3xf32>)
+  return %y, %s : tensor<?x?x4x3xf32>, tensor<?x2x5x3xf32>
+}

@@ -191,3 +191,30 @@ def hybrid_merge(ssm_out, attn_out, weight, eps=1e-5):
     ma, va = attn_out.mean(-1, keepdims=True), attn_out.var(-1, keepdims=True)
     an = (attn_out - ma) / np.sqrt(va + eps) * np.sqrt(vs + eps) + ms
     return 0.5 * (ssm_out + an @ weight)
+
+
+def linear_attention(q, k, v, decay=None, beta=None, initial_state=None,
+                     scale=None):
+    """ONNX LinearAttention (opset 27) in the ssm layout: q (b, l, hq, dk),
+    k (b, l, hkv, dk), v (b, l, hkv, dv), decay (b, l, hkv) or
+    (b, l, hkv, dk), beta (b, l, hkv), state (b, hkv, dk, dv). The rule
+    follows from which of decay and beta are given."""
+    b, l, hq, dk = q.shape
+    hkv = k.shape[2]
+    group = hq // hkv
+    scale = 1.0 / np.sqrt(dk) if scale is None else scale
+    S = (np.zeros((b, hkv, dk, v.shape[3])) if initial_state is None
+         else initial_state.astype(np.float64).copy())
+    y = np.zeros((b, l, hq, v.shape[3]))
+    for t in range(l):
+        if decay is not None:
+            g = decay[:, t]
+            g = g[..., None, None] if g.ndim == 2 else g[..., None]
+            S = S * np.exp(g)
+        u = v[:, t]
+        if beta is not None:
+            u = beta[:, t, :, None] * (u - np.einsum("bhdm,bhd->bhm", S, k[:, t]))
+        S = S + k[:, t, :, :, None] * u[:, :, None, :]
+        y[:, t] = scale * np.einsum("bhd,bhdm->bhm", q[:, t],
+                                    np.repeat(S, group, axis=1))
+    return y, S

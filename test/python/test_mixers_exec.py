@@ -233,3 +233,52 @@ def test_mamba3(rng, name, dynamic):
     want = ref.mamba3(*(quantize(a, "f32") for a in (x, dt, A, lam, theta, B, C)), **kw)
     check(c.module(op, [(t, "f32") for t in rtypes]), list(want),
           ["quadratic", "recurrent"], f"mamba3 {name}")
+
+
+# -------------------------------------------------------- linear attention
+
+LA_CASES = {
+    # name: (b, l, hq, hkv, dk, dv, rule, options)
+    "linear": (2, 5, 2, 2, 4, 3, "linear", set()),
+    "linear_gqa_init": (1, 6, 4, 2, 3, 2, "linear", {"init", "scale"}),
+    "gated_head": (2, 6, 2, 1, 4, 3, "gated", {"init"}),
+    "gated_key": (1, 5, 2, 2, 3, 4, "gated", {"per_key", "init"}),
+    "delta": (2, 5, 2, 2, 4, 2, "delta", set()),
+    "delta_init_gqa": (1, 6, 4, 2, 3, 3, "delta", {"init"}),
+    "gated_delta": (2, 6, 2, 2, 4, 3, "gated_delta", {"init", "scale"}),
+    "gated_delta_key": (1, 5, 2, 1, 3, 2, "gated_delta", {"per_key", "init"}),
+    "one_token": (2, 1, 2, 2, 3, 2, "gated_delta", {"init"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LA_CASES))
+@pytest.mark.parametrize("dynamic", [False, True])
+def test_linear_attention(rng, name, dynamic):
+    b, l, hq, hkv, dk, dv, rule, opts = LA_CASES[name]
+    # Unit-norm keys keep the delta rule's (I - beta k k^T) contractive.
+    k = randn(rng, b, l, hkv, dk)
+    k /= np.linalg.norm(k, axis=-1, keepdims=True)
+    q, v = randn(rng, b, l, hq, dk), randn(rng, b, l, hkv, dv)
+    dd = dyn(dynamic)
+    c = Case()
+    ops = Operands(c).add(q, dynamic=dd).add(k, dynamic=dd).add(v, dynamic=dd)
+    if "gated" in rule:
+        shape = (b, l, hkv, dk) if "per_key" in opts else (b, l, hkv)
+        ops.opt("decay", -np.abs(randn(rng, *shape, scale=0.5)), dd)
+    if "delta" in rule:
+        ops.opt("beta", rng.uniform(0.1, 1.0, (b, l, hkv)).astype(np.float32), dd)
+    if "init" in opts:
+        ops.opt("initial_state", randn(rng, b, hkv, dk, dv), (0,) if dynamic else ())
+    kw = ops.kw
+    attrs = [f"update_rule = #ssm.linear_attention_rule<{rule}>"]
+    if "scale" in opts:
+        attrs.append("scale = 0.75 : f32")
+        kw["scale"] = 0.75
+    bs = "?" if dynamic else str(b)
+    bl = "?x?" if dynamic else f"{b}x{l}"
+    rtypes = [f"tensor<{bl}x{hq}x{dv}xf32>", f"tensor<{bs}x{hkv}x{dk}x{dv}xf32>"]
+    op = (f"ssm.linear_attention {ops.text} {{{', '.join(attrs)}}} : "
+          f"({', '.join(ops.types)}) -> ({', '.join(rtypes)})")
+    want = ref.linear_attention(*(quantize(a, "f32") for a in (q, k, v)), **kw)
+    check(c.module(op, [(t, "f32") for t in rtypes]), list(want),
+          ["quadratic", "recurrent"], f"linear_attention {name}")

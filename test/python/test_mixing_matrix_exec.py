@@ -108,3 +108,41 @@ def test_mamba3_matrix(rng, r, pairing):
     coef = np.where(j <= i, coef, 0.0)
     want = (qk * coef[:, :, :, None, :, None]).reshape(b, h, l * r, l * r)
     assert_close(got, want, RTOL, ATOL, f"mamba3 matrix r={r}")
+
+
+@pytest.mark.parametrize("rule,per_key", [("linear", False), ("gated", True),
+                                          ("delta", False), ("gated_delta", False),
+                                          ("gated_delta", True)])
+def test_linear_attention_matrix(rng, rule, per_key):
+    b, l, hq, hkv, dk = 1, 5, 4, 2, 3
+    q, k = randn(rng, b, l, hq, dk), randn(rng, b, l, hkv, dk)
+    k /= np.linalg.norm(k, axis=-1, keepdims=True)
+    v = randn(rng, b, l, hkv, 2)
+    c = Case()
+    ins = [c.const(a) for a in (q, k, v)]
+    text, types, kw = "", [t for _, t in ins], {}
+    if "gated" in rule:
+        g = -np.abs(randn(rng, *((b, l, hkv, dk) if per_key else (b, l, hkv)), scale=0.5))
+        n, t = c.const(g)
+        text, kw["decay"] = text + f" decay({n})", quantize(g, "f32")
+        types.append(t)
+    if "delta" in rule:
+        beta = rng.uniform(0.1, 1.0, (b, l, hkv)).astype(np.float32)
+        n, t = c.const(beta)
+        text, kw["beta"] = text + f" beta({n})", quantize(beta, "f32")
+        types.append(t)
+    rts = [f"tensor<{b}x{l}x{hq}x2xf32>", f"tensor<{b}x{hkv}x{dk}x2xf32>"]
+    op = (f"ssm.linear_attention {', '.join(nm for nm, _ in ins)}{text} "
+          f"{{update_rule = #ssm.linear_attention_rule<{rule}>}} : "
+          f"({', '.join(types)}) -> ({', '.join(rts)})")
+    got = run_mixing_matrix(c, op, rts)
+    # Column j of the matrix is the (recurrent) response to a unit value at
+    # token j: y is linear in v.
+    qq, kk = quantize(q, "f32"), quantize(k, "f32")
+    want = np.zeros((b, hq, l, l))
+    for j in range(l):
+        e = np.zeros((b, l, hkv, 1))
+        e[:, j] = 1.0
+        y, _ = ref.linear_attention(qq, kk, e, **kw)
+        want[:, :, :, j] = y[..., 0].transpose(0, 2, 1)
+    assert_close(got, want, RTOL, ATOL, f"linear_attention matrix {rule}")

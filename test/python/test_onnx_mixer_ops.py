@@ -213,6 +213,78 @@ def test_microsoft_causal_conv_with_state(channels_last, rng, tmp_path):
     check(compile_and_run(m, feeds, tmp_path), want)
 
 
+# ------------------------------------------------------ LinearAttention (27)
+
+LINEAR_ATTENTION_CASES = {
+    # name: (rule, b, l, hq, hkv, dk, dv, per_key_decay, past, beta_shared)
+    "linear": ("linear", 2, 5, 2, 2, 4, 3, False, False, False),
+    "linear_gqa_past": ("linear", 1, 6, 4, 2, 3, 5, False, True, False),
+    "gated_head": ("gated", 2, 6, 2, 1, 4, 3, False, True, False),
+    "gated_key": ("gated", 1, 5, 2, 2, 3, 4, True, False, False),
+    "delta": ("delta", 2, 5, 2, 2, 4, 2, False, True, False),
+    "delta_shared_beta": ("delta", 1, 4, 2, 2, 3, 3, False, False, True),
+    "gated_delta_gqa": ("gated_delta", 2, 6, 4, 2, 4, 3, False, True, False),
+    "gated_delta_key": ("gated_delta", 1, 5, 2, 1, 3, 2, True, True, False),
+}
+
+
+def linear_attention_model(case, rng, domain="", scale=None):
+    rule, b, l, hq, hkv, dk, dv, per_key, past, shared = case
+    k = f32(rng, b, l, hkv, dk)
+    k /= np.linalg.norm(k, axis=-1, keepdims=True)  # a contractive delta rule
+    inputs = [("query", f32(rng, b, l, hq * dk), ["batch", "seq", hq * dk]),
+              ("key", k.reshape(b, l, hkv * dk), ["batch", "seq", hkv * dk]),
+              ("value", f32(rng, b, l, hkv * dv), ["batch", "seq", hkv * dv]),
+              ("past_state", f32(rng, b, hkv, dk, dv), ["batch", hkv, dk, dv])
+              if past else None]
+    if "gated" in rule:
+        width = hkv * dk if per_key else hkv
+        g = -np.abs(f32(rng, b, l, width, scale=0.5))
+        inputs.append(("decay", g, ["batch", "seq", width]))
+    elif "delta" in rule:
+        inputs.append(None)
+    if "delta" in rule:
+        width = 1 if shared else hkv
+        beta = rng.uniform(0.1, 1.0, (b, l, width)).astype(np.float32)
+        inputs.append(("beta", beta, ["batch", "seq", width]))
+    attrs = dict(q_num_heads=hq, kv_num_heads=hkv, update_rule=rule)
+    if scale is not None:
+        attrs["scale"] = scale
+    return one_node("LinearAttention", inputs, ["y", "present_state"],
+                    domain=domain, opset=27, **attrs)
+
+
+@pytest.mark.parametrize("name", sorted(LINEAR_ATTENTION_CASES))
+def test_linear_attention(name, rng, tmp_path):
+    m, feeds = linear_attention_model(LINEAR_ATTENTION_CASES[name], rng)
+    want = onnxruntime_outputs_for(m, feeds, ["y", "present_state"])
+    check(compile_and_run(m, feeds, tmp_path), want, name)
+
+
+@pytest.mark.parametrize("name", ["gated_delta_gqa", "gated_key", "linear"])
+def test_microsoft_linear_attention(name, rng, tmp_path):
+    m, feeds = linear_attention_model(LINEAR_ATTENTION_CASES[name], rng,
+                                      domain="com.microsoft", scale=0.6)
+    want = onnxruntime_outputs_for(m, feeds, ["y", "present_state"])
+    check(compile_and_run(m, feeds, tmp_path), want, name)
+
+
+def test_linear_attention_matches_float64(rng, tmp_path):
+    """The same op against the float64 reference (reference.py), which also
+    checks the onnxruntime results used above."""
+    case = LINEAR_ATTENTION_CASES["gated_delta_gqa"]
+    rule, b, l, hq, hkv, dk, dv = case[:7]
+    m, feeds = linear_attention_model(case, rng)
+    q64 = lambda a, h: a.astype(np.float64).reshape(b, l, h, -1)  # noqa: E731
+    y, state = ref.linear_attention(
+        q64(feeds["query"], hq), q64(feeds["key"], hkv), q64(feeds["value"], hkv),
+        decay=feeds["decay"].astype(np.float64), beta=feeds["beta"].astype(np.float64),
+        initial_state=feeds["past_state"])
+    want = {"y": y.reshape(b, l, hq * dv), "present_state": state}
+    check(compile_and_run(m, feeds, tmp_path), want, "float64")
+    check(onnxruntime_outputs_for(m, feeds, ["y", "present_state"]), want, "onnxruntime")
+
+
 # ------------------------------------------------------------- ai.ssmc
 
 def ssmc_node(op, inputs, outputs, **attrs):
@@ -394,3 +466,28 @@ def test_error_rotary_dim(rng, tmp_path):
     m, _ = one_node("RotaryEmbedding", [("x", x, None), ("c", cos, None), ("s", cos, None),
                                         ("p", np.zeros((1, 3), np.int64), None)], ["y"])
     assert "rotary_embedding_dim / 2 = 2" in error_of(m, tmp_path)
+
+
+def test_error_linear_attention(rng, tmp_path):
+    q = f32(rng, 1, 3, 8)
+    qkv = [("q", q, None), ("k", q, None), ("v", q, None)]
+    heads = dict(q_num_heads=2, kv_num_heads=2)
+    m, _ = one_node("LinearAttention", qkv, ["y"], opset=27, update_rule="gated", **heads)
+    assert "update_rule 'gated' requires the decay input" in error_of(m, tmp_path)
+    m, _ = one_node("LinearAttention", qkv, ["y"], opset=27, update_rule="hebbian", **heads)
+    assert "update_rule must be 'linear'" in error_of(m, tmp_path)
+    m, _ = one_node("LinearAttention", qkv, ["y"], opset=27, update_rule="linear",
+                    q_num_heads=3, kv_num_heads=2)
+    assert "q_num_heads (3) must be a positive multiple of kv_num_heads (2)" in \
+        error_of(m, tmp_path)
+    m, _ = one_node("LinearAttention", qkv, ["y"], opset=26, update_rule="linear", **heads)
+    assert "from opset 27" in error_of(m, tmp_path)
+    m, _ = one_node("LinearAttention", qkv + [None, ("g", f32(rng, 1, 3, 3), None)], ["y"],
+                    opset=27, update_rule="gated", **heads)
+    assert "decay's last dim must be kv_num_heads (2) or kv_num_heads * d_k (8)" in \
+        error_of(m, tmp_path)
+    m, _ = one_node("LinearAttention", qkv, ["y"], domain="com.microsoft", opset=27,
+                    update_rule="linear", state_window=4, **heads)
+    assert "'state_window' = 4 is not supported" in error_of(m, tmp_path)
+    m, _ = one_node("LinearAttention", qkv, ["y"], opset=27, update_rule="linear")
+    assert "missing required attribute" in error_of(m, tmp_path)

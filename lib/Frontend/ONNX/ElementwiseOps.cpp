@@ -77,6 +77,8 @@ const llvm::StringMap<Importer::Handler> &Importer::handlers() {
     t["CausalConvWithState"] = &Importer::importCausalConvWithState;
     t["com.microsoft.CausalConvWithState"] =
         &Importer::importCausalConvWithState;
+    t["LinearAttention"] = &Importer::importLinearAttention;
+    t["com.microsoft.LinearAttention"] = &Importer::importLinearAttention;
     for (StringRef op : {"SSD", "DiscreteSSD", "Mamba3", "Attention", "RMSNorm",
                          "CausalConv1d", "Rotary", "HybridMerge"})
       t[("ai.ssmc." + op).str()] = &Importer::importSSMC;

@@ -219,6 +219,7 @@ public:
   LogicalResult importAttention(Node &n);
   LogicalResult importRotaryEmbedding(Node &n);
   LogicalResult importCausalConvWithState(Node &n);
+  LogicalResult importLinearAttention(Node &n);
   /// The custom ai.ssmc domain: one op per ssm dialect op.
   LogicalResult importSSMC(Node &n);
 

@@ -565,6 +565,140 @@ LogicalResult Importer::importCausalConvWithState(Node &n) {
 }
 
 //===----------------------------------------------------------------------===//
+// LinearAttention (opset 27 and com.microsoft)
+//===----------------------------------------------------------------------===//
+
+LogicalResult Importer::importLinearAttention(Node &n) {
+  bool ms = n.domain == "com.microsoft";
+  SmallVector<StringRef> known = {"chunk_size", "kv_num_heads", "q_num_heads",
+                                  "scale", "update_rule"};
+  if (ms)
+    known.push_back("state_window");
+  if (failed(requireInputs(n, 3, 6)) || failed(checkAttrs(n, known)) ||
+      failed(requireFloat(*this, n)))
+    return failure();
+  if (!ms && n.opset < 27)
+    return fail(n, "LinearAttention is in the default domain from opset 27");
+  FailureOr<int64_t> qHeads = intAttr(n, "q_num_heads", std::nullopt);
+  FailureOr<int64_t> kvHeads = intAttr(n, "kv_num_heads", std::nullopt);
+  FailureOr<int64_t> chunk = intAttr(n, "chunk_size", 64);
+  FailureOr<float> scale = floatAttr(n, "scale", 0.0f);
+  FailureOr<std::string> ruleName = stringAttr(n, "update_rule", "gated_delta");
+  FailureOr<int64_t> stateWindow = intAttr(n, "state_window", 0);
+  if (failed(qHeads) || failed(kvHeads) || failed(chunk) || failed(scale) ||
+      failed(ruleName) || failed(stateWindow))
+    return failure();
+  // chunk_size is a tuning hint without effect on the result.
+  if (*stateWindow != 0)
+    return fail(n, "attribute 'state_window' = " + Twine(*stateWindow) +
+                       " is not supported (only 0)");
+  std::optional<LinearAttentionRule> rule =
+      symbolizeLinearAttentionRule(*ruleName);
+  if (!rule)
+    return fail(n, "update_rule must be 'linear', 'gated', 'delta' or "
+                   "'gated_delta', got '" +
+                       *ruleName + "'");
+  if (*qHeads <= 0 || *kvHeads <= 0 || *qHeads % *kvHeads != 0)
+    return fail(n, "q_num_heads (" + Twine(*qHeads) +
+                       ") must be a positive multiple of kv_num_heads (" +
+                       Twine(*kvHeads) + ")");
+  bool gated = *rule == LinearAttentionRule::gated ||
+               *rule == LinearAttentionRule::gated_delta;
+  bool delta = *rule == LinearAttentionRule::delta ||
+               *rule == LinearAttentionRule::gated_delta;
+  Tensor *past = n.input(3), *decay = n.input(4), *beta = n.input(5);
+  if (gated != (decay != nullptr))
+    return fail(n, "update_rule '" + *ruleName + "' " +
+                       (gated ? "requires" : "does not take") +
+                       " the decay input");
+  if (delta != (beta != nullptr))
+    return fail(n, "update_rule '" + *ruleName + "' " +
+                       (delta ? "requires" : "does not take") +
+                       " the beta input");
+  if (!std::isfinite(*scale))
+    return fail(n, "scale must be finite");
+
+  Tensor &q = *n.inputs[0], &k = *n.inputs[1], &v = *n.inputs[2];
+  Type et = q.elementType;
+  for (Tensor *t : {&k, &v, decay, beta})
+    if (t && t->elementType != et)
+      return fail(n, "query, key, value, decay and beta must have the same "
+                     "element type");
+  SizeBinder sizes(*this, n);
+  if (failed(sizes.check(&q, "query", "bs.")) ||
+      failed(sizes.check(&k, "key", "bs.")) ||
+      failed(sizes.check(&v, "value", "bs.")) ||
+      failed(sizes.check(decay, "decay", "bs.")) ||
+      failed(sizes.check(beta, "beta", "bs.")) ||
+      failed(sizes.check(past, "past_state", "b...")))
+    return failure();
+  FailureOr<Tensor> q4 = splitHeads(*this, n, q, *qHeads, "query");
+  FailureOr<Tensor> k4 = splitHeads(*this, n, k, *kvHeads, "key");
+  FailureOr<Tensor> v4 = splitHeads(*this, n, v, *kvHeads, "value");
+  if (failed(q4) || failed(k4) || failed(v4))
+    return failure();
+  int64_t dk = *cv(k4->shape[3]);
+  if (cv(q4->shape[3]) != dk)
+    return fail(n, "query and key must have the same head size, got " +
+                       Twine(*cv(q4->shape[3])) + " and " + Twine(dk));
+
+  // decay: (b, l, hkv) per head, or (b, l, hkv * dk) per key feature.
+  Value decayValue;
+  if (decay) {
+    std::optional<int64_t> last = cv(decay->shape[2]);
+    if (last == *kvHeads) {
+      decayValue = get(*decay);
+    } else if (last == *kvHeads * dk) {
+      FailureOr<Tensor> d4 = splitHeads(*this, n, *decay, *kvHeads, "decay");
+      if (failed(d4))
+        return failure();
+      decayValue = get(*d4);
+    } else {
+      return fail(n, "decay's last dim must be kv_num_heads (" +
+                         Twine(*kvHeads) + ") or kv_num_heads * d_k (" +
+                         Twine(*kvHeads * dk) + ")");
+    }
+  }
+  // beta: (b, l, hkv), or (b, l, 1) shared by the heads.
+  Value betaValue;
+  if (beta) {
+    std::optional<int64_t> last = cv(beta->shape[2]);
+    if (last == *kvHeads) {
+      betaValue = get(*beta);
+    } else if (last == 1) {
+      SmallVector<AffineExpr> shape = {beta->shape[0], beta->shape[1],
+                                       cst(*kvHeads)};
+      Tensor wide = broadcastTo(*beta, shape, n.loc);
+      betaValue = get(wide);
+    } else {
+      return fail(n, "beta's last dim must be kv_num_heads (" +
+                         Twine(*kvHeads) + ") or 1");
+    }
+  }
+  Type stateType = past ? past->elementType : et;
+  SmallVector<AffineExpr> yShape = {q4->shape[0], q4->shape[1], cst(*qHeads),
+                                    v4->shape[3]};
+  SmallVector<AffineExpr> stShape = {q4->shape[0], cst(*kvHeads), cst(dk),
+                                     v4->shape[3]};
+  auto op = LinearAttentionOp::create(
+      builder, n.loc, tensorType(yShape, et),
+      tensorType(stShape, builder.getF32Type()), get(*q4), get(*k4), get(*v4),
+      decayValue, betaValue, optionalValue(*this, past, true, n.loc),
+      LinearAttentionRuleAttr::get(context, *rule),
+      *scale != 0.0f ? builder.getF32FloatAttr(*scale) : FloatAttr());
+  if (failed(verifyCreated(n, op)))
+    return failure();
+  Tensor y = fromValue(op.getY(), yShape);
+  define(n, 0, mergeHeads(*this, y, n.loc));
+  Tensor st = fromValue(op.getFinalState(), stShape);
+  // present_state has past_state's element type (the query's without one).
+  if (!stateType.isF32())
+    st = fromValue(castTensor(st, stateType, n.loc), stShape);
+  define(n, 1, st);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // The ai.ssmc domain
 //===----------------------------------------------------------------------===//
 

@@ -2366,3 +2366,91 @@ func.func @mamba3_seq_rank_overflow(%x: tensor<1x4611686018427387904x2x2xf32>, %
       -> (tensor<1x4611686018427387904x2x2xf32>, tensor<1x2x2x4xf32>, tensor<1x2x1xf32>, tensor<1x4x2x4xf32>, tensor<1x2x2xf32>)
   return
 }
+
+// -----
+
+func.func @linear_attention_missing_decay(%q: tensor<1x5x2x4xf32>, %k: tensor<1x5x2x4xf32>, %v: tensor<1x5x2x3xf32>) {
+  // expected-error @+1 {{'ssm.linear_attention' op update rule 'gated' requires operand 'decay'}}
+  %0:2 = ssm.linear_attention %q, %k, %v {update_rule = #ssm.linear_attention_rule<gated>} : (tensor<1x5x2x4xf32>, tensor<1x5x2x4xf32>, tensor<1x5x2x3xf32>) -> (tensor<1x5x2x3xf32>, tensor<1x2x4x3xf32>)
+  return
+}
+
+// -----
+
+func.func @linear_attention_extra_decay(%q: tensor<1x5x2x4xf32>, %k: tensor<1x5x2x4xf32>, %v: tensor<1x5x2x3xf32>, %g: tensor<1x5x2xf32>) {
+  // expected-error @+1 {{'ssm.linear_attention' op update rule 'linear' does not take operand 'decay'}}
+  %0:2 = ssm.linear_attention %q, %k, %v decay(%g) {update_rule = #ssm.linear_attention_rule<linear>} : (tensor<1x5x2x4xf32>, tensor<1x5x2x4xf32>, tensor<1x5x2x3xf32>, tensor<1x5x2xf32>) -> (tensor<1x5x2x3xf32>, tensor<1x2x4x3xf32>)
+  return
+}
+
+// -----
+
+func.func @linear_attention_missing_beta(%q: tensor<1x5x2x4xf32>, %k: tensor<1x5x2x4xf32>, %v: tensor<1x5x2x3xf32>) {
+  // expected-error @+1 {{'ssm.linear_attention' op update rule 'delta' requires operand 'beta'}}
+  %0:2 = ssm.linear_attention %q, %k, %v {update_rule = #ssm.linear_attention_rule<delta>} : (tensor<1x5x2x4xf32>, tensor<1x5x2x4xf32>, tensor<1x5x2x3xf32>) -> (tensor<1x5x2x3xf32>, tensor<1x2x4x3xf32>)
+  return
+}
+
+// -----
+
+func.func @linear_attention_extra_beta(%q: tensor<1x5x2x4xf32>, %k: tensor<1x5x2x4xf32>, %v: tensor<1x5x2x3xf32>, %g: tensor<1x5x2xf32>, %b: tensor<1x5x2xf32>) {
+  // expected-error @+1 {{'ssm.linear_attention' op update rule 'gated' does not take operand 'beta'}}
+  %0:2 = ssm.linear_attention %q, %k, %v decay(%g) beta(%b) {update_rule = #ssm.linear_attention_rule<gated>} : (tensor<1x5x2x4xf32>, tensor<1x5x2x4xf32>, tensor<1x5x2x3xf32>, tensor<1x5x2xf32>, tensor<1x5x2xf32>) -> (tensor<1x5x2x3xf32>, tensor<1x2x4x3xf32>)
+  return
+}
+
+// -----
+
+func.func @linear_attention_heads(%q: tensor<1x5x3x4xf32>, %k: tensor<1x5x2x4xf32>, %v: tensor<1x5x2x3xf32>) {
+  // expected-error @+1 {{'ssm.linear_attention' op operand 'key' dim 2 (kv_heads) is 2, which does not divide operand 'query' dim 2 (heads), 3}}
+  %0:2 = ssm.linear_attention %q, %k, %v {update_rule = #ssm.linear_attention_rule<linear>} : (tensor<1x5x3x4xf32>, tensor<1x5x2x4xf32>, tensor<1x5x2x3xf32>) -> (tensor<1x5x3x3xf32>, tensor<1x2x4x3xf32>)
+  return
+}
+
+// -----
+
+func.func @linear_attention_decay_rank(%q: tensor<1x5x2x4xf32>, %k: tensor<1x5x2x4xf32>, %v: tensor<1x5x2x3xf32>, %g: tensor<1x5xf32>) {
+  // expected-error @+1 {{'ssm.linear_attention' op operand 'decay' must have rank 3 (batch, seq, kv_heads) or 4 (batch, seq, kv_heads, head_dim), got rank 2}}
+  %0:2 = ssm.linear_attention %q, %k, %v decay(%g) {update_rule = #ssm.linear_attention_rule<gated>} : (tensor<1x5x2x4xf32>, tensor<1x5x2x4xf32>, tensor<1x5x2x3xf32>, tensor<1x5xf32>) -> (tensor<1x5x2x3xf32>, tensor<1x2x4x3xf32>)
+  return
+}
+
+// -----
+
+func.func @linear_attention_decay_key_dim(%q: tensor<1x5x2x4xf32>, %k: tensor<1x5x2x4xf32>, %v: tensor<1x5x2x3xf32>, %g: tensor<1x5x2x3xf32>) {
+  // expected-error @+1 {{'ssm.linear_attention' op operand 'decay' dim 3 (head_dim) is 3, but operand 'query' dim 3 (head_dim) is 4}}
+  %0:2 = ssm.linear_attention %q, %k, %v decay(%g) {update_rule = #ssm.linear_attention_rule<gated>} : (tensor<1x5x2x4xf32>, tensor<1x5x2x4xf32>, tensor<1x5x2x3xf32>, tensor<1x5x2x3xf32>) -> (tensor<1x5x2x3xf32>, tensor<1x2x4x3xf32>)
+  return
+}
+
+// -----
+
+func.func @linear_attention_state(%q: tensor<1x5x2x4xf32>, %k: tensor<1x5x2x4xf32>, %v: tensor<1x5x2x3xf32>, %s0: tensor<1x2x3x4xf32>) {
+  // expected-error @+1 {{'ssm.linear_attention' op operand 'initial_state' dim 2 (head_dim) is 3, but operand 'query' dim 3 (head_dim) is 4}}
+  %0:2 = ssm.linear_attention %q, %k, %v initial_state(%s0) {update_rule = #ssm.linear_attention_rule<linear>} : (tensor<1x5x2x4xf32>, tensor<1x5x2x4xf32>, tensor<1x5x2x3xf32>, tensor<1x2x3x4xf32>) -> (tensor<1x5x2x3xf32>, tensor<1x2x4x3xf32>)
+  return
+}
+
+// -----
+
+func.func @linear_attention_value_seq(%q: tensor<1x5x2x4xf32>, %k: tensor<1x5x2x4xf32>, %v: tensor<1x6x2x3xf32>) {
+  // expected-error @+1 {{'ssm.linear_attention' op operand 'value' dim 1 (seq) is 6, but operand 'query' dim 1 (seq) is 5}}
+  %0:2 = ssm.linear_attention %q, %k, %v {update_rule = #ssm.linear_attention_rule<linear>} : (tensor<1x5x2x4xf32>, tensor<1x5x2x4xf32>, tensor<1x6x2x3xf32>) -> (tensor<1x5x2x3xf32>, tensor<1x2x4x3xf32>)
+  return
+}
+
+// -----
+
+func.func @linear_attention_scale(%q: tensor<1x5x2x4xf32>, %k: tensor<1x5x2x4xf32>, %v: tensor<1x5x2x3xf32>) {
+  // expected-error @+1 {{'ssm.linear_attention' op attribute 'scale' must be finite and non-zero, got 0}}
+  %0:2 = ssm.linear_attention %q, %k, %v {update_rule = #ssm.linear_attention_rule<linear>, scale = 0.0 : f32} : (tensor<1x5x2x4xf32>, tensor<1x5x2x4xf32>, tensor<1x5x2x3xf32>) -> (tensor<1x5x2x3xf32>, tensor<1x2x4x3xf32>)
+  return
+}
+
+// -----
+
+func.func @linear_attention_result_type(%q: tensor<1x5x2x4xf32>, %k: tensor<1x5x2x4xf32>, %v: tensor<1x5x2x3xf32>) {
+  // expected-error @+1 {{'ssm.linear_attention' op result 'y' element type 'f16' must equal operand 'query' element type 'f32'}}
+  %0:2 = ssm.linear_attention %q, %k, %v {update_rule = #ssm.linear_attention_rule<linear>} : (tensor<1x5x2x4xf32>, tensor<1x5x2x4xf32>, tensor<1x5x2x3xf32>) -> (tensor<1x5x2x3xf16>, tensor<1x2x4x3xf32>)
+  return
+}

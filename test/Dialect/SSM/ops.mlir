@@ -259,3 +259,31 @@ func.func @hybrid_merge_default_bf16(%s: tensor<?x?x64xbf16>, %a: tensor<?x?x16x
   return %y : tensor<?x?x64xbf16>
 }
 
+
+// CHECK-LABEL: func.func @linear_attention_gated_delta(
+// CHECK-SAME:    %[[Q:[^:]+]]: tensor<?x?x4x16xf32>,
+// CHECK-SAME:    %[[K:[^:]+]]: tensor<?x?x2x16xf32>,
+// CHECK-SAME:    %[[V:[^:]+]]: tensor<?x?x2x8xf32>,
+// CHECK-SAME:    %[[G:[^:]+]]: tensor<?x?x2xf32>,
+// CHECK-SAME:    %[[BETA:[^:]+]]: tensor<?x?x2xf32>,
+// CHECK-SAME:    %[[S0:[^:]+]]: tensor<?x2x16x8xf32>)
+// CHECK-NEXT:  %[[RES0:[^ ,]+]], %[[RES1:[^ ,]+]] = ssm.linear_attention %[[Q]], %[[K]], %[[V]] decay(%[[G]]) beta(%[[BETA]]) initial_state(%[[S0]]) {scale = 5.000000e-01 : f32, update_rule = #ssm.linear_attention_rule<gated_delta>} : (tensor<?x?x4x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2xf32>, tensor<?x?x2xf32>, tensor<?x2x16x8xf32>) -> (tensor<?x?x4x8xf32>, tensor<?x2x16x8xf32>)
+// CHECK-NEXT:  return %[[RES0]], %[[RES1]]
+func.func @linear_attention_gated_delta(%q: tensor<?x?x4x16xf32>, %k: tensor<?x?x2x16xf32>, %v: tensor<?x?x2x8xf32>, %g: tensor<?x?x2xf32>, %beta: tensor<?x?x2xf32>, %s0: tensor<?x2x16x8xf32>) -> (tensor<?x?x4x8xf32>, tensor<?x2x16x8xf32>) {
+  %y, %s = ssm.linear_attention %q, %k, %v decay(%g) beta(%beta) initial_state(%s0) {update_rule = #ssm.linear_attention_rule<gated_delta>, scale = 0.5 : f32} : (tensor<?x?x4x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x2x8xf32>, tensor<?x?x2xf32>, tensor<?x?x2xf32>, tensor<?x2x16x8xf32>) -> (tensor<?x?x4x8xf32>, tensor<?x2x16x8xf32>)
+  return %y, %s : tensor<?x?x4x8xf32>, tensor<?x2x16x8xf32>
+}
+
+// CHECK-LABEL: func.func @linear_attention_per_key_bf16(
+// CHECK:  ssm.linear_attention %{{.*}}, %{{.*}}, %{{.*}} decay(%{{.*}}) {update_rule = #ssm.linear_attention_rule<gated>} : (tensor<1x5x2x4xbf16>, tensor<1x5x2x4xbf16>, tensor<1x5x2x3xbf16>, tensor<1x5x2x4xbf16>) -> (tensor<1x5x2x3xbf16>, tensor<1x2x4x3xf32>)
+func.func @linear_attention_per_key_bf16(%q: tensor<1x5x2x4xbf16>, %k: tensor<1x5x2x4xbf16>, %v: tensor<1x5x2x3xbf16>, %g: tensor<1x5x2x4xbf16>) -> tensor<1x5x2x3xbf16> {
+  %y, %s = ssm.linear_attention %q, %k, %v decay(%g) {update_rule = #ssm.linear_attention_rule<gated>} : (tensor<1x5x2x4xbf16>, tensor<1x5x2x4xbf16>, tensor<1x5x2x3xbf16>, tensor<1x5x2x4xbf16>) -> (tensor<1x5x2x3xbf16>, tensor<1x2x4x3xf32>)
+  return %y : tensor<1x5x2x3xbf16>
+}
+
+// CHECK-LABEL: func.func @linear_attention_linear(
+// CHECK:  ssm.linear_attention %{{.*}}, %{{.*}}, %{{.*}} {update_rule = #ssm.linear_attention_rule<linear>}
+func.func @linear_attention_linear(%q: tensor<2x3x1x4xf32>, %k: tensor<2x3x1x4xf32>, %v: tensor<2x3x1x4xf32>) -> tensor<2x3x1x4xf32> {
+  %y, %s = ssm.linear_attention %q, %k, %v {update_rule = #ssm.linear_attention_rule<linear>} : (tensor<2x3x1x4xf32>, tensor<2x3x1x4xf32>, tensor<2x3x1x4xf32>) -> (tensor<2x3x1x4xf32>, tensor<2x1x4x4xf32>)
+  return %y : tensor<2x3x1x4xf32>
+}

@@ -356,6 +356,67 @@ LogicalResult Mamba3Op::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// LinearAttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearAttentionOp::verify() {
+  Operation *op = getOperation();
+  ShapeChecker s(op);
+  if (failed(s.check(getQuery(), "operand 'query'",
+                     {"batch", "seq", "heads", "head_dim"})) ||
+      failed(s.check(getKey(), "operand 'key'",
+                     {"batch", "seq", "kv_heads", "head_dim"})) ||
+      failed(s.check(getValue(), "operand 'value'",
+                     {"batch", "seq", "kv_heads", "value_dim"})) ||
+      failed(
+          s.check(getBeta(), "operand 'beta'", {"batch", "seq", "kv_heads"})) ||
+      failed(s.check(getInitialState(), "operand 'initial_state'",
+                     {"batch", "kv_heads", "head_dim", "value_dim"})) ||
+      failed(s.check(getY(), "result 'y'",
+                     {"batch", "seq", "heads", "value_dim"})) ||
+      failed(s.check(getFinalState(), "result 'final_state'",
+                     {"batch", "kv_heads", "head_dim", "value_dim"})) ||
+      failed(s.divides("kv_heads", "heads")) || failed(s.positive("head_dim")))
+    return failure();
+  if (Value decay = getDecay()) {
+    int64_t rank = cast<RankedTensorType>(decay.getType()).getRank();
+    if (rank == 3) {
+      if (failed(
+              s.check(decay, "operand 'decay'", {"batch", "seq", "kv_heads"})))
+        return failure();
+    } else if (rank == 4) {
+      if (failed(s.check(decay, "operand 'decay'",
+                         {"batch", "seq", "kv_heads", "head_dim"})))
+        return failure();
+    } else {
+      return emitOpError() << "operand 'decay' must have rank 3 (batch, seq, "
+                              "kv_heads) or 4 (batch, seq, kv_heads, "
+                              "head_dim), got rank "
+                           << rank;
+    }
+  }
+  StringRef rule = stringifyLinearAttentionRule(getUpdateRule());
+  if (isGated() != static_cast<bool>(getDecay()))
+    return emitOpError() << "update rule '" << rule << "' "
+                         << (isGated() ? "requires" : "does not take")
+                         << " operand 'decay'";
+  if (isDelta() != static_cast<bool>(getBeta()))
+    return emitOpError() << "update rule '" << rule << "' "
+                         << (isDelta() ? "requires" : "does not take")
+                         << " operand 'beta'";
+  // The output is linear in the scale: any finite, non-zero value works.
+  if (std::optional<APFloat> scale = getScale()) {
+    double d = scale->convertToDouble();
+    if (!std::isfinite(d) || d == 0)
+      return emitOpError() << "attribute 'scale' must be finite and non-zero, "
+                              "got "
+                           << d;
+  }
+  return sameElementType(op, getY(), "result 'y'", getQuery(),
+                         "operand 'query'");
+}
+
+//===----------------------------------------------------------------------===//
 // Supporting ops
 //===----------------------------------------------------------------------===//
 

@@ -61,6 +61,27 @@ def SSM_RotaryPairingAttr : EnumAttr<SSM_Dialect, SSM_RotaryPairing,
   }];
 }
 
+def SSM_LinearAttentionRule : I32EnumAttr<"LinearAttentionRule",
+    "The state update of linear attention", [
+      I32EnumAttrCase<"linear", 0>,
+      I32EnumAttrCase<"gated", 1>,
+      I32EnumAttrCase<"delta", 2>,
+      I32EnumAttrCase<"gated_delta", 3>
+    ]> {
+  let cppNamespace = "::mlir::ssm";
+  let genSpecializedAttr = 0;
+}
+
+def SSM_LinearAttentionRuleAttr : EnumAttr<SSM_Dialect, SSM_LinearAttentionRule,
+                                           "linear_attention_rule"> {
+  let assemblyFormat = "`<` $value `>`";
+  let description = [{
+    The state update of `ssm.linear_attention`: `linear` (no decay),
+    `gated` (a log-space decay), `delta` (the delta rule, DeltaNet) and
+    `gated_delta` (both, Gated DeltaNet), as in ONNX `LinearAttention`.
+  }];
+}
+
 class SSM_Op<string mnemonic, list<Trait> traits = []>
     : Op<SSM_Dialect, mnemonic, traits>;
 

@@ -228,6 +228,75 @@ def SSM_Mamba3Op : SSM_MixerOp<"mamba3", [AttrSizedOperandSegments]> {
   }];
 }
 
+def SSM_LinearAttentionOp : SSM_MixerOp<"linear_attention",
+                                        [AttrSizedOperandSegments]> {
+  let summary = "Linear attention: linear, gated, delta and gated delta rules";
+  let description = [{
+    The linear attention family of ONNX `LinearAttention` (opset 27): a
+    matrix state per key/value head, updated once per token. `query` is
+    `(b, l, hq, dk)`, `key` is `(b, l, hkv, dk)`, `value` is
+    `(b, l, hkv, dv)`, with `hq` a multiple of `hkv` (query head `i` reads
+    the state of kv head `i / (hq / hkv)`). `decay` is the log-space decay,
+    `(b, l, hkv)` (per head) or `(b, l, hkv, dk)` (per key feature); it is
+    required by the gated rules and not allowed otherwise. `beta` is the
+    delta rule's update rate `(b, l, hkv)`, required by the delta rules and
+    not allowed otherwise. `initial_state` is `(b, hkv, dk, dv)`, f32, zeros
+    where absent.
+
+    ```
+    S   = S * exp(g_t)                       gated rules (g_t broadcast over dv)
+    u_t = beta_t (v_t - S^T k_t)             delta rules;  u_t = v_t otherwise
+    S_t = S + k_t u_t^T
+    y_t = scale * S_t^T q_t                  scale defaults to 1/sqrt(dk)
+    ```
+
+    Unlike the SSM mixers, the decay is used as given (ONNX does not clamp
+    it at 0). Results: `y (b, l, hq, dv)` in the query's element type and
+    the final state `S_L (b, hkv, dk, dv)`, f32.
+
+    Mixing matrix, per query head (`w(i, j)` is the decay from token `j` to
+    token `i`, `exp(cum_i - cum_j)` per key feature, 1 without decay):
+    `P[i, j] = [j <= i] scale * sum_d q_i[d] k_j[d] w(i, j)[d]` for the linear
+    and gated rules. The delta rules apply `P` to the written values
+    `u = N v`, with `N = (I + diag(beta) A)^-1 diag(beta)` and
+    `A[i, j] = [j < i] sum_d k_i[d] k_j[d] w(i, j)[d]`, so their matrix is
+    `P N`.
+
+    ```mlir
+    %y, %s = ssm.linear_attention %q, %k, %v decay(%g) beta(%beta)
+        {update_rule = #ssm.linear_attention_rule<gated_delta>}
+        : (tensor<?x?x4x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x2x8xf32>,
+           tensor<?x?x2xf32>, tensor<?x?x2xf32>)
+        -> (tensor<?x?x4x8xf32>, tensor<?x2x16x8xf32>)
+    ```
+  }];
+  let arguments = (ins SSM_FloatTensor:$query, SSM_FloatTensor:$key,
+                       SSM_FloatTensor:$value,
+                       Optional<SSM_FloatTensor>:$decay,
+                       Optional<SSM_FloatTensor>:$beta,
+                       Optional<SSM_StateTensor>:$initial_state,
+                       SSM_LinearAttentionRuleAttr:$update_rule,
+                       OptionalAttr<F32Attr>:$scale);
+  let results = (outs SSM_FloatTensor:$y, SSM_StateTensor:$final_state);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`decay` `(` $decay^ `)`)?
+    (`beta` `(` $beta^ `)`)? (`initial_state` `(` $initial_state^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    /// Whether the rule decays the state (gated, gated_delta).
+    bool isGated() {
+      return getUpdateRule() == LinearAttentionRule::gated ||
+             getUpdateRule() == LinearAttentionRule::gated_delta;
+    }
+    /// Whether the rule is a delta rule (delta, gated_delta).
+    bool isDelta() {
+      return getUpdateRule() == LinearAttentionRule::delta ||
+             getUpdateRule() == LinearAttentionRule::gated_delta;
+    }
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Supporting ops
 //===----------------------------------------------------------------------===//
