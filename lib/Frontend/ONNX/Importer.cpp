@@ -867,7 +867,8 @@ LogicalResult Importer::importNode(const onnx::NodeProto &p) {
   if (it == table.end())
     return fail(n, "unsupported op");
   negativeSize = false;
-  if (failed((this->*(it->second))(n)))
+  if (!(key == "MatMul" && recognizeAttention(n)) &&
+      failed((this->*(it->second))(n)))
     return failure();
   if (negativeSize)
     return fail(n, "computes a negative dimension size; the model's shapes "
@@ -993,6 +994,17 @@ LogicalResult Importer::importGraph(func::FuncOp &func) {
   for (const onnx::TensorProto &init : graph.initializer())
     if (failed(importInitializer(init)))
       return failure();
+
+  for (const onnx::NodeProto &node : graph.node()) {
+    for (const std::string &out : node.output())
+      if (!out.empty())
+        producers[out] = &node;
+    for (const std::string &in : node.input())
+      if (!in.empty())
+        ++useCounts[in];
+  }
+  for (const onnx::ValueInfoProto &out : graph.output())
+    ++useCounts[out.name()];
 
   for (const auto &[index, node] : llvm::enumerate(graph.node())) {
     currentNodeIndex = index;

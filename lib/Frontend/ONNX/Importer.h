@@ -223,6 +223,25 @@ public:
   /// The custom ai.ssmc domain: one op per ssm dialect op.
   LogicalResult importSSMC(Node &n);
 
+  /// Imports MatMul node `n` as ssm.attention when it ends a decomposed
+  /// attention subgraph (Recognize.cpp); false (nothing emitted, no error)
+  /// otherwise.
+  bool recognizeAttention(Node &n);
+
+  /// The graph's node producing value `name`, or null (graph inputs,
+  /// initializers).
+  const onnx::NodeProto *producer(StringRef name) const {
+    auto it = producers.find(name);
+    return it == producers.end() ? nullptr : it->second;
+  }
+  /// Uses of value `name` as a node input or graph output.
+  unsigned useCount(StringRef name) const { return useCounts.lookup(name); }
+  /// The imported tensor `name`, or null.
+  Tensor *lookup(StringRef name) {
+    auto it = values.find(name);
+    return it == values.end() ? nullptr : &it->second;
+  }
+
   /// Verifies a newly created op; on failure erases it and reports the
   /// verifier's message as the node's error.
   LogicalResult verifyCreated(const Node &n, Operation *op);
@@ -250,6 +269,8 @@ private:
   std::string &error;
   llvm::StringMap<int64_t> opsets;
   llvm::StringMap<Tensor> values;
+  llvm::StringMap<const onnx::NodeProto *> producers;
+  llvm::StringMap<unsigned> useCounts;
   SmallVector<Value> symbolValues;
   SmallVector<std::string> symbolNames;
   llvm::StringMap<AffineExpr> namedSymbols;
