@@ -15,6 +15,17 @@ Written the way exporters write them, in standard default-domain ops only
   llama23    the Llama decoder with the opset-23 standard Attention,
              RotaryEmbedding and RMSNormalization ops
 
+Written with the opset-27 standard state-space ops (CausalConvWithState,
+LinearAttention):
+
+  mamba2_la       the Mamba-2 LM with its conv as CausalConvWithState and its
+                  SSD as a gated LinearAttention (q = C, k = B, v = dt x,
+                  per-head decay dt A, scale 1)
+  gated_deltanet  Gated DeltaNet LM (Qwen3-Next style linear attention
+                  layers): conv + SiLU over q, k, v, L2-normed q and k,
+                  beta = sigmoid, decay -exp(A_log) softplus(a + dt_bias),
+                  gated_delta LinearAttention with GQA, gated RMSNorm
+
 Written with the custom `ai.ssmc` domain (docs/ONNX.md) for what ONNX lacks:
 
   discrete_mamba2  Discrete Mamba-2 (Llamba-style) LM: conv + SiLU, per-head
@@ -41,8 +52,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 20
 SSMC_DOMAIN = "ai.ssmc"
-MODELS = ["llama", "mamba2", "hybrid", "llama23", "discrete_mamba2", "mamba3",
-          "mamba3_mimo", "perhead_hybrid"]
+MODELS = ["llama", "mamba2", "hybrid", "llama23", "mamba2_la", "gated_deltanet",
+          "discrete_mamba2", "mamba3", "mamba3_mimo", "perhead_hybrid"]
+OPSETS = {"llama23": 23, "mamba2_la": 27, "gated_deltanet": 27}
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -242,6 +254,76 @@ def attention23_layer(g, x, c, positions):
     return g.op("Add", [x, down])
 
 
+def conv_with_state(g, t, channels, k):
+    """CausalConvWithState (opset 27) with SiLU over [b, l, channels]."""
+    t = g.op("Transpose", [t], perm=[0, 2, 1])
+    y = g.op("CausalConvWithState", [t, g.weight((channels, 1, k), scale=0.5),
+                                      g.weight((channels,), 0.1)], outputs=2,
+             activation="silu")[0]
+    return g.op("Transpose", [y], perm=[0, 2, 1])
+
+
+def mamba2_la_layer(g, x, c):
+    d, p, n, k = c["d"], c["head_dim"], c["state"], c["conv"]
+    di = c["expand"] * d
+    h = di // p
+    hx = g.rms_norm(x, d)
+    proj = g.op("MatMul", [hx, g.weight((d, 2 * di + 2 * n + h))])
+    z, xbc, dt = g.op("Split", [proj, g.ints([di, di + 2 * n, h])], outputs=3, axis=2)
+    xbc = conv_with_state(g, xbc, di + 2 * n, k)
+    xs, B, C = g.op("Split", [xbc, g.ints([di, n, n])], outputs=3, axis=2)
+    dt = g.op("Softplus", [g.op("Add", [dt, g.const(g.rng.uniform(-3, -1, h))])])  # [b, l, h]
+    A = g.const(-np.exp(g.rng.uniform(0, 1.5, h)))
+
+    def per_head(t):  # [b, l, n] -> [b, l, h * n], the group shared by all heads
+        t = g.op("Expand", [g.op("Unsqueeze", [t, g.ints([2])]), g.ints([1, 1, h, 1])])
+        return g.op("Reshape", [t, g.ints([0, 0, h * n])])
+
+    x4 = g.op("Reshape", [xs, g.ints([0, 0, h, p])])
+    v = g.op("Reshape", [g.op("Mul", [x4, g.op("Unsqueeze", [dt, g.ints([3])])]),
+                         g.ints([0, 0, di])])
+    y = g.op("LinearAttention", [per_head(C), per_head(B), v, "", g.op("Mul", [dt, A])],
+             outputs=2, q_num_heads=h, kv_num_heads=h, update_rule="gated", scale=1.0)[0]
+    y = g.op("Add", [g.op("Reshape", [y, g.ints([0, 0, h, p])]),
+                     g.op("Mul", [x4, g.const(g.rng.standard_normal((h, 1)))])])
+    y = g.op("Reshape", [y, g.ints([0, 0, di])])
+    y = g.rms_norm(g.op("Mul", [y, g.silu(z)]), di)
+    return g.op("Add", [x, g.op("MatMul", [y, g.weight((di, d))])])
+
+
+def gated_deltanet_layer(g, x, c):
+    d, k = c["d"], c["conv"]
+    hk, hv, dk, dv = c["kv_heads"], c["heads"], c["head_dim"], c["head_dim"]
+    hx = g.rms_norm(x, d)
+    width = 2 * hk * dk + hv * dv
+    qkv = conv_with_state(g, g.op("MatMul", [hx, g.weight((d, width))]), width, k)
+    q, kk, v = g.op("Split", [qkv, g.ints([hk * dk, hk * dk, hv * dv])], outputs=3, axis=2)
+
+    def l2norm(t, heads):
+        t4 = g.op("Reshape", [t, g.ints([0, 0, heads, dk])])
+        ss = g.op("ReduceSum", [g.op("Mul", [t4, t4]), g.ints([-1])], keepdims=1)
+        inv = g.op("Reciprocal", [g.op("Sqrt", [g.op("Add", [ss, g.const(1e-6)])])])
+        return g.op("Reshape", [g.op("Mul", [t4, inv]), g.ints([0, 0, heads * dk])])
+
+    # The value heads are the state heads; q and k are shared by groups of
+    # value heads, so they are repeated to hv heads (interleaved, as GQA).
+    def repeat(t):
+        t = g.op("Reshape", [t, g.ints([0, 0, hk, 1, dk])])
+        t = g.op("Expand", [t, g.ints([1, 1, 1, hv // hk, 1])])
+        return g.op("Reshape", [t, g.ints([0, 0, hv * dk])])
+
+    q, kk = repeat(l2norm(q, hk)), repeat(l2norm(kk, hk))
+    beta = g.op("Sigmoid", [g.op("MatMul", [hx, g.weight((d, hv))])])
+    a = g.op("MatMul", [hx, g.weight((d, hv))])
+    A = g.const(-np.exp(g.rng.uniform(0, 1.5, hv)))
+    decay = g.op("Mul", [A, g.op("Softplus", [g.op("Add", [a, g.const(g.rng.uniform(-3, -1, hv))])])])
+    y = g.op("LinearAttention", [q, kk, v, "", decay, beta], outputs=2, q_num_heads=hv,
+             kv_num_heads=hv, update_rule="gated_delta")[0]
+    z = g.op("MatMul", [hx, g.weight((d, hv * dv))])
+    y = g.rms_norm(g.op("Mul", [y, g.silu(z)]), hv * dv)
+    return g.op("Add", [x, g.op("MatMul", [y, g.weight((hv * dv, d))])])
+
+
 def ssmc_conv(g, t, channels, k):
     """ai.ssmc.CausalConv1d with SiLU over [b, l, channels]."""
     return g.ssmc("CausalConv1d", [t, g.weight((channels, k), scale=0.5),
@@ -344,6 +426,10 @@ def build(name, size="tiny", seed=0, layers=None):
             x = attention_layer(g, x, c, positions)
         elif name == "llama23":
             x = attention23_layer(g, x, c, positions)
+        elif name == "mamba2_la":
+            x = mamba2_la_layer(g, x, c)
+        elif name == "gated_deltanet":
+            x = gated_deltanet_layer(g, x, c)
         elif name == "discrete_mamba2":
             x = discrete_mamba2_layer(g, x, c)
         elif name.startswith("mamba3"):
@@ -365,11 +451,11 @@ def build(name, size="tiny", seed=0, layers=None):
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT,
                                        ["batch", "seq", c["vocab"]])],
         g.inits)
-    opset = 23 if name == "llama23" else OPSET
+    opset = OPSETS.get(name, OPSET)
     imports = [helper.make_opsetid("", opset)]
     imports += [helper.make_opsetid(dom, 1) for dom in sorted(g.domains)]
     model = helper.make_model(graph, opset_imports=imports, producer_name="ssmc-zoo")
-    model.ir_version = 10 if opset >= 23 else 9
+    model.ir_version = 11 if opset >= 27 else 10 if opset >= 23 else 9
     onnx.checker.check_model(model, full_check=size == "tiny")
     return model
 

@@ -89,7 +89,8 @@ def check_zoo_model(name, reference, rng, tmp_path):
         assert err < TOL, f"{name} at batch {batch}, seq {seq}: {err}"
 
 
-@pytest.mark.parametrize("name", ["llama", "mamba2", "hybrid", "llama23"])
+@pytest.mark.parametrize("name", ["llama", "mamba2", "hybrid", "llama23", "mamba2_la",
+                                  "gated_deltanet"])
 def test_zoo_model_matches_onnxruntime(name, rng, tmp_path):
     check_zoo_model(name, lambda path, model, feeds: onnxruntime_outputs(path, feeds),
                     rng, tmp_path)
