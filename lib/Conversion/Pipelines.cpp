@@ -22,20 +22,27 @@ static void addUpstream(OpPassManager &pm, StringRef text) {
                              "parses");
 }
 
-void mlir::ssm::addAlgorithmPasses(OpPassManager &pm, MixerForm form) {
-  if (form == MixerForm::Quadratic)
-    pm.addPass(createSSMMaterializeMixers());
-  else
+void mlir::ssm::addAlgorithmPasses(OpPassManager &pm, MixerForm form,
+                                   int64_t chunkSize) {
+  if (form == MixerForm::Chunked) {
+    pm.addPass(createSSMSelectChunkSizes(
+        SSMSelectChunkSizesOptions{std::max<int64_t>(chunkSize, 0)}));
+    pm.addPass(createSSMChunkMixers());
+  }
+  if (form == MixerForm::Recurrent)
     pm.addPass(createSSMMixersToRecurrent());
+  else
+    pm.addPass(createSSMMaterializeMixers());
   pm.addPass(createConvertSSMToLinalg());
   addUpstream(pm, "convert-elementwise-to-linalg,canonicalize,cse");
 }
 
 void mlir::ssm::addBufferizePasses(OpPassManager &pm) {
-  addUpstream(pm, "one-shot-bufferize{bufferize-function-boundaries "
-                  "function-boundary-type-conversion=identity-layout-map "
-                  "allow-return-allocs-from-loops},"
-                  "buffer-deallocation-pipeline,convert-bufferization-to-memref");
+  addUpstream(pm,
+              "one-shot-bufferize{bufferize-function-boundaries "
+              "function-boundary-type-conversion=identity-layout-map "
+              "allow-return-allocs-from-loops},"
+              "buffer-deallocation-pipeline,convert-bufferization-to-memref");
   pm.addPass(createSSMMemrefCopyToLinalg());
 }
 
@@ -50,7 +57,7 @@ void mlir::ssm::addTargetPasses(OpPassManager &pm) {
 
 void mlir::ssm::buildLowerToLLVMPipeline(OpPassManager &pm,
                                          const LowerToLLVMOptions &options) {
-  addAlgorithmPasses(pm, options.mixerForm);
+  addAlgorithmPasses(pm, options.mixerForm, options.chunkSize);
   addBufferizePasses(pm);
   addTargetPasses(pm);
 }

@@ -141,8 +141,12 @@ def lower(mlir, pipeline):
 
 
 def run(mlir, form="quadratic", expect=None):
-    """Lowers `mlir` with the given mixer form, runs it, returns outputs."""
-    low = lower(mlir, f"ssm-lower-to-llvm=mixer-form={form}")
+    """Lowers `mlir` with the given mixer form ("chunked:Q" for the chunked
+    form with chunks of Q tokens), runs it, returns outputs."""
+    options = f"mixer-form={form}"
+    if form.startswith("chunked:"):
+        options = f"mixer-form=chunked chunk-size={form.split(':')[1]}"
+    low = lower(mlir, f"pass-pipeline=builtin.module(ssm-lower-to-llvm{{{options}}})")
     if low.returncode != 0:
         raise RuntimeError(f"ssm-opt failed ({form}):\n{low.stderr}")
     libs = ",".join(str(LLVM_LIB / l) for l in

@@ -147,8 +147,10 @@ def test_ssd(rng, name, dynamic):
     op = (f"ssm.ssd {ops.text} {{{', '.join(attrs)}}} : ({', '.join(ops.types)}) -> "
           f"({ytype}, {stype})")
     want = ref.ssd(*(quantize(a, "f32") for a in (x, dt, A, B, C)), **kw)
+    # Chunks: shorter than, dividing, not dividing, and longer than l.
     check(c.module(op, [(ytype, "f32"), (stype, "f32")]), list(want),
-          ["quadratic", "recurrent"], f"ssd {name}")
+          ["quadratic", "recurrent", "chunked:1", "chunked:2", "chunked:4",
+           "chunked:64"], f"ssd {name}")
 
 
 # ------------------------------------------------------- Discrete Mamba-2
@@ -176,7 +178,8 @@ def test_discrete_ssd(rng, full, dynamic):
     op = f"ssm.discrete_ssd {ops.text} : ({', '.join(ops.types)}) -> ({ytype}, {stype})"
     want = ref.discrete_ssd(*(quantize(a, "f32") for a in (x, A_log, B, C)), **kw)
     check(c.module(op, [(ytype, "f32"), (stype, "f32")]), list(want),
-          ["quadratic", "recurrent"], f"discrete_ssd full={full}")
+          ["quadratic", "recurrent", "chunked:2", "chunked:5", "chunked:3"],
+          f"discrete_ssd full={full}")
 
 
 # ----------------------------------------------------------------- Mamba-3

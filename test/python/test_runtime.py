@@ -121,7 +121,7 @@ def test_ssm_run_random_inputs_and_bench(multi):
     assert 0 <= report["p10_ms"] <= report["median_ms"] <= report["p90_ms"]
     info = subprocess.run([str(SSM_RUN), str(multi), "--info"], capture_output=True,
                           text=True)
-    assert '"mixer_form":"quadratic"' in info.stdout
+    assert '"mixer_form":"chunked","chunk_size":0' in info.stdout
     assert '{"name":"m","dtype":"float32","shape":["seq"]}' in info.stdout
 
 

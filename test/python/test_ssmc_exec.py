@@ -50,14 +50,16 @@ def read(d, rank):
     return np.lib.stride_tricks.as_strided(flat, shape, [s * 8 for s in strides]).copy()
 
 
-@pytest.mark.parametrize("form", ["quadratic", "recurrent"])
+@pytest.mark.parametrize("form", ["quadratic", "recurrent", "chunked", "chunked:2"])
 @pytest.mark.parametrize("opt", ["0", "3"])
 def test_ssd_shared_library(rng, tmp_path, form, opt):
     src = tmp_path / "mix.mlir"
     src.write_text(SSD_FUNC)
     lib = tmp_path / "mix.so"
+    form, _, chunk = form.partition(":")
+    extra = [f"--chunk-size={chunk}"] if chunk else []
     r = subprocess.run([str(SSMC), str(src), "-o", str(lib), f"-O{opt}",
-                        f"--mixer-form={form}"], capture_output=True, text=True)
+                        f"--mixer-form={form}", *extra], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     ldd = subprocess.run(["ldd", str(lib)], capture_output=True, text=True).stdout
     assert "MLIR" not in ldd and "LLVM" not in ldd, ldd

@@ -72,11 +72,21 @@ cl::opt<Phase> compileTo(
     cl::init(Phase::Serialize), cl::cat(category));
 cl::opt<ssm::MixerForm>
     mixerForm("mixer-form", cl::desc("Algorithm for the mixers"),
-              cl::values(clEnumValN(ssm::MixerForm::Quadratic, "quadratic",
+              cl::values(clEnumValN(ssm::MixerForm::Chunked, "chunked",
+                                    "chunked form where a mixer has one "
+                                    "(SSD, Discrete Mamba-2), quadratic "
+                                    "otherwise (default)"),
+                         clEnumValN(ssm::MixerForm::Quadratic, "quadratic",
                                     "materialized mixing matrix"),
                          clEnumValN(ssm::MixerForm::Recurrent, "recurrent",
                                     "loop of single-token steps")),
-              cl::init(ssm::MixerForm::Quadratic), cl::cat(category));
+              cl::init(ssm::MixerForm::Chunked), cl::cat(category));
+cl::opt<unsigned>
+    chunkSize("chunk-size",
+              cl::desc("Chunk size of the chunked form for every mixer "
+                       "(default 0: the cost model of ssm-select-chunk-sizes; "
+                       "an ssm.chunk_size attribute in .mlir input is kept)"),
+              cl::init(0), cl::cat(category));
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0..3"), cl::Prefix,
                            cl::init(2), cl::cat(category));
 
@@ -106,7 +116,10 @@ int main(int argc, char **argv) {
       "external data read next to it) or MLIR (.mlir, the ssm and upstream\n"
       "dialects). Phases: import (ONNX -> linalg/tensor/ssm with symbolic\n"
       "batch and sequence sizes) -> graph (canonicalize) -> algorithm (mixers\n"
-      "to their algorithm, ssm ops to linalg) -> bufferize -> target (loops,\n"
+      "to their algorithm: chunked where they have a chunked form, chunk "
+      "sizes\n"
+      "from a cost model unless --chunk-size is given; ssm ops to linalg) ->\n"
+      "bufferize -> target (loops,\n"
       "LLVM dialect, the model ABI functions) -> serialize. --compile-to "
       "stops\n"
       "after a phase and writes MLIR; --emit picks what serialize writes "
@@ -177,7 +190,7 @@ int main(int argc, char **argv) {
   if (compileTo >= Phase::Graph)
     pm.addPass(createCanonicalizerPass());
   if (compileTo >= Phase::Algorithm)
-    ssm::addAlgorithmPasses(pm, mixerForm);
+    ssm::addAlgorithmPasses(pm, mixerForm, chunkSize);
   if (compileTo >= Phase::Bufferize)
     ssm::addBufferizePasses(pm);
   if (compileTo >= Phase::Target)
@@ -191,8 +204,11 @@ int main(int argc, char **argv) {
         ",\"target\":\"cpu\",\"triple\":\"" + llvm::sys::getProcessTriple() +
         "\",\"cpu\":\"" + llvm::sys::getHostCPUName().str() +
         "\",\"opt_level\":" + std::to_string(optLevel) + ",\"mixer_form\":\"" +
-        (mixerForm == ssm::MixerForm::Quadratic ? "quadratic" : "recurrent") +
-        "\",\"source\":\"" + llvm::sys::path::filename(inputFile).str() + "\"}";
+        (mixerForm == ssm::MixerForm::Quadratic ? "quadratic"
+         : mixerForm == ssm::MixerForm::Chunked ? "chunked"
+                                                : "recurrent") +
+        "\",\"chunk_size\":" + std::to_string(chunkSize) + ",\"source\":\"" +
+        llvm::sys::path::filename(inputFile).str() + "\"}";
     if (failed(ssm::cpu::emitModelABI(*module, entries, info)))
       return 1;
   }

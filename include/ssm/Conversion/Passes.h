@@ -24,7 +24,7 @@ namespace mlir::ssm {
 #include "ssm/Conversion/Passes.h.inc"
 
 /// How the reference pipeline lowers mixers.
-enum class MixerForm { Quadratic, Recurrent };
+enum class MixerForm { Quadratic, Recurrent, Chunked };
 
 /// Options of the `ssm-lower-to-llvm` pipeline.
 struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
@@ -35,14 +35,23 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
           clEnumValN(MixerForm::Quadratic, "quadratic",
                      "materialized mixing matrix (ssm-materialize-mixers)"),
           clEnumValN(MixerForm::Recurrent, "recurrent",
-                     "loop of single-token steps (ssm-mixers-to-recurrent)"))};
+                     "loop of single-token steps (ssm-mixers-to-recurrent)"),
+          clEnumValN(MixerForm::Chunked, "chunked",
+                     "chunked form where a mixer has one (ssm-chunk-mixers), "
+                     "the quadratic form otherwise"))};
+  PassOptions::Option<int64_t> chunkSize{
+      *this, "chunk-size",
+      llvm::cl::desc("Chunk size of the chunked form (0: the cost model)"),
+      llvm::cl::init(0)};
 };
 
 /// The phases of the reference CPU pipeline, as ssmc runs them:
 /// algorithm (mixers to the chosen form, supporting ops to linalg on
-/// tensors), bufferize (one-shot bufferization and deallocation) and target
-/// (loops, then the LLVM dialect).
-void addAlgorithmPasses(OpPassManager &pm, MixerForm form);
+/// tensors; with the chunked form, chunk sizes from the cost model unless
+/// `chunkSize` > 0), bufferize (one-shot bufferization and deallocation) and
+/// target (loops, then the LLVM dialect).
+void addAlgorithmPasses(OpPassManager &pm, MixerForm form,
+                        int64_t chunkSize = 0);
 void addBufferizePasses(OpPassManager &pm);
 void addTargetPasses(OpPassManager &pm);
 

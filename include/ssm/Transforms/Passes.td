@@ -46,6 +46,50 @@ def SSMMixersToRecurrent : Pass<"ssm-mixers-to-recurrent"> {
   ];
 }
 
+def SSMSelectChunkSizes : Pass<"ssm-select-chunk-sizes"> {
+  let summary = "Choose the chunk size of every mixer that has a chunked form";
+  let description = [{
+    Records on every mixer with a chunked form the chunk size the chunked
+    lowering will use, as the discardable attribute `ssm.chunk_size`
+    (`i64`). A size already present (written by hand, or by an earlier run)
+    is kept; the `chunk-size` option overrides every op.
+
+    The cost model (CPU) balances the two parts of the chunked algorithm.
+    Per token and head, with chunks of `Q` tokens, head size `p` and state
+    size `n`, the intra-chunk part costs about `Q (n + p)` multiply-adds
+    (building and applying the chunk's mixing matrix) and the state part
+    about `2 p n` (writing the chunk's state and reading the state entering
+    it), independent of `Q`; the loop over chunks is sequential, `L / Q`
+    steps. The model takes `Q` where the intra-chunk work equals the state
+    work, `Q = 2 p n / (n + p)`, rounded to the nearest power of two and
+    clamped to `[16, 256]`: smaller chunks would leave the sequential state
+    passing dominant, larger ones add quadratic work. It never exceeds a
+    static sequence length.
+  }];
+  let options = [
+    Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"0",
+           "Chunk size for every mixer (0: the cost model)">
+  ];
+}
+
+def SSMChunkMixers : Pass<"ssm-chunk-mixers"> {
+  let summary = "Lower mixers that carry a chunk size to their chunked form";
+  let description = [{
+    Replaces every mixer carrying `ssm.chunk_size` (see
+    `ssm-select-chunk-sizes`) by the ops that `buildChunkedForm` builds: the
+    sequence cut into chunks (the last one zero-padded), the intra-chunk
+    mixing matrix applied as matrix products, and a loop over the chunks
+    passing the state. The result equals the quadratic form for every chunk
+    size (up to rounding); memory is O(L x chunk) per head instead of
+    O(L^2). Mixers without the attribute are left for the next lowering.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def SSMCPULoopOrder : Pass<"ssm-cpu-loop-order"> {
   let summary = "Order linalg.generic loops for CPU code: a contiguous parallel loop innermost";
   let description = [{

@@ -96,14 +96,7 @@ Decays decaysOf(OpBuilder &b, Location loc, const LinearAttention &la) {
   OpFoldResult B = dimOf(b, loc, la.decay, 0), L = dimOf(b, loc, la.decay, 1),
                H = dimOf(b, loc, la.decay, 2), D = dimOf(b, loc, la.decay, 3);
   Einsum c(b, loc, "bhidk", {B, H, L, D, L});
-  ds.cum = c.build(
-      {c.in(la.decay, "bkhd")}, "bhid", "k",
-      [&](OpBuilder &nb, Location l, ValueRange a) {
-        Value inRange = cmpIdx(nb, l, arith::CmpIPredicate::ule,
-                               c.index(nb, l, 'k'), c.index(nb, l, 'i'));
-        return selectF(nb, l, inRange, addF(nb, l, a[1], a[0]), a[1]);
-      },
-      0.0);
+  ds.cum = prefixSum(c, c.in(la.decay, "bkhd"), "bhid", 'i', 'k');
   Einsum t(b, loc, "bhdk", {B, H, D, L});
   ds.total = t.build(
       {t.in(la.decay, "bkhd")}, "bhd", "k",

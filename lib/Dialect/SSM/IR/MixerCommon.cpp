@@ -11,18 +11,23 @@ using namespace mlir;
 using namespace mlir::ssm;
 using namespace mlir::ssm::mixers;
 
+Value mixers::prefixSum(Einsum &e, const EinInput &in, StringRef out, char i,
+                        char k) {
+  return e.build(
+      {in}, out, StringRef(&k, 1),
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value inRange = cmpIdx(nb, l, arith::CmpIPredicate::ule,
+                               e.index(nb, l, k), e.index(nb, l, i));
+        return selectF(nb, l, inRange, addF(nb, l, a[1], a[0]), a[1]);
+      },
+      0.0);
+}
+
 Value mixers::cumulativeSum(OpBuilder &b, Location loc, Value g) {
   OpFoldResult B = dimOf(b, loc, g, 0), L = dimOf(b, loc, g, 1),
                H = dimOf(b, loc, g, 2);
   Einsum e(b, loc, "bhik", {B, H, L, L});
-  return e.build(
-      {e.in(g, "bkh")}, "bhi", "k",
-      [&](OpBuilder &nb, Location l, ValueRange a) {
-        Value inRange = cmpIdx(nb, l, arith::CmpIPredicate::ule,
-                               e.index(nb, l, 'k'), e.index(nb, l, 'i'));
-        return selectF(nb, l, inRange, addF(nb, l, a[1], a[0]), a[1]);
-      },
-      0.0);
+  return prefixSum(e, e.in(g, "bkh"), "bhi", 'i', 'k');
 }
 
 Value mixers::totalSum(OpBuilder &b, Location loc, Value g) {

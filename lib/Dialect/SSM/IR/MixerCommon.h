@@ -38,6 +38,11 @@ inline Value tokenOf(OpBuilder &b, Location loc, Value v, Value t) {
   return castToF32(b, loc, v);
 }
 
+/// Builds, over the loops of `e`, the inclusive prefix sum of `in` along
+/// loop `k` up to loop `i`: out[.., i, ..] = sum_{k <= i} in[.., k, ..]
+/// (`k` is reduced, `i` is a loop of `out`).
+Value prefixSum(Einsum &e, const EinInput &in, StringRef out, char i, char k);
+
 /// Inclusive prefix sum over the sequence of a per-head quantity:
 /// g (b, l, h) -> cum (b, h, l) with cum[i] = sum_{k <= i} g[k].
 Value cumulativeSum(OpBuilder &b, Location loc, Value g);

@@ -17,6 +17,8 @@
 #include "MixerCommon.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
 using namespace mlir;
 using namespace mlir::ssm;
 using namespace mlir::ssm::mixers;
@@ -242,6 +244,158 @@ SmallVector<Value> quadratic(OpBuilder &b, Location loc, const ScalarDecay &sd,
   return {y, fin};
 }
 
+/// `v` (b, l, ...) zero-padded along the sequence to `nc * Q` tokens and
+/// viewed as chunks: (b, nc, Q, ...).
+Value chunkView(OpBuilder &b, Location loc, Value v, Value padded,
+                OpFoldResult nc, int64_t Q) {
+  if (!v)
+    return v;
+  auto type = cast<RankedTensorType>(v.getType());
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    sizes.push_back(d == 1 ? OpFoldResult(padded) : dimOf(b, loc, v, d));
+  Value full =
+      insertAlong(b, loc, v, filled(b, loc, sizes, 0.0), 1, b.getIndexAttr(0));
+  SmallVector<int64_t> shape = {type.getDimSize(0), ShapedType::kDynamic, Q};
+  SmallVector<OpFoldResult> outSizes = {sizes[0], nc, b.getIndexAttr(Q)};
+  SmallVector<ReassociationIndices> groups = {{0}, {1, 2}};
+  for (int64_t d = 2; d < type.getRank(); ++d) {
+    shape.push_back(type.getDimSize(d));
+    outSizes.push_back(sizes[d]);
+    groups.push_back({d + 1});
+  }
+  return tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(shape, b.getF32Type()), full, groups,
+      outSizes);
+}
+
+/// Results of the chunked form with chunks of `Q` tokens: y (b, l, h, p) and
+/// the final state. Loops `c` (chunk) and `i`, `j`, `k` (token in the
+/// chunk) index the chunked views (b, nc, Q, ...) of the padded sequence;
+/// padding tokens have no decay and no input, so they change nothing.
+SmallVector<Value> chunked(OpBuilder &b, Location loc, const ScalarDecay &sd,
+                           Value init, int64_t Q) {
+  OpFoldResult B = dimOf(b, loc, sd.x, 0), L = dimOf(b, loc, sd.x, 1),
+               H = dimOf(b, loc, sd.x, 2), P = dimOf(b, loc, sd.x, 3),
+               N = dimOf(b, loc, sd.B, 3), QQ = b.getIndexAttr(Q),
+               one = b.getIndexAttr(1);
+  Value len = toIndex(b, loc, L);
+  Value q = arith::ConstantIndexOp::create(b, loc, Q);
+  Value nc = arith::DivUIOp::create(
+      b, loc,
+      arith::AddIOp::create(b, loc, len,
+                            arith::ConstantIndexOp::create(b, loc, Q - 1)),
+      q);
+  Value padded = arith::MulIOp::create(b, loc, nc, q);
+  OpFoldResult NC = nc;
+  ScalarDecay pd = sd;
+  pd.x = chunkView(b, loc, sd.x, padded, NC, Q);
+  pd.B = chunkView(b, loc, sd.B, padded, NC, Q);
+  pd.C = chunkView(b, loc, sd.C, padded, NC, Q);
+  pd.logDecay = chunkView(b, loc, sd.logDecay, padded, NC, Q);
+  pd.scale = chunkView(b, loc, sd.scale, padded, NC, Q);
+  // B or C of token `t` of chunk c, for head h.
+  auto bc = [&](const Einsum &e, Value v, char t) {
+    return e.in(v, {e.d('b'), e.d('c'), e.d(t), pd.group(e), e.d('n')});
+  };
+
+  // cum[b, h, c, i]: log decay summed over the chunk up to token i.
+  Einsum ec(b, loc, "bhcik", {B, H, NC, QQ, QQ});
+  Value cum = prefixSum(ec, ec.in(pd.logDecay, "bckh"), "bhci", 'i', 'k');
+  // cum at the chunk's last token: the chunk's total log decay (b, h, c).
+  Value total = elementAlong(b, loc, cum, 3, b.getIndexAttr(Q - 1));
+
+  // Intra-chunk mixing matrix M[b, h, c, i, j] (j <= i).
+  Einsum em(b, loc, "bhcijn", {B, H, NC, QQ, QQ, N});
+  Value cb = em.build(
+      {bc(em, pd.C, 'i'), bc(em, pd.B, 'j')}, "bhcij", "n",
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        return addF(nb, l, a[2], mulF(nb, l, a[0], a[1]));
+      },
+      0.0);
+  Einsum ew(b, loc, "bhcij", {B, H, NC, QQ, QQ});
+  SmallVector<EinInput> wIns = {ew.in(cb, "bhcij"), ew.in(cum, "bhci"),
+                                ew.in(cum, "bhcj")};
+  if (pd.scale)
+    wIns.push_back(ew.in(pd.scale, "bcjh"));
+  Value M =
+      ew.build(wIns, "bhcij", "", [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value v = mulF(nb, l, a[0], clampedExp(nb, l, subF(nb, l, a[1], a[2])));
+        if (pd.scale)
+          v = mulF(nb, l, v, a[3]);
+        Value causal = cmpIdx(nb, l, arith::CmpIPredicate::ule,
+                              ew.index(nb, l, 'j'), ew.index(nb, l, 'i'));
+        return selectF(nb, l, causal, v, cstF32(nb, l, 0.0));
+      });
+
+  // Each chunk's own state S[b, c, h, p, n] (from a zero state).
+  Einsum es(b, loc, "bchpnj", {B, NC, H, P, N, QQ});
+  SmallVector<EinInput> sIns = {es.in(pd.x, "bcjhp"), bc(es, pd.B, 'j'),
+                                es.in(total, "bhc"), es.in(cum, "bhcj")};
+  if (pd.scale)
+    sIns.push_back(es.in(pd.scale, "bcjh"));
+  Value S = es.build(
+      sIns, "bchpn", "j",
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value w = clampedExp(nb, l, subF(nb, l, a[2], a[3]));
+        if (pd.scale)
+          w = mulF(nb, l, w, a[4]);
+        return addF(nb, l, a.back(), mulF(nb, l, w, mulF(nb, l, a[0], a[1])));
+      },
+      0.0);
+
+  // State passing: before[b, c] is the state entering chunk c.
+  Value h0 = init ? init : filled(b, loc, {B, H, P, N}, 0.0);
+  Value before0 = filled(b, loc, {B, NC, H, P, N}, 0.0);
+  Value lb = arith::ConstantIndexOp::create(b, loc, 0);
+  Value step = arith::ConstantIndexOp::create(b, loc, 1);
+  auto loop = scf::ForOp::create(
+      b, loc, lb, nc, step, ValueRange{h0, before0},
+      [&](OpBuilder &nb, Location l, Value c, ValueRange args) {
+        Value hs = args[0];
+        // Rank-reducing insert of the (b, h, p, n) state at chunk c.
+        OpFoldResult zero = nb.getIndexAttr(0);
+        Value before = tensor::InsertSliceOp::create(
+            nb, l, hs, args[1],
+            SmallVector<OpFoldResult>{zero, c, zero, zero, zero},
+            SmallVector<OpFoldResult>{B, one, H, P, N},
+            SmallVector<OpFoldResult>(5, one));
+        Value sc = sliceAlong(nb, l, S, 1, c, one);
+        Value tc = sliceAlong(nb, l, total, 2, c, one);
+        Einsum e(nb, l, "bhpn", {B, H, P, N});
+        Value next = e.build(
+            {e.in(hs, "bhpn"), e.in(tc, "bh0"), e.in(sc, "b0hpn")}, "bhpn", "",
+            [&](OpBuilder &bb, Location ll, ValueRange a) {
+              return addF(bb, ll, mulF(bb, ll, clampedExp(bb, ll, a[1]), a[0]),
+                          a[2]);
+            });
+        scf::YieldOp::create(nb, l, ValueRange{next, before});
+      });
+  Value finalState = loop.getResult(0), before = loop.getResult(1);
+
+  // y[b, c, i, h, p] = exp(cum_i) C_i . before_c  +  sum_j M[i, j] x_j.
+  Einsum eo(b, loc, "bcihpn", {B, NC, QQ, H, P, N});
+  Value y = eo.build(
+      {bc(eo, pd.C, 'i'), eo.in(before, "bchpn"), eo.in(cum, "bhci")}, "bcihp",
+      "n",
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value v = mulF(nb, l, mulF(nb, l, a[0], a[1]), clampedExp(nb, l, a[2]));
+        return addF(nb, l, a[3], v);
+      },
+      0.0);
+  Einsum ed(b, loc, "bcihpj", {B, NC, QQ, H, P, QQ});
+  y = ed.buildInto(
+      {ed.in(M, "bhcij"), ed.in(pd.x, "bcjhp")}, "bcihp", "j",
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        return addF(nb, l, a[2], mulF(nb, l, a[0], a[1]));
+      },
+      y);
+  y = tensor::CollapseShapeOp::create(
+      b, loc, y, SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+  y = sliceAlong(b, loc, y, 1, b.getIndexAttr(0), L);
+  return {skipAndGate(b, loc, sd, y), finalState};
+}
+
 /// One token: H' = exp(min(g, 0)) H + s x B^T, y = H' C (+ D x, gate).
 MixerStep step(OpBuilder &b, Location loc, const ScalarDecay &sd, Value h) {
   OpFoldResult B = dimOf(b, loc, sd.x, 0), H = dimOf(b, loc, sd.x, 2),
@@ -312,6 +466,17 @@ FailureOr<SmallVector<Value>> quadraticImpl(OpT op, OpBuilder &b) {
 }
 
 template <typename OpT>
+FailureOr<SmallVector<Value>> chunkedImpl(OpT op, OpBuilder &b,
+                                          int64_t chunkSize) {
+  if (chunkSize < 1)
+    return op.emitOpError()
+           << "chunk size must be at least 1, got " << chunkSize;
+  ScalarDecay sd = prepare(b, op, Value());
+  return chunked(b, op.getLoc(), sd,
+                 f32OrNull(b, op.getLoc(), op.getInitialState()), chunkSize);
+}
+
+template <typename OpT>
 FailureOr<MixerStep> stepImpl(OpT op, OpBuilder &b, Value t, ValueRange state) {
   if (state.size() != 1)
     return op.emitOpError()
@@ -332,6 +497,11 @@ FailureOr<Value> SSDOp::materializeMixingMatrix(OpBuilder &b) {
 FailureOr<SmallVector<Value>> SSDOp::buildQuadraticForm(OpBuilder &b) {
   return quadraticImpl(*this, b);
 }
+bool SSDOp::hasChunkedForm() { return true; }
+FailureOr<SmallVector<Value>> SSDOp::buildChunkedForm(OpBuilder &b,
+                                                      int64_t chunkSize) {
+  return chunkedImpl(*this, b, chunkSize);
+}
 SmallVector<MixerStateInfo> SSDOp::getStateInfo() {
   return stateInfo(getX(), getB());
 }
@@ -349,6 +519,11 @@ FailureOr<Value> DiscreteSSDOp::materializeMixingMatrix(OpBuilder &b) {
 }
 FailureOr<SmallVector<Value>> DiscreteSSDOp::buildQuadraticForm(OpBuilder &b) {
   return quadraticImpl(*this, b);
+}
+bool DiscreteSSDOp::hasChunkedForm() { return true; }
+FailureOr<SmallVector<Value>>
+DiscreteSSDOp::buildChunkedForm(OpBuilder &b, int64_t chunkSize) {
+  return chunkedImpl(*this, b, chunkSize);
 }
 SmallVector<MixerStateInfo> DiscreteSSDOp::getStateInfo() {
   return stateInfo(getX(), getB());

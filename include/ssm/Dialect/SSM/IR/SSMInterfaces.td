@@ -54,6 +54,23 @@ def SSM_MixerOpInterface : OpInterface<"MixerOpInterface"> {
       "::mlir::FailureOr<::llvm::SmallVector<::mlir::Value>>",
       "buildQuadraticForm", (ins "::mlir::OpBuilder &":$builder)>,
     InterfaceMethod<[{
+        Whether the op has a chunked form (`buildChunkedForm`).
+      }],
+      "bool", "hasChunkedForm", (ins), [{}], [{ return false; }]>,
+    InterfaceMethod<[{
+        Builds the op's results in chunked form at the op's location, in the
+        order and types of `buildQuadraticForm`: the sequence is cut into
+        chunks of `chunkSize` tokens (the last one padded), each chunk is
+        computed in quadratic form (its own `chunkSize x chunkSize` mixing
+        matrix, as matrix products) and the state is passed from chunk to
+        chunk by a loop over the chunks. Memory is O(L * chunkSize) per head
+        instead of O(L^2). Only called when `hasChunkedForm` is true.
+      }],
+      "::mlir::FailureOr<::llvm::SmallVector<::mlir::Value>>",
+      "buildChunkedForm",
+      (ins "::mlir::OpBuilder &":$builder, "int64_t":$chunkSize), [{}],
+      [{ return ::mlir::failure(); }]>,
+    InterfaceMethod<[{
         Describes the recurrent state carried from token to token, in the
         order `buildRecurrentStep` takes and returns it.
       }],

@@ -12,9 +12,12 @@ include "ssm/Dialect/SSM/IR/SSMDialect.td"
 include "ssm/Dialect/SSM/IR/SSMInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
-class SSM_MixerOp<string mnemonic, list<Trait> traits = []>
+// `methods` names the interface methods with a default implementation that
+// the op overrides (a chunked form, for example).
+class SSM_MixerOp<string mnemonic, list<Trait> traits = [],
+                  list<string> methods = []>
     : SSM_Op<mnemonic, !listconcat(traits, [
-        Pure, DeclareOpInterfaceMethods<SSM_MixerOpInterface>])> {
+        Pure, DeclareOpInterfaceMethods<SSM_MixerOpInterface, methods>])> {
   let hasVerifier = 1;
 }
 
@@ -67,7 +70,8 @@ def SSM_AttentionOp : SSM_MixerOp<"attention"> {
   }];
 }
 
-def SSM_SSDOp : SSM_MixerOp<"ssd", [AttrSizedOperandSegments]> {
+def SSM_SSDOp : SSM_MixerOp<"ssd", [AttrSizedOperandSegments],
+                           ["hasChunkedForm", "buildChunkedForm"]> {
   let summary = "Mamba-2 state space duality (SSD) mixer";
   let description = [{
     The Mamba-2 selective state space mixer of state-spaces/mamba
@@ -115,7 +119,8 @@ def SSM_SSDOp : SSM_MixerOp<"ssd", [AttrSizedOperandSegments]> {
   }];
 }
 
-def SSM_DiscreteSSDOp : SSM_MixerOp<"discrete_ssd", [AttrSizedOperandSegments]> {
+def SSM_DiscreteSSDOp : SSM_MixerOp<"discrete_ssd", [AttrSizedOperandSegments],
+                                   ["hasChunkedForm", "buildChunkedForm"]> {
   let summary = "Discrete Mamba-2 mixer (MOHAWK / Phi-Mamba / Llamba student)";
   let description = [{
     The scalar-decay SSM of Discrete Mamba-2: no dt scaling of the input and
