@@ -2,20 +2,22 @@
 
 // SSD with chunks of 4: the sequence is zero-padded to a multiple of 4 and
 // viewed as (b, chunks, 4, ...); the intra-chunk matrix is (b, h, c, 4, 4)
-// (never seq x seq); one loop over the chunks carries the (b, h, p, n)
-// state and records the state entering each chunk; the output is collapsed
-// back and sliced to the sequence length.
+// (never seq x seq); one loop over the chunks carries the state, kept as
+// (b, h, n, p) inside, and records the state entering each chunk; the
+// output is collapsed back and sliced to the sequence length, the final
+// state transposed back to (b, h, p, n).
 // CHECK-LABEL: func.func @ssd
 // CHECK-NOT: ssm.ssd
 // CHECK: tensor.expand_shape {{.*}} into tensor<2x?x4x2x3xf32>
 // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<2x2x?x4x4xf32>)
 // CHECK-NOT: tensor<2x2x?x?xf32>
-// CHECK: %[[LOOP:.*]]:2 = scf.for {{.*}} iter_args({{.*}}) -> (tensor<2x2x3x5xf32>, tensor<2x?x2x3x5xf32>)
-// CHECK: tensor.insert_slice {{.*}} : tensor<2x2x3x5xf32> into tensor<2x?x2x3x5xf32>
+// CHECK: %[[LOOP:.*]]:2 = scf.for {{.*}} iter_args({{.*}}) -> (tensor<2x2x5x3xf32>, tensor<2x?x2x5x3xf32>)
+// CHECK: tensor.insert_slice {{.*}} : tensor<2x2x5x3xf32> into tensor<2x?x2x5x3xf32>
 // CHECK: scf.yield
+// CHECK: %[[FINAL:.*]] = linalg.generic {{.*}} ins(%[[LOOP]]#0 : tensor<2x2x5x3xf32>) outs(%{{.*}} : tensor<2x2x3x5xf32>)
 // CHECK: tensor.collapse_shape {{.*}} into tensor<2x?x2x3xf32>
 // CHECK: tensor.extract_slice {{.*}}[0, 0, 0, 0] [2, %{{.*}}, 2, 3]
-// CHECK: return %{{.*}}, %[[LOOP]]#0
+// CHECK: return %{{.*}}, %[[FINAL]]
 func.func @ssd(%x: tensor<2x?x2x3xf32>, %dt: tensor<2x?x2xf32>, %A: tensor<2xf32>,
                %B: tensor<2x?x1x5xf32>, %C: tensor<2x?x1x5xf32>)
     -> (tensor<2x?x2x3xf32>, tensor<2x2x3x5xf32>) {

@@ -305,10 +305,18 @@ SmallVector<Value> chunked(OpBuilder &b, Location loc, const ScalarDecay &sd,
   // cum at the chunk's last token: the chunk's total log decay (b, h, c).
   Value total = elementAlong(b, loc, cum, 3, b.getIndexAttr(Q - 1));
 
-  // Intra-chunk mixing matrix M[b, h, c, i, j] (j <= i).
+  // Intra-chunk mixing matrix M[b, h, c, i, j] (j <= i). B is read
+  // transposed, (b, c, g, n, j), so that the innermost loop runs over j,
+  // contiguous in B and in M.
+  OpFoldResult G = dimOf(b, loc, sd.B, 2);
+  Einsum et(b, loc, "bcgnj", {B, NC, G, N, QQ});
+  Value bt = et.build({et.in(pd.B, "bcjgn")}, "bcgnj", "",
+                      [](OpBuilder &, Location, ValueRange a) { return a[0]; });
   Einsum em(b, loc, "bhcijn", {B, H, NC, QQ, QQ, N});
   Value cb = em.build(
-      {bc(em, pd.C, 'i'), bc(em, pd.B, 'j')}, "bhcij", "n",
+      {bc(em, pd.C, 'i'),
+       em.in(bt, {em.d('b'), em.d('c'), pd.group(em), em.d('n'), em.d('j')})},
+      "bhcij", "n",
       [&](OpBuilder &nb, Location l, ValueRange a) {
         return addF(nb, l, a[2], mulF(nb, l, a[0], a[1]));
       },
@@ -328,14 +336,16 @@ SmallVector<Value> chunked(OpBuilder &b, Location loc, const ScalarDecay &sd,
         return selectF(nb, l, causal, v, cstF32(nb, l, 0.0));
       });
 
-  // Each chunk's own state S[b, c, h, p, n] (from a zero state).
-  Einsum es(b, loc, "bchpnj", {B, NC, H, P, N, QQ});
+  // Each chunk's own state S[b, c, h, n, p] (from a zero state). States are
+  // kept (n, p) inside the chunked form so that p, contiguous in x and y,
+  // is the innermost loop of their products.
+  Einsum es(b, loc, "bchnpj", {B, NC, H, N, P, QQ});
   SmallVector<EinInput> sIns = {es.in(pd.x, "bcjhp"), bc(es, pd.B, 'j'),
                                 es.in(total, "bhc"), es.in(cum, "bhcj")};
   if (pd.scale)
     sIns.push_back(es.in(pd.scale, "bcjh"));
   Value S = es.build(
-      sIns, "bchpn", "j",
+      sIns, "bchnp", "j",
       [&](OpBuilder &nb, Location l, ValueRange a) {
         Value w = clampedExp(nb, l, subF(nb, l, a[2], a[3]));
         if (pd.scale)
@@ -345,8 +355,14 @@ SmallVector<Value> chunked(OpBuilder &b, Location loc, const ScalarDecay &sd,
       0.0);
 
   // State passing: before[b, c] is the state entering chunk c.
-  Value h0 = init ? init : filled(b, loc, {B, H, P, N}, 0.0);
-  Value before0 = filled(b, loc, {B, NC, H, P, N}, 0.0);
+  auto swapPN = [&](Value v, StringRef from, StringRef to) {
+    Einsum e(b, loc, to, {B, H, to[2] == 'p' ? P : N, to[3] == 'p' ? P : N});
+    return e.build({e.in(v, from)}, to, "",
+                   [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  };
+  Value h0 =
+      init ? swapPN(init, "bhpn", "bhnp") : filled(b, loc, {B, H, N, P}, 0.0);
+  Value before0 = filled(b, loc, {B, NC, H, N, P}, 0.0);
   Value lb = arith::ConstantIndexOp::create(b, loc, 0);
   Value step = arith::ConstantIndexOp::create(b, loc, 1);
   auto loop = scf::ForOp::create(
@@ -358,25 +374,26 @@ SmallVector<Value> chunked(OpBuilder &b, Location loc, const ScalarDecay &sd,
         Value before = tensor::InsertSliceOp::create(
             nb, l, hs, args[1],
             SmallVector<OpFoldResult>{zero, c, zero, zero, zero},
-            SmallVector<OpFoldResult>{B, one, H, P, N},
+            SmallVector<OpFoldResult>{B, one, H, N, P},
             SmallVector<OpFoldResult>(5, one));
         Value sc = sliceAlong(nb, l, S, 1, c, one);
         Value tc = sliceAlong(nb, l, total, 2, c, one);
-        Einsum e(nb, l, "bhpn", {B, H, P, N});
+        Einsum e(nb, l, "bhnp", {B, H, N, P});
         Value next = e.build(
-            {e.in(hs, "bhpn"), e.in(tc, "bh0"), e.in(sc, "b0hpn")}, "bhpn", "",
+            {e.in(hs, "bhnp"), e.in(tc, "bh0"), e.in(sc, "b0hnp")}, "bhnp", "",
             [&](OpBuilder &bb, Location ll, ValueRange a) {
               return addF(bb, ll, mulF(bb, ll, clampedExp(bb, ll, a[1]), a[0]),
                           a[2]);
             });
         scf::YieldOp::create(nb, l, ValueRange{next, before});
       });
-  Value finalState = loop.getResult(0), before = loop.getResult(1);
+  Value finalState = swapPN(loop.getResult(0), "bhnp", "bhpn");
+  Value before = loop.getResult(1);
 
   // y[b, c, i, h, p] = exp(cum_i) C_i . before_c  +  sum_j M[i, j] x_j.
   Einsum eo(b, loc, "bcihpn", {B, NC, QQ, H, P, N});
   Value y = eo.build(
-      {bc(eo, pd.C, 'i'), eo.in(before, "bchpn"), eo.in(cum, "bhci")}, "bcihp",
+      {bc(eo, pd.C, 'i'), eo.in(before, "bchnp"), eo.in(cum, "bhci")}, "bcihp",
       "n",
       [&](OpBuilder &nb, Location l, ValueRange a) {
         Value v = mulF(nb, l, mulF(nb, l, a[0], a[1]), clampedExp(nb, l, a[2]));
