@@ -263,15 +263,23 @@ def conv_with_state(g, t, channels, k):
     return g.op("Transpose", [y], perm=[0, 2, 1])
 
 
-def mamba2_la_layer(g, x, c):
+def mamba2_inputs(g, x, c, conv):
+    """The Mamba-2 block up to the mixer: norm, in_proj, `conv` (with SiLU)
+    over [x, B, C]. Returns the sizes (d, p, n, h, di), the normed input and
+    z, x, B, C, dt."""
     d, p, n, k = c["d"], c["head_dim"], c["state"], c["conv"]
     di = c["expand"] * d
     h = di // p
     hx = g.rms_norm(x, d)
     proj = g.op("MatMul", [hx, g.weight((d, 2 * di + 2 * n + h))])
     z, xbc, dt = g.op("Split", [proj, g.ints([di, di + 2 * n, h])], outputs=3, axis=2)
-    xbc = conv_with_state(g, xbc, di + 2 * n, k)
+    xbc = conv(g, xbc, di + 2 * n, k)
     xs, B, C = g.op("Split", [xbc, g.ints([di, n, n])], outputs=3, axis=2)
+    return (d, p, n, h, di), hx, z, xs, B, C, dt
+
+
+def mamba2_la_layer(g, x, c):
+    (d, p, n, h, di), _, z, xs, B, C, dt = mamba2_inputs(g, x, c, conv_with_state)
     dt = g.op("Softplus", [g.op("Add", [dt, g.const(g.rng.uniform(-3, -1, h))])])  # [b, l, h]
     A = g.const(-np.exp(g.rng.uniform(0, 1.5, h)))
 
@@ -379,14 +387,7 @@ def mamba3_layer(g, x, c, rank):
 def perhead_hybrid_layer(g, x, c, positions, kept):
     """A Mamba-2 SSD mixer over all heads; with `kept` > 0 attention heads
     also, merged with HybridMerge."""
-    d, p, n, k = c["d"], c["head_dim"], c["state"], c["conv"]
-    di = c["expand"] * d
-    h = di // p
-    hx = g.rms_norm(x, d)
-    proj = g.op("MatMul", [hx, g.weight((d, 2 * di + 2 * n + h))])
-    z, xbc, dt = g.op("Split", [proj, g.ints([di, di + 2 * n, h])], outputs=3, axis=2)
-    xbc = ssmc_conv(g, xbc, di + 2 * n, k)
-    xs, B, C = g.op("Split", [xbc, g.ints([di, n, n])], outputs=3, axis=2)
+    (d, p, n, h, di), hx, z, xs, B, C, dt = mamba2_inputs(g, x, c, ssmc_conv)
     heads = lambda t, hh, w: g.op("Reshape", [t, g.ints([0, 0, hh, w])])  # noqa: E731
     A = g.const(-np.exp(g.rng.uniform(0, 1.5, h)))
     y = g.ssmc("SSD", [heads(xs, h, p), dt, A, heads(B, 1, n), heads(C, 1, n),
