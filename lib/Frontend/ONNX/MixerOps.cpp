@@ -602,10 +602,8 @@ LogicalResult Importer::importLinearAttention(Node &n) {
     return fail(n, "q_num_heads (" + Twine(*qHeads) +
                        ") must be a positive multiple of kv_num_heads (" +
                        Twine(*kvHeads) + ")");
-  bool gated = *rule == LinearAttentionRule::gated ||
-               *rule == LinearAttentionRule::gated_delta;
-  bool delta = *rule == LinearAttentionRule::delta ||
-               *rule == LinearAttentionRule::gated_delta;
+  bool gated = LinearAttentionOp::isGated(*rule);
+  bool delta = LinearAttentionOp::isDelta(*rule);
   Tensor *past = n.input(3), *decay = n.input(4), *beta = n.input(5);
   if (gated != (decay != nullptr))
     return fail(n, "update_rule '" + *ruleName + "' " +

@@ -220,13 +220,6 @@ Value forwardSubstitute(OpBuilder &b, Location loc, Value A, Value beta,
   return loop.getResult(0);
 }
 
-/// sum_d a[b, l, h, d] S[b, h, d, m] exp(cum_l)[d], the decayed initial state
-/// read by the keys (the delta rule's correction): (b, l, hkv, dv).
-Value keysReadInitial(OpBuilder &b, Location loc, const LinearAttention &la,
-                      const Decays &ds, Value init) {
-  return readInitial(b, loc, la, ds, la.k, 1, init, 1.0);
-}
-
 /// The values written to the state: v, or the delta rule's u.
 Value writtenValues(OpBuilder &b, Location loc, const LinearAttention &la,
                     const Decays &ds, Value init) {
@@ -234,7 +227,9 @@ Value writtenValues(OpBuilder &b, Location loc, const LinearAttention &la,
     return la.v;
   Value r = la.v;
   if (init) {
-    Value w = keysReadInitial(b, loc, la, ds, init);
+    // The decayed initial state read by the keys: the correction's part
+    // that does not depend on earlier written values.
+    Value w = readInitial(b, loc, la, ds, la.k, 1, init, 1.0);
     OpFoldResult B = dimOf(b, loc, r, 0), L = dimOf(b, loc, r, 1),
                  H = dimOf(b, loc, r, 2), M = dimOf(b, loc, r, 3);
     Einsum e(b, loc, "blhm", {B, L, H, M});

@@ -289,16 +289,18 @@ def SSM_LinearAttentionOp : SSM_MixerOp<"linear_attention",
     attr-dict `:` functional-type(operands, results)
   }];
   let extraClassDeclaration = [{
-    /// Whether the rule decays the state (gated, gated_delta).
-    bool isGated() {
-      return getUpdateRule() == LinearAttentionRule::gated ||
-             getUpdateRule() == LinearAttentionRule::gated_delta;
+    /// Whether `rule` decays the state (gated, gated_delta).
+    static bool isGated(LinearAttentionRule rule) {
+      return rule == LinearAttentionRule::gated ||
+             rule == LinearAttentionRule::gated_delta;
     }
-    /// Whether the rule is a delta rule (delta, gated_delta).
-    bool isDelta() {
-      return getUpdateRule() == LinearAttentionRule::delta ||
-             getUpdateRule() == LinearAttentionRule::gated_delta;
+    /// Whether `rule` is a delta rule (delta, gated_delta).
+    static bool isDelta(LinearAttentionRule rule) {
+      return rule == LinearAttentionRule::delta ||
+             rule == LinearAttentionRule::gated_delta;
     }
+    bool isGated() { return isGated(getUpdateRule()); }
+    bool isDelta() { return isDelta(getUpdateRule()); }
   }];
 }
 
