@@ -42,6 +42,8 @@ struct Entry {
   std::string signature;
   ssm_entry_fn fn = nullptr;
   std::vector<IOInfo> inputs, outputs;
+  /// The trailing inputs and outputs that are generation state.
+  int64_t numState = 0;
 };
 
 struct Library {
@@ -240,6 +242,14 @@ ssm_status ssm_model_load(const char *path, ssm_model **model) {
       if (!parseIO(x, e.outputs.back(), error))
         return setError(SSM_ERROR_LOAD,
                         "signature of '" + e.name + "': " + error);
+    }
+    if (const ssm::json::Value *st = v.get("state")) {
+      if (!st->isNumber() || st->number < 0 ||
+          st->number > static_cast<double>(e.inputs.size()) ||
+          st->number > static_cast<double>(e.outputs.size()))
+        return setError(SSM_ERROR_LOAD,
+                        "signature of '" + e.name + "': invalid state count");
+      e.numState = static_cast<int64_t>(st->number);
     }
     m->entries.push_back(std::move(e));
   }
@@ -509,6 +519,204 @@ ssm_status ssm_run(const ssm_model *model, const char *entry,
   }
   for (int64_t k = 0; k < numOutputs; ++k)
     outputs[k] = made[k];
+  return SSM_OK;
+}
+
+//===----------------------------------------------------------------------===//
+// Generation
+//===----------------------------------------------------------------------===//
+
+} // extern "C"
+
+struct ssm_generator {
+  const ssm_model *model = nullptr;
+  const Entry *prefill = nullptr, *decode = nullptr;
+  int64_t batch = 0;
+  int64_t position = 0;
+  bool hasCaches = false;
+  // The state, in the order of the entry points' trailing inputs.
+  std::vector<ssm_tensor *> state;
+
+  ~ssm_generator() {
+    for (ssm_tensor *t : state)
+      ssm_tensor_release(t);
+  }
+
+  size_t firstState(const Entry *e) const {
+    return e->inputs.size() - static_cast<size_t>(e->numState);
+  }
+
+  /// A fresh (zero) state tensor for state input `k`.
+  ssm_status fresh(size_t k, ssm_tensor **out) {
+    const IOInfo &io = prefill->inputs[firstState(prefill) + k];
+    std::vector<int64_t> shape;
+    for (size_t d = 0; d < io.dims.size(); ++d) {
+      if (io.dims[d] >= 0)
+        shape.push_back(io.dims[d]);
+      else if (d == 0)
+        shape.push_back(batch);
+      else if (io.dimNames[d] == "past")
+        shape.push_back(0);
+      else
+        return setError(SSM_ERROR_LOAD,
+                        "state '" + io.name + "' has a size in dimension " +
+                            std::to_string(d) + " the runtime cannot choose");
+    }
+    return ssm_tensor_create(io.dtype, static_cast<int64_t>(shape.size()),
+                             shape.data(), out);
+  }
+
+  ssm_status resetAll() {
+    std::vector<ssm_tensor *> next;
+    for (size_t k = 0; k < static_cast<size_t>(prefill->numState); ++k) {
+      ssm_tensor *t = nullptr;
+      if (ssm_status s = fresh(k, &t)) {
+        for (ssm_tensor *m : next)
+          ssm_tensor_release(m);
+        return s;
+      }
+      next.push_back(t);
+    }
+    for (ssm_tensor *t : state)
+      ssm_tensor_release(t);
+    state = std::move(next);
+    position = 0;
+    return SSM_OK;
+  }
+
+  ssm_status step(const Entry *e, const ssm_tensor *tokens,
+                  ssm_tensor **outputs) {
+    std::string where = "generator (" + e->name + "): ";
+    if (!tokens)
+      return setError(SSM_ERROR_INVALID_ARGUMENT, where + "NULL tokens");
+    if (tokens->dtype != SSM_INT64 || tokens->shape.size() != 2 ||
+        tokens->shape[0] != batch || tokens->shape[1] < 1)
+      return setError(
+          SSM_ERROR_INVALID_ARGUMENT,
+          where + "tokens must be int64 (batch = " + std::to_string(batch) +
+              ", n >= 1), got " +
+              kDtypeNames[validDtype(tokens->dtype) ? tokens->dtype : 0] +
+              " of rank " + std::to_string(tokens->shape.size()));
+    std::vector<ssm_tensor *> in = {const_cast<ssm_tensor *>(tokens)};
+    in.insert(in.end(), state.begin(), state.end());
+    std::vector<ssm_tensor *> out(e->outputs.size(), nullptr);
+    if (ssm_status s = ssm_run(model, e->name.c_str(), in.data(),
+                               static_cast<int64_t>(in.size()), out.data(),
+                               static_cast<int64_t>(out.size())))
+      return s;
+    size_t first = out.size() - state.size();
+    for (size_t k = 0; k < state.size(); ++k) {
+      ssm_tensor_release(state[k]);
+      state[k] = out[first + k];
+    }
+    position += tokens->shape[1];
+    for (size_t k = 1; k < first; ++k)
+      ssm_tensor_release(out[k]);
+    if (outputs)
+      *outputs = out[0];
+    else
+      ssm_tensor_release(out[0]);
+    return SSM_OK;
+  }
+};
+
+extern "C" {
+
+ssm_status ssm_generator_create(const ssm_model *model, int64_t batch,
+                                ssm_generator **generator) {
+  if (!generator)
+    return setError(SSM_ERROR_INVALID_ARGUMENT, "NULL generator");
+  *generator = nullptr;
+  if (!model)
+    return setError(SSM_ERROR_INVALID_ARGUMENT, "NULL model");
+  if (batch < 1)
+    return setError(SSM_ERROR_INVALID_ARGUMENT,
+                    "batch must be at least 1, got " + std::to_string(batch));
+  const Entry *prefill = model->find("prefill"),
+              *decode = model->find("decode");
+  if (!prefill || !decode || !prefill->numState ||
+      prefill->numState != decode->numState)
+    return setError(SSM_ERROR_NOT_FOUND,
+                    "the model has no prefill/decode entry points (ssmc "
+                    "derives them when the model's only input is the token "
+                    "ids and every exchange between tokens is a recognized "
+                    "mixer; see ssmc's note)");
+  if (prefill->inputs.size() != static_cast<size_t>(prefill->numState) + 1 ||
+      prefill->outputs.size() < static_cast<size_t>(prefill->numState) + 1)
+    return setError(SSM_ERROR_LOAD, "prefill has an unexpected signature");
+  std::unique_ptr<ssm_generator> g(new (std::nothrow) ssm_generator);
+  if (!g)
+    return setError(SSM_ERROR_OUT_OF_MEMORY, "out of memory");
+  g->model = model;
+  g->prefill = prefill;
+  g->decode = decode;
+  g->batch = batch;
+  for (size_t k = 1; k < prefill->inputs.size(); ++k)
+    for (const std::string &n : prefill->inputs[k].dimNames)
+      g->hasCaches |= n == "past";
+  if (ssm_status s = g->resetAll())
+    return s;
+  *generator = g.release();
+  return SSM_OK;
+}
+
+void ssm_generator_release(ssm_generator *generator) { delete generator; }
+
+ssm_status ssm_generator_prefill(ssm_generator *g, const ssm_tensor *tokens,
+                                 ssm_tensor **outputs) {
+  if (!g)
+    return setError(SSM_ERROR_INVALID_ARGUMENT, "NULL generator");
+  return g->step(g->prefill, tokens, outputs);
+}
+
+ssm_status ssm_generator_decode(ssm_generator *g, const ssm_tensor *tokens,
+                                ssm_tensor **outputs) {
+  if (!g)
+    return setError(SSM_ERROR_INVALID_ARGUMENT, "NULL generator");
+  if (tokens && tokens->shape.size() == 2 && tokens->shape[1] != 1)
+    return setError(SSM_ERROR_INVALID_ARGUMENT,
+                    "generator (decode): takes one token per sequence, got " +
+                        std::to_string(tokens->shape[1]) +
+                        " (use ssm_generator_prefill)");
+  return g->step(g->decode, tokens, outputs);
+}
+
+int64_t ssm_generator_position(const ssm_generator *g) {
+  return g ? g->position : -1;
+}
+
+int64_t ssm_generator_state_bytes(const ssm_generator *g) {
+  if (!g)
+    return 0;
+  int64_t bytes = 0;
+  for (const ssm_tensor *t : g->state)
+    bytes += t->numElements() * static_cast<int64_t>(kDtypeSizes[t->dtype]);
+  return bytes;
+}
+
+ssm_status ssm_generator_reset(ssm_generator *g, int64_t slot) {
+  if (!g)
+    return setError(SSM_ERROR_INVALID_ARGUMENT, "NULL generator");
+  if (slot == -1)
+    return g->resetAll();
+  if (slot < 0 || slot >= g->batch)
+    return setError(SSM_ERROR_INVALID_ARGUMENT,
+                    "slot " + std::to_string(slot) + " is out of range [0, " +
+                        std::to_string(g->batch) + ") (or -1 for all)");
+  if (g->hasCaches)
+    return setError(SSM_ERROR_INVALID_ARGUMENT,
+                    "a single slot cannot be reset in a model with attention "
+                    "KV caches (the batch shares positions); reset all (-1)");
+  // Zero the slot's row of every batched state (all but the position).
+  for (size_t k = 0; k < g->state.size(); ++k) {
+    ssm_tensor *t = g->state[k];
+    const IOInfo &io = g->prefill->inputs[g->firstState(g->prefill) + k];
+    if (io.name == "position" || t->shape.empty() || t->shape[0] != g->batch)
+      continue;
+    int64_t row = t->numElements() / t->shape[0] *
+                  static_cast<int64_t>(kDtypeSizes[t->dtype]);
+    std::memset(static_cast<char *>(t->data) + slot * row, 0, row);
+  }
   return SSM_OK;
 }
 

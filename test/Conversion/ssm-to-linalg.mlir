@@ -64,3 +64,23 @@ func.func @mixer_left(%x: tensor<1x3x2x2xf32>, %a: tensor<1x3x2xf32>, %B: tensor
       : (tensor<1x3x2x2xf32>, tensor<1x3x2xf32>, tensor<1x3x1x2xf32>, tensor<1x3x1x2xf32>) -> (tensor<1x3x2x2xf32>, tensor<1x2x2x2xf32>)
   return %y : tensor<1x3x2x2xf32>
 }
+
+// -----
+
+// token_positions: offset[0] + the index along the sequence of the tokens.
+// CHECK-LABEL: func.func @token_positions(
+// CHECK-SAME: %[[IDS:.*]]: tensor<?x?xi64>, %[[OFF:.*]]: tensor<1xi64>)
+// CHECK-NOT: ssm.token_positions
+// CHECK: %[[L:.*]] = tensor.dim %[[IDS]], %c1
+// CHECK: %[[E:.*]] = tensor.empty(%[[L]]) : tensor<?xi32>
+// CHECK: %[[O:.*]] = tensor.extract %[[OFF]][%c0{{.*}}] : tensor<1xi64>
+// CHECK: %[[OI:.*]] = arith.index_cast %[[O]] : i64 to index
+// CHECK: linalg.generic {{.*}} outs(%[[E]] : tensor<?xi32>)
+// CHECK: %[[I:.*]] = linalg.index 0 : index
+// CHECK: %[[S:.*]] = arith.addi %[[I]], %[[OI]] : index
+// CHECK: %[[C:.*]] = arith.index_cast %[[S]] : index to i32
+// CHECK: linalg.yield %[[C]] : i32
+func.func @token_positions(%ids: tensor<?x?xi64>, %off: tensor<1xi64>) -> tensor<?xi32> {
+  %p = ssm.token_positions %ids offset(%off) : (tensor<?x?xi64>, tensor<1xi64>) -> tensor<?xi32>
+  return %p : tensor<?xi32>
+}

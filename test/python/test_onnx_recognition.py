@@ -173,3 +173,82 @@ def test_not_attention_compiles_as_written(variant, rng, tmp_path):
     constant or whose softmax is over another axis stay as written."""
     compile_check(sdpa(variant), rng, tmp_path, recognized=False,
                   sizes=((2, 5), (1, 3)))
+
+
+def causal_mask_model(variant):
+    """Attention whose mask is built in the graph from the sequence length,
+    as the zoo and many exporters write it: Where(Trilu(ones(L, L)), 0, -inf).
+    Variants that are not the causal mask (upper triangle, a diagonal offset,
+    zeros instead of ones) must stay masks."""
+    g = Builder()
+    kt = g.op("Transpose", ["k"], perm=[0, 1, 3, 2])
+    scores = g.op("Mul", [g.op("MatMul", ["q", kt]), g.const(0.3)])
+    seq = g.op("Unsqueeze", [g.op("Squeeze", [g.op("Shape", ["q"], start=2, end=3)]),
+                             g.const([0], np.int64)])
+    fill = 0 if variant == "zeros" else 1
+    ones = g.op("ConstantOfShape", [g.op("Concat", [seq, seq], axis=0)],
+                value=numpy_helper.from_array(np.array([fill], np.float32)))
+    trilu_in = [ones] + ([g.const(1, np.int64)] if variant == "offset" else [])
+    tril = g.op("Trilu", trilu_in, upper=1 if variant == "upper" else 0)
+    keep = g.op("Cast", [tril], to=TensorProto.BOOL)
+    neg = -1e38 if variant == "finite" else -np.inf
+    mask = g.op("Where", [keep, g.const(0.0), g.const(neg)])
+    probs = g.op("Softmax", [g.op("Add", [scores, mask])], axis=-1)
+    probs = g.op("Where", [g.op("IsNaN", [probs]), g.const(0.0), probs])
+    g.nodes.append(helper.make_node("MatMul", [probs, "v"], ["y"], name="pv"))
+    return g.model([("q", BHLD), ("k", BHLD), ("v", BHLD)], ["y"])
+
+
+@pytest.mark.parametrize("variant", ["causal", "finite", "upper", "offset", "zeros"])
+def test_causal_mask_becomes_causal_flag(variant, rng, tmp_path):
+    m = causal_mask_model(variant)
+    path = tmp_path / "m.onnx"
+    onnx.save(m, path)
+    ir = graph_ir(path, tmp_path)
+    attention = [line for line in ir.splitlines() if "ssm.attention" in line]
+    assert len(attention) == 1, ir
+    if variant in ("causal", "finite"):
+        assert "{causal" in attention[0] and "mask(" not in attention[0]
+    else:
+        assert "causal" not in attention[0] and "mask(" in attention[0]
+    if variant == "zeros":  # every key masked: the guard gives zeros
+        so = compile_onnx(path, tmp_path)
+        feeds = feeds_for(m, rng, 2, 5)
+        got = run_model(so, feeds, tmp_path)["y"]
+        np.testing.assert_array_equal(got, onnxruntime_outputs(path, feeds)["y"])
+        assert not got.any()
+        return
+    compile_check(m, rng, tmp_path, recognized=True, sizes=((2, 5), (1, 1), (2, 7)))
+
+
+def positions_model(start, delta):
+    """Position ids from the token input's length, as exporters compute them:
+    Range(start, seq, delta), returned as float next to the ids."""
+    g = Builder()
+    seq = g.op("Squeeze", [g.op("Shape", ["ids"], start=1, end=2)])
+    pos = g.op("Range", [g.const(start, np.int64), seq, g.const(delta, np.int64)])
+    g.nodes.append(helper.make_node("Cast", [pos], ["p"], name="cast", to=TensorProto.FLOAT))
+    graph = helper.make_graph(
+        g.nodes, "positions",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "seq"])],
+        [helper.make_tensor_value_info("p", TensorProto.FLOAT, None)], initializer=g.inits)
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    m.ir_version = 10
+    return m
+
+
+@pytest.mark.parametrize("start,delta,recognized", [(0, 1, True), (1, 1, False), (0, 2, False)])
+def test_range_over_sequence_is_token_positions(start, delta, recognized, rng, tmp_path):
+    m = positions_model(start, delta)
+    path = tmp_path / "m.onnx"
+    onnx.save(m, path)
+    ir = graph_ir(path, tmp_path)
+    assert ("ssm.token_positions" in ir) == recognized, ir
+    so = compile_onnx(path, tmp_path)
+    for length in (1, 6):
+        ids = rng.integers(0, 9, (2, length)).astype(np.int64)
+        want = onnxruntime_outputs(path, {"ids": ids})["p"]
+        run_dir = tmp_path / f"run{length}"
+        run_dir.mkdir()
+        got = run_model(so, {"ids": ids}, run_dir)["p"]
+        np.testing.assert_array_equal(got, want)

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 //
 // ssm-run model.so [--input NAME=FILE.npy]... [--output-dir DIR] [--bench N]
+// ssm-run model.so --generate N [--prompt-len L] [--batch B]
 //
 // Runs an entry point of a model library through the runtime C API. Inputs not
 // given on the command line get random values (from --seed), so
@@ -48,6 +49,19 @@ const char *kUsage =
     "                        with median, p10 and p90 (milliseconds)\n"
     "  --warmup N            warm-up runs before --bench (default 1)\n"
     "  --info                print the compile info and signatures only\n"
+    "\n"
+    "Generation (models with prefill/decode entry points):\n"
+    "  --generate N          prefill a prompt, then N greedy decode steps;\n"
+    "                        print JSON with the time to first token and\n"
+    "                        prefill and decode tokens per second\n"
+    "  --prompt-len L        random prompt length (default 16)\n"
+    "  --batch B             sequences decoded together (default 1)\n"
+    "  --prefill-chunk C     feed the prompt in prefill calls of C tokens\n"
+    "                        (default: all at once)\n"
+    "  --input NAME=FILE     the prompt instead (int64 (B, L); sets B and L)\n"
+    "  --output-dir DIR      write tokens.npy (B, L + N + 1: the prompt and\n"
+    "                        the generated tokens) and logits.npy (B, L + N,\n"
+    "                        V: the logits of every token fed)\n"
     "  --help                this text\n"
     "\n"
     "Inputs without --input get random values: floats from N(0, 1), integers\n"
@@ -187,6 +201,134 @@ struct Tensors {
   }
 };
 
+double msSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+/// Greedy generation through a generator: prefill `prompt` (in calls of
+/// `chunk` tokens, 0: at once), then `steps` decode steps. Prints timings as
+/// JSON; writes tokens.npy and logits.npy to `outputDir` when given.
+int generate(ssm_model *model, const std::string &modelPath, ssm_tensor *prompt,
+             int64_t steps, int64_t chunk, const std::string &outputDir) {
+  int64_t batch = ssm_tensor_shape(prompt)[0];
+  int64_t len = ssm_tensor_shape(prompt)[1];
+  ssm_generator *gen = nullptr;
+  if (ssm_generator_create(model, batch, &gen) != SSM_OK)
+    return fail(ssm_last_error());
+  struct ReleaseGen {
+    ssm_generator *g;
+    ~ReleaseGen() { ssm_generator_release(g); }
+  } releaseGen{gen};
+  const int64_t *promptData =
+      static_cast<const int64_t *>(ssm_tensor_data(prompt));
+  std::vector<int64_t> tokens(promptData, promptData + batch * len);
+  std::vector<std::vector<int64_t>> seqs(batch);
+  for (int64_t b = 0; b < batch; ++b)
+    seqs[b].assign(tokens.begin() + b * len, tokens.begin() + (b + 1) * len);
+  std::vector<float> logits; // (batch, fed, vocab), appended per call
+  std::vector<std::vector<float>> rows(batch);
+  int64_t vocab = -1;
+  std::vector<int64_t> next(batch);
+  bool keep = !outputDir.empty();
+
+  // Records a call's logits and picks the next token of every sequence.
+  auto take = [&](ssm_tensor *out) -> bool {
+    Tensors release;
+    release.list.push_back(out);
+    if (ssm_tensor_dtype(out) != SSM_FLOAT32 || ssm_tensor_rank(out) != 3) {
+      fail("generation needs logits (float32, rank 3) as the first output");
+      return false;
+    }
+    const int64_t *shape = ssm_tensor_shape(out);
+    vocab = shape[2];
+    const float *d = static_cast<const float *>(ssm_tensor_data(out));
+    for (int64_t b = 0; b < batch; ++b) {
+      const float *last = d + (b * shape[1] + shape[1] - 1) * vocab;
+      next[b] = std::max_element(last, last + vocab) - last;
+      if (keep)
+        rows[b].insert(rows[b].end(), d + b * shape[1] * vocab,
+                       d + (b + 1) * shape[1] * vocab);
+    }
+    return true;
+  };
+  auto feed = [&](bool decode, const std::vector<int64_t> &ids, int64_t n) {
+    int64_t shape[2] = {batch, n};
+    ssm_tensor *t = nullptr, *out = nullptr;
+    if (ssm_tensor_wrap(SSM_INT64, 2, shape, const_cast<int64_t *>(ids.data()),
+                        &t) != SSM_OK)
+      return fail(ssm_last_error()), false;
+    Tensors release;
+    release.list.push_back(t);
+    ssm_status s = decode ? ssm_generator_decode(gen, t, &out)
+                          : ssm_generator_prefill(gen, t, &out);
+    if (s != SSM_OK)
+      return fail(ssm_last_error()), false;
+    return take(out);
+  };
+
+  auto start = std::chrono::steady_clock::now();
+  int64_t step = chunk > 0 ? chunk : len;
+  for (int64_t at = 0; at < len; at += step) {
+    int64_t n = std::min(step, len - at);
+    std::vector<int64_t> piece(batch * n);
+    for (int64_t b = 0; b < batch; ++b)
+      std::copy(seqs[b].begin() + at, seqs[b].begin() + at + n,
+                piece.begin() + b * n);
+    if (!feed(false, piece, n))
+      return 1;
+  }
+  double prefillMs = msSince(start);
+  for (int64_t b = 0; b < batch; ++b)
+    seqs[b].push_back(next[b]);
+  double ttftMs = msSince(start);
+  auto decodeStart = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < steps; ++i) {
+    std::vector<int64_t> ids(next);
+    if (!feed(true, ids, 1))
+      return 1;
+    for (int64_t b = 0; b < batch; ++b)
+      seqs[b].push_back(next[b]);
+  }
+  double decodeMs = msSince(decodeStart);
+  printf("{\"model\": \"%s\", \"batch\": %lld, \"prompt_len\": %lld, "
+         "\"decode_steps\": %lld, \"ttft_ms\": %.4f, \"prefill_ms\": %.4f, "
+         "\"prefill_tokens_per_s\": %.2f, \"decode_ms\": %.4f, "
+         "\"decode_ms_per_step\": %.4f, \"decode_tokens_per_s\": %.2f, "
+         "\"state_bytes\": %lld}\n",
+         modelPath.c_str(), (long long)batch, (long long)len, (long long)steps,
+         ttftMs, prefillMs, batch * len / (prefillMs / 1e3), decodeMs,
+         steps ? decodeMs / steps : 0.0,
+         steps ? batch * steps / (decodeMs / 1e3) : 0.0,
+         (long long)ssm_generator_state_bytes(gen));
+
+  if (keep) {
+    mkdir(outputDir.c_str(), 0777);
+    int64_t total = len + steps + 1, fed = len + steps;
+    std::vector<int64_t> all;
+    std::vector<float> allLogits;
+    for (int64_t b = 0; b < batch; ++b) {
+      all.insert(all.end(), seqs[b].begin(), seqs[b].end());
+      allLogits.insert(allLogits.end(), rows[b].begin(), rows[b].end());
+    }
+    int64_t tshape[2] = {batch, total}, lshape[3] = {batch, fed, vocab};
+    ssm_tensor *t = nullptr, *l = nullptr;
+    Tensors release;
+    if (ssm_tensor_wrap(SSM_INT64, 2, tshape, all.data(), &t) != SSM_OK)
+      return fail(ssm_last_error());
+    release.list.push_back(t);
+    if (ssm_tensor_wrap(SSM_FLOAT32, 3, lshape, allLogits.data(), &l) != SSM_OK)
+      return fail(ssm_last_error());
+    release.list.push_back(l);
+    std::string error;
+    if (!ssm::npy::write(outputDir + "/tokens.npy", t, error) ||
+        !ssm::npy::write(outputDir + "/logits.npy", l, error))
+      return fail(error);
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -194,6 +336,7 @@ int main(int argc, char **argv) {
   std::map<std::string, std::string> inputFiles;
   std::map<std::string, int64_t> dims;
   int64_t defaultDim = 8, seed = 0, intMax = 16, bench = 0, warmup = 1;
+  int64_t generateSteps = -1, promptLen = 16, batch = 1, prefillChunk = 0;
   bool info = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -260,6 +403,18 @@ int main(int argc, char **argv) {
       if (!s)
         return 1;
       outputDir = s;
+    } else if (a == "--generate") {
+      if (!intValue("--generate", generateSteps, 0))
+        return 1;
+    } else if (a == "--prompt-len") {
+      if (!intValue("--prompt-len", promptLen, 1))
+        return 1;
+    } else if (a == "--batch") {
+      if (!intValue("--batch", batch, 1))
+        return 1;
+    } else if (a == "--prefill-chunk") {
+      if (!intValue("--prefill-chunk", prefillChunk, 1))
+        return 1;
     } else if (a == "--info") {
       info = true;
     } else if (!a.empty() && a[0] == '-') {
@@ -289,6 +444,33 @@ int main(int argc, char **argv) {
       printf("entry %s: %s\n", name, ssm_model_signature(model, name));
     }
     return 0;
+  }
+
+  if (generateSteps >= 0) {
+    if (!entry.empty() || bench > 0)
+      return fail("--generate does not take --entry or --bench");
+    ssm_tensor *prompt = nullptr;
+    Tensors release;
+    if (!inputFiles.empty()) {
+      if (inputFiles.size() != 1)
+        return fail("--generate takes one --input: the prompt");
+      std::string error;
+      if (!ssm::npy::read(inputFiles.begin()->second, &prompt, error))
+        return fail("prompt: " + error);
+      release.list.push_back(prompt);
+      if (ssm_tensor_dtype(prompt) != SSM_INT64 ||
+          ssm_tensor_rank(prompt) != 2 || ssm_tensor_shape(prompt)[1] < 1)
+        return fail("the prompt must be int64 (batch, len >= 1)");
+    } else {
+      int64_t shape[2] = {batch, promptLen};
+      if (ssm_tensor_create(SSM_INT64, 2, shape, &prompt) != SSM_OK)
+        return fail(ssm_last_error());
+      release.list.push_back(prompt);
+      std::mt19937_64 rng(static_cast<uint64_t>(seed));
+      fillRandom(prompt, rng, intMax);
+    }
+    return generate(model, modelPath, prompt, generateSteps, prefillChunk,
+                    outputDir);
   }
 
   const char *entryName = entry.empty() ? nullptr : entry.c_str();

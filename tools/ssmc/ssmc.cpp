@@ -87,6 +87,18 @@ cl::opt<unsigned>
                        "(default 0: the cost model of ssm-select-chunk-sizes; "
                        "an ssm.chunk_size attribute in .mlir input is kept)"),
               cl::init(0), cl::cat(category));
+enum class Generation { Auto, On, Off };
+cl::opt<Generation> generation(
+    "generation",
+    cl::desc("Derive stateful prefill and decode entry points from main "
+             "(ssm-derive-generation)"),
+    cl::values(clEnumValN(Generation::Auto, "auto",
+                          "when the model allows it; a note says why not "
+                          "otherwise (default)"),
+               clEnumValN(Generation::On, "on",
+                          "always; failing to derive them is an error"),
+               clEnumValN(Generation::Off, "off", "only main")),
+    cl::init(Generation::Auto), cl::cat(category));
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0..3"), cl::Prefix,
                            cl::init(2), cl::cat(category));
 
@@ -173,6 +185,35 @@ int main(int argc, char **argv) {
     module = parseSourceFile<ModuleOp>(sourceMgr, &context);
     if (!module)
       return 1; // The parser or a verifier reported why.
+  }
+
+  // prefill and decode, derived from main on a copy of the module so that a
+  // model that cannot be run token by token still compiles (auto).
+  if (compileTo >= Phase::Graph && generation != Generation::Off &&
+      (generation == Generation::On ||
+       SymbolTable::lookupSymbolIn(*module, "main"))) {
+    OwningOpRef<ModuleOp> derived = cast<ModuleOp>((*module)->clone());
+    std::string why;
+    bool ok;
+    {
+      ScopedDiagnosticHandler capture(&context, [&](Diagnostic &d) {
+        if (generation == Generation::On)
+          return failure(); // print it as usual
+        if (d.getSeverity() == DiagnosticSeverity::Error && why.empty())
+          why = d.str();
+        return success();
+      });
+      PassManager dpm(&context);
+      dpm.addPass(ssm::createSSMDeriveGeneration());
+      ok = succeeded(dpm.run(*derived));
+    }
+    if (ok)
+      module = std::move(derived);
+    else if (generation == Generation::On)
+      return 1;
+    else
+      llvm::errs() << "ssmc: note: no prefill/decode entry points: " << why
+                   << "\n";
   }
 
   // Public functions are entry points: give them C interfaces.

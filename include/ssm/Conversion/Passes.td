@@ -13,9 +13,9 @@ include "mlir/Pass/PassBase.td"
 def ConvertSSMToLinalg : Pass<"convert-ssm-to-linalg"> {
   let summary = "Lower the supporting ssm ops to linalg, tensor, arith and math";
   let description = [{
-    Lowers `ssm.rms_norm`, `ssm.causal_conv1d`, `ssm.rotary` and
-    `ssm.hybrid_merge` to `linalg.generic` ops on tensors, computing in f32
-    and casting back to the result element type. Mixers must have been
+    Lowers `ssm.rms_norm`, `ssm.causal_conv1d`, `ssm.rotary`,
+    `ssm.hybrid_merge` and `ssm.token_positions` to `linalg.generic` ops on
+    tensors, computing in f32 and casting back to the result element type. Mixers must have been
     lowered before (by `ssm-materialize-mixers` or `ssm-mixers-to-recurrent`);
     a mixer left in the input is reported as an error.
   }];

@@ -90,6 +90,56 @@ def SSMChunkMixers : Pass<"ssm-chunk-mixers"> {
   ];
 }
 
+def SSMDeriveGeneration : Pass<"ssm-derive-generation", "::mlir::ModuleOp"> {
+  let summary = "Derive stateful prefill and decode entry points from a model function";
+  let description = [{
+    From a model function `entry(tokens) -> outputs` (the ONNX importer's
+    `main`: token ids `(batch, seq)` in, logits out), builds two functions
+    that carry the model's recurrent state from call to call:
+
+    ```
+    prefill(tokens (batch, seq), state...) -> (outputs..., state...)
+    decode (tokens (batch, 1),   state...) -> (outputs..., state...)
+    ```
+
+    The state is, in this order: `position` (`tensor<1xi64>`, the tokens
+    the sequences already hold), then for every stateful op in program order
+    its state, named `<kind>.<i>`:
+
+    * `ssm.causal_conv1d`: `conv_state (batch, channels, kernel - 1)`;
+    * `ssm.ssd`, `ssm.discrete_ssd`: `ssm_state (batch, heads, p, n)`;
+    * `ssm.linear_attention`: `linear_attention_state (batch, hkv, dk, dv)`;
+    * `ssm.mamba3`: `ssm_state`, `angle_state`, `k_state`, `x_state`;
+    * `ssm.attention` (causal, without an additive mask): `k_cache` and
+      `v_cache (batch, past, kv_heads, dim)`, which grow by `seq` tokens per
+      call: the new keys and values are appended and the queries attend to
+      the whole cache (the op's causal alignment to the end of the keys).
+    * `ssm.token_positions` reads `position` as its offset.
+
+    The state inputs become the ops' `initial_*` operands, their final
+    states (and the extended caches) the state outputs; `position` grows by
+    `seq`. So prefill of `L` tokens followed by decode steps equals the
+    forward function over all the tokens. `decode` is `prefill` with a
+    sequence of one token, its mixers lowered with chunks of one token.
+    Both get an `ssm.signature` (inputs and outputs as in the entry's, then
+    the state, with `"state"` giving its count and `"generation"` the kind).
+
+    The entry function is kept. The pass fails with a message when the
+    model cannot be run token by token: more inputs than the token ids, a
+    static sequence length, an op marked `ssm.token_mixing` by the importer
+    that still contributes to the outputs (a decomposed mixer the importer
+    did not recognize), attention that is not causal or has an additive
+    mask, or an op that already takes an initial state.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"main\"",
+           "The model function to derive prefill and decode from">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def SSMCPULoopOrder : Pass<"ssm-cpu-loop-order"> {
   let summary = "Order linalg.generic loops for CPU code: a contiguous parallel loop innermost";
   let description = [{

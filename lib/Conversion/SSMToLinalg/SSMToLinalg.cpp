@@ -286,6 +286,38 @@ FailureOr<SmallVector<Value>> lower(OpBuilder &b, HybridMergeOp op) {
   return SmallVector<Value>{y};
 }
 
+//===----------------------------------------------------------------------===//
+// token_positions
+//===----------------------------------------------------------------------===//
+
+FailureOr<SmallVector<Value>> lower(OpBuilder &b, TokenPositionsOp op) {
+  Location loc = op.getLoc();
+  auto type = cast<RankedTensorType>(op.getResult().getType());
+  SmallVector<OpFoldResult> size = {dimOf(b, loc, op.getTokens(), 1)};
+  Value init = tensor::EmptyOp::create(b, loc, size, type.getElementType());
+  Value offset = arith::ConstantIndexOp::create(b, loc, 0);
+  if (Value o = op.getOffset()) {
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    offset = arith::IndexCastOp::create(
+        b, loc, b.getIndexType(),
+        tensor::ExtractOp::create(b, loc, o, ValueRange{zero}));
+  }
+  AffineMap id = b.getMultiDimIdentityMap(1);
+  auto g = linalg::GenericOp::create(
+      b, loc, TypeRange{type}, ValueRange{}, ValueRange{init},
+      ArrayRef<AffineMap>{id},
+      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+      [&](OpBuilder &nb, Location l, ValueRange) {
+        Value i = linalg::IndexOp::create(nb, l, 0);
+        Value p = arith::AddIOp::create(nb, l, i, offset);
+        linalg::YieldOp::create(
+            nb, l,
+            arith::IndexCastOp::create(nb, l, type.getElementType(), p)
+                .getResult());
+      });
+  return SmallVector<Value>{g.getResult(0)};
+}
+
 struct ConvertSSMToLinalg
     : mlir::ssm::impl::ConvertSSMToLinalgBase<ConvertSSMToLinalg> {
   void runOnOperation() override {
@@ -297,7 +329,8 @@ struct ConvertSSMToLinalg
                              "ssm-materialize-mixers or "
                              "ssm-mixers-to-recurrent";
         mixerLeft = true;
-      } else if (isa<RMSNormOp, CausalConv1DOp, RotaryOp, HybridMergeOp>(op)) {
+      } else if (isa<RMSNormOp, CausalConv1DOp, RotaryOp, HybridMergeOp,
+                     TokenPositionsOp>(op)) {
         ops.push_back(op);
       }
     });
@@ -307,7 +340,8 @@ struct ConvertSSMToLinalg
       OpBuilder b(op);
       FailureOr<SmallVector<Value>> results =
           llvm::TypeSwitch<Operation *, FailureOr<SmallVector<Value>>>(op)
-              .Case<RMSNormOp, CausalConv1DOp, RotaryOp, HybridMergeOp>(
+              .Case<RMSNormOp, CausalConv1DOp, RotaryOp, HybridMergeOp,
+                    TokenPositionsOp>(
                   [&](auto concrete) { return lower(b, concrete); })
               .Default([](Operation *) { return failure(); });
       if (failed(results))

@@ -867,8 +867,10 @@ LogicalResult Importer::importNode(const onnx::NodeProto &p) {
   if (it == table.end())
     return fail(n, "unsupported op");
   negativeSize = false;
-  if (!(key == "MatMul" && recognizeAttention(n)) &&
-      failed((this->*(it->second))(n)))
+  Block *block = builder.getInsertionBlock();
+  Operation *before = block->empty() ? nullptr : &block->back();
+  bool recognized = key == "MatMul" && recognizeAttention(n);
+  if (!recognized && failed((this->*(it->second))(n)))
     return failure();
   if (negativeSize)
     return fail(n, "computes a negative dimension size; the model's shapes "
@@ -876,6 +878,21 @@ LogicalResult Importer::importNode(const onnx::NodeProto &p) {
   for (const std::string &out : p.output())
     if (!out.empty() && !values.count(out))
       return fail(n, "output '" + out + "' is not supported");
+  // Mark the ops this node created for its outputs when it mixes tokens
+  // outside an ssm op (Sequence.cpp).
+  if (std::string why = recognized ? "" : tokenMixingReason(n); !why.empty()) {
+    std::string name =
+        p.name().empty() ? "#" + std::to_string(currentNodeIndex) : p.name();
+    auto reason =
+        builder.getStringAttr("node '" + name + "' (" + key + ") " + why);
+    for (const std::string &out : p.output()) {
+      Tensor *t = out.empty() ? nullptr : lookup(out);
+      Operation *def = t && t->value ? t->value.getDefiningOp() : nullptr;
+      if (def && def->getBlock() == block &&
+          (!before || before->isBeforeInBlock(def)))
+        def->setAttr("ssm.token_mixing", reason);
+    }
+  }
   return success();
 }
 
@@ -991,6 +1008,7 @@ LogicalResult Importer::importGraph(func::FuncOp &func) {
     values[in->name()] = t;
   }
 
+  findTokenInput(func);
   for (const onnx::TensorProto &init : graph.initializer())
     if (failed(importInitializer(init)))
       return failure();

@@ -228,6 +228,23 @@ public:
   /// otherwise.
   bool recognizeAttention(Node &n);
 
+  //===--------------------------------------------------------------------===//
+  // The sequence axis (Sequence.cpp)
+  //===--------------------------------------------------------------------===//
+
+  /// Finds the token input (the first integer graph input of rank >= 2 with
+  /// a symbolic dim 1) and the symbol of its sequence length.
+  void findTokenInput(func::FuncOp func);
+  /// Whether size `e` depends on the sequence length.
+  bool involvesSeq(AffineExpr e);
+  /// Imports Range node `n` (start, limit, step) as ssm.token_positions when
+  /// it is Range(0, seq, 1); false (nothing emitted) otherwise.
+  bool recognizePositions(Node &n, AffineExpr start, AffineExpr limit,
+                          int64_t step);
+  /// Why imported node `n` exchanges data between tokens outside an ssm op,
+  /// or "" when it does not (as far as the check sees).
+  std::string tokenMixingReason(const Node &n);
+
   /// The graph's node producing value `name`, or null (graph inputs,
   /// initializers).
   const onnx::NodeProto *producer(StringRef name) const {
@@ -282,6 +299,9 @@ private:
   };
   SmallVector<IOInfo> inputsInfo, outputsInfo;
   size_t currentNodeIndex = 0;
+  /// The token input and its sequence-length symbol (findTokenInput).
+  Value tokenInput;
+  std::optional<AffineExpr> seqSymbol;
   bool negativeSize = false;
 };
 

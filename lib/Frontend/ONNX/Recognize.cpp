@@ -10,6 +10,9 @@
 //
 //   s = MatMul(Q * c_q, K^T * c_k) * c_s      scalar constants, each optional
 //   s = s + mask                              optional additive mask
+//                                             (the causal mask
+//                                             Where(Trilu(ones(L, L)), 0,
+//                                             -inf) becomes the causal flag)
 //   p = Softmax(s, axis = -1)
 //   p = Where(IsNaN(p), 0, p)                 optional guard for empty rows
 //   y = MatMul(p, V)
@@ -70,6 +73,76 @@ public:
     if (!v || v->size() != 1 || !std::isfinite((*v)[0]))
       return std::nullopt;
     return (*v)[0];
+  }
+
+  /// The value of a one-element float constant, infinities included.
+  std::optional<double> anyScalar(StringRef name) const {
+    Tensor *t = imp.lookup(name);
+    if (!t || !isa<FloatType>(t->elementType) ||
+        llvm::any_of(t->shape,
+                     [](AffineExpr d) { return Importer::constantOf(d) != 1; }))
+      return std::nullopt;
+    std::optional<SmallVector<double>> v = imp.constFloats(*t);
+    if (!v || v->size() != 1)
+      return std::nullopt;
+    return (*v)[0];
+  }
+
+  /// Whether `name` is the additive causal mask exporters build from the
+  /// sequence length: Where(Trilu(ones(n, n), upper = 0) as bool, 0, -inf)
+  /// (or a large negative number for -inf), with optional leading unit dims.
+  bool causalMask(StringRef name) const {
+    const onnx::NodeProto *where = producedBy(name, "Where");
+    if (!where || where->input_size() != 3)
+      return false;
+    std::optional<double> zero = anyScalar(where->input(1));
+    std::optional<double> neg = anyScalar(where->input(2));
+    if (zero != 0.0 || !neg || !(*neg <= -1e30))
+      return false;
+    std::string cond = where->input(0);
+    if (const onnx::NodeProto *cast = producedBy(cond, "Cast")) {
+      for (const onnx::AttributeProto &a : cast->attribute())
+        if (a.name() == "to" && a.i() != onnx::TensorProto::BOOL)
+          return false;
+      cond = cast->input(0);
+    }
+    const onnx::NodeProto *trilu = producedBy(cond, "Trilu");
+    if (!trilu)
+      return false;
+    for (const onnx::AttributeProto &a : trilu->attribute())
+      if (a.name() == "upper" && a.i() != 0)
+        return false;
+    if (trilu->attribute_size() == 0) // upper defaults to 1
+      return false;
+    if (trilu->input_size() > 1 && !trilu->input(1).empty()) {
+      Tensor *k = imp.lookup(trilu->input(1));
+      auto kv = k ? imp.constInts(*k) : std::nullopt;
+      if (!kv || kv->size() != 1 || (*kv)[0] != 0)
+        return false;
+    }
+    const onnx::NodeProto *ones =
+        producedBy(trilu->input(0), "ConstantOfShape");
+    Tensor *square = imp.lookup(trilu->input(0));
+    if (!ones || !square || square->rank() != 2 ||
+        imp.simplify(square->shape[0]) != imp.simplify(square->shape[1]))
+      return false;
+    for (const onnx::AttributeProto &a : ones->attribute())
+      if (a.name() == "value" && a.has_t()) {
+        std::optional<double> v;
+        if (a.t().float_data_size() == 1)
+          v = a.t().float_data(0);
+        else if (a.t().int64_data_size() == 1)
+          v = static_cast<double>(a.t().int64_data(0));
+        else if (a.t().int32_data_size() == 1)
+          v = a.t().int32_data(0);
+        else if (a.t().has_raw_data() && !a.t().raw_data().empty())
+          v = llvm::any_of(a.t().raw_data(), [](char c) { return c != 0; })
+                  ? 1.0
+                  : 0.0;
+        if (!v || *v == 0)
+          return false;
+      }
+    return ones->attribute_size() > 0; // the default value is 0
   }
 
   /// Strips single-use multiplications and divisions by scalar constants
@@ -204,6 +277,19 @@ bool Importer::recognizeAttention(Node &n) {
     return reshape(x, shape, loc);
   };
 
+  // A causal mask built from the sequence length becomes the op's causal
+  // flag (the form prefill and decode can extend to a KV cache).
+  bool causal = false;
+  if (mask && same(l, s) && mask->rank() >= 2 &&
+      same(mask->shape[mask->rank() - 2], l) &&
+      same(mask->shape[mask->rank() - 1], s) &&
+      llvm::all_of(ArrayRef(mask->shape).drop_back(2),
+                   [](AffineExpr d) { return constantOf(d) == 1; }) &&
+      m.causalMask(maskName)) {
+    causal = true;
+    mask = nullptr;
+  }
+
   // Mask: (b or 1, h or 1, l, s), broadcast where it has 1 for l or s.
   Value maskValue;
   if (mask) {
@@ -237,10 +323,10 @@ bool Importer::recognizeAttention(Node &n) {
   Tensor ks = toBSHD(*kt, s, d, true);
   Tensor vs = toBSHD(*v, s, dv, false);
   SmallVector<AffineExpr> yShape = {b, l, h, dv};
-  auto op = AttentionOp::create(builder, loc, tensorType(yShape, et), get(qs),
-                                get(ks), get(vs), maskValue, UnitAttr(),
-                                builder.getF32FloatAttr(scale), IntegerAttr(),
-                                FloatAttr());
+  auto op = AttentionOp::create(
+      builder, loc, tensorType(yShape, et), get(qs), get(ks), get(vs),
+      maskValue, causal ? builder.getUnitAttr() : UnitAttr(),
+      builder.getF32FloatAttr(scale), IntegerAttr(), FloatAttr());
   {
     // A shape the op rejects means this is not attention after all.
     ScopedDiagnosticHandler quiet(context,

@@ -802,6 +802,8 @@ LogicalResult Importer::importRange(Node &n) {
                              : simplify(((*s)[0] - (*l)[0]).ceilDiv(-*cd));
   if (auto c = cv(count); c && *c < 0)
     count = cst(0);
+  if (recognizePositions(n, (*s)[0], (*l)[0], *cd))
+    return success();
   if (auto c = cv(count); c && *c <= 64) {
     SmallVector<AffineExpr> elems;
     for (int64_t i = 0; i < *c; ++i)

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Target/CPU/ModelABI.h"
+#include "ssm/Utils/DType.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -26,28 +27,6 @@ static std::string jsonString(StringRef s) {
   return out + "\"";
 }
 
-static std::string dtypeOf(Type t) {
-  if (t.isF32())
-    return "float32";
-  if (t.isF64())
-    return "float64";
-  if (t.isF16())
-    return "float16";
-  if (t.isBF16())
-    return "bfloat16";
-  if (t.isInteger(1))
-    return "bool";
-  if (t.isInteger(8))
-    return "int8";
-  if (t.isInteger(16))
-    return "int16";
-  if (t.isInteger(32))
-    return "int32";
-  if (t.isInteger(64))
-    return "int64";
-  return "";
-}
-
 /// Signature of a function without an importer-written one: arguments are
 /// arg<i>, results result<i>, dynamic sizes null.
 static std::string deriveSignature(func::FuncOp f) {
@@ -58,7 +37,7 @@ static std::string deriveSignature(func::FuncOp f) {
       if (i)
         s += ",";
       s += "{\"name\":\"" + prefix.str() + std::to_string(i) +
-           "\",\"dtype\":\"" + dtypeOf(shaped.getElementType()) +
+           "\",\"dtype\":\"" + dtypeName(shaped.getElementType()).str() +
            "\",\"shape\":[";
       for (auto [j, d] : llvm::enumerate(shaped.getShape())) {
         if (j)
@@ -77,7 +56,7 @@ static std::string deriveSignature(func::FuncOp f) {
 static bool isABIType(Type t) {
   auto shaped = dyn_cast<ShapedType>(t);
   return shaped && (isa<RankedTensorType, MemRefType>(t)) &&
-         !dtypeOf(shaped.getElementType()).empty();
+         !dtypeName(shaped.getElementType()).empty();
 }
 
 SmallVector<cpu::EntryPoint>

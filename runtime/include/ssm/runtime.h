@@ -113,6 +113,46 @@ ssm_status ssm_run(const ssm_model *model, const char *entry,
                    ssm_tensor *const *inputs, int64_t num_inputs,
                    ssm_tensor **outputs, int64_t num_outputs);
 
+/* Generation: stateful prefill and decode.
+ *
+ * ssmc derives two entry points from a model whose only input is the token
+ * ids (its default, when the model allows it): `prefill` (tokens (batch, n)
+ * and the state in, outputs and the state out) and `decode` (one token per
+ * sequence). A generator holds the state between calls: the position (the
+ * tokens each sequence holds; shared by the batch), the KV caches of the
+ * attention heads, and the conv, SSM and Mamba-3 states. Feeding a prompt
+ * with prefill and then one token at a time with decode gives the same
+ * outputs as the model's main entry point over the whole sequence.
+ *
+ * Sequences are slots 0..batch-1 of one batch; every call feeds every slot.
+ * A generator is not thread-safe; different generators are independent. */
+typedef struct ssm_generator ssm_generator;
+
+/* A generator with an empty state for `batch` sequences. Fails when the
+ * model has no prefill/decode entry points. */
+ssm_status ssm_generator_create(const ssm_model *model, int64_t batch,
+                                ssm_generator **generator);
+void ssm_generator_release(ssm_generator *generator);
+/* Feeds tokens (int64, (batch, n), n >= 1) through `prefill`; *outputs
+ * receives the model's first output for these tokens (logits, (batch, n,
+ * ...)) unless `outputs` is NULL. On failure the state is unchanged. */
+ssm_status ssm_generator_prefill(ssm_generator *generator,
+                                 const ssm_tensor *tokens,
+                                 ssm_tensor **outputs);
+/* Feeds one token per sequence (int64, (batch, 1)) through `decode`. */
+ssm_status ssm_generator_decode(ssm_generator *generator,
+                                const ssm_tensor *tokens, ssm_tensor **outputs);
+/* Tokens each sequence holds (-1 for a NULL generator). */
+int64_t ssm_generator_position(const ssm_generator *generator);
+/* Bytes the state holds now (the KV caches grow with the position). */
+int64_t ssm_generator_state_bytes(const ssm_generator *generator);
+/* Empties the state: every slot (slot = -1), or one slot, whose recurrent
+ * states are zeroed so that it starts a new sequence. A single slot can be
+ * reset only in models without attention KV caches (the caches of one batch
+ * share their positions); the position is shared by the batch and keeps
+ * counting. */
+ssm_status ssm_generator_reset(ssm_generator *generator, int64_t slot);
+
 #ifdef __cplusplus
 }
 #endif

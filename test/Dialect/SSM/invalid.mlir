@@ -2454,3 +2454,35 @@ func.func @linear_attention_result_type(%q: tensor<1x5x2x4xf32>, %k: tensor<1x5x
   %0:2 = ssm.linear_attention %q, %k, %v {update_rule = #ssm.linear_attention_rule<linear>} : (tensor<1x5x2x4xf32>, tensor<1x5x2x4xf32>, tensor<1x5x2x3xf32>) -> (tensor<1x5x2x3xf16>, tensor<1x2x4x3xf32>)
   return
 }
+
+// -----
+
+func.func @token_positions_rank(%ids: tensor<?xi64>) {
+  // expected-error @+1 {{'ssm.token_positions' op operand 'tokens' must have rank at least 2 (batch, seq, ...), got rank 1}}
+  %p = ssm.token_positions %ids : (tensor<?xi64>) -> tensor<?xi64>
+  return
+}
+
+// -----
+
+func.func @token_positions_result_rank(%ids: tensor<?x?xi64>) {
+  // expected-error @+1 {{'ssm.token_positions' op result must have rank 1, got rank 2}}
+  %p = ssm.token_positions %ids : (tensor<?x?xi64>) -> tensor<1x?xi64>
+  return
+}
+
+// -----
+
+func.func @token_positions_size(%ids: tensor<2x5xi64>) {
+  // expected-error @+1 {{'ssm.token_positions' op result size 4 must equal operand 'tokens' dim 1 (seq), 5}}
+  %p = ssm.token_positions %ids : (tensor<2x5xi64>) -> tensor<4xi64>
+  return
+}
+
+// -----
+
+func.func @token_positions_offset(%ids: tensor<2x5xi64>, %off: tensor<2xi64>) {
+  // expected-error @+1 {{'ssm.token_positions' op operand 'offset' must be tensor<1xi64>, got 'tensor<2xi64>'}}
+  %p = ssm.token_positions %ids offset(%off) : (tensor<2x5xi64>, tensor<2xi64>) -> tensor<5xi64>
+  return
+}

@@ -287,3 +287,14 @@ func.func @linear_attention_linear(%q: tensor<2x3x1x4xf32>, %k: tensor<2x3x1x4xf
   %y, %s = ssm.linear_attention %q, %k, %v {update_rule = #ssm.linear_attention_rule<linear>} : (tensor<2x3x1x4xf32>, tensor<2x3x1x4xf32>, tensor<2x3x1x4xf32>) -> (tensor<2x3x1x4xf32>, tensor<2x1x4x4xf32>)
   return %y : tensor<2x3x1x4xf32>
 }
+
+// CHECK-LABEL: func.func @token_positions(
+// CHECK-SAME: %[[IDS:.*]]: tensor<?x?xi64>, %[[OFF:.*]]: tensor<1xi64>)
+// CHECK-NEXT:  %[[P0:.*]] = ssm.token_positions %[[IDS]] : (tensor<?x?xi64>) -> tensor<?xi64>
+// CHECK-NEXT:  %[[P1:.*]] = ssm.token_positions %[[IDS]] offset(%[[OFF]]) : (tensor<?x?xi64>, tensor<1xi64>) -> tensor<?xi32>
+// CHECK-NEXT:  return %[[P0]], %[[P1]]
+func.func @token_positions(%ids: tensor<?x?xi64>, %off: tensor<1xi64>) -> (tensor<?xi64>, tensor<?xi32>) {
+  %p0 = ssm.token_positions %ids : (tensor<?x?xi64>) -> tensor<?xi64>
+  %p1 = ssm.token_positions %ids offset(%off) : (tensor<?x?xi64>, tensor<1xi64>) -> tensor<?xi32>
+  return %p0, %p1 : tensor<?xi64>, tensor<?xi32>
+}

@@ -540,5 +540,28 @@ LogicalResult HybridMergeOp::verify() {
   return success();
 }
 
+LogicalResult TokenPositionsOp::verify() {
+  auto tokens = cast<RankedTensorType>(getTokens().getType());
+  auto result = cast<RankedTensorType>(getResult().getType());
+  if (tokens.getRank() < 2)
+    return emitOpError() << "operand 'tokens' must have rank at least 2 "
+                            "(batch, seq, ...), got rank "
+                         << tokens.getRank();
+  if (result.getRank() != 1)
+    return emitOpError() << "result must have rank 1, got rank "
+                         << result.getRank();
+  int64_t seq = tokens.getDimSize(1), n = result.getDimSize(0);
+  if (!ShapedType::isDynamic(seq) && !ShapedType::isDynamic(n) && seq != n)
+    return emitOpError() << "result size " << n
+                         << " must equal operand 'tokens' dim 1 (seq), " << seq;
+  if (Value offset = getOffset()) {
+    auto type = cast<RankedTensorType>(offset.getType());
+    if (type.getRank() != 1 || type.getDimSize(0) != 1)
+      return emitOpError() << "operand 'offset' must be tensor<1xi64>, got "
+                           << type;
+  }
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "ssm/Dialect/SSM/IR/SSMOps.cpp.inc"

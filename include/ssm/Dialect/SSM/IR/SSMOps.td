@@ -388,6 +388,33 @@ def SSM_RotaryOp : SSM_Op<"rotary", [Pure, AllTypesMatch<["x", "result"]>]> {
   let hasVerifier = 1;
 }
 
+def SSM_TokenPositionsOp : SSM_Op<"token_positions", [Pure]> {
+  let summary = "Positions of the tokens of this call in their sequences";
+  let description = [{
+    The position of every token along the sequence axis (dim 1) of `tokens`
+    (`(batch, seq, ...)`, the token ids): `offset + [0, seq)`, where
+    `offset` (`tensor<1xi64>`, the number of tokens the sequences already
+    hold) is 0 when absent. The ONNX importer writes it for `Range(0, seq, 1)`
+    over the token input's sequence length, which is how exporters compute
+    position ids; `ssm-derive-generation` gives it the running position of
+    prefill and decode, so rotary embeddings and position embeddings stay
+    right when a sequence is fed in pieces.
+
+    ```mlir
+    %pos = ssm.token_positions %ids offset(%position)
+        : (tensor<?x?xi64>, tensor<1xi64>) -> tensor<?xi64>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$tokens,
+                       Optional<TensorOf<[I64]>>:$offset);
+  let results = (outs RankedTensorOf<[I32, I64]>:$result);
+  let assemblyFormat = [{
+    $tokens (`offset` `(` $offset^ `)`)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def SSM_HybridMergeOp : SSM_Op<"hybrid_merge", [Pure]> {
   let summary = "Merge of the SSM and kept attention heads of a per-head hybrid";
   let description = [{
