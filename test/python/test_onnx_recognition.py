@@ -1,5 +1,8 @@
 """Recognition of decomposed attention (MatMul, scale, mask, Softmax,
-optional IsNaN guard, MatMul) into ssm.attention at import.
+optional IsNaN guard, MatMul) into ssm.attention at import, of the causal
+mask built with Trilu into its causal flag, of Range(0, seq) into
+ssm.token_positions, and of the Mamba-2 causal conv (Conv + Slice) and SSD
+quadratic form into ssm.causal_conv1d and ssm.ssd.
 
 Each model is one attention subgraph written the way exporters write it.
 The test checks the graph-phase IR (one ssm.attention and no softmax left,
@@ -252,3 +255,42 @@ def test_range_over_sequence_is_token_positions(start, delta, recognized, rng, t
         run_dir.mkdir()
         got = run_model(so, {"ids": ids}, run_dir)["p"]
         np.testing.assert_array_equal(got, want)
+
+
+def zoo_mamba2(positive_a=False):
+    """The zoo's Mamba-2 LM (standard ops: Conv + Slice, the SSD quadratic
+    form); with `positive_a` its A constants made positive, which is not an
+    SSM decay (the op clamps dt A at 0), so the SSD must stay as written."""
+    import zoo
+    model = zoo.build("mamba2", seed=5)
+    if positive_a:
+        for node in model.graph.node:
+            if node.op_type == "CumSum":
+                mul = next(n for n in model.graph.node if n.output[0] == node.input[0])
+                for init in model.graph.initializer:
+                    if init.name in mul.input:
+                        a = numpy_helper.to_array(init)
+                        init.CopyFrom(numpy_helper.from_array(np.abs(a) * 0.1, init.name))
+    return model
+
+
+@pytest.mark.parametrize("positive_a", [False, True])
+def test_mamba2_conv_and_ssd_recognized(positive_a, rng, tmp_path):
+    import zoo
+    m = zoo_mamba2(positive_a)
+    path = tmp_path / "m.onnx"
+    onnx.save(m, path)
+    ir = graph_ir(path, tmp_path)
+    layers = zoo.SIZES["tiny"]["layers"]
+    main = ir[:ir.index("func.func @prefill")] if "@prefill" in ir else ir
+    assert main.count("ssm.causal_conv1d") == layers, main
+    assert main.count("ssm.ssd") == (0 if positive_a else layers), main
+    assert ("@prefill" in ir) == (not positive_a)
+    so = compile_onnx(path, tmp_path)
+    for b, l in ((2, 7), (1, 1)):
+        ids = rng.integers(0, 64, (b, l)).astype(np.int64)
+        want = onnxruntime_outputs(path, {"input_ids": ids})["logits"]
+        run_dir = tmp_path / f"run{b}x{l}"
+        run_dir.mkdir()
+        got = run_model(so, {"input_ids": ids}, run_dir)["logits"]
+        assert rel_err(got, want) < 1e-4

@@ -869,7 +869,9 @@ LogicalResult Importer::importNode(const onnx::NodeProto &p) {
   negativeSize = false;
   Block *block = builder.getInsertionBlock();
   Operation *before = block->empty() ? nullptr : &block->back();
-  bool recognized = key == "MatMul" && recognizeAttention(n);
+  bool recognized =
+      (key == "MatMul" && (recognizeAttention(n) || recognizeSSD(n))) ||
+      (key == "Slice" && recognizeCausalConv(n));
   if (!recognized && failed((this->*(it->second))(n)))
     return failure();
   if (negativeSize)

@@ -227,6 +227,13 @@ public:
   /// attention subgraph (Recognize.cpp); false (nothing emitted, no error)
   /// otherwise.
   bool recognizeAttention(Node &n);
+  /// Imports Slice node `n` as ssm.causal_conv1d when it ends a causal
+  /// depthwise convolution (Conv with left padding k - 1, then the first L
+  /// outputs; RecognizeSSM.cpp); false otherwise.
+  bool recognizeCausalConv(Node &n);
+  /// Imports MatMul node `n` as ssm.ssd when it ends the quadratic SSD form
+  /// (RecognizeSSM.cpp); false otherwise.
+  bool recognizeSSD(Node &n);
 
   //===--------------------------------------------------------------------===//
   // The sequence axis (Sequence.cpp)

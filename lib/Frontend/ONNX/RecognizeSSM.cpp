@@ -1,0 +1,271 @@
+//===- RecognizeSSM.cpp - Decomposed SSM pieces to ssm ops ----------------===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Mamba-2 blocks written in standard ops, recognized at import so that they
+// get the mixers' chunked forms and a decode state:
+//
+// * The causal depthwise convolution as PyTorch's Conv1d(padding = k - 1)
+//   followed by the slice to the first L outputs:
+//
+//     y = Slice(Conv(x (b, C, L), W (C, 1, k), bias, group = C,
+//                    pads = [k - 1, r]), starts = 0, ends = L, axis = 2)
+//
+//   becomes ssm.causal_conv1d.
+//
+// * The quadratic (dual) form of SSD with one B/C group, as the Mamba-2
+//   paper writes it:
+//
+//     dA    = Mul(dt, A)                          dt = Softplus(..), A < 0
+//     const cs    = Transpose(CumSum(dA, axis = 1), [0, 2, 1])         (b, h,
+//     L) seg   = Sub(Unsqueeze(cs, 3), Unsqueeze(cs, 2))            cs_i - cs_j
+//     decay = Exp(Where(tril(ones(L, L)), seg, -inf))
+//     cb    = Unsqueeze(MatMul(C, Transpose(B, [0, 2, 1])), 1)   (b, 1, L, L)
+//     xdt   = Transpose(Mul(x, Unsqueeze(dt, 3)), [0, 2, 1, 3])  (b, h, L, p)
+//     y     = MatMul(Mul(cb, decay), xdt)                        (b, h, L, p)
+//
+//   becomes ssm.ssd (x, dt, A, B, C; no D, bias or gate: those stay the
+//   elementwise ops around it). Since dt >= 0 and A <= 0, the op's clamp
+//   min(dt A, 0) changes nothing.
+//
+// Every intermediate must have no other use, except the values the pattern
+// itself reads twice (cs, dt). Anything else is imported as written.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Importer.h"
+#include "Matcher.h"
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+
+using namespace mlir;
+using namespace mlir::ssm;
+using namespace mlir::ssm::onnx_frontend;
+
+/// Verifies `op` quietly; erases it and returns false when it is invalid.
+static bool keepIfValid(MLIRContext *context, Operation *op) {
+  ScopedDiagnosticHandler quiet(context,
+                                [](Diagnostic &) { return success(); });
+  if (succeeded(verify(op)))
+    return true;
+  op->erase();
+  return false;
+}
+
+/// The axes of Unsqueeze node `u` (attribute before opset 13, input after).
+static std::optional<SmallVector<int64_t>>
+unsqueezeAxes(const Matcher &m, const onnx::NodeProto &u, int64_t opset) {
+  if (opset < 13)
+    return Matcher::intsAttr(u, "axes");
+  if (u.input_size() < 2)
+    return std::nullopt;
+  return m.ints(u.input(1));
+}
+
+static bool isPerm(const onnx::NodeProto &t, ArrayRef<int64_t> perm) {
+  return ArrayRef<int64_t>(Matcher::intsAttr(t, "perm")) == perm;
+}
+
+bool Importer::recognizeCausalConv(Node &n) {
+  const onnx::NodeProto &sl = n.proto;
+  if (n.opset < 10 || sl.input_size() < 3)
+    return false;
+  Matcher m(*this);
+  const onnx::NodeProto *conv = m.single(sl.input(0), "Conv");
+  if (!conv || conv->input_size() < 2)
+    return false;
+  bool hasBias = conv->input_size() > 2 && !conv->input(2).empty();
+  Tensor *x = lookup(conv->input(0)), *w = lookup(conv->input(1));
+  Tensor *bias = hasBias ? lookup(conv->input(2)) : nullptr;
+  if (!x || !w || (hasBias && !bias) || x->rank() != 3 || w->rank() != 3 ||
+      !isa<FloatType>(x->elementType))
+    return false;
+  std::optional<int64_t> channels = constantOf(simplify(x->shape[1]));
+  std::optional<int64_t> k = constantOf(simplify(w->shape[2]));
+  if (!channels || !k || *k < 1 ||
+      constantOf(simplify(w->shape[0])) != channels ||
+      constantOf(simplify(w->shape[1])) != 1 ||
+      Matcher::intAttr(*conv, "group", 1) != *channels)
+    return false;
+  for (const onnx::AttributeProto &a : conv->attribute())
+    if (a.name() == "auto_pad" && a.s() != "NOTSET")
+      return false;
+  SmallVector<int64_t> pads = Matcher::intsAttr(*conv, "pads");
+  SmallVector<int64_t> strides = Matcher::intsAttr(*conv, "strides");
+  SmallVector<int64_t> dilations = Matcher::intsAttr(*conv, "dilations");
+  SmallVector<int64_t> kernel = Matcher::intsAttr(*conv, "kernel_shape");
+  if (pads.size() != 2 || pads[0] != *k - 1 || pads[1] < 0 ||
+      pads[1] > *k - 1 ||
+      !(strides.empty() || strides == SmallVector<int64_t>{1}) ||
+      !(dilations.empty() || dilations == SmallVector<int64_t>{1}) ||
+      !(kernel.empty() || kernel == SmallVector<int64_t>{*k}))
+    return false;
+
+  // Slice(y, [0], [L], [2 or -1], [1]): the first L outputs.
+  std::optional<SmallVector<int64_t>> starts = m.ints(sl.input(1));
+  std::optional<SmallVector<int64_t>> axes =
+      sl.input_size() > 3 && !sl.input(3).empty() ? m.ints(sl.input(3))
+                                                  : std::nullopt;
+  std::optional<SmallVector<int64_t>> steps =
+      sl.input_size() > 4 && !sl.input(4).empty()
+          ? m.ints(sl.input(4))
+          : std::optional<SmallVector<int64_t>>(SmallVector<int64_t>{1});
+  Tensor *ends = lookup(sl.input(2));
+  if (!starts || *starts != SmallVector<int64_t>{0} || !axes ||
+      axes->size() != 1 || ((*axes)[0] != 2 && (*axes)[0] != -1) || !steps ||
+      *steps != SmallVector<int64_t>{1} || !ends || !ends->elems ||
+      ends->elems->size() != 1 ||
+      simplify((*ends->elems)[0]) != simplify(x->shape[2]))
+    return false;
+
+  Location loc = n.loc;
+  Type et = x->elementType;
+  Tensor xt = transpose(*x, {0, 2, 1}, loc); // (b, L, C)
+  SmallVector<AffineExpr> w2Shape = {w->shape[0], w->shape[2]};
+  Tensor w2 = reshape(*w, w2Shape, loc);
+  SmallVector<AffineExpr> stShape = {x->shape[0], x->shape[1], cst(*k - 1)};
+  auto op = CausalConv1DOp::create(
+      builder, loc, tensorType(xt.shape, et), tensorType(stShape, et), get(xt),
+      get(w2), bias ? get(*bias) : Value(), Value(), UnitAttr());
+  if (!keepIfValid(context, op))
+    return false;
+  Tensor y = fromValue(op.getY(), xt.shape);
+  define(n, 0, transpose(y, {0, 2, 1}, loc));
+  return true;
+}
+
+bool Importer::recognizeSSD(Node &n) {
+  const onnx::NodeProto &mm = n.proto;
+  if (mm.input_size() != 2)
+    return false;
+  Matcher m(*this);
+  auto unsqueezeOf = [&](StringRef name, int64_t axis, bool single,
+                         int64_t rank) -> const onnx::NodeProto * {
+    const onnx::NodeProto *u =
+        single ? m.single(name, "Unsqueeze") : m.producedBy(name, "Unsqueeze");
+    if (!u)
+      return nullptr;
+    std::optional<SmallVector<int64_t>> axes = unsqueezeAxes(m, *u, n.opset);
+    if (!axes || axes->size() != 1 ||
+        ((*axes)[0] != axis && (*axes)[0] != axis - rank))
+      return nullptr;
+    return u;
+  };
+
+  // y = MatMul(Mul(cb, decay), xdt).
+  const onnx::NodeProto *mix = m.single(mm.input(0), "Mul");
+  if (!mix || mix->input_size() != 2)
+    return false;
+  const onnx::NodeProto *cbU = nullptr, *exp = nullptr;
+  for (int i = 0; i < 2 && !(cbU && exp); ++i) {
+    cbU = unsqueezeOf(mix->input(i), 1, true, 4);
+    exp = m.single(mix->input(1 - i), "Exp");
+  }
+  if (!cbU || !exp)
+    return false;
+  // cb = C B^T.
+  const onnx::NodeProto *cb = m.single(cbU->input(0), "MatMul");
+  const onnx::NodeProto *bt =
+      cb ? m.single(cb->input(1), "Transpose") : nullptr;
+  if (!bt || !isPerm(*bt, {0, 2, 1}))
+    return false;
+  std::string cName = cb->input(0), bName = bt->input(0);
+  // decay = Exp(Where(causal, cs_i - cs_j, -inf)).
+  const onnx::NodeProto *where = m.single(exp->input(0), "Where");
+  if (!where || where->input_size() != 3 || !m.causalCondition(where->input(0)))
+    return false;
+  std::optional<double> neg = m.anyScalar(where->input(2));
+  if (!neg || !(*neg <= -1e30))
+    return false;
+  const onnx::NodeProto *sub = m.single(where->input(1), "Sub");
+  if (!sub)
+    return false;
+  const onnx::NodeProto *ui = unsqueezeOf(sub->input(0), 3, true, 4);
+  const onnx::NodeProto *uj = unsqueezeOf(sub->input(1), 2, true, 4);
+  if (!ui || !uj || ui->input(0) != uj->input(0) || useCount(ui->input(0)) != 2)
+    return false;
+  const onnx::NodeProto *csT = m.producedBy(ui->input(0), "Transpose");
+  if (!csT || !isPerm(*csT, {0, 2, 1}))
+    return false;
+  const onnx::NodeProto *cum = m.single(csT->input(0), "CumSum");
+  if (!cum || Matcher::intAttr(*cum, "exclusive", 0) ||
+      Matcher::intAttr(*cum, "reverse", 0))
+    return false;
+  std::optional<SmallVector<int64_t>> cumAxis = m.ints(cum->input(1));
+  if (!cumAxis || cumAxis->size() != 1 ||
+      ((*cumAxis)[0] != 1 && (*cumAxis)[0] != -2))
+    return false;
+  const onnx::NodeProto *dA = m.single(cum->input(0), "Mul");
+  if (!dA || dA->input_size() != 2)
+    return false;
+  // dA = dt * A with A a negative constant.
+  std::string dtName, aName;
+  for (int i = 0; i < 2 && dtName.empty(); ++i) {
+    Tensor *a = lookup(dA->input(1 - i));
+    std::optional<SmallVector<double>> av = a ? constFloats(*a) : std::nullopt;
+    if (a && a->rank() == 1 && av &&
+        llvm::all_of(*av, [](double v) { return v <= 0; })) {
+      dtName = dA->input(i);
+      aName = dA->input(1 - i);
+    }
+  }
+  // dt >= 0: a Softplus output.
+  if (dtName.empty() || !m.producedBy(dtName, "Softplus"))
+    return false;
+  // xdt = Transpose(Mul(x, Unsqueeze(dt, 3)), [0, 2, 1, 3]).
+  const onnx::NodeProto *xdtT = m.single(mm.input(1), "Transpose");
+  if (!xdtT || !isPerm(*xdtT, {0, 2, 1, 3}))
+    return false;
+  const onnx::NodeProto *xdt = m.single(xdtT->input(0), "Mul");
+  if (!xdt || xdt->input_size() != 2)
+    return false;
+  std::string xName;
+  for (int i = 0; i < 2 && xName.empty(); ++i) {
+    const onnx::NodeProto *u = unsqueezeOf(xdt->input(1 - i), 3, true, 4);
+    if (u && u->input(0) == dtName)
+      xName = xdt->input(i);
+  }
+  if (xName.empty())
+    return false;
+
+  Tensor *x = lookup(xName), *dt = lookup(dtName), *A = lookup(aName);
+  Tensor *B = lookup(bName), *C = lookup(cName);
+  if (!x || !dt || !A || !B || !C || x->rank() != 4 || dt->rank() != 3 ||
+      B->rank() != 3 || C->rank() != 3)
+    return false;
+  Type et = x->elementType;
+  if (!isa<FloatType>(et) || dt->elementType != et || A->elementType != et ||
+      B->elementType != et || C->elementType != et)
+    return false;
+  auto same = [&](AffineExpr a, AffineExpr b) {
+    return simplify(a) == simplify(b);
+  };
+  AffineExpr b = x->shape[0], l = x->shape[1], h = x->shape[2];
+  AffineExpr p = x->shape[3], ns = B->shape[2];
+  if (!same(dt->shape[0], b) || !same(dt->shape[1], l) ||
+      !same(dt->shape[2], h) || !same(A->shape[0], h) ||
+      !same(B->shape[0], b) || !same(B->shape[1], l) || !same(C->shape[0], b) ||
+      !same(C->shape[1], l) || !same(C->shape[2], ns) ||
+      !constantOf(simplify(h)) || !constantOf(simplify(p)) ||
+      !constantOf(simplify(ns)))
+    return false;
+
+  Location loc = n.loc;
+  SmallVector<AffineExpr> bcShape = {b, l, cst(1), ns};
+  Tensor B4 = reshape(*B, bcShape, loc), C4 = reshape(*C, bcShape, loc);
+  SmallVector<AffineExpr> stShape = {b, h, p, ns};
+  auto op = SSDOp::create(builder, loc, tensorType(x->shape, et),
+                          tensorType(stShape, builder.getF32Type()), get(*x),
+                          get(*dt), get(*A), get(B4), get(C4), Value(), Value(),
+                          Value(), Value(), UnitAttr(), nullptr);
+  if (!keepIfValid(context, op))
+    return false;
+  Tensor y = fromValue(op.getY(), x->shape);
+  define(n, 0, transpose(y, {0, 2, 1, 3}, loc));
+  return true;
+}
