@@ -7,7 +7,12 @@ length with both, in this process's machine, and prints the ratios as JSON and
 as a Markdown table.
 
   .venv/bin/python bench/cpu_onnxruntime.py [--model mamba2] [--size 130m]
-      [--seq 128,512] [--runs 5] [--threads 2]
+      [--seq 128,512] [--runs 5] [--threads 2] [--decode 32] [--decode-batch 1,4]
+
+With --decode N, SSMC's prefill and decode entry points are also timed
+through ssm-run --generate (a 128-token prompt, then N greedy decode steps,
+per --decode-batch); onnxruntime has no decode for this graph (no cache
+inputs), so those rows have SSMC numbers only.
 
 SSMC runs through ssm-run --bench (median of --runs after one warm-up run);
 onnxruntime through InferenceSession.run with intra_op_num_threads=--threads
@@ -34,6 +39,8 @@ def main():
     ap.add_argument("--seq", default="128,512")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--decode", type=int, default=0)
+    ap.add_argument("--decode-batch", default="1")
     a = ap.parse_args()
 
     import onnx
@@ -91,6 +98,19 @@ def main():
                          onnxruntime_tok_s=seq / ort_ms * 1e3,
                          speedup_vs_onnxruntime=ort_ms / ssmc_ms, logits_rel_err=err))
         print(json.dumps(rows[-1]))
+    decode_rows = []
+    for batch in [int(b) for b in a.decode_batch.split(",")] if a.decode else []:
+        r = subprocess.run([str(tool("ssm-run")), str(so_path), "--generate", str(a.decode),
+                            "--prompt-len", "128", "--batch", str(batch),
+                            "--int-max", str(vocab)],
+                           check=True, capture_output=True, text=True)
+        g = json.loads(r.stdout)
+        decode_rows.append(dict(model=f"{a.model}-{a.size}", batch=batch, prompt=128,
+                                steps=a.decode, ttft_ms=g["ttft_ms"],
+                                decode_ms_per_step=g["decode_ms_per_step"],
+                                decode_tok_s=g["decode_tokens_per_s"],
+                                state_bytes=g["state_bytes"]))
+        print(json.dumps(decode_rows[-1]))
     print("\n| model | batch x seq | SSMC ms | onnxruntime ms | SSMC / onnxruntime speed "
           "| logits rel. err |")
     print("| --- | --- | --- | --- | --- | --- |")
@@ -98,6 +118,14 @@ def main():
         print(f"| {r['model']} | 1 x {r['seq']} | {r['ssmc_ms']:.1f} | "
               f"{r['onnxruntime_ms']:.1f} | {r['speedup_vs_onnxruntime']:.3f}x | "
               f"{r['logits_rel_err']:.1e} |")
+    if decode_rows:
+        print("\n| model | batch | prompt | TTFT ms | decode ms/step | decode tok/s "
+              "| state bytes |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for r in decode_rows:
+            print(f"| {r['model']} | {r['batch']} | {r['prompt']} | {r['ttft_ms']:.1f} | "
+                  f"{r['decode_ms_per_step']:.2f} | {r['decode_tok_s']:.1f} | "
+                  f"{r['state_bytes']} |")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ void mlir::ssm::addAlgorithmPasses(OpPassManager &pm, MixerForm form,
     pm.addPass(createSSMMaterializeMixers());
   pm.addPass(createConvertSSMToLinalg());
   addUpstream(pm, "convert-elementwise-to-linalg,canonicalize,cse");
+  pm.addPass(createSSMFoldTransposes());
 }
 
 void mlir::ssm::addBufferizePasses(OpPassManager &pm) {

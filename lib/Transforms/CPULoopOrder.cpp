@@ -7,6 +7,7 @@
 
 #include "ssm/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/PatternMatch.h"
@@ -47,6 +48,75 @@ static std::optional<unsigned> innermostCandidate(linalg::GenericOp op) {
   return std::nullopt;
 }
 
+/// For a contraction that keeps its reduction loop innermost (no parallel
+/// loop can go there): the order of the loops that keeps the reduction(s)
+/// innermost and puts the loops of the largest input (by static elements)
+/// outermost, so that the largest operand is streamed once while the others
+/// stay in cache. Empty when nothing changes.
+static SmallVector<unsigned> dotProductOrder(linalg::GenericOp op) {
+  unsigned n = op.getNumLoops();
+  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  if (n < 2 || op.getNumDpsInits() != 1 ||
+      iters.back() != utils::IteratorType::reduction)
+    return {};
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  int64_t best = -1;
+  AffineMap largest;
+  for (OpOperand *in : op.getDpsInputOperands()) {
+    auto type = dyn_cast<ShapedType>(in->get().getType());
+    if (!type)
+      continue;
+    int64_t elems = 1;
+    for (int64_t d : type.getShape())
+      elems *= ShapedType::isDynamic(d) ? 1 : d;
+    if (elems > best) {
+      best = elems;
+      largest = maps[in->getOperandNumber()];
+    }
+  }
+  if (!largest)
+    return {};
+  SmallVector<unsigned> order;
+  llvm::SmallDenseSet<unsigned> placed;
+  auto place = [&](unsigned i) {
+    if (placed.insert(i).second)
+      order.push_back(i);
+  };
+  for (AffineExpr e : largest.getResults())
+    if (auto d = dyn_cast<AffineDimExpr>(e);
+        d && iters[d.getPosition()] == utils::IteratorType::parallel)
+      place(d.getPosition());
+  for (unsigned i = 0; i < n; ++i)
+    if (iters[i] == utils::IteratorType::parallel)
+      place(i);
+  for (unsigned i = 0; i < n; ++i)
+    place(i);
+  for (unsigned i = 0; i < n; ++i)
+    if (order[i] != i)
+      return order;
+  return {};
+}
+
+/// Lets LLVM vectorize the innermost reduction of `op`: the floating-point
+/// add that accumulates into the output may be reassociated (and the
+/// multiply feeding it contracted into an FMA). Returns whether it found it.
+static bool allowReassociation(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (yield.getNumOperands() != 1)
+    return false;
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  Value acc = body.getArguments().back();
+  if (!add || (add.getLhs() != acc && add.getRhs() != acc))
+    return false;
+  auto flags = arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
+  add.setFastmath(flags);
+  Value term = add.getLhs() == acc ? add.getRhs() : add.getLhs();
+  if (auto mul = term.getDefiningOp<arith::MulFOp>())
+    mul.setFastmath(arith::FastMathFlags::contract);
+  return true;
+}
+
 namespace {
 struct SSMCPULoopOrder : mlir::ssm::impl::SSMCPULoopOrderBase<SSMCPULoopOrder> {
   void runOnOperation() override {
@@ -55,13 +125,20 @@ struct SSMCPULoopOrder : mlir::ssm::impl::SSMCPULoopOrderBase<SSMCPULoopOrder> {
     IRRewriter rewriter(&getContext());
     for (linalg::GenericOp op : ops) {
       std::optional<unsigned> loop = innermostCandidate(op);
-      if (!loop)
-        continue;
       SmallVector<unsigned> order;
-      for (unsigned i = 0, e = op.getNumLoops(); i < e; ++i)
-        if (i != *loop)
-          order.push_back(i);
-      order.push_back(*loop);
+      if (loop) {
+        for (unsigned i = 0, e = op.getNumLoops(); i < e; ++i)
+          if (i != *loop)
+            order.push_back(i);
+        order.push_back(*loop);
+      } else if (op.getNumLoops() > 0 &&
+                 op.getIteratorTypesArray().back() ==
+                     utils::IteratorType::reduction &&
+                 allowReassociation(op)) {
+        order = dotProductOrder(op);
+      }
+      if (order.empty())
+        continue;
       rewriter.setInsertionPoint(op);
       if (failed(linalg::interchangeGenericOp(rewriter, op, order))) {
         op.emitOpError() << "loop interchange failed";

@@ -56,8 +56,10 @@ func.func @indexed(%a: tensor<8x4xf32>, %c: tensor<4x4xf32>) -> tensor<4x4xf32> 
 
 // A row reduction keeps its order: the output's last index (i) is not the
 // last index of the input, so moving it innermost would stride the input.
+// Its sum may be reassociated, so that LLVM vectorizes it.
 // CHECK-LABEL: func.func @row_sum
 // CHECK: iterator_types = ["parallel", "reduction"]
+// CHECK: arith.addf %{{.*}}, %{{.*}} fastmath<reassoc,contract> : f32
 func.func @row_sum(%a: tensor<?x64xf32>, %c: tensor<?xf32>) -> tensor<?xf32> {
   %r = linalg.generic {
       indexing_maps = [affine_map<(i, j) -> (i, j)>,
@@ -87,4 +89,60 @@ func.func @scale(%a: tensor<8x8xf32>, %c: tensor<8x8xf32>) -> tensor<8x8xf32> {
     linalg.yield %s : f32
   } -> tensor<8x8xf32>
   return %r : tensor<8x8xf32>
+}
+
+// -----
+
+// A product with B transposed (C[m, n] += A[m, k] B[n, k], the LM head of
+// tied embeddings): no parallel loop is contiguous in the output and an
+// input, so k stays innermost as a dot product whose sum may be
+// reassociated (the multiply may fuse into an FMA), and the loops of the
+// largest input (B, n) go outermost, so B is streamed once while A stays in
+// cache: (n, m, k).
+// CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[B:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[C:.*]] = affine_map<(d0, d1, d2) -> (d1, d0)>
+// CHECK-LABEL: func.func @matmul_transposed_b
+// CHECK: linalg.generic {indexing_maps = [#[[A]], #[[B]], #[[C]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK: %[[P:.*]] = arith.mulf %{{.*}}, %{{.*}} fastmath<contract> : f32
+// CHECK: arith.addf %{{.*}}, %[[P]] fastmath<reassoc,contract> : f32
+func.func @matmul_transposed_b(%a: tensor<?x16xf32>, %b: tensor<64x16xf32>,
+                               %c: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                       affine_map<(m, n, k) -> (n, k)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : tensor<?x16xf32>, tensor<64x16xf32>)
+      outs(%c : tensor<?x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<?x64xf32>
+  return %r : tensor<?x64xf32>
+}
+
+// -----
+
+// The same with A the largest input: the order stays (m, n, k).
+// CHECK-DAG: #[[A:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-LABEL: func.func @matmul_transposed_b_small
+// CHECK: linalg.generic {indexing_maps = [#[[A]], {{.*}}], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK: arith.addf %{{.*}}, %{{.*}} fastmath<reassoc,contract> : f32
+func.func @matmul_transposed_b_small(%a: tensor<128x16xf32>, %b: tensor<4x16xf32>,
+                                     %c: tensor<128x4xf32>) -> tensor<128x4xf32> {
+  %r = linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                       affine_map<(m, n, k) -> (n, k)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : tensor<128x16xf32>, tensor<4x16xf32>)
+      outs(%c : tensor<128x4xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<128x4xf32>
+  return %r : tensor<128x4xf32>
 }

@@ -140,8 +140,26 @@ def SSMDeriveGeneration : Pass<"ssm-derive-generation", "::mlir::ModuleOp"> {
   ];
 }
 
+def SSMFoldTransposes : Pass<"ssm-fold-transposes"> {
+  let summary = "Read transposed operands of contractions in place instead of copying them";
+  let description = [{
+    A `linalg.transpose` whose result feeds a `linalg.generic` with a
+    reduction loop (a contraction: the importer's MatMul, Gemm and einsum
+    lowerings) is folded into that generic: the generic reads the
+    transpose's input through its indexing map composed with the
+    permutation. The transposed copy is no longer written (it is erased
+    when nothing else reads it). The typical case is a language model with
+    tied embeddings, whose LM head is `MatMul(x, Transpose(embedding))`: the
+    transpose of a `(vocab, d)` constant was copied on every call. Elementwise
+    consumers are left alone (they are cheap to fuse later; a contraction
+    re-reads its operands, so the copy cost is paid once per call either
+    way, but an operand read in place needs no memory of its own).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def SSMCPULoopOrder : Pass<"ssm-cpu-loop-order"> {
-  let summary = "Order linalg.generic loops for CPU code: a contiguous parallel loop innermost";
+  let summary = "Order linalg.generic loops for CPU code: a contiguous parallel loop or a vectorizable dot product innermost";
   let description = [{
     Contractions come out of the importer and the mixer lowerings with their
     reduction loops innermost (`C[m, n] += A[m, k] B[k, n]` iterates `k`
@@ -153,8 +171,17 @@ def SSMCPULoopOrder : Pass<"ssm-cpu-loop-order"> {
     their order. Every access of the new innermost loop is then contiguous in
     the output and that input, and each iteration is independent, so LLVM's
     loop vectorizer vectorizes it. Sums keep their order (only the loops
-    around them are reordered), so results are bit-identical. Generic ops
-    without such a loop (row reductions, for example) are left as they are.
+    around them are reordered), so results are bit-identical.
+
+    A generic whose innermost loop is a reduction and that has no such
+    parallel loop (a row reduction, or `C[m, n] += A[m, k] B[n, k]`, the
+    LM head of tied embeddings) keeps the reduction innermost as a dot
+    product: its accumulating `arith.addf` gets `fastmath<reassoc,contract>`
+    (and the `arith.mulf` feeding it `contract`), so that LLVM may vectorize
+    the sum (partial sums in vector lanes: the rounding differs from the
+    sequential sum), and its parallel loops are reordered so that those of
+    the largest input (by static elements) are outermost: that operand is
+    streamed once while the others stay in cache.
   }];
   let dependentDialects = ["::mlir::affine::AffineDialect",
                            "::mlir::linalg::LinalgDialect"];
