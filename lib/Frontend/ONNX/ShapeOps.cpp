@@ -203,7 +203,7 @@ static FailureOr<SmallVector<int64_t>> axesInput(Importer &imp, Node &n,
   if (Tensor *t = n.input(index)) {
     auto c = imp.constInts(*t);
     if (!c || t->rank() > 1)
-      return imp.fail(n, "axes must be a constant 1-D tensor"), failure();
+      return (void)imp.fail(n, "axes must be a constant 1-D tensor"), failure();
     axes = *c;
   } else if (const onnx::AttributeProto *a = n.attr("axes")) {
     axes.assign(a->ints().begin(), a->ints().end());
@@ -216,7 +216,7 @@ static FailureOr<SmallVector<int64_t>> axesInput(Importer &imp, Node &n,
   }
   llvm::sort(axes);
   if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
-    return imp.fail(n, "axes repeat an axis"), failure();
+    return (void)imp.fail(n, "axes repeat an axis"), failure();
   return axes;
 }
 
