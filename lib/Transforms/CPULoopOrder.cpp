@@ -117,6 +117,72 @@ static bool allowReassociation(linalg::GenericOp op) {
   return true;
 }
 
+/// Rows of a block of a row-blocked contraction.
+static constexpr int64_t kRowBlock = 8;
+
+/// For a contraction already ordered with a contiguous parallel loop
+/// innermost (`C[m, n] += A[m, k] B[k, n]` as (m, k, n)) whose largest input
+/// is a large static matrix (the weights) that some outer parallel loops do
+/// not index (the rows m): blocks those rows by kRowBlock and orders each
+/// block (k, m, n), so that the weights are streamed once per block of rows
+/// instead of once per row. Returns the blocked op (or `op` unchanged).
+static FailureOr<linalg::GenericOp> blockRows(RewriterBase &rewriter,
+                                              linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics())
+    return op;
+  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  unsigned n = op.getNumLoops();
+  if (n < 3 || iters.back() != utils::IteratorType::parallel)
+    return op;
+  // The largest input, static.
+  int64_t best = 0;
+  AffineMap weights;
+  for (OpOperand *in : op.getDpsInputOperands()) {
+    auto type = dyn_cast<MemRefType>(in->get().getType());
+    if (!type || !type.hasStaticShape())
+      continue;
+    if (type.getNumElements() > best) {
+      best = type.getNumElements();
+      weights = op.getMatchingIndexingMap(in);
+    }
+  }
+  if (!weights || best < (int64_t(1) << 16))
+    return op;
+  SmallVector<int64_t> tiles(n, 0);
+  SmallVector<unsigned> rows, reductions, others;
+  for (unsigned i = 0; i + 1 < n; ++i) {
+    bool used = llvm::any_of(weights.getResults(), [&](AffineExpr e) {
+      return e.isFunctionOfDim(i);
+    });
+    if (iters[i] == utils::IteratorType::reduction)
+      reductions.push_back(i);
+    else if (!used)
+      rows.push_back(i), tiles[i] = kRowBlock;
+    else
+      others.push_back(i);
+  }
+  if (rows.empty() || reductions.empty())
+    return op;
+  rewriter.setInsertionPoint(op);
+  linalg::LinalgTilingOptions options;
+  options.setTileSizes(tiles);
+  FailureOr<linalg::TiledLinalgOp> tiled =
+      linalg::tileLinalgOp(rewriter, op, options);
+  if (failed(tiled))
+    return failure();
+  rewriter.eraseOp(op);
+  auto inner = cast<linalg::GenericOp>(tiled->op.getOperation());
+  // Inside a block: (other parallel loops, reductions, rows, innermost).
+  SmallVector<unsigned> order(others);
+  order.append(reductions);
+  order.append(rows);
+  order.push_back(n - 1);
+  rewriter.setInsertionPoint(inner);
+  if (failed(linalg::interchangeGenericOp(rewriter, inner, order)))
+    return failure();
+  return inner;
+}
+
 namespace {
 struct SSMCPULoopOrder : mlir::ssm::impl::SSMCPULoopOrderBase<SSMCPULoopOrder> {
   void runOnOperation() override {
@@ -140,8 +206,14 @@ struct SSMCPULoopOrder : mlir::ssm::impl::SSMCPULoopOrderBase<SSMCPULoopOrder> {
       if (order.empty())
         continue;
       rewriter.setInsertionPoint(op);
-      if (failed(linalg::interchangeGenericOp(rewriter, op, order))) {
+      FailureOr<linalg::GenericOp> ordered =
+          linalg::interchangeGenericOp(rewriter, op, order);
+      if (failed(ordered)) {
         op.emitOpError() << "loop interchange failed";
+        return signalPassFailure();
+      }
+      if (loop && failed(blockRows(rewriter, *ordered))) {
+        ordered->emitOpError() << "row blocking failed";
         return signalPassFailure();
       }
     }

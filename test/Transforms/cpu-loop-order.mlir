@@ -146,3 +146,53 @@ func.func @matmul_transposed_b_small(%a: tensor<128x16xf32>, %b: tensor<4x16xf32
   } -> tensor<128x4xf32>
   return %r : tensor<128x4xf32>
 }
+
+// -----
+
+// A projection on buffers, x (b, l, 256) times weights (256, 512), static
+// and of 128K elements: the rows (b, l) are blocked by 8 (scf.for over
+// blocks, affine.min for the last one) and each block iterates (k, b, l, n),
+// so every weight row is read once per block.
+// CHECK-LABEL: func.func @projection
+// CHECK: scf.for %[[B:.*]] = %{{.*}} to %{{.*}} step %c8
+// CHECK: scf.for %[[L:.*]] = %{{.*}} to %{{.*}} step %c8
+// CHECK: memref.subview %{{.*}}[%[[B]], %[[L]], 0]
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "parallel", "parallel", "parallel"]
+// CHECK-SAME: ins(%{{.*}}, %{{.*}} : memref<?x?x256xf32, strided<[?, 256, 1], offset: ?>>, memref<256x512xf32>)
+func.func @projection(%x: memref<?x?x256xf32>, %w: memref<256x512xf32>, %y: memref<?x?x512xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(b, l, n, k) -> (b, l, k)>,
+                       affine_map<(b, l, n, k) -> (k, n)>,
+                       affine_map<(b, l, n, k) -> (b, l, n)>],
+      iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x?x256xf32>, memref<256x512xf32>)
+      outs(%y : memref<?x?x512xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Small weights (below 64K elements) are not blocked.
+// CHECK-LABEL: func.func @small_projection
+// CHECK-NOT: scf.for
+// CHECK: iterator_types = ["parallel", "parallel", "reduction", "parallel"]
+func.func @small_projection(%x: memref<?x?x16xf32>, %w: memref<16x32xf32>, %y: memref<?x?x32xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(b, l, n, k) -> (b, l, k)>,
+                       affine_map<(b, l, n, k) -> (k, n)>,
+                       affine_map<(b, l, n, k) -> (b, l, n)>],
+      iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x?x16xf32>, memref<16x32xf32>)
+      outs(%y : memref<?x?x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}

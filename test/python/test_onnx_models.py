@@ -7,6 +7,7 @@ those written with the custom ai.ssmc domain against the float64 reference
 (onnx_reference.py). Tolerance: relative error (max |diff| / max |ref|) below
 1e-4 in float32."""
 import numpy as np
+import onnx
 import pytest
 
 from onnx_reference import float64_outputs
@@ -101,3 +102,43 @@ def test_zoo_model_matches_onnxruntime(name, rng, tmp_path):
 def test_zoo_model_matches_float64_reference(name, rng, tmp_path):
     check_zoo_model(name, lambda path, model, feeds: float64_outputs(model, feeds),
                     rng, tmp_path)
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_large_projections(tied, tmp_path):
+    """Projections large enough for the CPU loop order's row blocking (weights
+    of at least 64K elements) and an LM head with tied embeddings (MatMul
+    with the transposed embedding, read in place as dot products), at row
+    counts that are and are not multiples of the block, against
+    onnxruntime."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng()
+    d, f, vocab = 256, 640, 300
+    emb = rng.standard_normal((vocab, d)).astype(np.float32)
+    w = (rng.standard_normal((d, f)) / 16).astype(np.float32)
+    w2 = (rng.standard_normal((f, d)) / 16).astype(np.float32)
+    head = emb if tied else rng.standard_normal((vocab, d)).astype(np.float32)
+    inits = [numpy_helper.from_array(a, n) for a, n in
+             ((emb, "emb"), (w, "w"), (w2, "w2"), (head, "head"))]
+    nodes = [helper.make_node("Gather", ["emb", "input_ids"], ["x"]),
+             helper.make_node("MatMul", ["x", "w"], ["h"]),
+             helper.make_node("Relu", ["h"], ["r"]),
+             helper.make_node("MatMul", ["r", "w2"], ["y"]),
+             helper.make_node("Transpose", ["head"], ["ht"], perm=[1, 0]),
+             helper.make_node("MatMul", ["y", "ht"], ["logits"])]
+    graph = helper.make_graph(
+        nodes, "proj", [helper.make_tensor_value_info("input_ids", TensorProto.INT64,
+                                                      ["batch", "seq"])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path = tmp_path / "proj.onnx"
+    onnx.save(model, path)
+    so = compile_onnx(path, tmp_path / "so")
+    for b, l in ((1, 1), (2, 13), (3, 8)):
+        ids = rng.integers(0, vocab, (b, l)).astype(np.int64)
+        want = onnxruntime_outputs(path, {"input_ids": ids})["logits"]
+        run_dir = tmp_path / f"r{b}x{l}"
+        run_dir.mkdir()
+        got = run_model(so, {"input_ids": ids}, run_dir)["logits"]
+        assert rel_err(got, want) < TOL, (b, l)

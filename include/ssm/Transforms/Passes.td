@@ -182,9 +182,19 @@ def SSMCPULoopOrder : Pass<"ssm-cpu-loop-order"> {
     sequential sum), and its parallel loops are reordered so that those of
     the largest input (by static elements) are outermost: that operand is
     streamed once while the others stay in cache.
+
+    A contraction on buffers ordered with a contiguous parallel loop
+    innermost whose largest input is a static matrix of at least 64K
+    elements (the weights of a projection) that some outer parallel loops do
+    not index (the rows: batch and sequence) is blocked by 8 rows: an
+    `scf.for` over blocks of rows, and inside a block the reductions outside
+    the rows, so that each row of the weights is read once per block of rows
+    (from the cache) instead of once per row.
   }];
   let dependentDialects = ["::mlir::affine::AffineDialect",
-                           "::mlir::linalg::LinalgDialect"];
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 #endif // SSM_TRANSFORMS_PASSES_TD
