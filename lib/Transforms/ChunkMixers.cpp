@@ -55,7 +55,7 @@ struct SSMSelectChunkSizes
       return signalPassFailure();
     }
     getOperation()->walk([&](MixerOpInterface op) {
-      if (!op.hasChunkedForm())
+      if (!op.hasChunkedForm() || op->hasAttr("ssm.single_token"))
         return;
       if (chunkSize == 0 && op->hasAttr(kChunkSizeAttr))
         return;

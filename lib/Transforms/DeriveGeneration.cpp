@@ -407,9 +407,10 @@ void SSMDeriveGeneration::runOnOperation() {
     tokens.replaceAllUsesExcept(cast.getResult(), cast.getOperation());
     decode.setFunctionType(FunctionType::get(
         &getContext(), body.getArgumentTypes(), decode.getResultTypes()));
+    // One token: the quadratic form is a 1 x 1 matrix plus the state
+    // update, in the state's own layout; no chunked form.
     decode.walk([&](MixerOpInterface m) {
-      if (m.hasChunkedForm())
-        m->setAttr("ssm.chunk_size", b.getI64IntegerAttr(1));
+      m->setAttr("ssm.single_token", b.getUnitAttr());
     });
   }
 

@@ -5,7 +5,7 @@
 // input and output: the position, the conv state, the SSM state and the two
 // KV caches; the caches grow by the new keys and values (concatenated along
 // the sequence), which the attention reads; the position grows by seq.
-// decode is the same over one token, with the SSD in chunks of one token.
+// decode is the same over one token, its mixers marked ssm.single_token.
 // main is kept as it was.
 
 // CHECK-LABEL: func.func @main(%{{.*}}: tensor<?x?xi64>) -> tensor<?x?x2x4xf32>
@@ -45,7 +45,7 @@
 // CHECK-SAME: \22shape\22:[null,\22past + 1\22,2,4]
 // CHECK: %[[DYN:.*]] = tensor.cast %[[DIDS]] : tensor<?x1xi64> to tensor<?x?xi64>
 // CHECK: ssm.token_positions %[[DYN]]
-// CHECK: ssm.ssd {{.*}}ssm.chunk_size = 1 : i64
+// CHECK: ssm.ssd {{.*}}ssm.single_token
 // CHECK: tensor.dim %[[DYN]], %c1
 func.func @main(%ids: tensor<?x?xi64>) -> tensor<?x?x2x4xf32>
     attributes {ssm.signature = "{\"name\":\"main\",\"inputs\":[{\"name\":\"ids\",\"dtype\":\"int64\",\"shape\":[null,\"seq\"]}],\"outputs\":[{\"name\":\"y\",\"dtype\":\"float32\",\"shape\":[null,\"seq\",2,4]}]}"} {

@@ -42,3 +42,19 @@ func.func @small(%x: tensor<2x?x4x8xf32>, %a: tensor<2x?x4xf32>, %B: tensor<2x?x
   %y3 = ssm.attention %q, %q, %q {causal} : (tensor<2x5x4x8xf32>, tensor<2x5x4x8xf32>, tensor<2x5x4x8xf32>) -> tensor<2x5x4x8xf32>
   return %y0, %y1, %y2, %y3 : tensor<2x?x4x8xf32>, tensor<2x5x4x8xf32>, tensor<2x5x4x8xf32>, tensor<2x5x4x8xf32>
 }
+
+// -----
+
+// A mixer of a decode function (ssm.single_token) gets no chunk size, even
+// with the override.
+// CHECK-LABEL: func.func @single_token
+// CHECK-NOT: ssm.chunk_size
+// CHECK: return
+// OVERRIDE-LABEL: func.func @single_token
+// OVERRIDE-NOT: ssm.chunk_size
+// OVERRIDE: return
+func.func @single_token(%x: tensor<2x1x4x8xf32>, %a: tensor<2x1x4xf32>, %B: tensor<2x1x4x16xf32>)
+    -> tensor<2x1x4x8xf32> {
+  %y, %h = ssm.discrete_ssd %x, %a, %B, %B {ssm.single_token} : (tensor<2x1x4x8xf32>, tensor<2x1x4xf32>, tensor<2x1x4x16xf32>, tensor<2x1x4x16xf32>) -> (tensor<2x1x4x8xf32>, tensor<2x4x8x16xf32>)
+  return %y : tensor<2x1x4x8xf32>
+}

@@ -52,7 +52,9 @@ def SSMSelectChunkSizes : Pass<"ssm-select-chunk-sizes"> {
     Records on every mixer with a chunked form the chunk size the chunked
     lowering will use, as the discardable attribute `ssm.chunk_size`
     (`i64`). A size already present (written by hand, or by an earlier run)
-    is kept; the `chunk-size` option overrides every op.
+    is kept; the `chunk-size` option overrides every op. Mixers marked
+    `ssm.single_token` (those of a derived `decode`, which run over one
+    token) get none: their quadratic form is cheapest.
 
     The cost model (CPU) balances the two parts of the chunked algorithm.
     Per token and head, with chunks of `Q` tokens, head size `p` and state
@@ -120,7 +122,9 @@ def SSMDeriveGeneration : Pass<"ssm-derive-generation", "::mlir::ModuleOp"> {
     states (and the extended caches) the state outputs; `position` grows by
     `seq`. So prefill of `L` tokens followed by decode steps equals the
     forward function over all the tokens. `decode` is `prefill` with a
-    sequence of one token, its mixers lowered with chunks of one token.
+    sequence of one token, its mixers marked `ssm.single_token` (so that
+    they keep their quadratic form, a 1 x 1 matrix and the state update in
+    the state's own layout, instead of a chunked form).
     Both get an `ssm.signature` (inputs and outputs as in the entry's, then
     the state, with `"state"` giving its count and `"generation"` the kind).
 
