@@ -28,8 +28,7 @@ using namespace mlir::ssm;
 
 namespace {
 
-/// One state tensor: its name, the ops' operand it feeds and the value that
-/// leaves the function.
+/// One state tensor of the derived functions: its signature name and type.
 struct StateSlot {
   std::string name;
   RankedTensorType type;

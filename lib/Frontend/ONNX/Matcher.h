@@ -34,18 +34,12 @@ public:
     return p;
   }
 
-  /// The value of a one-element float constant.
+  /// The value of a one-element float constant, when finite.
   std::optional<double> scalar(StringRef name) const {
-    Tensor *t = imp.lookup(name);
-    if (!t || !isa<FloatType>(t->elementType))
+    std::optional<double> v = anyScalar(name);
+    if (!v || !std::isfinite(*v))
       return std::nullopt;
-    for (AffineExpr d : t->shape)
-      if (Importer::constantOf(d) != 1)
-        return std::nullopt;
-    std::optional<SmallVector<double>> v = imp.constFloats(*t);
-    if (!v || v->size() != 1 || !std::isfinite((*v)[0]))
-      return std::nullopt;
-    return (*v)[0];
+    return v;
   }
 
   /// The value of a one-element float constant, infinities included.
