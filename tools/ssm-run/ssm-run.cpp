@@ -358,7 +358,26 @@ int main(int argc, char **argv) {
       }
       return true;
     };
-    if (a == "--help" || a == "-h") {
+    // Integer options: name, variable, minimum.
+    const struct {
+      const char *name;
+      int64_t *value;
+      int64_t min;
+    } intOptions[] = {{"--default-dim", &defaultDim, 0},
+                      {"--seed", &seed, 0},
+                      {"--int-max", &intMax, 1},
+                      {"--bench", &bench, 1},
+                      {"--warmup", &warmup, 0},
+                      {"--generate", &generateSteps, 0},
+                      {"--prompt-len", &promptLen, 1},
+                      {"--batch", &batch, 1},
+                      {"--prefill-chunk", &prefillChunk, 1}};
+    auto intOption = std::find_if(std::begin(intOptions), std::end(intOptions),
+                                  [&](const auto &o) { return a == o.name; });
+    if (intOption != std::end(intOptions)) {
+      if (!intValue(intOption->name, *intOption->value, intOption->min))
+        return 1;
+    } else if (a == "--help" || a == "-h") {
       fputs(kUsage, stdout);
       return 0;
     } else if (a == "--entry") {
@@ -383,38 +402,11 @@ int main(int argc, char **argv) {
           return fail("--dim " + k + " needs a size >= 0, got '" + v + "'");
         dims[k] = n;
       }
-    } else if (a == "--default-dim") {
-      if (!intValue("--default-dim", defaultDim, 0))
-        return 1;
-    } else if (a == "--seed") {
-      if (!intValue("--seed", seed, 0))
-        return 1;
-    } else if (a == "--int-max") {
-      if (!intValue("--int-max", intMax, 1))
-        return 1;
-    } else if (a == "--bench") {
-      if (!intValue("--bench", bench, 1))
-        return 1;
-    } else if (a == "--warmup") {
-      if (!intValue("--warmup", warmup, 0))
-        return 1;
     } else if (a == "--output-dir") {
       const char *s = value("--output-dir");
       if (!s)
         return 1;
       outputDir = s;
-    } else if (a == "--generate") {
-      if (!intValue("--generate", generateSteps, 0))
-        return 1;
-    } else if (a == "--prompt-len") {
-      if (!intValue("--prompt-len", promptLen, 1))
-        return 1;
-    } else if (a == "--batch") {
-      if (!intValue("--batch", batch, 1))
-        return 1;
-    } else if (a == "--prefill-chunk") {
-      if (!intValue("--prefill-chunk", prefillChunk, 1))
-        return 1;
     } else if (a == "--info") {
       info = true;
     } else if (!a.empty() && a[0] == '-') {

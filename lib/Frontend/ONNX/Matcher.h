@@ -10,6 +10,9 @@
 
 #include "Importer.h"
 
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+
 #include <cmath>
 
 namespace mlir::ssm::onnx_frontend {
@@ -169,6 +172,18 @@ public:
 
   Importer &imp;
 };
+
+/// Verifies a recognizer's new `op` quietly: a shape the op rejects means
+/// the subgraph is not what it looked like. Erases `op` and returns false
+/// when it is invalid.
+inline bool keepIfValid(Operation *op) {
+  ScopedDiagnosticHandler quiet(op->getContext(),
+                                [](Diagnostic &) { return success(); });
+  if (succeeded(verify(op)))
+    return true;
+  op->erase();
+  return false;
+}
 
 } // namespace mlir::ssm::onnx_frontend
 

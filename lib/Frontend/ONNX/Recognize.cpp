@@ -31,9 +31,6 @@
 #include "Matcher.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/Verifier.h"
-
 #include <cmath>
 
 using namespace mlir;
@@ -190,15 +187,9 @@ bool Importer::recognizeAttention(Node &n) {
       builder, loc, tensorType(yShape, et), get(qs), get(ks), get(vs),
       maskValue, causal ? builder.getUnitAttr() : UnitAttr(),
       builder.getF32FloatAttr(scale), IntegerAttr(), FloatAttr());
-  {
-    // A shape the op rejects means this is not attention after all.
-    ScopedDiagnosticHandler quiet(context,
-                                  [](Diagnostic &) { return success(); });
-    if (failed(verify(op))) {
-      op->erase();
-      return false;
-    }
-  }
+  // A shape the op rejects means this is not attention after all.
+  if (!keepIfValid(op))
+    return false;
   Tensor y = fromValue(op.getResult(), yShape);
   if (rank == 4) {
     define(n, 0, transpose(y, {0, 2, 1, 3}, loc));

@@ -40,22 +40,9 @@
 #include "Matcher.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/Verifier.h"
-
 using namespace mlir;
 using namespace mlir::ssm;
 using namespace mlir::ssm::onnx_frontend;
-
-/// Verifies `op` quietly; erases it and returns false when it is invalid.
-static bool keepIfValid(MLIRContext *context, Operation *op) {
-  ScopedDiagnosticHandler quiet(context,
-                                [](Diagnostic &) { return success(); });
-  if (succeeded(verify(op)))
-    return true;
-  op->erase();
-  return false;
-}
 
 /// The axes of Unsqueeze node `u` (attribute before opset 13, input after).
 static std::optional<SmallVector<int64_t>>
@@ -132,7 +119,7 @@ bool Importer::recognizeCausalConv(Node &n) {
   auto op = CausalConv1DOp::create(
       builder, loc, tensorType(xt.shape, et), tensorType(stShape, et), get(xt),
       get(w2), bias ? get(*bias) : Value(), Value(), UnitAttr());
-  if (!keepIfValid(context, op))
+  if (!keepIfValid(op))
     return false;
   Tensor y = fromValue(op.getY(), xt.shape);
   define(n, 0, transpose(y, {0, 2, 1}, loc));
@@ -263,7 +250,7 @@ bool Importer::recognizeSSD(Node &n) {
                           tensorType(stShape, builder.getF32Type()), get(*x),
                           get(*dt), get(*A), get(B4), get(C4), Value(), Value(),
                           Value(), Value(), UnitAttr(), nullptr);
-  if (!keepIfValid(context, op))
+  if (!keepIfValid(op))
     return false;
   Tensor y = fromValue(op.getY(), x->shape);
   define(n, 0, transpose(y, {0, 2, 1, 3}, loc));
