@@ -48,10 +48,13 @@ void mlir::ssm::addBufferizePasses(OpPassManager &pm) {
 }
 
 void mlir::ssm::addTargetPasses(OpPassManager &pm) {
+  pm.addPass(createSSMCPUContractionKernels());
   pm.addPass(createSSMCPULoopOrder());
   addUpstream(
       pm, "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
-          "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
+          "convert-scf-to-cf,"
+          "convert-vector-to-llvm{reassociate-fp-reductions=1},"
+          "convert-math-to-llvm,convert-math-to-libm,"
           "convert-arith-to-llvm,convert-index-to-llvm,finalize-memref-to-llvm,"
           "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts");
 }

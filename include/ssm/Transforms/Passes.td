@@ -162,6 +162,58 @@ def SSMFoldTransposes : Pass<"ssm-fold-transposes"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def SSMCPUContractionKernels : Pass<"ssm-cpu-contraction-kernels"> {
+  let summary = "Register-tiled vector kernels for matrix-product contractions on buffers";
+  let description = [{
+    Replaces every `linalg.generic` on buffers that computes
+    `C[..] += A[..] * B[..]` over one reduction loop `k` (the body exactly a
+    multiply and an accumulating add, all operands `f32`) by a
+    register-tiled vector kernel, when one of two layouts fits:
+
+    - **Outer-product kernel.** The last index of both `C` and `B` is the
+      same parallel loop `n`, unit-stride, that `A` does not use (a
+      projection `x W` with `W` as `(k, n)`, or the SSD chunk products).
+      A tile of `rows` rows by `vectors` vectors of `vector-width` columns
+      stays in registers for the whole reduction: per `k`, each row's `A`
+      value is broadcast and multiplied into the vectors of `B`'s row `k`
+      (`vector.fma`).
+    - **Dot-product kernel.** The last index of both `A` and `B` is `k`,
+      unit-stride (the LM head of tied embeddings, `x E^T`). A tile of
+      `dot-rows` rows by `dot-cols` columns of `C` keeps one vector of
+      partial sums per element over `k` (the sums are reassociated), reduced
+      at the end.
+
+    The rows are all parallel loops used by `A` and `C` and not by `B`
+    (batch and sequence together, so that a batch of single-token decode
+    steps shares one pass over the weights), visited in blocks of
+    `block-rows` (the `A` block stays in the cache while `B` is streamed).
+    Other parallel loops (those `B` uses, as the heads of a batched product)
+    become plain loops around the kernel. Partial tiles recompute the last
+    row or column (the duplicates store the same value) and mask the vector
+    loads and stores past the end of `n` or `k`, so any size works. Other
+    contractions are left to `ssm-cpu-loop-order`.
+  }];
+  let options = [
+    Option<"rows", "rows", "int64_t", /*default=*/"6",
+           "Rows of the outer-product kernel's register tile">,
+    Option<"vectors", "vectors", "int64_t", /*default=*/"2",
+           "Vectors per row of the outer-product kernel's register tile">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector">,
+    Option<"dotRows", "dot-rows", "int64_t", /*default=*/"4",
+           "Rows of the dot-product kernel's register tile">,
+    Option<"dotCols", "dot-cols", "int64_t", /*default=*/"3",
+           "Columns of the dot-product kernel's register tile">,
+    Option<"blockRows", "block-rows", "int64_t", /*default=*/"96",
+           "Rows per cache block (rounded up to a multiple of the tile rows)">,
+  ];
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def SSMCPULoopOrder : Pass<"ssm-cpu-loop-order"> {
   let summary = "Order linalg.generic loops for CPU code: a contiguous parallel loop or a vectorizable dot product innermost";
   let description = [{

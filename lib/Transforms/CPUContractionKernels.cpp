@@ -1,0 +1,591 @@
+//===- CPUContractionKernels.cpp - Register-tiled matrix products ---------===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Replaces `C += A * B` contractions on buffers by register-tiled vector
+// kernels (see the pass description in Passes.td).
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::ssm {
+#define GEN_PASS_DEF_SSMCPUCONTRACTIONKERNELS
+#include "ssm/Transforms/Passes.h.inc"
+} // namespace mlir::ssm
+
+using namespace mlir;
+using namespace mlir::ssm;
+
+namespace {
+
+/// The loops of a matched contraction, by role.
+struct Contraction {
+  /// Which kernel fits: an outer-product kernel (vectors along `n`, the
+  /// last index of `B` and `C`) or a dot-product kernel (vectors along `k`,
+  /// the last index of `A` and `B`).
+  bool dot = false;
+  unsigned k = 0;
+  /// Parallel loops used by `A` and `C` but not `B`, outermost first.
+  SmallVector<unsigned> rows;
+  /// Parallel loops used by `B` and `C` but not `A`, outermost first (one
+  /// loop, `n`, for the outer-product kernel).
+  SmallVector<unsigned> cols;
+  /// The remaining parallel loops.
+  SmallVector<unsigned> outer;
+};
+
+} // namespace
+
+static bool uses(AffineMap map, unsigned dim) {
+  return llvm::any_of(map.getResults(),
+                      [&](AffineExpr e) { return e.isFunctionOfDim(dim); });
+}
+
+/// The loop that is the last index of `map`, if that index is a plain loop
+/// index used nowhere else in `map`.
+static std::optional<unsigned> lastLoop(AffineMap map) {
+  if (map.getNumResults() == 0)
+    return std::nullopt;
+  auto d = dyn_cast<AffineDimExpr>(map.getResults().back());
+  if (!d)
+    return std::nullopt;
+  for (AffineExpr e : map.getResults().drop_back())
+    if (e.isFunctionOfDim(d.getPosition()))
+      return std::nullopt;
+  return d.getPosition();
+}
+
+/// Whether `v` is an f32 memref whose last dimension has unit stride.
+static bool isUnitStrideF32(Value v) {
+  auto type = dyn_cast<MemRefType>(v.getType());
+  if (!type || !type.getElementType().isF32() || type.getRank() == 0)
+    return false;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return succeeded(type.getStridesAndOffset(strides, offset)) &&
+         strides.back() == 1;
+}
+
+/// Whether the body of `op` is exactly `out + a * b` (in either order).
+static bool isMulAdd(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  if (body.getNumArguments() != 3 || body.getOperations().size() != 3)
+    return false;
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return false;
+  Value out = body.getArgument(2);
+  Value term = add.getLhs() == out ? add.getRhs() : add.getLhs();
+  if (add.getLhs() != out && add.getRhs() != out)
+    return false;
+  auto mul = term.getDefiningOp<arith::MulFOp>();
+  if (!mul)
+    return false;
+  Value a = body.getArgument(0), b = body.getArgument(1);
+  return (mul.getLhs() == a && mul.getRhs() == b) ||
+         (mul.getLhs() == b && mul.getRhs() == a);
+}
+
+/// Matches `op` against the two kernels' layouts.
+static std::optional<Contraction> match(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !isMulAdd(op))
+    return std::nullopt;
+  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  AffineMap a = maps[0], b = maps[1], c = maps[2];
+  Value av = op.getDpsInputs()[0], bv = op.getDpsInputs()[1],
+        cv = op.getDpsInits()[0];
+  if (!isa<MemRefType>(av.getType()) || !isa<MemRefType>(bv.getType()) ||
+      !isUnitStrideF32(cv))
+    return std::nullopt;
+  auto aType = cast<MemRefType>(av.getType());
+  auto bType = cast<MemRefType>(bv.getType());
+  if (!aType.getElementType().isF32() || !bType.getElementType().isF32())
+    return std::nullopt;
+
+  // One reduction; C indexed by every parallel loop, each once.
+  Contraction m;
+  unsigned reductions = 0;
+  for (unsigned i = 0, e = iters.size(); i < e; ++i)
+    if (iters[i] == utils::IteratorType::reduction)
+      m.k = i, ++reductions;
+  if (reductions != 1 || c.getNumResults() + 1 != iters.size())
+    return std::nullopt;
+  llvm::SmallDenseSet<unsigned> seen;
+  for (AffineExpr e : c.getResults()) {
+    auto d = dyn_cast<AffineDimExpr>(e);
+    if (!d || d.getPosition() == m.k || !seen.insert(d.getPosition()).second)
+      return std::nullopt;
+  }
+
+  std::optional<unsigned> cLast = lastLoop(c), bLast = lastLoop(b),
+                          aLast = lastLoop(a);
+  if (cLast && bLast == cLast && !uses(a, *cLast) && isUnitStrideF32(bv)) {
+    m.cols.push_back(*cLast);
+  } else if (aLast == m.k && bLast == m.k && isUnitStrideF32(av) &&
+             isUnitStrideF32(bv)) {
+    m.dot = true;
+  } else {
+    return std::nullopt;
+  }
+  for (AffineExpr e : c.getResults()) {
+    unsigned d = cast<AffineDimExpr>(e).getPosition();
+    if (llvm::is_contained(m.cols, d))
+      continue;
+    bool inA = uses(a, d), inB = uses(b, d);
+    if (inA && !inB)
+      m.rows.push_back(d);
+    else if (m.dot && inB && !inA)
+      m.cols.push_back(d);
+    else
+      m.outer.push_back(d);
+  }
+  if (m.dot && m.cols.empty())
+    return std::nullopt;
+  return m;
+}
+
+namespace {
+
+/// Builds the kernel of one matched contraction in place of the op.
+class KernelBuilder {
+public:
+  KernelBuilder(OpBuilder &b, linalg::GenericOp op, const Contraction &m,
+                const SSMCPUContractionKernelsOptions &options)
+      : b(b), loc(op.getLoc()), m(m), opts(options),
+        vecType(VectorType::get({options.vectorWidth}, b.getF32Type())),
+        maskType(VectorType::get({options.vectorWidth}, b.getI1Type())) {
+    maps = op.getIndexingMapsArray();
+    a = op.getDpsInputs()[0];
+    bm = op.getDpsInputs()[1];
+    c = op.getDpsInits()[0];
+    // Loop sizes: static ones as constants, others from the first operand
+    // dimension indexed by the loop alone.
+    SmallVector<int64_t> staticSizes = op.getStaticLoopRanges();
+    sizes.assign(staticSizes.size(), Value());
+    for (auto [i, size] : llvm::enumerate(staticSizes))
+      if (!ShapedType::isDynamic(size))
+        sizes[i] = cst(size);
+    for (OpOperand &operand : op->getOpOperands())
+      for (auto [dim, e] :
+           llvm::enumerate(op.getMatchingIndexingMap(&operand).getResults()))
+        if (auto d = dyn_cast<AffineDimExpr>(e); d && !sizes[d.getPosition()])
+          sizes[d.getPosition()] =
+              memref::DimOp::create(b, loc, operand.get(), cst(dim));
+    ivs.assign(sizes.size(), cst(0));
+  }
+
+  void build() { buildOuter(0); }
+
+private:
+  /// An index constant, created once before the kernel.
+  Value cst(int64_t v) {
+    Value &value = constants[v];
+    if (!value)
+      value =
+          atAnchor([&] { return arith::ConstantIndexOp::create(b, loc, v); });
+    return value;
+  }
+
+  /// `make()` built before everything else of the kernel, so that it
+  /// dominates every use.
+  Value atAnchor(function_ref<Value()> make) {
+    OpBuilder::InsertionGuard guard(b);
+    if (anchor)
+      b.setInsertionPoint(anchor);
+    Value value = make();
+    if (!anchor)
+      anchor = value.getDefiningOp();
+    return value;
+  }
+
+  /// `x op y` on indices, folded to a kernel constant when both are
+  /// constants (and `x * 1`, `x + 0`, `x - 0` to `x`).
+  template <typename OpTy> Value fold(Value x, Value y) {
+    std::optional<int64_t> cx = getConstantIntValue(x),
+                           cy = getConstantIntValue(y);
+    if (cx && cy) {
+      uint64_t ux = *cx, uy = *cy;
+      if constexpr (std::is_same_v<OpTy, arith::AddIOp>)
+        return cst(ux + uy);
+      if constexpr (std::is_same_v<OpTy, arith::SubIOp>)
+        return cst(ux - uy);
+      if constexpr (std::is_same_v<OpTy, arith::MulIOp>)
+        return cst(ux * uy);
+      if constexpr (std::is_same_v<OpTy, arith::MinUIOp>)
+        return cst(std::min(ux, uy));
+      if (uy != 0) {
+        if constexpr (std::is_same_v<OpTy, arith::RemUIOp>)
+          return cst(ux % uy);
+        if constexpr (std::is_same_v<OpTy, arith::DivUIOp>)
+          return cst(ux / uy);
+      }
+    }
+    if (std::is_same_v<OpTy, arith::MulIOp> && cy == 1)
+      return x;
+    if ((std::is_same_v<OpTy, arith::AddIOp> ||
+         std::is_same_v<OpTy, arith::SubIOp>)&&cy == 0)
+      return x;
+    return OpTy::create(b, loc, x, y);
+  }
+
+  /// Whether `x < y` (unsigned) is known false: both constants.
+  bool knownNotLess(Value x, Value y) {
+    std::optional<int64_t> cx = getConstantIntValue(x),
+                           cy = getConstantIntValue(y);
+    return cx && cy && uint64_t(*cx) >= uint64_t(*cy);
+  }
+
+  Value zeroVector() {
+    if (!zero)
+      zero = atAnchor([&]() -> Value {
+        return arith::ConstantOp::create(
+            b, loc, cast<TypedAttr>(b.getZeroAttr(vecType)));
+      });
+    return zero;
+  }
+
+  /// The product of the sizes of `loops`.
+  Value extent(ArrayRef<unsigned> loops) {
+    if (loops.empty())
+      return cst(1);
+    Value n = sizes[loops.front()];
+    for (unsigned l : loops.drop_front())
+      n = fold<arith::MulIOp>(n, sizes[l]);
+    return n;
+  }
+
+  /// Sets the loop values of `loops` from a linear index over them
+  /// (row-major, the last loop fastest).
+  void delinearize(ArrayRef<unsigned> loops, Value linear,
+                   SmallVectorImpl<Value> &values) {
+    if (loops.empty())
+      return;
+    for (unsigned l : llvm::reverse(loops.drop_front())) {
+      values[l] = fold<arith::RemUIOp>(linear, sizes[l]);
+      linear = fold<arith::DivUIOp>(linear, sizes[l]);
+    }
+    values[loops.front()] = linear;
+  }
+
+  /// The indices of operand `operand` at the loop values `values`.
+  SmallVector<Value> indices(unsigned operand, ArrayRef<Value> values) {
+    AffineMap map = maps[operand];
+    SmallVector<OpFoldResult> all(values.begin(), values.end());
+    SmallVector<Value> result;
+    for (AffineExpr e : map.getResults()) {
+      if (auto d = dyn_cast<AffineDimExpr>(e)) {
+        result.push_back(values[d.getPosition()]);
+        continue;
+      }
+      AffineMap one = AffineMap::get(map.getNumDims(), 0, e);
+      result.push_back(affine::makeComposedAffineApply(b, loc, one, all));
+    }
+    return result;
+  }
+
+  Value operandValue(unsigned operand) {
+    return operand == 0 ? a : operand == 1 ? bm : c;
+  }
+
+  Value load(unsigned operand, ArrayRef<Value> values, Value mask) {
+    SmallVector<Value> idx = indices(operand, values);
+    Value base = operandValue(operand);
+    if (!mask)
+      return vector::LoadOp::create(b, loc, vecType, base, idx);
+    return vector::MaskedLoadOp::create(b, loc, vecType, base, idx, mask,
+                                        zeroVector());
+  }
+
+  void store(Value value, ArrayRef<Value> values, Value mask) {
+    SmallVector<Value> idx = indices(2, values);
+    if (!mask)
+      vector::StoreOp::create(b, loc, value, c, idx);
+    else
+      vector::MaskedStoreOp::create(b, loc, c, idx, mask, value);
+  }
+
+  /// A loop `for iv = lb to ub step step` whose body `body` builds.
+  void loop(Value lb, Value ub, int64_t step, function_ref<void(Value)> body) {
+    auto forOp = scf::ForOp::create(b, loc, lb, ub, cst(step));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forOp.getBody());
+    body(forOp.getInductionVar());
+  }
+
+  /// Loops over the outer parallel loops, then the kernel.
+  void buildOuter(unsigned i) {
+    if (i == m.outer.size())
+      return m.dot ? buildDot() : buildOuterProduct();
+    loop(cst(0), sizes[m.outer[i]], 1, [&](Value iv) {
+      ivs[m.outer[i]] = iv;
+      buildOuter(i + 1);
+    });
+  }
+
+  /// Rows of the register tile (one when no loop is a row).
+  int64_t tileRows() const {
+    if (m.rows.empty())
+      return 1;
+    return m.dot ? opts.dotRows : opts.rows;
+  }
+
+  /// Blocks of rows (`block-rows`), and `body(blockStart, blockEnd)` inside.
+  void rowBlocks(Value numRows, function_ref<void(Value, Value)> body) {
+    int64_t tr = tileRows();
+    int64_t block = std::max<int64_t>(tr, (opts.blockRows + tr - 1) / tr * tr);
+    loop(cst(0), numRows, block, [&](Value start) {
+      Value end =
+          fold<arith::MinUIOp>(fold<arith::AddIOp>(start, cst(block)), numRows);
+      body(start, end);
+    });
+  }
+
+  /// The loop values of the `tileRows()` rows of a tile starting at linear
+  /// row `first`, clamped to `end - 1` (duplicates recompute the last row).
+  SmallVector<SmallVector<Value>> tileRowValues(Value first, Value end) {
+    SmallVector<SmallVector<Value>> result;
+    Value last = fold<arith::SubIOp>(end, cst(1));
+    for (int64_t r = 0; r < tileRows(); ++r) {
+      Value row =
+          fold<arith::MinUIOp>(fold<arith::AddIOp>(first, cst(r)), last);
+      SmallVector<Value> values(ivs);
+      delinearize(m.rows, row, values);
+      result.push_back(std::move(values));
+    }
+    return result;
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Outer-product kernel
+  //===--------------------------------------------------------------------===//
+
+  void buildOuterProduct() {
+    unsigned n = m.cols.front();
+    int64_t width = opts.vectorWidth * opts.vectors;
+    Value numRows = extent(m.rows), numCols = sizes[n];
+    Value full =
+        fold<arith::SubIOp>(numCols, fold<arith::RemUIOp>(numCols, cst(width)));
+    rowBlocks(numRows, [&](Value start, Value end) {
+      loop(cst(0), full, width,
+           [&](Value col) { rowTiles(start, end, col, /*masked=*/false); });
+      // The partial block of columns, under a test unless known.
+      if (knownNotLess(full, numCols))
+        return;
+      std::optional<int64_t> cf = getConstantIntValue(full),
+                             cn = getConstantIntValue(numCols);
+      if (cf && cn)
+        return rowTiles(start, end, full, /*masked=*/true);
+      Value partial = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                            full, numCols);
+      auto ifOp = scf::IfOp::create(b, loc, partial, /*withElse=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      rowTiles(start, end, full, /*masked=*/true);
+    });
+  }
+
+  void rowTiles(Value start, Value end, Value col, bool masked) {
+    loop(start, end, tileRows(),
+         [&](Value first) { outerProductTile(first, end, col, masked); });
+  }
+
+  void outerProductTile(Value first, Value end, Value col, bool masked) {
+    unsigned n = m.cols.front();
+    int64_t nv = opts.vectors, nr = tileRows();
+    SmallVector<SmallVector<Value>> rows = tileRowValues(first, end);
+    SmallVector<Value> cols, masks;
+    for (int64_t t = 0; t < nv; ++t) {
+      cols.push_back(fold<arith::AddIOp>(col, cst(t * opts.vectorWidth)));
+      if (masked) {
+        Value left = fold<arith::SubIOp>(sizes[n], cols.back());
+        masks.push_back(vector::CreateMaskOp::create(b, loc, maskType, left));
+      } else {
+        masks.push_back(Value());
+      }
+    }
+    auto at = [&](int64_t r, int64_t t) {
+      SmallVector<Value> values(rows[r]);
+      values[n] = cols[t];
+      return values;
+    };
+    SmallVector<Value> init;
+    for (int64_t r = 0; r < nr; ++r)
+      for (int64_t t = 0; t < nv; ++t)
+        init.push_back(load(2, at(r, t), masks[t]));
+    auto kLoop = scf::ForOp::create(
+        b, loc, cst(0), sizes[m.k], cst(1), init,
+        [&](OpBuilder &, Location, Value k, ValueRange acc) {
+          SmallVector<Value> bvec;
+          for (int64_t t = 0; t < nv; ++t) {
+            SmallVector<Value> values = at(0, t);
+            values[m.k] = k;
+            bvec.push_back(load(1, values, masks[t]));
+          }
+          SmallVector<Value> next;
+          for (int64_t r = 0; r < nr; ++r) {
+            SmallVector<Value> values(rows[r]);
+            values[m.k] = k;
+            Value s = memref::LoadOp::create(b, loc, a, indices(0, values));
+            Value splat = vector::BroadcastOp::create(b, loc, vecType, s);
+            for (int64_t t = 0; t < nv; ++t)
+              next.push_back(vector::FMAOp::create(b, loc, splat, bvec[t],
+                                                   acc[r * nv + t]));
+          }
+          scf::YieldOp::create(b, loc, next);
+        });
+    for (int64_t r = 0; r < nr; ++r)
+      for (int64_t t = 0; t < nv; ++t)
+        store(kLoop.getResult(r * nv + t), at(r, t), masks[t]);
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Dot-product kernel
+  //===--------------------------------------------------------------------===//
+
+  void buildDot() {
+    Value numRows = extent(m.rows), numCols = extent(m.cols);
+    rowBlocks(numRows, [&](Value start, Value end) {
+      loop(cst(0), numCols, opts.dotCols, [&](Value col) {
+        loop(start, end, tileRows(),
+             [&](Value first) { dotTile(first, end, col, numCols); });
+      });
+    });
+  }
+
+  void dotTile(Value first, Value end, Value col, Value numCols) {
+    int64_t nr = tileRows(), nc = opts.dotCols, w = opts.vectorWidth;
+    SmallVector<SmallVector<Value>> rows = tileRowValues(first, end);
+    SmallVector<SmallVector<Value>> cols;
+    Value lastCol = fold<arith::SubIOp>(numCols, cst(1));
+    for (int64_t j = 0; j < nc; ++j) {
+      Value cj =
+          fold<arith::MinUIOp>(fold<arith::AddIOp>(col, cst(j)), lastCol);
+      SmallVector<Value> values(ivs);
+      delinearize(m.cols, cj, values);
+      cols.push_back(std::move(values));
+    }
+    SmallVector<Value> init(nr * nc, zeroVector());
+    Value size = sizes[m.k];
+    Value full = fold<arith::SubIOp>(size, fold<arith::RemUIOp>(size, cst(w)));
+    // One step of `w` reduction indices from `k`, masked or not.
+    auto step = [&](Value k, ValueRange acc, Value mask) {
+      SmallVector<Value> avec, bvec;
+      for (int64_t r = 0; r < nr; ++r) {
+        SmallVector<Value> values(rows[r]);
+        values[m.k] = k;
+        avec.push_back(load(0, values, mask));
+      }
+      for (int64_t j = 0; j < nc; ++j) {
+        SmallVector<Value> values(cols[j]);
+        values[m.k] = k;
+        bvec.push_back(load(1, values, mask));
+      }
+      SmallVector<Value> next;
+      for (int64_t r = 0; r < nr; ++r)
+        for (int64_t j = 0; j < nc; ++j)
+          next.push_back(
+              vector::FMAOp::create(b, loc, avec[r], bvec[j], acc[r * nc + j]));
+      return next;
+    };
+    auto kLoop = scf::ForOp::create(
+        b, loc, cst(0), full, cst(w), init,
+        [&](OpBuilder &, Location, Value k, ValueRange acc) {
+          scf::YieldOp::create(b, loc, step(k, acc, Value()));
+        });
+    // The last, partial step of k, under a test unless known.
+    SmallVector<Value> sums(kLoop.getResults());
+    auto tailStep = [&] {
+      Value left = fold<arith::SubIOp>(size, full);
+      Value mask = vector::CreateMaskOp::create(b, loc, maskType, left);
+      return step(full, kLoop.getResults(), mask);
+    };
+    std::optional<int64_t> cf = getConstantIntValue(full),
+                           cs = getConstantIntValue(size);
+    if (cf && cs && *cf < *cs) {
+      sums = tailStep();
+    } else if (!knownNotLess(full, size)) {
+      Value partial =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, full, size);
+      auto tail = scf::IfOp::create(
+          b, loc, partial,
+          [&](OpBuilder &, Location) {
+            scf::YieldOp::create(b, loc, tailStep());
+          },
+          [&](OpBuilder &, Location) {
+            scf::YieldOp::create(b, loc, kLoop.getResults());
+          });
+      sums.assign(tail.getResults().begin(), tail.getResults().end());
+    }
+    // Every old value is read before any is written: clamped duplicates
+    // then store the same sum.
+    SmallVector<SmallVector<Value>> idx;
+    SmallVector<Value> old;
+    for (int64_t r = 0; r < nr; ++r)
+      for (int64_t j = 0; j < nc; ++j) {
+        SmallVector<Value> values(rows[r]);
+        for (unsigned l : m.cols)
+          values[l] = cols[j][l];
+        idx.push_back(indices(2, values));
+        old.push_back(memref::LoadOp::create(b, loc, c, idx.back()));
+      }
+    for (int64_t i = 0; i < nr * nc; ++i) {
+      Value sum = vector::ReductionOp::create(
+          b, loc, vector::CombiningKind::ADD, sums[i], old[i],
+          arith::FastMathFlags::reassoc);
+      memref::StoreOp::create(b, loc, sum, c, idx[i]);
+    }
+  }
+
+  OpBuilder &b;
+  Location loc;
+  const Contraction &m;
+  const SSMCPUContractionKernelsOptions &opts;
+  VectorType vecType, maskType;
+  SmallVector<AffineMap> maps;
+  Value a, bm, c;
+  /// The first op built: constants go before it.
+  Operation *anchor = nullptr;
+  Value zero;
+  llvm::SmallDenseMap<int64_t, Value> constants;
+  /// Loop sizes, and the current values of the loops built so far.
+  SmallVector<Value> sizes, ivs;
+};
+
+struct SSMCPUContractionKernels
+    : mlir::ssm::impl::SSMCPUContractionKernelsBase<SSMCPUContractionKernels> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (rows < 1 || vectors < 1 || vectorWidth < 1 || dotRows < 1 ||
+        dotCols < 1 || blockRows < 1) {
+      getOperation()->emitError()
+          << "ssm-cpu-contraction-kernels: tile sizes must be positive";
+      return signalPassFailure();
+    }
+    SmallVector<std::pair<linalg::GenericOp, Contraction>> found;
+    getOperation()->walk([&](linalg::GenericOp op) {
+      if (std::optional<Contraction> m = match(op))
+        found.emplace_back(op, std::move(*m));
+    });
+    SSMCPUContractionKernelsOptions options{rows,    vectors, vectorWidth,
+                                            dotRows, dotCols, blockRows};
+    IRRewriter rewriter(&getContext());
+    for (auto &[op, m] : found) {
+      rewriter.setInsertionPoint(op);
+      KernelBuilder(rewriter, op, m, options).build();
+      rewriter.eraseOp(op);
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,272 @@
+// RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3" | FileCheck %s
+// RUN: not ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=0" 2>&1 | FileCheck %s --check-prefix=ERR
+
+// ERR: ssm-cpu-contraction-kernels: tile sizes must be positive
+
+// A projection x W over (batch, seq) rows with W as (k, n): the rows of both
+// loops are one linear row index, in blocks of 4 rows (block-rows 3 rounded
+// up to a multiple of the 2 tile rows); the tile keeps 2 rows x 1 vector in
+// registers over k (iter_args), each row's x value broadcast into an FMA
+// with W's row k. 8 columns are 2 full vectors: no masked tail.
+// CHECK-LABEL: func.func @projection
+// CHECK-SAME: (%[[X:.*]]: memref<?x?x5xf32>, %[[W:.*]]: memref<5x8xf32>, %[[Y:.*]]: memref<?x?x8xf32>)
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[B:.*]] = memref.dim %[[X]], %c0
+// CHECK-DAG: %[[L:.*]] = memref.dim %[[X]], %c1
+// CHECK: %[[ROWS:.*]] = arith.muli %{{.*}}, %[[L]]
+// CHECK: scf.for %[[START:[a-z0-9_]+]] = %{{.*}} to %[[ROWS]] step %[[C4]] {
+// CHECK: %[[END:.*]] = arith.minui %{{.*}}, %[[ROWS]]
+// CHECK: scf.for %[[COL:[a-z0-9_]+]] = %{{.*}} to %{{.*}} step %[[C4]] {
+// CHECK: scf.for %[[FIRST:[a-z0-9_]+]] = %[[START]] to %[[END]] step %c2{{.*}} {
+// CHECK: %[[LAST:.*]] = arith.subi %[[END]], %c1
+// CHECK: %[[R0:.*]] = arith.minui %{{.*}}, %[[LAST]]
+// CHECK: %[[S0:.*]] = arith.remui %[[R0]], %[[L]]
+// CHECK: %[[B0:.*]] = arith.divui %[[R0]], %[[L]]
+// CHECK: %[[R1:.*]] = arith.minui %{{.*}}, %[[LAST]]
+// CHECK: %[[S1:.*]] = arith.remui %[[R1]], %[[L]]
+// CHECK: %[[B1:.*]] = arith.divui %[[R1]], %[[L]]
+// CHECK: %[[I0:.*]] = vector.load %[[Y]][%[[B0]], %[[S0]], %[[COL]]] : memref<?x?x8xf32>, vector<4xf32>
+// CHECK: %[[I1:.*]] = vector.load %[[Y]][%[[B1]], %[[S1]], %[[COL]]]
+// CHECK: %[[ACC:.*]]:2 = scf.for %[[K:[a-z0-9_]+]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[A0:[a-z0-9_]+]] = %[[I0]], %[[A1:[a-z0-9_]+]] = %[[I1]]) -> (vector<4xf32>, vector<4xf32>) {
+// CHECK: %[[WK:.*]] = vector.load %[[W]][%[[K]], %[[COL]]] : memref<5x8xf32>, vector<4xf32>
+// CHECK: %[[X0:.*]] = memref.load %[[X]][%[[B0]], %[[S0]], %[[K]]]
+// CHECK: %[[X0V:.*]] = vector.broadcast %[[X0]] : f32 to vector<4xf32>
+// CHECK: %[[F0:.*]] = vector.fma %[[X0V]], %[[WK]], %[[A0]] : vector<4xf32>
+// CHECK: %[[X1:.*]] = memref.load %[[X]][%[[B1]], %[[S1]], %[[K]]]
+// CHECK: %[[X1V:.*]] = vector.broadcast %[[X1]]
+// CHECK: %[[F1:.*]] = vector.fma %[[X1V]], %[[WK]], %[[A1]]
+// CHECK: scf.yield %[[F0]], %[[F1]]
+// CHECK: vector.store %[[ACC]]#0, %[[Y]][%[[B0]], %[[S0]], %[[COL]]]
+// CHECK: vector.store %[[ACC]]#1, %[[Y]][%[[B1]], %[[S1]], %[[COL]]]
+// CHECK-NOT: linalg.generic
+func.func @projection(%x: memref<?x?x5xf32>, %w: memref<5x8xf32>,
+                      %y: memref<?x?x8xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(b, l, n, k) -> (b, l, k)>,
+                       affine_map<(b, l, n, k) -> (k, n)>,
+                       affine_map<(b, l, n, k) -> (b, l, n)>],
+      iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x?x5xf32>, memref<5x8xf32>)
+      outs(%y : memref<?x?x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// 6 columns: one full vector, then the partial one (known statically, so
+// without a test), masked (2 lanes) in the loads of y and W and the store
+// of y.
+// CHECK-LABEL: func.func @column_tail
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C4]] step %[[C4]]
+// CHECK: vector.load
+// CHECK-NOT: vector.maskedload
+// CHECK: vector.store
+// CHECK-NOT: scf.if
+// CHECK: %[[MASK:.*]] = vector.create_mask %[[C2]] : vector<4xi1>
+// CHECK: vector.maskedload %{{.*}}[%{{.*}}, %[[C4]]], %[[MASK]], %{{.*}} : memref<?x6xf32>
+// CHECK: scf.for
+// CHECK: vector.maskedload %{{.*}}[%{{.*}}, %[[C4]]], %[[MASK]], %{{.*}} : memref<3x6xf32>
+// CHECK: vector.fma
+// CHECK: vector.maskedstore %{{.*}}[%{{.*}}, %[[C4]]], %[[MASK]]
+func.func @column_tail(%x: memref<?x3xf32>, %w: memref<3x6xf32>,
+                       %y: memref<?x6xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                       affine_map<(m, n, k) -> (k, n)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x3xf32>, memref<3x6xf32>)
+      outs(%y : memref<?x6xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %b, %a : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// The LM head of tied embeddings, x E^T with E as (n, k): the dot-product
+// kernel. Vectors run along k in both operands; 2 x 2 partial sums per
+// tile, reduced (reassociated) into y after the loop; the k indices past
+// the last full vector (k is dynamic) are a masked step under a test.
+// Columns past the end are clamped to the last one (n - 1 = 4). All old
+// values of y are read before any is written (clamped duplicates store
+// the same sum).
+// CHECK-LABEL: func.func @tied_head
+// CHECK-SAME: (%[[X:.*]]: memref<?x?xf32>, %[[E:.*]]: memref<5x?xf32>, %[[Y:.*]]: memref<?x5xf32>)
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[C5:.*]] = arith.constant 5 : index
+// CHECK-DAG: %[[K:.*]] = memref.dim %[[X]], %c1
+// CHECK: scf.for %[[COL:[a-z0-9_]+]] = %{{.*}} to %[[C5]] step %c2
+// CHECK: scf.for
+// CHECK: %[[N0:.*]] = arith.minui %[[COL]], %[[C4]]
+// CHECK: %[[C1:.*]] = arith.addi %[[COL]], %c1
+// CHECK: %[[N1:.*]] = arith.minui %[[C1]], %[[C4]]
+// CHECK: %[[REM:.*]] = arith.remui %[[K]], %[[C4]]
+// CHECK: %[[FULL:.*]] = arith.subi %[[K]], %[[REM]]
+// CHECK: %[[SUMS:.*]]:4 = scf.for %[[KI:[a-z0-9]+]] = %{{.*}} to %[[FULL]] step %[[C4]] iter_args(
+// CHECK: %[[A0:.*]] = vector.load %[[X]][%{{.*}}, %[[KI]]] : memref<?x?xf32>, vector<4xf32>
+// CHECK: %[[A1:.*]] = vector.load %[[X]][%{{.*}}, %[[KI]]]
+// CHECK: %[[E0:.*]] = vector.load %[[E]][%[[N0]], %[[KI]]] : memref<5x?xf32>, vector<4xf32>
+// CHECK: %[[E1:.*]] = vector.load %[[E]][%[[N1]], %[[KI]]]
+// CHECK: vector.fma %[[A0]], %[[E0]]
+// CHECK: vector.fma %[[A0]], %[[E1]]
+// CHECK: vector.fma %[[A1]], %[[E0]]
+// CHECK: vector.fma %[[A1]], %[[E1]]
+// CHECK: scf.yield
+// CHECK: %[[PARTIAL:.*]] = arith.cmpi ult, %[[FULL]], %[[K]]
+// CHECK: %[[TAIL:.*]]:4 = scf.if %[[PARTIAL]]
+// CHECK: %[[LEFT:.*]] = arith.subi %[[K]], %[[FULL]]
+// CHECK: vector.create_mask %[[LEFT]]
+// CHECK-COUNT-4: vector.maskedload
+// CHECK-COUNT-4: vector.fma
+// CHECK: } else {
+// CHECK: scf.yield %[[SUMS]]#0, %[[SUMS]]#1, %[[SUMS]]#2, %[[SUMS]]#3
+// CHECK: %[[OLD0:.*]] = memref.load %[[Y]][%{{.*}}, %[[N0]]]
+// CHECK-COUNT-3: memref.load %[[Y]]
+// CHECK: %[[S0:.*]] = vector.reduction <add>, %[[TAIL]]#0, %[[OLD0]] fastmath<reassoc> : vector<4xf32> into f32
+// CHECK: memref.store %[[S0]], %[[Y]][%{{.*}}, %[[N0]]]
+// CHECK-COUNT-3: vector.reduction <add>
+func.func @tied_head(%x: memref<?x?xf32>, %e: memref<5x?xf32>,
+                     %y: memref<?x5xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                       affine_map<(m, n, k) -> (n, k)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %e : memref<?x?xf32>, memref<5x?xf32>)
+      outs(%y : memref<?x5xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A batched product (the SSD chunk product C B^T per head, heads of B from
+// groups): the head loop, used by B, is a plain loop around the kernel; the
+// group index stays an affine map of it.
+// CHECK-DAG: #[[GROUP:.*]] = affine_map<(d0) -> (d0 floordiv 2)>
+// CHECK-LABEL: func.func @batched
+// CHECK: scf.for %[[H:[a-z0-9_]+]] = %{{.*}} to %c4{{.*}} step %c1
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: scf.for %[[K:[a-z0-9]+]] =
+// CHECK: %[[G:.*]] = affine.apply #[[GROUP]](%[[H]])
+// CHECK: vector.load %{{.*}}[%[[G]], %[[K]], %{{.*}}] : memref<2x3x8xf32>
+func.func @batched(%x: memref<4x?x3xf32>, %w: memref<2x3x8xf32>,
+                   %y: memref<4x?x8xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(h, m, n, k) -> (h, m, k)>,
+                       affine_map<(h, m, n, k) -> (h floordiv 2, k, n)>,
+                       affine_map<(h, m, n, k) -> (h, m, n)>],
+      iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<4x?x3xf32>, memref<2x3x8xf32>)
+      outs(%y : memref<4x?x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A matrix-vector product has no row loop: the tile is one row.
+// CHECK-LABEL: func.func @matvec
+// CHECK: %[[INIT:.*]] = vector.load %{{.*}}[%[[N:.*]]] : memref<8xf32>, vector<4xf32>
+// CHECK: %[[ACC:[a-z0-9_]+]] = scf.for %{{.*}} iter_args(%{{.*}} = %[[INIT]]) -> (vector<4xf32>)
+// CHECK: vector.store %[[ACC]], %{{.*}}[%[[N]]]
+func.func @matvec(%x: memref<3xf32>, %w: memref<3x8xf32>, %y: memref<8xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(n, k) -> (k)>,
+                       affine_map<(n, k) -> (k, n)>,
+                       affine_map<(n, k) -> (n)>],
+      iterator_types = ["parallel", "reduction"]}
+      ins(%x, %w : memref<3xf32>, memref<3x8xf32>)
+      outs(%y : memref<8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Left to ssm-cpu-loop-order: a body that is more than a multiply-add, f16
+// operands, a strided last dimension, tensors, two reductions.
+// CHECK-LABEL: func.func @unmatched
+// CHECK-COUNT-4: linalg.generic
+// CHECK-NOT: vector.
+func.func @unmatched(%x: memref<?x3xf32>, %w: memref<3x8xf32>,
+                     %y: memref<?x8xf32>, %h: memref<?x3xf16>,
+                     %wh: memref<3x8xf16>, %yh: memref<?x8xf16>,
+                     %ws: memref<3x8xf32, strided<[1, 3]>>,
+                     %x3: memref<?x3x2xf32>, %w3: memref<3x2x8xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                       affine_map<(m, n, k) -> (k, n)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x3xf32>, memref<3x8xf32>)
+      outs(%y : memref<?x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %e = math.exp %a : f32
+    %p = arith.mulf %e, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                       affine_map<(m, n, k) -> (k, n)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%h, %wh : memref<?x3xf16>, memref<3x8xf16>)
+      outs(%yh : memref<?x8xf16>) {
+  ^bb0(%a: f16, %b: f16, %acc: f16):
+    %p = arith.mulf %a, %b : f16
+    %s = arith.addf %acc, %p : f16
+    linalg.yield %s : f16
+  }
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                       affine_map<(m, n, k) -> (k, n)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %ws : memref<?x3xf32>, memref<3x8xf32, strided<[1, 3]>>)
+      outs(%y : memref<?x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k, j) -> (m, k, j)>,
+                       affine_map<(m, n, k, j) -> (k, j, n)>,
+                       affine_map<(m, n, k, j) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%x3, %w3 : memref<?x3x2xf32>, memref<3x2x8xf32>)
+      outs(%y : memref<?x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
