@@ -47,16 +47,21 @@ void mlir::ssm::addBufferizePasses(OpPassManager &pm) {
   pm.addPass(createSSMMemrefCopyToLinalg());
 }
 
-void mlir::ssm::addTargetPasses(OpPassManager &pm) {
+void mlir::ssm::addTargetPasses(OpPassManager &pm, bool modelLibrary) {
   pm.addPass(createSSMCPUContractionKernels());
   pm.addPass(createSSMCPULoopOrder());
-  addUpstream(
-      pm, "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
-          "convert-scf-to-cf,"
-          "convert-vector-to-llvm{reassociate-fp-reductions=1},"
-          "convert-math-to-llvm,convert-math-to-libm,"
-          "convert-arith-to-llvm,convert-index-to-llvm,finalize-memref-to-llvm,"
-          "convert-cf-to-llvm,convert-func-to-llvm,reconcile-unrealized-casts");
+  addUpstream(pm, "convert-linalg-to-loops,expand-strided-metadata,"
+                  "lower-affine,convert-scf-to-cf,"
+                  "convert-vector-to-llvm{reassociate-fp-reductions=1},"
+                  "convert-math-to-llvm,convert-math-to-libm,"
+                  "convert-arith-to-llvm,convert-index-to-llvm");
+  addUpstream(pm, modelLibrary
+                      ? "finalize-memref-to-llvm{use-generic-functions=1}"
+                      : "finalize-memref-to-llvm");
+  addUpstream(pm, "convert-cf-to-llvm,convert-func-to-llvm,"
+                  "reconcile-unrealized-casts");
+  if (modelLibrary)
+    pm.addPass(createSSMLowerParallelCalls());
 }
 
 void mlir::ssm::buildLowerToLLVMPipeline(OpPassManager &pm,

@@ -13,7 +13,10 @@
 #include "ssm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
 
 namespace mlir::ssm {
 #define GEN_PASS_DEF_SSMCPUCONTRACTIONKERNELS
@@ -184,7 +187,80 @@ public:
     ivs.assign(sizes.size(), cst(0));
   }
 
-  void build() { buildOuter(0); }
+  /// Builds the kernel in place of the op. The work is a loop over the
+  /// outer loops and the blocks of columns together; with `parallel`, that
+  /// loop is outlined into a function of the module called through the
+  /// model support code's thread pool (see ssm-lower-parallel-calls).
+  void build(ModuleOp module, bool parallel) {
+    Value numRows = extent(m.rows);
+    Value numCols = m.dot ? extent(m.cols) : sizes[m.cols.front()];
+    int64_t width = blockColumns();
+    Value numBlocks = fold<arith::DivUIOp>(
+        fold<arith::AddIOp>(numCols, cst(width - 1)), cst(width));
+    Value total = fold<arith::MulIOp>(extent(m.outer), numBlocks);
+    if (!parallel) {
+      buildBody(cst(0), total, numRows, numCols, numBlocks);
+      return eraseUnusedConstants();
+    }
+
+    // The function, built with the values of the enclosing function used
+    // directly; they become its arguments below.
+    OpBuilder::InsertPoint site = b.saveInsertionPoint();
+    Type index = b.getIndexType();
+    b.setInsertionPointToEnd(module.getBody());
+    auto func = func::FuncOp::create(
+        b, loc, "__ssm_kernel", b.getFunctionType({index, index, index}, {}));
+    SymbolTable(module).insert(func);
+    func.setPrivate();
+    func->setAttr("ssm.parallel_body", b.getUnitAttr());
+    func->setAttr("llvm.linkage", LLVM::LinkageAttr::get(
+                                      b.getContext(), LLVM::Linkage::Internal));
+    Block *entry = func.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    // Constants of the body are made in the function.
+    auto outerConstants = std::exchange(constants, {});
+    Operation *outerAnchor = std::exchange(anchor, nullptr);
+    Value outerZero = std::exchange(zero, Value());
+    buildBody(entry->getArgument(0), entry->getArgument(1), numRows, numCols,
+              numBlocks);
+    func::ReturnOp::create(b, loc);
+    eraseUnusedConstants();
+    constants = std::move(outerConstants);
+    anchor = outerAnchor;
+    zero = outerZero;
+
+    // Values from outside: constants are copied in, the others passed.
+    SetVector<Value> outside;
+    func.walk([&](Operation *op) {
+      for (Value v : op->getOperands()) {
+        Region *region = v.getParentRegion();
+        if (!func.getBody().isAncestor(region))
+          outside.insert(v);
+      }
+    });
+    b.restoreInsertionPoint(site);
+    Value cost =
+        fold<arith::MulIOp>(fold<arith::MulIOp>(numRows, numCols), sizes[m.k]);
+    SmallVector<Value> args = {cst(0), total, cost};
+    for (Value v : outside) {
+      Value inner;
+      if (v.getDefiningOp<arith::ConstantOp>()) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(entry);
+        inner = b.clone(*v.getDefiningOp())->getResult(0);
+      } else {
+        inner = entry->addArgument(v.getType(), loc);
+        args.push_back(v);
+      }
+      v.replaceUsesWithIf(inner, [&](OpOperand &use) {
+        return func->isProperAncestor(use.getOwner());
+      });
+    }
+    func.setFunctionType(
+        b.getFunctionType(entry->getArgumentTypes(), TypeRange()));
+    func::CallOp::create(b, loc, func, args);
+    eraseUnusedConstants();
+  }
 
 private:
   /// An index constant, created once before the kernel.
@@ -194,6 +270,24 @@ private:
       value =
           atAnchor([&] { return arith::ConstantIndexOp::create(b, loc, v); });
     return value;
+  }
+
+  /// Erases the constants made for intermediate sizes that folded away.
+  void eraseUnusedConstants() {
+    for (auto &[v, c] : constants)
+      if (c.use_empty() && c.getDefiningOp() != anchor)
+        c.getDefiningOp()->erase();
+    if (anchor && anchor->use_empty()) {
+      if (anchor == zero.getDefiningOp())
+        zero = Value();
+      anchor->erase();
+    }
+    constants.clear();
+    anchor = nullptr;
+    if (zero && zero.use_empty()) {
+      zero.getDefiningOp()->erase();
+      zero = Value();
+    }
   }
 
   /// `make()` built before everything else of the kernel, so that it
@@ -322,13 +416,41 @@ private:
     body(forOp.getInductionVar());
   }
 
-  /// Loops over the outer parallel loops, then the kernel.
-  void buildOuter(unsigned i) {
-    if (i == m.outer.size())
-      return m.dot ? buildDot() : buildOuterProduct();
-    loop(cst(0), sizes[m.outer[i]], 1, [&](Value iv) {
-      ivs[m.outer[i]] = iv;
-      buildOuter(i + 1);
+  /// Columns of a block: the unit of the work split between threads.
+  int64_t blockColumns() const {
+    return m.dot ? opts.dotCols : opts.vectorWidth * opts.vectors;
+  }
+
+  /// Items [lo, hi) of (outer loops x blocks of columns), for every block
+  /// of rows.
+  void buildBody(Value lo, Value hi, Value numRows, Value numCols,
+                 Value numBlocks) {
+    int64_t width = blockColumns();
+    rowBlocks(numRows, [&](Value start, Value end) {
+      loop(lo, hi, 1, [&](Value item) {
+        if (!m.outer.empty())
+          delinearize(m.outer, fold<arith::DivUIOp>(item, numBlocks), ivs);
+        Value col = fold<arith::MulIOp>(fold<arith::RemUIOp>(item, numBlocks),
+                                        cst(width));
+        if (m.dot) {
+          loop(start, end, tileRows(),
+               [&](Value first) { dotTile(first, end, col, numCols); });
+          return;
+        }
+        // A full block, or the last, partial one (masked).
+        Value full = fold<arith::SubIOp>(
+            numCols, fold<arith::RemUIOp>(numCols, cst(width)));
+        if (knownNotLess(full, numCols))
+          return rowTiles(start, end, col, /*masked=*/false);
+        Value isFull =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, col, full);
+        auto ifOp = scf::IfOp::create(b, loc, isFull, /*withElse=*/true);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifOp.thenBlock());
+        rowTiles(start, end, col, /*masked=*/false);
+        b.setInsertionPointToStart(ifOp.elseBlock());
+        rowTiles(start, end, col, /*masked=*/true);
+      });
     });
   }
 
@@ -368,31 +490,6 @@ private:
   //===--------------------------------------------------------------------===//
   // Outer-product kernel
   //===--------------------------------------------------------------------===//
-
-  void buildOuterProduct() {
-    unsigned n = m.cols.front();
-    int64_t width = opts.vectorWidth * opts.vectors;
-    Value numRows = extent(m.rows), numCols = sizes[n];
-    Value full =
-        fold<arith::SubIOp>(numCols, fold<arith::RemUIOp>(numCols, cst(width)));
-    rowBlocks(numRows, [&](Value start, Value end) {
-      loop(cst(0), full, width,
-           [&](Value col) { rowTiles(start, end, col, /*masked=*/false); });
-      // The partial block of columns, under a test unless known.
-      if (knownNotLess(full, numCols))
-        return;
-      std::optional<int64_t> cf = getConstantIntValue(full),
-                             cn = getConstantIntValue(numCols);
-      if (cf && cn)
-        return rowTiles(start, end, full, /*masked=*/true);
-      Value partial = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                            full, numCols);
-      auto ifOp = scf::IfOp::create(b, loc, partial, /*withElse=*/false);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(ifOp.thenBlock());
-      rowTiles(start, end, full, /*masked=*/true);
-    });
-  }
 
   void rowTiles(Value start, Value end, Value col, bool masked) {
     loop(start, end, tileRows(),
@@ -451,16 +548,6 @@ private:
   //===--------------------------------------------------------------------===//
   // Dot-product kernel
   //===--------------------------------------------------------------------===//
-
-  void buildDot() {
-    Value numRows = extent(m.rows), numCols = extent(m.cols);
-    rowBlocks(numRows, [&](Value start, Value end) {
-      loop(cst(0), numCols, opts.dotCols, [&](Value col) {
-        loop(start, end, tileRows(),
-             [&](Value first) { dotTile(first, end, col, numCols); });
-      });
-    });
-  }
 
   void dotTile(Value first, Value end, Value col, Value numCols) {
     int64_t nr = tileRows(), nc = opts.dotCols, w = opts.vectorWidth;
@@ -577,12 +664,12 @@ struct SSMCPUContractionKernels
       if (std::optional<Contraction> m = match(op))
         found.emplace_back(op, std::move(*m));
     });
-    SSMCPUContractionKernelsOptions options{rows,    vectors, vectorWidth,
-                                            dotRows, dotCols, blockRows};
+    SSMCPUContractionKernelsOptions options{
+        rows, vectors, vectorWidth, dotRows, dotCols, blockRows, parallel};
     IRRewriter rewriter(&getContext());
     for (auto &[op, m] : found) {
       rewriter.setInsertionPoint(op);
-      KernelBuilder(rewriter, op, m, options).build();
+      KernelBuilder(rewriter, op, m, options).build(getOperation(), parallel);
       rewriter.eraseOp(op);
     }
   }

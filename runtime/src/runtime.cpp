@@ -49,6 +49,9 @@ struct Entry {
 struct Library {
   void *handle = nullptr;
   void (*free)(void *) = nullptr;
+  void (*setNumThreads)(int64_t) = nullptr;
+  int64_t (*numThreads)() = nullptr;
+  void (*releaseMemory)() = nullptr;
   ~Library() {
     if (handle)
       dlclose(handle);
@@ -197,8 +200,18 @@ ssm_status ssm_model_load(const char *path, ssm_model **model) {
   auto fnOf = reinterpret_cast<ssm_entry_fn (*)(int64_t)>(
       sym("ssmlib_entry_point_function"));
   lib->free = reinterpret_cast<void (*)(void *)>(sym("ssmlib_free"));
+  lib->setNumThreads =
+      reinterpret_cast<void (*)(int64_t)>(sym("ssmlib_set_num_threads"));
+  lib->numThreads = reinterpret_cast<int64_t (*)()>(sym("ssmlib_num_threads"));
+  lib->releaseMemory =
+      reinterpret_cast<void (*)()>(sym("ssmlib_release_memory"));
   if (!version || !info || !count || !nameOf || !signatureOf || !fnOf ||
       !lib->free)
+    return setError(SSM_ERROR_LOAD,
+                    std::string("'") + path +
+                        "' is not an SSMC model library (ABI symbols missing)");
+  if (version() == SSM_MODEL_ABI_VERSION &&
+      (!lib->setNumThreads || !lib->numThreads || !lib->releaseMemory))
     return setError(SSM_ERROR_LOAD,
                     std::string("'") + path +
                         "' is not an SSMC model library (ABI symbols missing)");
@@ -258,6 +271,27 @@ ssm_status ssm_model_load(const char *path, ssm_model **model) {
 }
 
 void ssm_model_release(ssm_model *model) { delete model; }
+
+ssm_status ssm_model_set_num_threads(ssm_model *model, int64_t n) {
+  if (!model)
+    return setError(SSM_ERROR_INVALID_ARGUMENT, "model is NULL");
+  if (n < 0)
+    return setError(SSM_ERROR_INVALID_ARGUMENT,
+                    "the number of threads must be >= 0 (0: the default), "
+                    "got " +
+                        std::to_string(n));
+  model->library->setNumThreads(n);
+  return SSM_OK;
+}
+
+int64_t ssm_model_num_threads(const ssm_model *model) {
+  return model ? model->library->numThreads() : 0;
+}
+
+void ssm_model_release_memory(ssm_model *model) {
+  if (model)
+    model->library->releaseMemory();
+}
 
 const char *ssm_model_compile_info(const ssm_model *model) {
   return model ? model->compileInfo.c_str() : nullptr;

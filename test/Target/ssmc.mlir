@@ -30,7 +30,17 @@
 // TGT: llvm.call @_mlir_ciface_mix
 // TGT: llvm.func @ssmlib_abi_version() -> i64
 // LLVM: define void @_mlir_ciface_mix(ptr
-// OBJ: T _mlir_ciface_mix
+// The object file and the library carry the model support code
+// (ModelSupport.c): buffer memory and the thread pool.
+// OBJ-DAG: T _mlir_ciface_mix
+// OBJ-DAG: T __ssm_parallel_for
+// OBJ-DAG: T _mlir_memref_to_llvm_alloc
+// SO-DAG: T __ssm_parallel_for
+// SO-DAG: T _mlir_memref_to_llvm_alloc
+// SO-DAG: T _mlir_memref_to_llvm_free
+// SO-DAG: T ssmlib_set_num_threads
+// SO-DAG: T ssmlib_num_threads
+// SO-DAG: T ssmlib_release_memory
 // SO-DAG: T _mlir_ciface_mix
 // SO-DAG: T mix
 // SO-DAG: T ssmlib_abi_version

@@ -1,4 +1,5 @@
-// RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3" | FileCheck %s
+// RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3 parallel=0" | FileCheck %s
+// RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3" | FileCheck %s --check-prefix=PAR
 // RUN: not ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=0" 2>&1 | FileCheck %s --check-prefix=ERR
 
 // ERR: ssm-cpu-contraction-kernels: tile sizes must be positive
@@ -7,7 +8,9 @@
 // loops are one linear row index, in blocks of 4 rows (block-rows 3 rounded
 // up to a multiple of the 2 tile rows); the tile keeps 2 rows x 1 vector in
 // registers over k (iter_args), each row's x value broadcast into an FMA
-// with W's row k. 8 columns are 2 full vectors: no masked tail.
+// with W's row k. Inside a block of rows, one loop visits the blocks of
+// columns (the work items split between threads with parallel=1). 8 columns
+// are 2 full vectors: no masked tail.
 // CHECK-LABEL: func.func @projection
 // CHECK-SAME: (%[[X:.*]]: memref<?x?x5xf32>, %[[W:.*]]: memref<5x8xf32>, %[[Y:.*]]: memref<?x?x8xf32>)
 // CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
@@ -16,8 +19,10 @@
 // CHECK: %[[ROWS:.*]] = arith.muli %{{.*}}, %[[L]]
 // CHECK: scf.for %[[START:[a-z0-9_]+]] = %{{.*}} to %[[ROWS]] step %[[C4]] {
 // CHECK: %[[END:.*]] = arith.minui %{{.*}}, %[[ROWS]]
-// CHECK: scf.for %[[COL:[a-z0-9_]+]] = %{{.*}} to %{{.*}} step %[[C4]] {
-// CHECK: scf.for %[[FIRST:[a-z0-9_]+]] = %[[START]] to %[[END]] step %c2{{.*}} {
+// CHECK: scf.for %[[ITEM:[a-z0-9_]+]] = %c0{{.*}} to %[[C2:.*]] step %c1{{.*}} {
+// CHECK: %[[BLOCK:.*]] = arith.remui %[[ITEM]], %[[C2]]
+// CHECK: %[[COL:.*]] = arith.muli %[[BLOCK]], %[[C4]]
+// CHECK: scf.for %[[FIRST:[a-z0-9_]+]] = %[[START]] to %[[END]] step %[[C2]] {
 // CHECK: %[[LAST:.*]] = arith.subi %[[END]], %c1
 // CHECK: %[[R0:.*]] = arith.minui %{{.*}}, %[[LAST]]
 // CHECK: %[[S0:.*]] = arith.remui %[[R0]], %[[L]]
@@ -39,6 +44,26 @@
 // CHECK: vector.store %[[ACC]]#0, %[[Y]][%[[B0]], %[[S0]], %[[COL]]]
 // CHECK: vector.store %[[ACC]]#1, %[[Y]][%[[B1]], %[[S1]], %[[COL]]]
 // CHECK-NOT: linalg.generic
+// With parallel=1 the loop over the work items is the private function
+// __ssm_kernel(begin, end, cost, values...), marked ssm.parallel_body and
+// called once with the whole range [0, 2) and the cost rows x 8 x 5 (rows =
+// batch x seq). Constants are copied in; the operands, sizes and row count
+// are passed.
+// PAR-LABEL: func.func @projection
+// PAR-SAME: (%[[X:.*]]: memref<?x?x5xf32>, %[[W:.*]]: memref<5x8xf32>, %[[Y:.*]]: memref<?x?x8xf32>)
+// PAR-DAG: %[[B:.*]] = memref.dim %[[X]], %c0
+// PAR-DAG: %[[L:.*]] = memref.dim %[[X]], %c1
+// PAR: %[[ROWS:.*]] = arith.muli %[[B]], %[[L]]
+// PAR: %[[R8:.*]] = arith.muli %[[ROWS]], %c8
+// PAR: %[[COST:.*]] = arith.muli %[[R8]], %c5
+// PAR: call @__ssm_kernel(%c0{{.*}}, %c2{{.*}}, %[[COST]], %[[ROWS]], %[[L]], %[[Y]], %[[W]], %[[X]]) : (index, index, index, index, index, memref<?x?x8xf32>, memref<5x8xf32>, memref<?x?x5xf32>) -> ()
+// PAR-NOT: scf.for
+// PAR: return
+// PAR: func.func private @__ssm_kernel(%[[BEGIN:.*]]: index, %[[END:.*]]: index, %{{.*}}: index, %[[PROWS:.*]]: index, %{{.*}}: index, %[[PY:.*]]: memref<?x?x8xf32>, %[[PW:.*]]: memref<5x8xf32>, %[[PX:.*]]: memref<?x?x5xf32>) attributes {llvm.linkage = #llvm.linkage<internal>, ssm.parallel_body}
+// PAR: scf.for %{{.*}} = %c0{{.*}} to %[[PROWS]] step %c4
+// PAR: scf.for %{{.*}} = %[[BEGIN]] to %[[END]] step %c1
+// PAR: vector.fma
+// PAR: return
 func.func @projection(%x: memref<?x?x5xf32>, %w: memref<5x8xf32>,
                       %y: memref<?x?x8xf32>) {
   linalg.generic {
@@ -58,23 +83,30 @@ func.func @projection(%x: memref<?x?x5xf32>, %w: memref<5x8xf32>,
 
 // -----
 
-// 6 columns: one full vector, then the partial one (known statically, so
-// without a test), masked (2 lanes) in the loads of y and W and the store
-// of y.
+// 6 columns: one full block of 4, then a partial one: the column block
+// decides, and the partial one is masked (2 lanes) in the loads of y and W
+// and the store of y.
 // CHECK-LABEL: func.func @column_tail
 // CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
 // CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
-// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C4]] step %[[C4]]
-// CHECK: vector.load
+// CHECK-DAG: %[[C6:.*]] = arith.constant 6 : index
+// CHECK: scf.for %[[ITEM:[a-z0-9_]+]] = %{{.*}} to %[[C2]] step
+// CHECK: %[[BLOCK:.*]] = arith.remui %[[ITEM]], %[[C2]]
+// CHECK: %[[COL:.*]] = arith.muli %[[BLOCK]], %[[C4]]
+// CHECK: %[[ISFULL:.*]] = arith.cmpi ult, %[[COL]], %[[C4]]
+// CHECK: scf.if %[[ISFULL]] {
+// CHECK-NOT: vector.maskedload
+// CHECK: vector.load %{{.*}}[%{{.*}}, %[[COL]]]
 // CHECK-NOT: vector.maskedload
 // CHECK: vector.store
-// CHECK-NOT: scf.if
-// CHECK: %[[MASK:.*]] = vector.create_mask %[[C2]] : vector<4xi1>
-// CHECK: vector.maskedload %{{.*}}[%{{.*}}, %[[C4]]], %[[MASK]], %{{.*}} : memref<?x6xf32>
+// CHECK: } else {
+// CHECK: %[[LEFT:.*]] = arith.subi %[[C6]], %[[COL]]
+// CHECK: %[[MASK:.*]] = vector.create_mask %[[LEFT]] : vector<4xi1>
+// CHECK: vector.maskedload %{{.*}}[%{{.*}}, %[[COL]]], %[[MASK]], %{{.*}} : memref<?x6xf32>
 // CHECK: scf.for
-// CHECK: vector.maskedload %{{.*}}[%{{.*}}, %[[C4]]], %[[MASK]], %{{.*}} : memref<3x6xf32>
+// CHECK: vector.maskedload %{{.*}}[%{{.*}}, %[[COL]]], %[[MASK]], %{{.*}} : memref<3x6xf32>
 // CHECK: vector.fma
-// CHECK: vector.maskedstore %{{.*}}[%{{.*}}, %[[C4]]], %[[MASK]]
+// CHECK: vector.maskedstore %{{.*}}[%{{.*}}, %[[COL]]], %[[MASK]]
 func.func @column_tail(%x: memref<?x3xf32>, %w: memref<3x6xf32>,
                        %y: memref<?x6xf32>) {
   linalg.generic {
@@ -104,9 +136,10 @@ func.func @column_tail(%x: memref<?x3xf32>, %w: memref<3x6xf32>,
 // CHECK-LABEL: func.func @tied_head
 // CHECK-SAME: (%[[X:.*]]: memref<?x?xf32>, %[[E:.*]]: memref<5x?xf32>, %[[Y:.*]]: memref<?x5xf32>)
 // CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
-// CHECK-DAG: %[[C5:.*]] = arith.constant 5 : index
 // CHECK-DAG: %[[K:.*]] = memref.dim %[[X]], %c1
-// CHECK: scf.for %[[COL:[a-z0-9_]+]] = %{{.*}} to %[[C5]] step %c2
+// CHECK: scf.for %[[ITEM:[a-z0-9_]+]] = %{{.*}} to %[[C3:.*]] step %c1
+// CHECK: %[[BLOCK:.*]] = arith.remui %[[ITEM]], %[[C3]]
+// CHECK: %[[COL:.*]] = arith.muli %[[BLOCK]], %c2
 // CHECK: scf.for
 // CHECK: %[[N0:.*]] = arith.minui %[[COL]], %[[C4]]
 // CHECK: %[[C1:.*]] = arith.addi %[[COL]], %c1
@@ -156,15 +189,14 @@ func.func @tied_head(%x: memref<?x?xf32>, %e: memref<5x?xf32>,
 // -----
 
 // A batched product (the SSD chunk product C B^T per head, heads of B from
-// groups): the head loop, used by B, is a plain loop around the kernel; the
-// group index stays an affine map of it.
+// groups): the head loop, used by B, is part of the work items (4 heads x 2
+// column blocks); the group index stays an affine map of it.
 // CHECK-DAG: #[[GROUP:.*]] = affine_map<(d0) -> (d0 floordiv 2)>
 // CHECK-LABEL: func.func @batched
-// CHECK: scf.for %[[H:[a-z0-9_]+]] = %{{.*}} to %c4{{.*}} step %c1
+// CHECK: scf.for %[[ITEM:[a-z0-9_]+]] = %{{.*}} to %c8{{.*}} step %c1
+// CHECK: %[[H:.*]] = arith.divui %[[ITEM]], %c2
 // CHECK: scf.for
-// CHECK: scf.for
-// CHECK: scf.for
-// CHECK: scf.for %[[K:[a-z0-9]+]] =
+// CHECK: scf.for %[[K:[a-z0-9_]+]] =
 // CHECK: %[[G:.*]] = affine.apply #[[GROUP]](%[[H]])
 // CHECK: vector.load %{{.*}}[%[[G]], %[[K]], %{{.*}}] : memref<2x3x8xf32>
 func.func @batched(%x: memref<4x?x3xf32>, %w: memref<2x3x8xf32>,

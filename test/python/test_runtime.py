@@ -142,6 +142,15 @@ def load_runtime():
     return rt
 
 
+def run_in_threads(functions):
+    """Runs each function on a thread of its own and waits for all."""
+    threads = [threading.Thread(target=f) for f in functions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def wrap(rt, a):
     t = ctypes.c_void_p()
     shape = (ctypes.c_int64 * a.ndim)(*a.shape)
@@ -195,10 +204,6 @@ def test_c_api_checks_and_concurrent_runs(multi, rng):
             for i in ins:
                 rt.ssm_tensor_release(ctypes.c_void_p(i))
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_in_threads([worker] * 4)
     assert not errors, errors
     rt.ssm_model_release(model)

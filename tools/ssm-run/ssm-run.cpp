@@ -48,6 +48,8 @@ const char *kUsage =
     "  --bench N             time N runs after the warm-up runs; print JSON\n"
     "                        with median, p10 and p90 (milliseconds)\n"
     "  --warmup N            warm-up runs before --bench (default 1)\n"
+    "  --threads N           threads of the model's parallel loops (default:\n"
+    "                        $SSM_NUM_THREADS, else the number of CPUs)\n"
     "  --info                print the compile info and signatures only\n"
     "\n"
     "Generation (models with prefill/decode entry points):\n"
@@ -296,12 +298,13 @@ int generate(ssm_model *model, const std::string &modelPath, ssm_tensor *prompt,
          "\"decode_steps\": %lld, \"ttft_ms\": %.4f, \"prefill_ms\": %.4f, "
          "\"prefill_tokens_per_s\": %.2f, \"decode_ms\": %.4f, "
          "\"decode_ms_per_step\": %.4f, \"decode_tokens_per_s\": %.2f, "
-         "\"state_bytes\": %lld}\n",
+         "\"state_bytes\": %lld, \"threads\": %lld}\n",
          modelPath.c_str(), (long long)batch, (long long)len, (long long)steps,
          ttftMs, prefillMs, batch * len / (prefillMs / 1e3), decodeMs,
          steps ? decodeMs / steps : 0.0,
          steps ? batch * steps / (decodeMs / 1e3) : 0.0,
-         (long long)ssm_generator_state_bytes(gen));
+         (long long)ssm_generator_state_bytes(gen),
+         (long long)ssm_model_num_threads(model));
 
   if (keep) {
     mkdir(outputDir.c_str(), 0777);
@@ -337,6 +340,7 @@ int main(int argc, char **argv) {
   std::map<std::string, int64_t> dims;
   int64_t defaultDim = 8, seed = 0, intMax = 16, bench = 0, warmup = 1;
   int64_t generateSteps = -1, promptLen = 16, batch = 1, prefillChunk = 0;
+  int64_t threads = 0;
   bool info = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -371,7 +375,8 @@ int main(int argc, char **argv) {
                       {"--generate", &generateSteps, 0},
                       {"--prompt-len", &promptLen, 1},
                       {"--batch", &batch, 1},
-                      {"--prefill-chunk", &prefillChunk, 1}};
+                      {"--prefill-chunk", &prefillChunk, 1},
+                      {"--threads", &threads, 1}};
     auto intOption = std::find_if(std::begin(intOptions), std::end(intOptions),
                                   [&](const auto &o) { return a == o.name; });
     if (intOption != std::end(intOptions)) {
@@ -428,6 +433,8 @@ int main(int argc, char **argv) {
     ssm_model *m;
     ~Release() { ssm_model_release(m); }
   } releaseModel{model};
+  if (threads > 0 && ssm_model_set_num_threads(model, threads) != SSM_OK)
+    return fail(ssm_last_error());
 
   if (info) {
     printf("compile info: %s\n", ssm_model_compile_info(model));
@@ -544,10 +551,12 @@ int main(int argc, char **argv) {
       return ms[static_cast<size_t>(std::lround(q * (ms.size() - 1)))];
     };
     printf("{\"model\": \"%s\", \"entry\": \"%s\", \"runs\": %lld, "
-           "\"warmup\": %lld, \"median_ms\": %.4f, \"p10_ms\": %.4f, "
-           "\"p90_ms\": %.4f, \"min_ms\": %.4f, \"inputs\": {",
+           "\"warmup\": %lld, \"threads\": %lld, \"median_ms\": %.4f, "
+           "\"p10_ms\": %.4f, \"p90_ms\": %.4f, \"min_ms\": %.4f, "
+           "\"inputs\": {",
            modelPath.c_str(), entryName, (long long)bench, (long long)warmup,
-           pct(0.5), pct(0.1), pct(0.9), ms.front());
+           (long long)ssm_model_num_threads(model), pct(0.5), pct(0.1),
+           pct(0.9), ms.front());
     for (int64_t j = 0; j < numInputs; ++j) {
       ssm_io_info io;
       ssm_entry_input(model, entryName, j, &io);

@@ -235,7 +235,7 @@ int main(int argc, char **argv) {
   if (compileTo >= Phase::Bufferize)
     ssm::addBufferizePasses(pm);
   if (compileTo >= Phase::Target)
-    ssm::addTargetPasses(pm);
+    ssm::addTargetPasses(pm, /*modelLibrary=*/true);
   if (failed(pm.run(*module)))
     return 1;
   if (compileTo >= Phase::Target) {
@@ -284,7 +284,7 @@ int main(int argc, char **argv) {
   // Object file: the output itself, or a temporary for the link.
   std::string objectPath = outputFile;
   llvm::SmallString<128> tempObject;
-  if (what == Emit::SO) {
+  if (what == Emit::SO || what == Emit::Obj) {
     if (auto ec = llvm::sys::fs::createTemporaryFile("ssmc", "o", tempObject))
       return fail("cannot create a temporary object file: " + ec.message());
     objectPath = tempObject.str().str();
@@ -296,9 +296,10 @@ int main(int argc, char **argv) {
     return fail(error);
   output->keep();
   output.reset();
-  if (what == Emit::Obj)
-    return 0;
-  if (failed(ssm::cpu::linkSharedLibrary(objectPath, outputFile, error))) {
+  if (what == Emit::Obj
+          ? failed(ssm::cpu::linkRelocatable(objectPath, outputFile, error))
+          : failed(
+                ssm::cpu::linkSharedLibrary(objectPath, outputFile, error))) {
     llvm::sys::fs::remove(outputFile);
     return fail(error);
   }

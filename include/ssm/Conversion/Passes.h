@@ -53,7 +53,13 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
 void addAlgorithmPasses(OpPassManager &pm, MixerForm form,
                         int64_t chunkSize = 0);
 void addBufferizePasses(OpPassManager &pm);
-void addTargetPasses(OpPassManager &pm);
+/// With `modelLibrary`, the code is meant for a library linked with the
+/// model support code (lib/Target/CPU/ModelSupport.c): buffers are allocated
+/// through `_mlir_memref_to_llvm_alloc` and friends, and the parallel loops
+/// outlined by ssm-cpu-contraction-kernels run on its threads. Without it
+/// (ssm-lower-to-llvm, for mlir-runner) buffers come from malloc and those
+/// loops run on the calling thread.
+void addTargetPasses(OpPassManager &pm, bool modelLibrary = false);
 
 /// Builds the reference CPU pipeline: the three phases above in order.
 void buildLowerToLLVMPipeline(OpPassManager &pm,

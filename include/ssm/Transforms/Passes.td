@@ -162,7 +162,7 @@ def SSMFoldTransposes : Pass<"ssm-fold-transposes"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
-def SSMCPUContractionKernels : Pass<"ssm-cpu-contraction-kernels"> {
+def SSMCPUContractionKernels : Pass<"ssm-cpu-contraction-kernels", "ModuleOp"> {
   let summary = "Register-tiled vector kernels for matrix-product contractions on buffers";
   let description = [{
     Replaces every `linalg.generic` on buffers that computes
@@ -192,6 +192,17 @@ def SSMCPUContractionKernels : Pass<"ssm-cpu-contraction-kernels"> {
     row or column (the duplicates store the same value) and mask the vector
     loads and stores past the end of `n` or `k`, so any size works. Other
     contractions are left to `ssm-cpu-loop-order`.
+
+    The work is one loop over the outer loops and the blocks of columns
+    together (a block: the columns of one tile), inside the blocks of rows.
+    With `parallel` (the default), that loop is outlined into a private
+    function `__ssm_kernel*(begin, end, cost, values...)` marked
+    `ssm.parallel_body`, called once with the whole range and the number of
+    multiply-adds as `cost`; `ssm-lower-parallel-calls` turns the call into
+    one through the model support code's thread pool, which runs parts of
+    the range on its threads (a call that stays a plain call runs the whole
+    range on the calling thread). Threads write disjoint columns, so the
+    result does not depend on their number.
   }];
   let options = [
     Option<"rows", "rows", "int64_t", /*default=*/"6",
@@ -206,12 +217,36 @@ def SSMCPUContractionKernels : Pass<"ssm-cpu-contraction-kernels"> {
            "Columns of the dot-product kernel's register tile">,
     Option<"blockRows", "block-rows", "int64_t", /*default=*/"96",
            "Rows per cache block (rounded up to a multiple of the tile rows)">,
+    Option<"parallel", "parallel", "bool", /*default=*/"true",
+           "Outline the loop over column blocks for the thread pool">,
   ];
   let dependentDialects = ["::mlir::affine::AffineDialect",
                            "::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect"];
+}
+
+def SSMLowerParallelCalls : Pass<"ssm-lower-parallel-calls", "ModuleOp"> {
+  let summary = "Call the functions marked ssm.parallel_body through the model support thread pool";
+  let description = [{
+    Runs on the LLVM dialect, after the conversion of a module where
+    `ssm-cpu-contraction-kernels` outlined parallel loops. A function marked
+    `ssm.parallel_body` takes `(begin, end, cost, values...)` and runs the
+    items `[begin, end)` of its loop. For each such function the pass adds a
+    task function `<name>_task(ctx, begin, end)` that reads the first item
+    and the values from the record `ctx` points to and runs the items
+    `[first + begin, first + end)`. Every call `f(first, last, cost,
+    values...)` becomes: the record filled on the stack (one per calling
+    function, in its entry block) and
+    `__ssm_parallel_for(f_task, record, last - first, cost)`, which the
+    model support code (lib/Target/CPU/ModelSupport.c) implements: it runs
+    parts of the range on its threads, or all of it on the caller when the
+    cost is small. The outcome does not depend on the number of threads.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 def SSMCPULoopOrder : Pass<"ssm-cpu-loop-order"> {

@@ -13,6 +13,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
@@ -90,22 +91,41 @@ LogicalResult mlir::ssm::cpu::emitObject(llvm::Module &module,
   return success();
 }
 
-LogicalResult mlir::ssm::cpu::linkSharedLibrary(StringRef objectPath,
-                                                StringRef outputPath,
-                                                std::string &error) {
+#include "ModelSupport.inc"
+
+/// Runs the C compiler driver ($CC, else cc) with `args` after the program
+/// name, compiling the model support source (ModelSupport.c) along.
+static LogicalResult runDriver(ArrayRef<StringRef> args, std::string &error) {
   std::string driver = "cc";
   if (const char *cc = std::getenv("CC"); cc && *cc)
     driver = cc;
   llvm::ErrorOr<std::string> program = llvm::sys::findProgramByName(driver);
   if (!program) {
     error = "cannot find the C compiler driver '" + driver +
-            "' to link the shared library";
+            "' to link the model library";
     return failure();
   }
-  SmallVector<StringRef> args = {*program,   "-shared",  "-o",
-                                 outputPath, objectPath, "-lm"};
+  llvm::SmallString<128> support;
+  if (auto ec =
+          llvm::sys::fs::createTemporaryFile("ssmc-support", "c", support)) {
+    error = "cannot create a temporary file: " + ec.message();
+    return failure();
+  }
+  llvm::FileRemover removeSupport(support);
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(support, ec);
+    if (ec) {
+      error = "cannot write '" + support.str().str() + "': " + ec.message();
+      return failure();
+    }
+    os << kModelSupportSource;
+  }
+  SmallVector<StringRef> argv = {*program};
+  argv.append(args.begin(), args.end());
+  argv.append({"-x", "c", support, "-x", "none", "-O2", "-fPIC", "-pthread"});
   std::string message;
-  int rc = llvm::sys::ExecuteAndWait(*program, args, std::nullopt, {}, 0, 0,
+  int rc = llvm::sys::ExecuteAndWait(*program, argv, std::nullopt, {}, 0, 0,
                                      &message);
   if (rc != 0) {
     error = "linking with '" + *program + "' failed" +
@@ -113,4 +133,16 @@ LogicalResult mlir::ssm::cpu::linkSharedLibrary(StringRef objectPath,
     return failure();
   }
   return success();
+}
+
+LogicalResult mlir::ssm::cpu::linkSharedLibrary(StringRef objectPath,
+                                                StringRef outputPath,
+                                                std::string &error) {
+  return runDriver({"-shared", "-o", outputPath, objectPath, "-lm"}, error);
+}
+
+LogicalResult mlir::ssm::cpu::linkRelocatable(StringRef objectPath,
+                                              StringRef outputPath,
+                                              std::string &error) {
+  return runDriver({"-r", "-nostdlib", "-o", outputPath, objectPath}, error);
 }

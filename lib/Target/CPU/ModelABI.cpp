@@ -214,9 +214,11 @@ LogicalResult mlir::ssm::cpu::emitModelABI(ModuleOp module,
     return LLVM::AddressOfOp::create(b, loc, abi.ptr, entryFns[i]);
   });
   {
-    auto freeFn = module.lookupSymbol<LLVM::LLVMFuncOp>("free");
+    // Buffers come from the model support code (ModelSupport.c).
+    StringRef freeName = "_mlir_memref_to_llvm_free";
+    auto freeFn = module.lookupSymbol<LLVM::LLVMFuncOp>(freeName);
     if (!freeFn)
-      freeFn = abi.function("free", nullptr, {abi.ptr});
+      freeFn = abi.function(freeName, nullptr, {abi.ptr});
     LLVM::LLVMFuncOp f = abi.function("ssmlib_free", nullptr, {abi.ptr});
     OpBuilder::InsertionGuard g(b);
     abi.body(f);

@@ -55,13 +55,13 @@ extern "C" {
 #endif
 
 /* The ABI version this header describes. */
-#define SSM_MODEL_ABI_VERSION 1
+#define SSM_MODEL_ABI_VERSION 2
 
 typedef void (*ssm_entry_fn)(void **args);
 
 /* SSM_MODEL_ABI_VERSION of the library. */
 int64_t ssmlib_abi_version(void);
-/* JSON: {"producer":"ssmc","abi_version":1,"target":"cpu","triple":...,
+/* JSON: {"producer":"ssmc","abi_version":2,"target":"cpu","triple":...,
  * "cpu":...,"opt_level":2,"mixer_form":"quadratic","source":"model.onnx"} */
 const char *ssmlib_compile_info(void);
 int64_t ssmlib_num_entry_points(void);
@@ -71,6 +71,22 @@ const char *ssmlib_signature(int64_t i);
 ssm_entry_fn ssmlib_entry_point_function(int64_t i);
 /* Releases an output buffer (the `allocated` pointer of its descriptor). */
 void ssmlib_free(void *allocated);
+
+/* Threads. Parallel loops of the compiled code (the register-tiled matrix
+ * products) run on a pool of threads inside the library, started on first
+ * use: ssmlib_num_threads() threads in all, the caller included. The count
+ * is the environment variable SSM_NUM_THREADS when set (> 0), else the
+ * number of online CPUs; ssmlib_set_num_threads(n) changes it (n <= 0: back
+ * to that default). One parallel loop runs at a time: a loop started while
+ * another runs (a second thread calling an entry point) runs on its caller
+ * alone. Results do not depend on the number of threads. */
+void ssmlib_set_num_threads(int64_t n);
+int64_t ssmlib_num_threads(void);
+
+/* Memory. Buffers of 64 KiB and more that the compiled code frees are kept
+ * (up to SSM_CACHE_MB megabytes, default 4096) and reused by later calls;
+ * ssmlib_release_memory() returns them to the system. */
+void ssmlib_release_memory(void);
 
 /* Bytes of a memref descriptor of rank r. */
 static inline int64_t ssm_descriptor_size(int64_t rank) {

@@ -77,6 +77,14 @@ ssm_status ssm_dtype_from_name(const char *name, ssm_dtype *dtype);
 /* Models */
 ssm_status ssm_model_load(const char *path, ssm_model **model);
 void ssm_model_release(ssm_model *model);
+/* Threads of the model's parallel loops, the caller included (see
+ * ssmlib_set_num_threads in model_abi.h): n >= 1, or 0 for the default
+ * (SSM_NUM_THREADS, else the number of online CPUs). The setting belongs to
+ * the library file: models loaded from the same file share it. */
+ssm_status ssm_model_set_num_threads(ssm_model *model, int64_t n);
+int64_t ssm_model_num_threads(const ssm_model *model);
+/* Returns the buffers the library keeps for reuse to the system. */
+void ssm_model_release_memory(ssm_model *model);
 /* The compile info JSON the library carries. */
 const char *ssm_model_compile_info(const ssm_model *model);
 int64_t ssm_model_num_entry_points(const ssm_model *model);

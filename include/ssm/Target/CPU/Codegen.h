@@ -34,10 +34,18 @@ translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
 LogicalResult emitObject(llvm::Module &module, unsigned optLevel,
                          llvm::raw_pwrite_stream &os, std::string &error);
 
-/// Links `objectPath` into the shared library `outputPath` with the C
-/// compiler driver ($CC, else cc), against libm only.
+/// Links `objectPath` and the model support code (ModelSupport.c: buffer
+/// memory and the thread pool of parallel loops) into the shared library
+/// `outputPath` with the C compiler driver ($CC, else cc), against libc
+/// and libm only.
 LogicalResult linkSharedLibrary(StringRef objectPath, StringRef outputPath,
                                 std::string &error);
+
+/// Combines `objectPath` and the model support code into the relocatable
+/// object `outputPath` (`cc -r`), so that an object file emitted by ssmc
+/// links by itself.
+LogicalResult linkRelocatable(StringRef objectPath, StringRef outputPath,
+                              std::string &error);
 
 } // namespace mlir::ssm::cpu
 

@@ -25,7 +25,7 @@
 namespace mlir::ssm::cpu {
 
 /// Version of the model.so ABI written by this ssmc.
-constexpr int64_t kModelABIVersion = 1;
+constexpr int64_t kModelABIVersion = 2;
 
 struct EntryPoint {
   std::string name;
