@@ -188,17 +188,18 @@ public:
   }
 
   /// Builds the kernel in place of the op. The work is a loop over the
-  /// outer loops and the blocks of columns together; with `parallel`, that
-  /// loop is outlined into a function of the module called through the
-  /// model support code's thread pool (see ssm-lower-parallel-calls).
-  void build(ModuleOp module, bool parallel) {
+  /// outer loops and the blocks of columns together; with the `parallel`
+  /// option, that loop is outlined into a function of the module called
+  /// through the model support code's thread pool (see
+  /// ssm-lower-parallel-calls).
+  void build(ModuleOp module) {
     Value numRows = extent(m.rows);
     Value numCols = m.dot ? extent(m.cols) : sizes[m.cols.front()];
     int64_t width = blockColumns();
     Value numBlocks = fold<arith::DivUIOp>(
         fold<arith::AddIOp>(numCols, cst(width - 1)), cst(width));
     Value total = fold<arith::MulIOp>(extent(m.outer), numBlocks);
-    if (!parallel) {
+    if (!opts.parallel) {
       buildBody(cst(0), total, numRows, numCols, numBlocks);
       return eraseUnusedConstants();
     }
@@ -218,7 +219,7 @@ public:
     Block *entry = func.addEntryBlock();
     b.setInsertionPointToStart(entry);
     // Constants of the body are made in the function.
-    auto outerConstants = std::exchange(constants, {});
+    auto outerConstants = std::exchange(constants, decltype(constants)());
     Operation *outerAnchor = std::exchange(anchor, nullptr);
     Value outerZero = std::exchange(zero, Value());
     buildBody(entry->getArgument(0), entry->getArgument(1), numRows, numCols,
@@ -272,22 +273,18 @@ private:
     return value;
   }
 
-  /// Erases the constants made for intermediate sizes that folded away.
+  /// Erases the constants made for intermediate sizes that folded away, and
+  /// starts a new set of constants (for the next function built into).
   void eraseUnusedConstants() {
-    for (auto &[v, c] : constants)
-      if (c.use_empty() && c.getDefiningOp() != anchor)
+    SmallVector<Value> made(llvm::make_second_range(constants));
+    if (zero)
+      made.push_back(zero);
+    for (Value c : made)
+      if (c.use_empty())
         c.getDefiningOp()->erase();
-    if (anchor && anchor->use_empty()) {
-      if (anchor == zero.getDefiningOp())
-        zero = Value();
-      anchor->erase();
-    }
     constants.clear();
     anchor = nullptr;
-    if (zero && zero.use_empty()) {
-      zero.getDefiningOp()->erase();
-      zero = Value();
-    }
+    zero = Value();
   }
 
   /// `make()` built before everything else of the kernel, so that it
@@ -669,7 +666,7 @@ struct SSMCPUContractionKernels
     IRRewriter rewriter(&getContext());
     for (auto &[op, m] : found) {
       rewriter.setInsertionPoint(op);
-      KernelBuilder(rewriter, op, m, options).build(getOperation(), parallel);
+      KernelBuilder(rewriter, op, m, options).build(getOperation());
       rewriter.eraseOp(op);
     }
   }
