@@ -39,10 +39,11 @@ void mlir::ssm::addAlgorithmPasses(OpPassManager &pm, MixerForm form,
 }
 
 void mlir::ssm::addBufferizePasses(OpPassManager &pm) {
+  addUpstream(pm, "one-shot-bufferize{bufferize-function-boundaries "
+                  "function-boundary-type-conversion=identity-layout-map "
+                  "allow-return-allocs-from-loops}");
+  pm.addNestedPass<func::FuncOp>(createSSMIdentityLayoutResults());
   addUpstream(pm,
-              "one-shot-bufferize{bufferize-function-boundaries "
-              "function-boundary-type-conversion=identity-layout-map "
-              "allow-return-allocs-from-loops},"
               "buffer-deallocation-pipeline,convert-bufferization-to-memref");
   pm.addPass(createSSMMemrefCopyToLinalg());
 }

@@ -26,6 +26,23 @@ static constexpr StringLiteral kChunkSizeAttr = "ssm.chunk_size";
 
 /// The cost model's chunk size for `op` (see the pass description).
 static int64_t defaultChunkSize(MixerOpInterface op) {
+  // Attention: key tiles whose keys and values (T x (d + dv) floats) fill
+  // 64 KiB, so that a tile stays in the L2 cache while every query row
+  // reads it.
+  if (auto attention = dyn_cast<AttentionOp>(op.getOperation())) {
+    int64_t d = cast<RankedTensorType>(attention.getQuery().getType())
+                    .getDimSize(3),
+            dv = cast<RankedTensorType>(attention.getValue().getType())
+                     .getDimSize(3);
+    int64_t t = llvm::bit_floor(
+        static_cast<uint64_t>(std::max<int64_t>(1, 16384 / (d + dv))));
+    t = std::clamp<int64_t>(t, 16, 256);
+    int64_t keys =
+        cast<RankedTensorType>(attention.getKey().getType()).getDimSize(1);
+    if (!ShapedType::isDynamic(keys))
+      t = std::max<int64_t>(1, std::min(t, keys));
+    return t;
+  }
   // The per-head state is (p, n): the shape of the first state.
   SmallVector<MixerStateInfo> infos = op.getStateInfo();
   int64_t p = 64, n = 64;

@@ -54,8 +54,86 @@ func.func @bad_size(%x: tensor<1x3x2x2xf32>, %a: tensor<1x3x2xf32>, %B: tensor<1
 // -----
 
 func.func @no_chunked_form(%q: tensor<1x3x2x4xf32>) -> tensor<1x3x2x4xf32> {
-  // expected-error @+1 {{'ssm.attention' op has 'ssm.chunk_size' but no chunked form}}
-  %y = ssm.attention %q, %q, %q {causal, ssm.chunk_size = 2 : i64}
-      : (tensor<1x3x2x4xf32>, tensor<1x3x2x4xf32>, tensor<1x3x2x4xf32>) -> tensor<1x3x2x4xf32>
+  // expected-error @+1 {{'ssm.linear_attention' op has 'ssm.chunk_size' but no chunked form}}
+  %y, %h = ssm.linear_attention %q, %q, %q
+      {update_rule = #ssm.linear_attention_rule<linear>, ssm.chunk_size = 2 : i64}
+      : (tensor<1x3x2x4xf32>, tensor<1x3x2x4xf32>, tensor<1x3x2x4xf32>)
+      -> (tensor<1x3x2x4xf32>, tensor<1x2x4x4xf32>)
   return %y : tensor<1x3x2x4xf32>
+}
+
+// -----
+
+// Attention in tiles of 4 keys: keys and values are zero-padded from 10 to
+// 12; one loop over the 3 tiles carries the running row maximum, the
+// running sum (both (b, hq, l)) and the output (b, l, hq, dv); the scores
+// are (b, hq, l, 4), never the 6 x 10 matrix; the output is divided by the
+// sum after the loop.
+// CHECK-LABEL: func.func @attention
+// CHECK-NOT: ssm.attention
+// CHECK-NOT: tensor<1x4x6x10xf32>
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 0, 0] [1, 10, 2, 8] {{.*}} into tensor<1x12x2x8xf32>
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 0, 0] [1, 10, 2, 3] {{.*}} into tensor<1x12x2x3xf32>
+// CHECK: %[[LOOP:.*]]:3 = scf.for %{{.*}} = %{{.*}} to %[[N:.*]] step {{.*}} -> (tensor<1x4x6xf32>, tensor<1x4x6xf32>, tensor<1x6x4x3xf32>)
+// CHECK: tensor.extract_slice {{.*}} [1, 4, 2, 8] {{.*}} to tensor<1x4x2x8xf32>
+// CHECK: tensor.extract_slice {{.*}} [1, 4, 2, 3] {{.*}} to tensor<1x4x2x3xf32>
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4x6x4xf32>)
+// CHECK: arith.maximumf
+// CHECK: math.exp
+// CHECK: scf.yield {{.*}} : tensor<1x4x6xf32>, tensor<1x4x6xf32>, tensor<1x6x4x3xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[LOOP]]#2, %[[LOOP]]#1 : tensor<1x6x4x3xf32>, tensor<1x4x6xf32>)
+// CHECK: arith.divf
+func.func @attention(%q: tensor<1x6x4x8xf32>, %k: tensor<1x10x2x8xf32>, %v: tensor<1x10x2x3xf32>)
+    -> tensor<1x6x4x3xf32> {
+  %y = ssm.attention %q, %k, %v {causal, ssm.chunk_size = 4 : i64}
+      : (tensor<1x6x4x8xf32>, tensor<1x10x2x8xf32>, tensor<1x10x2x3xf32>) -> tensor<1x6x4x3xf32>
+  return %y : tensor<1x6x4x3xf32>
+}
+
+// -----
+
+// The additive mask is padded along its key dimension and sliced per tile.
+// CHECK-LABEL: func.func @attention_mask
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 0, 0] [1, 1, 3, 5] {{.*}} into tensor<1x1x3x6xf32>
+// CHECK: scf.for
+// CHECK: tensor.extract_slice {{.*}} [1, 1, 3, 2] {{.*}} to tensor<1x1x3x2xf32>
+func.func @attention_mask(%q: tensor<1x3x2x4xf32>, %k: tensor<1x5x2x4xf32>, %m: tensor<1x1x3x5xf32>)
+    -> tensor<1x3x2x4xf32> {
+  %y = ssm.attention %q, %k, %k mask(%m) {ssm.chunk_size = 2 : i64}
+      : (tensor<1x3x2x4xf32>, tensor<1x5x2x4xf32>, tensor<1x5x2x4xf32>, tensor<1x1x3x5xf32>)
+      -> tensor<1x3x2x4xf32>
+  return %y : tensor<1x3x2x4xf32>
+}
+
+// -----
+
+// Mamba-3 MIMO (rank 2) in chunks of 8: the per-token operands are
+// zero-padded to a multiple of 8; one loop over the chunks computes each
+// chunk in quadratic form (its (b, h, 8, r, 8, r) mixing matrix), writes
+// the chunk's output and passes the state, angle, last key and last input
+// to the next chunk. After the loop the output is sliced back to the
+// sequence, and the last key is the last token's B rotated by the final
+// angle.
+// CHECK-LABEL: func.func @mamba3
+// CHECK-NOT: ssm.mamba3
+// CHECK: %[[LOOP:.*]]:5 = scf.for {{.*}} -> (tensor<1x?x2x3xf32>, tensor<1x2x3x4xf32>, tensor<1x2x1xf32>, tensor<1x2x2x4xf32>, tensor<1x2x3xf32>)
+// CHECK: tensor.extract_slice {{.*}} [1, 8, 2, 3] {{.*}} to tensor<1x8x2x3xf32>
+// CHECK: tensor.extract_slice {{.*}} [1, 8, 2, 1, 4] {{.*}} to tensor<1x8x2x1x4xf32>
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x2x8x2x8x2xf32>)
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, %{{.*}}, 0, 0] [1, 8, 2, 3] {{.*}} : tensor<1x8x2x3xf32> into tensor<1x?x2x3xf32>
+// CHECK: scf.yield
+// CHECK: %[[Y:.*]] = tensor.extract_slice %[[LOOP]]#0[0, 0, 0, 0] [1, %{{.*}}, 2, 3]
+// CHECK: linalg.generic {{.*}} ins(%[[LOOP]]#2 : tensor<1x2x1xf32>)
+// CHECK: math.cos
+// CHECK: return %[[Y]], %[[LOOP]]#1, %[[LOOP]]#2, %{{.*}}, %{{.*}} :
+func.func @mamba3(%x: tensor<1x?x2x3xf32>, %dt: tensor<1x?x2xf32>, %A: tensor<1x?x2xf32>,
+                  %lam: tensor<1x?x2xf32>, %th: tensor<1x?x2x1xf32>,
+                  %B: tensor<1x?x2x1x4xf32>, %C: tensor<1x?x2x1x4xf32>, %W: tensor<2x2x3xf32>)
+    -> (tensor<1x?x2x3xf32>, tensor<1x2x3x4xf32>, tensor<1x2x1xf32>, tensor<1x2x2x4xf32>, tensor<1x2x3xf32>) {
+  %y, %h, %a, %k, %xl = ssm.mamba3 %x, %dt, %A, %lam, %th, %B, %C Wx(%W) Wo(%W)
+      {rotary_pairing = #ssm.rotary_pairing<halves>, ssm.chunk_size = 8 : i64}
+      : (tensor<1x?x2x3xf32>, tensor<1x?x2xf32>, tensor<1x?x2xf32>, tensor<1x?x2xf32>, tensor<1x?x2x1xf32>,
+         tensor<1x?x2x1x4xf32>, tensor<1x?x2x1x4xf32>, tensor<2x2x3xf32>, tensor<2x2x3xf32>)
+      -> (tensor<1x?x2x3xf32>, tensor<1x2x3x4xf32>, tensor<1x2x1xf32>, tensor<1x2x2x4xf32>, tensor<1x2x3xf32>)
+  return %y, %h, %a, %k, %xl : tensor<1x?x2x3xf32>, tensor<1x2x3x4xf32>, tensor<1x2x1xf32>, tensor<1x2x2x4xf32>, tensor<1x2x3xf32>
 }

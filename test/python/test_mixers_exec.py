@@ -34,6 +34,8 @@ ATTN_CASES = {
     "scale_softcap": (1, 4, 4, 2, 2, 4, 4, dict(causal=True, scale=0.7, softcap=2.0)),
     "mask_noncausal": (2, 3, 5, 2, 1, 4, 4, dict(mask=(1, 2))),
     "mask_broadcast_causal": (2, 4, 4, 2, 2, 4, 4, dict(mask=(2, 1), causal=True)),
+    # Fewer keys than queries: the first two query rows see no key (0).
+    "causal_empty_rows": (1, 5, 3, 2, 2, 4, 3, dict(causal=True)),
 }
 
 
@@ -73,8 +75,9 @@ def test_attention(rng, name, dynamic):
                          mask=None if mask is None else quantize(mask, "f32"),
                          causal=attrs.get("causal", False), scale=attrs.get("scale"),
                          window=attrs.get("window"), softcap=attrs.get("softcap"))
-    forms = ["quadratic"]
-    if attrs.get("causal") and mask is None:
+    # Key tiles: one key, not dividing s, and longer than s.
+    forms = ["quadratic", "chunked:1", "chunked:2", "chunked:64"]
+    if attrs.get("causal") and mask is None and s >= l:
         forms.append("recurrent")
     check(c.module(op, [(rtype, "f32")]), [want], forms, f"attention {name}")
 
@@ -91,7 +94,7 @@ def test_attention_low_precision(rng, dtype):
     want = ref.attention(*(quantize(a, dtype) for a in (q, k, v)), causal=True)
     # f32 compute, result rounded to the storage type.
     tol = 1e-3 if dtype == "f16" else 8e-3
-    for form in ("quadratic", "recurrent"):
+    for form in ("quadratic", "recurrent", "chunked:3"):
         (got,) = run(c.module(op, [(rtype, dtype)]), form, expect=1)
         assert_close(got, want, tol, tol, f"attention {dtype} [{form}]")
 
@@ -189,6 +192,7 @@ M3_CASES = {
     "siso": (2, 5, 2, 3, 1, 1, 4, 2, "interleaved", set()),
     "siso_full": (1, 6, 2, 2, 1, 2, 6, 2, "interleaved", {"D", "z", "init"}),
     "mimo": (2, 4, 2, 2, 3, 1, 4, 2, "halves", {"W", "D", "z", "init"}),
+    "mimo_wide": (2, 5, 2, 4, 2, 1, 8, 2, "halves", {"W", "D", "z", "init"}),
     "mimo_no_rotation": (1, 3, 2, 2, 2, 1, 3, 0, "halves", {"W"}),
     "mimo_partial_rotation": (1, 4, 2, 2, 2, 1, 8, 2, "halves", {"W", "init"}),
     "one_token": (2, 1, 2, 2, 2, 1, 4, 1, "interleaved", {"W", "init", "z"}),
@@ -235,7 +239,8 @@ def test_mamba3(rng, name, dynamic):
           f"({', '.join(ops.types)}) -> ({', '.join(rtypes)})")
     want = ref.mamba3(*(quantize(a, "f32") for a in (x, dt, A, lam, theta, B, C)), **kw)
     check(c.module(op, [(t, "f32") for t in rtypes]), list(want),
-          ["quadratic", "recurrent"], f"mamba3 {name}")
+          ["quadratic", "recurrent", "chunked:1", "chunked:2", "chunked:4",
+           "chunked:64"], f"mamba3 {name}")
 
 
 # -------------------------------------------------------- linear attention

@@ -79,3 +79,45 @@ def test_ssd_shared_library(rng, tmp_path, form, opt):
         want, _ = ref.ssd(*(quantize(a, "f32") for a in (x, dt, A, B, C)),
                           D=quantize(D, "f32"), dt_softplus=True)
         assert_close(got, want, 1e-4, 1e-5, f"ssmc .so {form} -O{opt} b={b} l={l}")
+
+
+# The first l columns of a padded (2, l + 8) buffer, returned: the view has
+# the padded row stride, so the result must be copied to a plain buffer
+# (ssm-identity-layout-results) before the caller reads it as (2, l).
+PADDED_VIEW = """
+func.func @main(%x: tensor<2x?xf32>) -> tensor<2x?xf32> {
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %zero = arith.constant 0.0 : f32
+  %l = tensor.dim %x, %c1 : tensor<2x?xf32>
+  %padded = arith.addi %l, %c8 : index
+  %e = tensor.empty(%padded) : tensor<2x?xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<2x?xf32>) -> tensor<2x?xf32>
+  %p = tensor.insert_slice %x into %f[0, 0] [2, %l] [1, 1] : tensor<2x?xf32> into tensor<2x?xf32>
+  %e2 = tensor.empty(%padded) : tensor<2x?xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%p : tensor<2x?xf32>) outs(%e2 : tensor<2x?xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %s = arith.addf %a, %a : f32
+    linalg.yield %s : f32
+  } -> tensor<2x?xf32>
+  %r = tensor.extract_slice %y[0, 0] [2, %l] [1, 1] : tensor<2x?xf32> to tensor<2x?xf32>
+  return %r : tensor<2x?xf32>
+}
+"""
+
+
+def test_returned_view_of_padded_buffer(rng, tmp_path):
+    src = tmp_path / "pad.mlir"
+    src.write_text(PADDED_VIEW)
+    so = tmp_path / "pad.so"
+    subprocess.run([str(SSMC), str(src), "-o", str(so)], check=True, capture_output=True)
+    x = rng.standard_normal((2, int(rng.integers(3, 12)))).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "out"
+    subprocess.run([str(BUILD / "bin" / "ssm-run"), str(so), "--input", f"arg0={tmp_path / 'x.npy'}",
+                    "--output-dir", str(out)], check=True, capture_output=True)
+    got = np.load(out / "result0.npy")
+    assert got.shape == x.shape
+    np.testing.assert_array_equal(got, 2 * x)

@@ -70,17 +70,18 @@ cl::opt<Phase> compileTo(
         clEnumValN(Phase::Serialize, "serialize",
                    "LLVM IR, object file, shared library")),
     cl::init(Phase::Serialize), cl::cat(category));
-cl::opt<ssm::MixerForm>
-    mixerForm("mixer-form", cl::desc("Algorithm for the mixers"),
-              cl::values(clEnumValN(ssm::MixerForm::Chunked, "chunked",
-                                    "chunked form where a mixer has one "
-                                    "(SSD, Discrete Mamba-2), quadratic "
-                                    "otherwise (default)"),
-                         clEnumValN(ssm::MixerForm::Quadratic, "quadratic",
-                                    "materialized mixing matrix"),
-                         clEnumValN(ssm::MixerForm::Recurrent, "recurrent",
-                                    "loop of single-token steps")),
-              cl::init(ssm::MixerForm::Chunked), cl::cat(category));
+cl::opt<ssm::MixerForm> mixerForm(
+    "mixer-form", cl::desc("Algorithm for the mixers"),
+    cl::values(
+        clEnumValN(ssm::MixerForm::Chunked, "chunked",
+                   "chunked form where a mixer has one "
+                   "(SSD, Discrete Mamba-2, Mamba-3, attention), quadratic "
+                   "otherwise (default)"),
+        clEnumValN(ssm::MixerForm::Quadratic, "quadratic",
+                   "materialized mixing matrix"),
+        clEnumValN(ssm::MixerForm::Recurrent, "recurrent",
+                   "loop of single-token steps")),
+    cl::init(ssm::MixerForm::Chunked), cl::cat(category));
 cl::opt<unsigned>
     chunkSize("chunk-size",
               cl::desc("Chunk size of the chunked form for every mixer "

@@ -37,4 +37,36 @@ def SSMMemrefCopyToLinalg : Pass<"ssm-memref-copy-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def SSMIdentityLayoutResults : Pass<"ssm-identity-layout-results", "::mlir::func::FuncOp"> {
+  let summary = "Copy function results that are strided views into identity-layout buffers";
+  let description = [{
+    With `function-boundary-type-conversion=identity-layout-map`,
+    one-shot-bufferize returns a view of a larger buffer (a
+    `memref.subview`, for example the first `l` tokens of a padded
+    sequence) through a `memref.cast` to the identity layout. The cast is
+    only right when the view's strides happen to be the identity ones: a
+    subview at offset 0 with a dynamic outer stride (such as
+    `strided<[?, 8, 4, 1]>`) passes the cast's static check, and the caller
+    then reads the buffer with wrong strides.
+
+    This pass, run right after one-shot-bufferize, replaces each such
+    returned cast (from a non-identity layout to the identity layout) by a
+    new identity-layout buffer and a copy of the view into it. Returned
+    buffers that already have the identity layout are left alone.
+
+    ```mlir
+    %v = memref.subview %buf[0, 0] [2, %l] [1, 1]
+        : memref<2x?xf32> to memref<2x?xf32, strided<[?, 1]>>
+    %c = memref.cast %v : memref<2x?xf32, strided<[?, 1]>> to memref<2x?xf32>
+    return %c : memref<2x?xf32>
+    // becomes
+    %d = memref.dim %v, %c1 : memref<2x?xf32, strided<[?, 1]>>
+    %new = memref.alloc(%d) : memref<2x?xf32>
+    memref.copy %v, %new : memref<2x?xf32, strided<[?, 1]>> to memref<2x?xf32>
+    return %new : memref<2x?xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 #endif // SSM_CONVERSION_PASSES_TD

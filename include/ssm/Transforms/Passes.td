@@ -66,7 +66,14 @@ def SSMSelectChunkSizes : Pass<"ssm-select-chunk-sizes"> {
     work, `Q = 2 p n / (n + p)`, rounded to the nearest power of two and
     clamped to `[16, 256]`: smaller chunks would leave the sequential state
     passing dominant, larger ones add quadratic work. It never exceeds a
-    static sequence length.
+    static sequence length. Mamba-3 uses the same balance with its
+    `(p, n)` state.
+
+    For attention the size is the key tile of the online softmax: the
+    tile's keys and values, `T (d + dv)` floats, fill 64 KiB, so that they
+    stay in the L2 cache while every query row reads them:
+    `T = 16384 / (d + dv)` rounded down to a power of two, clamped to
+    `[16, 256]` and to a static key count.
   }];
   let options = [
     Option<"chunkSize", "chunk-size", "int64_t", /*default=*/"0",
@@ -78,12 +85,26 @@ def SSMChunkMixers : Pass<"ssm-chunk-mixers"> {
   let summary = "Lower mixers that carry a chunk size to their chunked form";
   let description = [{
     Replaces every mixer carrying `ssm.chunk_size` (see
-    `ssm-select-chunk-sizes`) by the ops that `buildChunkedForm` builds: the
-    sequence cut into chunks (the last one zero-padded), the intra-chunk
-    mixing matrix applied as matrix products, and a loop over the chunks
-    passing the state. The result equals the quadratic form for every chunk
-    size (up to rounding); memory is O(L x chunk) per head instead of
-    O(L^2). Mixers without the attribute are left for the next lowering.
+    `ssm-select-chunk-sizes`) by the ops that `buildChunkedForm` builds.
+    The result equals the quadratic form for every chunk size (up to
+    rounding); memory is O(L x chunk) per head instead of O(L^2).
+
+    - `ssm.ssd`, `ssm.discrete_ssd`: the sequence cut into chunks (the last
+      one zero-padded), every chunk's intra-chunk mixing matrix and own
+      state built at once as batched matrix products, and a loop over the
+      chunks that only passes the state.
+    - `ssm.mamba3` (SISO and MIMO): a loop over the chunks, each computed
+      in quadratic form (its `(Q r) x (Q r)` mixing matrix) from the state,
+      angle, last key and last input the previous chunk left.
+    - `ssm.attention`: online softmax over tiles of keys (keys, values and
+      mask zero-padded, padding keys masked): the loop over the tiles
+      carries each query row's running maximum, running sum and output,
+      rescaled when the maximum grows; the scores are `(b, hq, l, T)`,
+      never `l x s`.
+
+    Mixers without the attribute are left for the next lowering; a mixer
+    with the attribute but no chunked form (`ssm.linear_attention`) is an
+    error.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",

@@ -8,6 +8,8 @@
 #include "MixerCommon.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
 #include <cmath>
 #include <limits>
 
@@ -39,13 +41,18 @@ AttentionParams paramsOf(AttentionOp op) {
   return p;
 }
 
-/// softmax(masked scores): (b, hq, l, s), f32. `mask` may be null.
-Value probabilities(OpBuilder &b, Location loc, const AttentionParams &p,
-                    Value q, Value k, Value mask) {
+/// Scaled, softcapped and masked scores (b, hq, l, t) of the queries
+/// against `k` (b, t, hkv, d), keys `first .. first + t - 1` of `keyCount`
+/// (the causal and window masks align the queries to the end of all
+/// `keyCount` keys). `mask` (already restricted to these keys) may be null.
+/// With `padded`, keys at `keyCount` and beyond are padding and masked.
+Value maskedScores(OpBuilder &b, Location loc, const AttentionParams &p,
+                   Value q, Value k, Value mask, Value first, Value keyCount,
+                   bool padded) {
   OpFoldResult B = dimOf(b, loc, q, 0), L = dimOf(b, loc, q, 1),
                H = dimOf(b, loc, q, 2), D = dimOf(b, loc, q, 3),
-               S = dimOf(b, loc, k, 1);
-  Einsum es(b, loc, "bhijd", {B, H, L, S, D});
+               T = dimOf(b, loc, k, 1);
+  Einsum es(b, loc, "bhijd", {B, H, L, T, D});
   AffineExpr kvHead =
       p.queriesPerKv == 1 ? es.d('h') : es.d('h').floorDiv(p.queriesPerKv);
   Value dots = es.build(
@@ -57,9 +64,8 @@ Value probabilities(OpBuilder &b, Location loc, const AttentionParams &p,
       0.0);
 
   // Scale, softcap, additive mask, causal and window masks (-inf).
-  Value offset =
-      arith::SubIOp::create(b, loc, toIndex(b, loc, S), toIndex(b, loc, L));
-  Einsum em(b, loc, "bhij", {B, H, L, S});
+  Value offset = arith::SubIOp::create(b, loc, keyCount, toIndex(b, loc, L));
+  Einsum em(b, loc, "bhij", {B, H, L, T});
   SmallVector<EinInput> ins = {em.in(dots, "bhij")};
   if (mask) {
     auto mt = cast<RankedTensorType>(mask.getType());
@@ -68,8 +74,8 @@ Value probabilities(OpBuilder &b, Location loc, const AttentionParams &p,
     ins.push_back(em.in(mask, idx));
   }
   double negInf = -std::numeric_limits<double>::infinity();
-  Value scores =
-      em.build(ins, "bhij", "", [&](OpBuilder &nb, Location l, ValueRange a) {
+  return em.build(
+      ins, "bhij", "", [&](OpBuilder &nb, Location l, ValueRange a) {
         Value s = mulF(nb, l, a[0], cstF32(nb, l, p.scale));
         if (p.softcap) {
           Value c = cstF32(nb, l, *p.softcap);
@@ -79,9 +85,10 @@ Value probabilities(OpBuilder &b, Location loc, const AttentionParams &p,
         }
         if (mask)
           s = addF(nb, l, s, a[1]);
-        if (!p.causal && !p.window)
+        if (!p.causal && !p.window && !padded)
           return s;
-        Value i = em.index(nb, l, 'i'), j = em.index(nb, l, 'j');
+        Value i = em.index(nb, l, 'i');
+        Value j = arith::AddIOp::create(nb, l, em.index(nb, l, 'j'), first);
         // Signed comparisons: i + (s - l) may be negative when s < l.
         Value last = arith::AddIOp::create(nb, l, i, offset);
         Value visible = arith::ConstantIntOp::create(nb, l, 1, 1);
@@ -89,28 +96,60 @@ Value probabilities(OpBuilder &b, Location loc, const AttentionParams &p,
           visible = cmpIdx(nb, l, arith::CmpIPredicate::sle, j, last);
         if (p.window) {
           Value w = arith::ConstantIndexOp::create(nb, l, *p.window);
-          Value first = arith::SubIOp::create(nb, l, last, w);
+          Value firstSeen = arith::SubIOp::create(nb, l, last, w);
           visible = arith::AndIOp::create(
               nb, l, visible,
-              cmpIdx(nb, l, arith::CmpIPredicate::sgt, j, first));
+              cmpIdx(nb, l, arith::CmpIPredicate::sgt, j, firstSeen));
         }
+        if (padded)
+          visible = arith::AndIOp::create(
+              nb, l, visible,
+              cmpIdx(nb, l, arith::CmpIPredicate::slt, j, keyCount));
         return selectF(nb, l, visible, s, cstF32(nb, l, negInf));
       });
+}
 
-  Einsum er(b, loc, "bhij", {B, H, L, S});
-  Value rowMax = er.build(
+/// exp(s - m), with m = -inf (a row that has seen no key yet) read as 0 so
+/// that masked scores give 0 and never NaN.
+Value expShift(OpBuilder &b, Location l, Value s, Value m) {
+  double negInf = -std::numeric_limits<double>::infinity();
+  Value isEmpty = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, m,
+                                        cstF32(b, l, negInf));
+  Value safeM = selectF(b, l, isEmpty, cstF32(b, l, 0.0), m);
+  return math::ExpOp::create(b, l, subF(b, l, s, safeM)).getResult();
+}
+
+/// Row maximum of scores (b, h, i, j) over j: (b, h, i).
+Value rowMaximum(OpBuilder &b, Location loc, Value scores) {
+  Einsum er(b, loc, "bhij",
+            {dimOf(b, loc, scores, 0), dimOf(b, loc, scores, 1),
+             dimOf(b, loc, scores, 2), dimOf(b, loc, scores, 3)});
+  return er.build(
       {er.in(scores, "bhij")}, "bhi", "j",
       [&](OpBuilder &nb, Location l, ValueRange a) {
         return arith::MaximumFOp::create(nb, l, a[0], a[1]);
       },
-      negInf);
-  // A row that sees no key has max -inf: its weights are 0.
-  auto expShift = [&](OpBuilder &nb, Location l, Value s, Value m) {
-    Value isEmpty = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, m,
-                                          cstF32(nb, l, negInf));
-    Value safeM = selectF(nb, l, isEmpty, cstF32(nb, l, 0.0), m);
-    return math::ExpOp::create(nb, l, subF(nb, l, s, safeM)).getResult();
-  };
+      -std::numeric_limits<double>::infinity());
+}
+
+/// x / sum, or 0 where the sum is 0 (a row that sees no key).
+Value divideBySum(OpBuilder &b, Location l, Value x, Value sum) {
+  Value isZero = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, sum,
+                                       cstF32(b, l, 0.0));
+  Value safeSum = selectF(b, l, isZero, cstF32(b, l, 1.0), sum);
+  return arith::DivFOp::create(b, l, x, safeSum).getResult();
+}
+
+/// softmax(masked scores): (b, hq, l, s), f32. `mask` may be null.
+Value probabilities(OpBuilder &b, Location loc, const AttentionParams &p,
+                    Value q, Value k, Value mask) {
+  OpFoldResult B = dimOf(b, loc, q, 0), L = dimOf(b, loc, q, 1),
+               H = dimOf(b, loc, q, 2), S = dimOf(b, loc, k, 1);
+  Value scores = maskedScores(b, loc, p, q, k, mask,
+                              arith::ConstantIndexOp::create(b, loc, 0),
+                              toIndex(b, loc, S), /*padded=*/false);
+  Value rowMax = rowMaximum(b, loc, scores);
+  Einsum er(b, loc, "bhij", {B, H, L, S});
   Value rowSum = er.build(
       {er.in(scores, "bhij"), er.in(rowMax, "bhi")}, "bhi", "j",
       [&](OpBuilder &nb, Location l, ValueRange a) {
@@ -120,30 +159,28 @@ Value probabilities(OpBuilder &b, Location loc, const AttentionParams &p,
   return er.build(
       {er.in(scores, "bhij"), er.in(rowMax, "bhi"), er.in(rowSum, "bhi")},
       "bhij", "", [&](OpBuilder &nb, Location l, ValueRange a) {
-        Value e = expShift(nb, l, a[0], a[1]);
-        Value isZero = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ,
-                                             a[2], cstF32(nb, l, 0.0));
-        Value safeSum = selectF(nb, l, isZero, cstF32(nb, l, 1.0), a[2]);
-        return arith::DivFOp::create(nb, l, e, safeSum).getResult();
+        return divideBySum(nb, l, expShift(nb, l, a[0], a[1]), a[2]);
       });
 }
 
 /// y[b, i, h, e] = sum_j P[b, h, i, j] v[b, j, h / G, e].
+/// With `acc` (b, l, hq, dv), the products are added to it.
 Value applyProbabilities(OpBuilder &b, Location loc, const AttentionParams &p,
-                         Value probs, Value v) {
+                         Value probs, Value v, Value acc = Value()) {
   OpFoldResult B = dimOf(b, loc, probs, 0), H = dimOf(b, loc, probs, 1),
                L = dimOf(b, loc, probs, 2), S = dimOf(b, loc, probs, 3),
                E = dimOf(b, loc, v, 3);
   Einsum e(b, loc, "bihej", {B, L, H, E, S});
   AffineExpr kvHead =
       p.queriesPerKv == 1 ? e.d('h') : e.d('h').floorDiv(p.queriesPerKv);
-  return e.build(
-      {e.in(probs, "bhij"), e.in(v, {e.d('b'), e.d('j'), kvHead, e.d('e')})},
-      "bihe", "j",
-      [&](OpBuilder &nb, Location l, ValueRange a) {
-        return addF(nb, l, a[2], mulF(nb, l, a[0], a[1]));
-      },
-      0.0);
+  SmallVector<EinInput> ins = {e.in(probs, "bhij"),
+                               e.in(v, {e.d('b'), e.d('j'), kvHead, e.d('e')})};
+  auto body = [&](OpBuilder &nb, Location l, ValueRange a) {
+    return addF(nb, l, a[2], mulF(nb, l, a[0], a[1]));
+  };
+  if (acc)
+    return e.buildInto(ins, "bihe", "j", body, acc);
+  return e.build(ins, "bihe", "j", body, 0.0);
 }
 
 } // namespace
@@ -163,6 +200,95 @@ FailureOr<SmallVector<Value>> AttentionOp::buildQuadraticForm(OpBuilder &b) {
                     castToF32(b, loc, getKey()), f32OrNull(b, loc, getMask()));
   return SmallVector<Value>{
       applyProbabilities(b, loc, p, probs, castToF32(b, loc, getValue()))};
+}
+
+bool AttentionOp::hasChunkedForm() { return true; }
+
+/// Online softmax over tiles of T keys (the keys, values and mask
+/// zero-padded to a multiple of T, padding keys masked): per query row a
+/// running maximum m, a running sum of exp(score - m) and the running
+/// output, rescaled by exp(m_old - m_new) when the maximum grows; the
+/// output is divided by the sum at the end. Scores are (b, hq, l, T): the
+/// l x s matrix is never built.
+FailureOr<SmallVector<Value>> AttentionOp::buildChunkedForm(OpBuilder &b,
+                                                            int64_t T) {
+  if (T < 1)
+    return emitOpError() << "chunk size must be at least 1, got " << T;
+  Location loc = getLoc();
+  AttentionParams p = paramsOf(*this);
+  Value q = castToF32(b, loc, getQuery()), k = castToF32(b, loc, getKey()),
+        v = castToF32(b, loc, getValue()), mask = f32OrNull(b, loc, getMask());
+  OpFoldResult B = dimOf(b, loc, q, 0), L = dimOf(b, loc, q, 1),
+               H = dimOf(b, loc, q, 2), E = dimOf(b, loc, v, 3),
+               TT = b.getIndexAttr(T);
+  Value keyCount = toIndex(b, loc, dimOf(b, loc, k, 1));
+  Value t = arith::ConstantIndexOp::create(b, loc, T);
+  auto [tiles, padded] = chunkCount(b, loc, dimOf(b, loc, k, 1), T);
+  k = padAlong(b, loc, k, 1, padded);
+  v = padAlong(b, loc, v, 1, padded);
+  mask = padAlong(b, loc, mask, 3, padded);
+
+  double negInf = -std::numeric_limits<double>::infinity();
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto loop = scf::ForOp::create(
+      b, loc, zero, tiles, one,
+      ValueRange{filled(b, loc, {B, H, L}, negInf),
+                 filled(b, loc, {B, H, L}, 0.0),
+                 filled(b, loc, {B, L, H, E}, 0.0)},
+      [&](OpBuilder &nb, Location l, Value tile, ValueRange args) {
+        Value first = arith::MulIOp::create(nb, l, tile, t);
+        Value kt = sliceAlong(nb, l, k, 1, first, TT);
+        Value vt = sliceAlong(nb, l, v, 1, first, TT);
+        Value mt = mask ? sliceAlong(nb, l, mask, 3, first, TT) : Value();
+        Value scores = maskedScores(nb, l, p, q, kt, mt, first, keyCount,
+                                    /*padded=*/true);
+        Value tileMax = rowMaximum(nb, l, scores);
+        Einsum er(nb, l, "bhi", {B, H, L});
+        Value newMax =
+            er.build({er.in(args[0], "bhi"), er.in(tileMax, "bhi")}, "bhi", "",
+                     [](OpBuilder &bb, Location ll, ValueRange a) {
+                       return arith::MaximumFOp::create(bb, ll, a[0], a[1]);
+                     });
+        // exp(m_old - m_new): 0 while both are -inf (nothing seen yet).
+        Value rescale =
+            er.build({er.in(args[0], "bhi"), er.in(newMax, "bhi")}, "bhi", "",
+                     [](OpBuilder &bb, Location ll, ValueRange a) {
+                       return expShift(bb, ll, a[0], a[1]);
+                     });
+        Einsum ep(nb, l, "bhij", {B, H, L, TT});
+        Value probs =
+            ep.build({ep.in(scores, "bhij"), ep.in(newMax, "bhi")}, "bhij", "",
+                     [](OpBuilder &bb, Location ll, ValueRange a) {
+                       return expShift(bb, ll, a[0], a[1]);
+                     });
+        Value sum =
+            er.build({er.in(args[1], "bhi"), er.in(rescale, "bhi")}, "bhi", "",
+                     [](OpBuilder &bb, Location ll, ValueRange a) {
+                       return mulF(bb, ll, a[0], a[1]);
+                     });
+        sum = ep.buildInto(
+            {ep.in(probs, "bhij")}, "bhi", "j",
+            [](OpBuilder &bb, Location ll, ValueRange a) {
+              return addF(bb, ll, a[1], a[0]);
+            },
+            sum);
+        Einsum ea(nb, l, "bihe", {B, L, H, E});
+        Value acc =
+            ea.build({ea.in(args[2], "bihe"), ea.in(rescale, "bhi")}, "bihe",
+                     "", [](OpBuilder &bb, Location ll, ValueRange a) {
+                       return mulF(bb, ll, a[0], a[1]);
+                     });
+        acc = applyProbabilities(nb, l, p, probs, vt, acc);
+        scf::YieldOp::create(nb, l, ValueRange{newMax, sum, acc});
+      });
+  Einsum ey(b, loc, "bihe", {B, L, H, E});
+  Value y = ey.build(
+      {ey.in(loop.getResult(2), "bihe"), ey.in(loop.getResult(1), "bhi")},
+      "bihe", "", [](OpBuilder &bb, Location ll, ValueRange a) {
+        return divideBySum(bb, ll, a[0], a[1]);
+      });
+  return SmallVector<Value>{y};
 }
 
 SmallVector<MixerStateInfo> AttentionOp::getStateInfo() {

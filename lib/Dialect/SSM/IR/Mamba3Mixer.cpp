@@ -19,6 +19,8 @@
 #include "MixerCommon.h"
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
 using namespace mlir;
 using namespace mlir::ssm;
 using namespace mlir::ssm::mixers;
@@ -161,6 +163,11 @@ Value perToken(
                  });
 }
 
+/// The state entering the sequence (each null when zero).
+struct Mamba3Init {
+  Value state, angle, k, x;
+};
+
 /// Everything the quadratic form and the mixing matrix share.
 struct Quadratic {
   Value cum;   // (b, h, l) cumulative log decay
@@ -261,9 +268,8 @@ Value mixing6(OpBuilder &b, Location loc, const Mamba3 &m,
 
 /// H0' = H0 + (1 - lam_1) dt_1 sum_r v_{0,r} k_{0,r}^T, or null when zero.
 Value effectiveInitialState(OpBuilder &b, Location loc, const Mamba3 &m,
-                            Value betaP, Mamba3Op op) {
-  Value h0 = f32OrNull(b, loc, op.getInitialState());
-  Value x0 = op.getInitialX(), k0 = op.getInitialK();
+                            Value betaP, const Mamba3Init &init) {
+  Value h0 = init.state, x0 = init.x, k0 = init.k;
   if (!x0 || !k0)
     return h0;
   OpFoldResult B = dimOf(b, loc, m.x, 0), H = dimOf(b, loc, m.x, 2),
@@ -285,23 +291,11 @@ Value effectiveInitialState(OpBuilder &b, Location loc, const Mamba3 &m,
       start);
 }
 
-} // namespace
-
-FailureOr<Value> Mamba3Op::materializeMixingMatrix(OpBuilder &b) {
-  Location loc = getLoc();
-  Mamba3 m = prepare(b, *this, Value());
-  Quadratic qd = prepareQuadratic(b, loc, m, getInitialAngle());
-  Value m6 = mixing6(b, loc, m, qd);
-  return tensor::CollapseShapeOp::create(
-             b, loc, m6,
-             ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4, 5}})
-      .getResult();
-}
-
-FailureOr<SmallVector<Value>> Mamba3Op::buildQuadraticForm(OpBuilder &b) {
-  Location loc = getLoc();
-  Mamba3 m = prepare(b, *this, Value());
-  Quadratic qd = prepareQuadratic(b, loc, m, getInitialAngle());
+/// The results (y, final state, angle, k, x) in quadratic form over the
+/// tokens of `m`, starting from `init`.
+SmallVector<Value> quadraticForm(OpBuilder &b, Location loc, const Mamba3 &m,
+                                 const Mamba3Init &init) {
+  Quadratic qd = prepareQuadratic(b, loc, m, init.angle);
   Value m6 = mixing6(b, loc, m, qd);
   Value v = channelInputs(b, loc, m);
   OpFoldResult B = dimOf(b, loc, m.x, 0), L = dimOf(b, loc, m.x, 1),
@@ -315,7 +309,7 @@ FailureOr<SmallVector<Value>> Mamba3Op::buildQuadraticForm(OpBuilder &b) {
         return addF(nb, l, a[2], mulF(nb, l, a[0], a[1]));
       },
       0.0);
-  Value h0 = effectiveInitialState(b, loc, m, qd.betaP, *this);
+  Value h0 = effectiveInitialState(b, loc, m, qd.betaP, init);
   if (h0) {
     Einsum eo(b, loc, "biahpn", {B, L, R, H, P, N});
     yr = eo.buildInto(
@@ -364,6 +358,94 @@ FailureOr<SmallVector<Value>> Mamba3Op::buildQuadraticForm(OpBuilder &b) {
                        b, loc, len, arith::ConstantIndexOp::create(b, loc, 1))
                        .getResult());
   return SmallVector<Value>{y, fin, lastAngle, lastToken(b, loc, qd.k),
+                            lastToken(b, loc, m.x)};
+}
+
+} // namespace
+
+FailureOr<Value> Mamba3Op::materializeMixingMatrix(OpBuilder &b) {
+  Location loc = getLoc();
+  Mamba3 m = prepare(b, *this, Value());
+  Quadratic qd = prepareQuadratic(b, loc, m, getInitialAngle());
+  Value m6 = mixing6(b, loc, m, qd);
+  return tensor::CollapseShapeOp::create(
+             b, loc, m6,
+             ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4, 5}})
+      .getResult();
+}
+
+FailureOr<SmallVector<Value>> Mamba3Op::buildQuadraticForm(OpBuilder &b) {
+  Location loc = getLoc();
+  return quadraticForm(b, loc, prepare(b, *this, Value()),
+                       Mamba3Init{f32OrNull(b, loc, getInitialState()),
+                                  getInitialAngle(), getInitialK(),
+                                  getInitialX()});
+}
+
+bool Mamba3Op::hasChunkedForm() { return true; }
+
+/// Chunks of Q tokens in quadratic form, one after the other: the loop over
+/// the chunks carries the four state values from the end of a chunk into
+/// the next (so the trapezoid term that links a chunk's first token to the
+/// previous token enters through `initial_k` and `initial_x`). The sequence
+/// is zero-padded to a multiple of Q: padding tokens have dt = 0, so no
+/// decay, no angle step and no input, and change neither the state nor the
+/// angle; the last key and input are taken from the last real token.
+FailureOr<SmallVector<Value>> Mamba3Op::buildChunkedForm(OpBuilder &b,
+                                                         int64_t Q) {
+  if (Q < 1)
+    return emitOpError() << "chunk size must be at least 1, got " << Q;
+  Location loc = getLoc();
+  Mamba3 m = prepare(b, *this, Value());
+  OpFoldResult B = dimOf(b, loc, m.x, 0), L = dimOf(b, loc, m.x, 1),
+               H = dimOf(b, loc, m.x, 2), P = dimOf(b, loc, m.x, 3),
+               QQ = b.getIndexAttr(Q), one = b.getIndexAttr(1);
+  Value len = toIndex(b, loc, L);
+  Value q = arith::ConstantIndexOp::create(b, loc, Q);
+  auto [nc, padded] = chunkCount(b, loc, L, Q);
+  Mamba3 pm = m;
+  Value *perToken[] = {&pm.x,     &pm.dt, &pm.A, &pm.lam,
+                       &pm.theta, &pm.B,  &pm.C, &pm.z};
+  for (Value *v : perToken)
+    *v = padAlong(b, loc, *v, 1, padded);
+
+  FailureOr<SmallVector<Value>> state = buildInitialState(b);
+  if (failed(state))
+    return failure();
+  SmallVector<Value> iterArgs = {filled(b, loc, {B, padded, H, P}, 0.0)};
+  for (Value v : *state)
+    iterArgs.push_back(castToF32(b, loc, v));
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value step = arith::ConstantIndexOp::create(b, loc, 1);
+  auto loop = scf::ForOp::create(
+      b, loc, zero, nc, step, iterArgs,
+      [&](OpBuilder &nb, Location l, Value c, ValueRange args) {
+        Value start = arith::MulIOp::create(nb, l, c, q);
+        Mamba3 cm = pm;
+        Value *chunk[] = {&cm.x,     &cm.dt, &cm.A, &cm.lam,
+                          &cm.theta, &cm.B,  &cm.C, &cm.z};
+        for (Value *v : chunk)
+          if (*v)
+            *v = sliceAlong(nb, l, *v, 1, start, QQ);
+        SmallVector<Value> r = quadraticForm(
+            nb, l, cm, Mamba3Init{args[1], args[2], args[3], args[4]});
+        SmallVector<Value> next = {insertAlong(nb, l, r[0], args[0], 1, start)};
+        for (unsigned i = 1; i < 5; ++i)
+          next.push_back(castToTensorType(nb, l, r[i], args[i].getType()));
+        scf::YieldOp::create(nb, l, next);
+      });
+
+  Value y = sliceAlong(b, loc, loop.getResult(0), 1, b.getIndexAttr(0), L);
+  Value angle = loop.getResult(2);
+  // The last token's key: its B rotated by the final angle.
+  Value last = arith::SubIOp::create(b, loc, len, step);
+  Value bLast = sliceAlong(b, loc, m.B, 1, last, one);
+  Einsum ea(b, loc, "bhia", {B, H, one, b.getIndexAttr(m.angles)});
+  Value phi =
+      ea.build({ea.in(angle, "bha")}, "bhia", "",
+               [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  Value kLast = dropUnitDim(b, loc, rotate(b, loc, m, bLast, phi), 1);
+  return SmallVector<Value>{y, loop.getResult(1), angle, kLast,
                             lastToken(b, loc, m.x)};
 }
 

@@ -7,6 +7,8 @@
 
 #include "MixerCommon.h"
 
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+
 using namespace mlir;
 using namespace mlir::ssm;
 using namespace mlir::ssm::mixers;
@@ -40,6 +42,35 @@ Value mixers::totalSum(OpBuilder &b, Location loc, Value g) {
         return addF(nb, l, a[1], a[0]);
       },
       0.0);
+}
+
+ChunkCount mixers::chunkCount(OpBuilder &b, Location loc, OpFoldResult len,
+                              int64_t q) {
+  if (std::optional<int64_t> n = getConstantIntValue(len)) {
+    int64_t count = (*n + q - 1) / q;
+    return {arith::ConstantIndexOp::create(b, loc, count),
+            b.getIndexAttr(count * q)};
+  }
+  Value qv = arith::ConstantIndexOp::create(b, loc, q);
+  Value count = arith::DivUIOp::create(
+      b, loc,
+      arith::AddIOp::create(b, loc, toIndex(b, loc, len),
+                            arith::ConstantIndexOp::create(b, loc, q - 1)),
+      qv);
+  return {count, arith::MulIOp::create(b, loc, count, qv).getResult()};
+}
+
+Value mixers::padAlong(OpBuilder &b, Location loc, Value v, int64_t dim,
+                       OpFoldResult size) {
+  if (!v)
+    return v;
+  auto type = cast<RankedTensorType>(v.getType());
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    sizes.push_back(d == dim ? size : dimOf(b, loc, v, d));
+  return insertAlong(b, loc, v,
+                     filled(b, loc, sizes, 0.0, type.getElementType()), dim,
+                     b.getIndexAttr(0));
 }
 
 Value mixers::elementAlong(OpBuilder &b, Location loc, Value v, int64_t dim,

@@ -51,6 +51,17 @@ Value totalSum(OpBuilder &b, Location loc, Value g);
 /// Element [.., last, ..] along dimension 1 of a (b, l, ...) f32 tensor,
 /// with the sequence dimension dropped.
 Value lastToken(OpBuilder &b, Location loc, Value v);
+/// Chunks of `q` elements covering `len` (the last one partial): their
+/// number and the padded length `count * q`, an attribute when `len` is.
+struct ChunkCount {
+  Value count;
+  OpFoldResult padded;
+};
+ChunkCount chunkCount(OpBuilder &b, Location loc, OpFoldResult len, int64_t q);
+/// `v` zero-padded along dimension `dim` to `size` (>= its size there);
+/// null when `v` is null.
+Value padAlong(OpBuilder &b, Location loc, Value v, int64_t dim,
+               OpFoldResult size);
 /// Element `i` along dimension `dim`, with that dimension dropped.
 Value elementAlong(OpBuilder &b, Location loc, Value v, int64_t dim,
                    OpFoldResult i);

@@ -251,17 +251,14 @@ Value chunkView(OpBuilder &b, Location loc, Value v, Value padded,
   if (!v)
     return v;
   auto type = cast<RankedTensorType>(v.getType());
-  SmallVector<OpFoldResult> sizes;
-  for (int64_t d = 0; d < type.getRank(); ++d)
-    sizes.push_back(d == 1 ? OpFoldResult(padded) : dimOf(b, loc, v, d));
-  Value full =
-      insertAlong(b, loc, v, filled(b, loc, sizes, 0.0), 1, b.getIndexAttr(0));
+  Value full = padAlong(b, loc, v, 1, padded);
   SmallVector<int64_t> shape = {type.getDimSize(0), ShapedType::kDynamic, Q};
-  SmallVector<OpFoldResult> outSizes = {sizes[0], nc, b.getIndexAttr(Q)};
+  SmallVector<OpFoldResult> outSizes = {dimOf(b, loc, v, 0), nc,
+                                        b.getIndexAttr(Q)};
   SmallVector<ReassociationIndices> groups = {{0}, {1, 2}};
   for (int64_t d = 2; d < type.getRank(); ++d) {
     shape.push_back(type.getDimSize(d));
-    outSizes.push_back(sizes[d]);
+    outSizes.push_back(dimOf(b, loc, v, d));
     groups.push_back({d + 1});
   }
   return tensor::ExpandShapeOp::create(

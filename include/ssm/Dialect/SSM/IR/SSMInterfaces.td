@@ -63,8 +63,10 @@ def SSM_MixerOpInterface : OpInterface<"MixerOpInterface"> {
         chunks of `chunkSize` tokens (the last one padded), each chunk is
         computed in quadratic form (its own `chunkSize x chunkSize` mixing
         matrix, as matrix products) and the state is passed from chunk to
-        chunk by a loop over the chunks. Memory is O(L * chunkSize) per head
-        instead of O(L^2). Only called when `hasChunkedForm` is true.
+        chunk by a loop over the chunks. For attention `chunkSize` is a tile
+        of keys, and the loop carries the online softmax's running maximum,
+        sum and output. Memory is O(L * chunkSize) per head instead of
+        O(L^2). Only called when `hasChunkedForm` is true.
       }],
       "::mlir::FailureOr<::llvm::SmallVector<::mlir::Value>>",
       "buildChunkedForm",

@@ -25,7 +25,8 @@ class SSM_MixerOp<string mnemonic, list<Trait> traits = [],
 // Mixers
 //===----------------------------------------------------------------------===//
 
-def SSM_AttentionOp : SSM_MixerOp<"attention"> {
+def SSM_AttentionOp : SSM_MixerOp<"attention", [],
+                                  ["hasChunkedForm", "buildChunkedForm"]> {
   let summary = "Softmax attention with GQA, causal/sliding-window masks and softcap";
   let description = [{
     Multi-head softmax attention. `query` is `(b, l, hq, d)`, `key` is
@@ -154,7 +155,8 @@ def SSM_DiscreteSSDOp : SSM_MixerOp<"discrete_ssd", [AttrSizedOperandSegments],
   }];
 }
 
-def SSM_Mamba3Op : SSM_MixerOp<"mamba3", [AttrSizedOperandSegments]> {
+def SSM_Mamba3Op : SSM_MixerOp<"mamba3", [AttrSizedOperandSegments],
+                               ["hasChunkedForm", "buildChunkedForm"]> {
   let summary = "Mamba-3 mixer: trapezoidal input, rotary state, MIMO rank r";
   let description = [{
     The Mamba-3 mixer (state-spaces/mamba `modules/mamba3.py`) after its
