@@ -36,6 +36,7 @@ void mlir::ssm::addAlgorithmPasses(OpPassManager &pm, MixerForm form,
   pm.addPass(createConvertSSMToLinalg());
   addUpstream(pm, "convert-elementwise-to-linalg,canonicalize,cse");
   pm.addPass(createSSMFoldTransposes());
+  pm.addPass(createSSMTransposeConstantWeights());
 }
 
 void mlir::ssm::addBufferizePasses(OpPassManager &pm) {

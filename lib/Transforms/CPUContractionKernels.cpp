@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ssm/Transforms/Contraction.h"
 #include "ssm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -76,31 +77,10 @@ static bool isUnitStrideF32(Value v) {
          strides.back() == 1;
 }
 
-/// Whether the body of `op` is exactly `out + a * b` (in either order).
-static bool isMulAdd(linalg::GenericOp op) {
-  Block &body = op.getRegion().front();
-  if (body.getNumArguments() != 3 || body.getOperations().size() != 3)
-    return false;
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
-  if (!add)
-    return false;
-  Value out = body.getArgument(2);
-  Value term = add.getLhs() == out ? add.getRhs() : add.getLhs();
-  if (add.getLhs() != out && add.getRhs() != out)
-    return false;
-  auto mul = term.getDefiningOp<arith::MulFOp>();
-  if (!mul)
-    return false;
-  Value a = body.getArgument(0), b = body.getArgument(1);
-  return (mul.getLhs() == a && mul.getRhs() == b) ||
-         (mul.getLhs() == b && mul.getRhs() == a);
-}
-
 /// Matches `op` against the two kernels' layouts.
 static std::optional<Contraction> match(linalg::GenericOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || !isMulAdd(op))
+      op.getNumDpsInits() != 1 || !isMultiplyAdd(op))
     return std::nullopt;
   SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
@@ -429,11 +409,8 @@ private:
           delinearize(m.outer, fold<arith::DivUIOp>(item, numBlocks), ivs);
         Value col = fold<arith::MulIOp>(fold<arith::RemUIOp>(item, numBlocks),
                                         cst(width));
-        if (m.dot) {
-          loop(start, end, tileRows(),
-               [&](Value first) { dotTile(first, end, col, numCols); });
-          return;
-        }
+        if (m.dot)
+          return dotTiles(numRows, start, end, col, numCols);
         // A full block, or the last, partial one (masked).
         Value full = fold<arith::SubIOp>(
             numCols, fold<arith::RemUIOp>(numCols, cst(width)));
@@ -454,6 +431,8 @@ private:
   /// Rows of the register tile (one when no loop is a row).
   int64_t tileRows() const {
     if (m.rows.empty())
+      return 1;
+    if (narrowRows)
       return 1;
     return m.dot ? opts.dotRows : opts.rows;
   }
@@ -545,6 +524,32 @@ private:
   //===--------------------------------------------------------------------===//
   // Dot-product kernel
   //===--------------------------------------------------------------------===//
+
+  /// The dot-product tiles of rows [start, end). A single row (a decode
+  /// step of one sequence) gets tiles of one row: the full tile would
+  /// multiply clamped duplicates of it. (With two rows or more, the full
+  /// tile, which reads each weight once for all its rows, is faster.)
+  void dotTiles(Value numRows, Value start, Value end, Value col,
+                Value numCols) {
+    auto tiles = [&](bool narrow) {
+      bool saved = std::exchange(narrowRows, narrow);
+      loop(start, end, tileRows(),
+           [&](Value first) { dotTile(first, end, col, numCols); });
+      narrowRows = saved;
+    };
+    if (tileRows() == 1 || knownNotLess(numRows, cst(2)))
+      return tiles(false);
+    if (getConstantIntValue(numRows))
+      return tiles(true);
+    Value single = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                         numRows, cst(1));
+    auto ifOp = scf::IfOp::create(b, loc, single, /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    tiles(true);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    tiles(false);
+  }
 
   void dotTile(Value first, Value end, Value col, Value numCols) {
     int64_t nr = tileRows(), nc = opts.dotCols, w = opts.vectorWidth;
@@ -641,6 +646,8 @@ private:
   Operation *anchor = nullptr;
   Value zero;
   llvm::SmallDenseMap<int64_t, Value> constants;
+  /// Whether the tiles being built have one row (see dotTiles).
+  bool narrowRows = false;
   /// Loop sizes, and the current values of the loops built so far.
   SmallVector<Value> sizes, ivs;
 };

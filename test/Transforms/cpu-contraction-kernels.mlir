@@ -136,11 +136,25 @@ func.func @column_tail(%x: memref<?x3xf32>, %w: memref<3x6xf32>,
 // CHECK-LABEL: func.func @tied_head
 // CHECK-SAME: (%[[X:.*]]: memref<?x?xf32>, %[[E:.*]]: memref<5x?xf32>, %[[Y:.*]]: memref<?x5xf32>)
 // CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG: %[[ROWS:.*]] = memref.dim %[[X]], %c0
 // CHECK-DAG: %[[K:.*]] = memref.dim %[[X]], %c1
 // CHECK: scf.for %[[ITEM:[a-z0-9_]+]] = %{{.*}} to %[[C3:.*]] step %c1
 // CHECK: %[[BLOCK:.*]] = arith.remui %[[ITEM]], %[[C3]]
 // CHECK: %[[COL:.*]] = arith.muli %[[BLOCK]], %c2
-// CHECK: scf.for
+// A single row (a decode step) gets tiles of one row: one vector of x per
+// step, no duplicate rows; more rows get the full tile.
+// CHECK: %[[ONE:.*]] = arith.cmpi eq, %[[ROWS]], %c1
+// CHECK: scf.if %[[ONE]] {
+// CHECK: scf.for %{{.*}} step %c1 {
+// CHECK: scf.for %{{.*}} -> (vector<4xf32>, vector<4xf32>) {
+// CHECK-NEXT: vector.load %[[X]]
+// CHECK-NEXT: vector.load %[[E]]
+// CHECK-NEXT: vector.load %[[E]]
+// CHECK-NEXT: vector.fma
+// CHECK-NEXT: vector.fma
+// CHECK-NEXT: scf.yield
+// CHECK: } else {
+// CHECK: scf.for %{{.*}} step %c2 {
 // CHECK: %[[N0:.*]] = arith.minui %[[COL]], %[[C4]]
 // CHECK: %[[C1:.*]] = arith.addi %[[COL]], %c1
 // CHECK: %[[N1:.*]] = arith.minui %[[C1]], %[[C4]]

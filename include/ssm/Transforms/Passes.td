@@ -183,6 +183,30 @@ def SSMFoldTransposes : Pass<"ssm-fold-transposes"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def SSMTransposeConstantWeights : Pass<"ssm-transpose-constant-weights"> {
+  let summary = "Store the constant weights of matrix products as (n, k)";
+  let description = [{
+    A matrix product `C[.., n] += A[.., k] * W[k, n]` whose `W` is a rank-2
+    f32 constant (a model weight, as ONNX `MatMul` stores it) reads `W` one
+    row of `k` at a time: every block of output columns reads a short piece
+    of each of the `k` rows, far apart in memory. This pass stores the
+    constant transposed, `W^T[n, k]`, and reads it through the indexing map
+    `(n, k)`: each output column then reads its weights contiguously along
+    the reduction, the layout of `ssm-cpu-contraction-kernels`' dot-product
+    kernel, which streams the weights at the memory bandwidth when there
+    are few rows (decode) and also beats the outer-product kernel on many
+    rows (measured in bench/RESULTS.md).
+
+    It applies when the other input's last index is the reduction `k` (so
+    the dot-product kernel applies after bufferization) and only to
+    constants that nothing else reads: a constant also read in another way
+    keeps its layout, rather than being stored twice. The transposition is
+    done once, at compile time.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect"];
+}
+
 def SSMCPUContractionKernels : Pass<"ssm-cpu-contraction-kernels", "ModuleOp"> {
   let summary = "Register-tiled vector kernels for matrix-product contractions on buffers";
   let description = [{

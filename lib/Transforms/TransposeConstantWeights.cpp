@@ -1,0 +1,137 @@
+//===- TransposeConstantWeights.cpp - Weights stored (n, k) ---------------===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Stores the constant (k, n) weights of matrix products transposed, (n, k),
+// so that every output column reads its weights contiguously along the
+// reduction (see the pass description in Passes.td).
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Transforms/Contraction.h"
+#include "ssm/Transforms/Passes.h"
+
+#include "llvm/ADT/MapVector.h"
+
+namespace mlir::ssm {
+#define GEN_PASS_DEF_SSMTRANSPOSECONSTANTWEIGHTS
+#include "ssm/Transforms/Passes.h.inc"
+} // namespace mlir::ssm
+
+using namespace mlir;
+using namespace mlir::ssm;
+
+/// Position of the plain loop index `e`, if it is one.
+static std::optional<unsigned> dimOf(AffineExpr e) {
+  if (auto d = dyn_cast<AffineDimExpr>(e))
+    return d.getPosition();
+  return std::nullopt;
+}
+
+/// The input of `op` (0 or 1) that is a rank-2 f32 constant read as
+/// `(k, n)`: `k` the one reduction loop and the last index of the other
+/// input, `n` the last index of the output, unused by the other input.
+static std::optional<unsigned> weightOperand(linalg::GenericOp op) {
+  if (!op.hasPureTensorSemantics() || !isMultiplyAdd(op))
+    return std::nullopt;
+  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  if (llvm::count(iters, utils::IteratorType::reduction) != 1)
+    return std::nullopt;
+  unsigned k =
+      llvm::find(iters, utils::IteratorType::reduction) - iters.begin();
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  AffineMap out = maps[2];
+  if (out.getNumResults() == 0)
+    return std::nullopt;
+  std::optional<unsigned> n = dimOf(out.getResults().back());
+  if (!n)
+    return std::nullopt;
+  for (unsigned i = 0; i < 2; ++i) {
+    AffineMap w = maps[i], x = maps[1 - i];
+    auto cst = op.getDpsInputs()[i].getDefiningOp<arith::ConstantOp>();
+    if (!cst || !isa<DenseElementsAttr>(cst.getValue()) ||
+        w.getNumResults() != 2 || x.getNumResults() == 0)
+      continue;
+    auto type = cast<RankedTensorType>(cst.getType());
+    if (!type.getElementType().isF32() || !type.hasStaticShape())
+      continue;
+    if (dimOf(w.getResult(0)) != k || dimOf(w.getResult(1)) != n ||
+        dimOf(x.getResults().back()) != k ||
+        llvm::any_of(x.getResults(),
+                     [&](AffineExpr e) { return e.isFunctionOfDim(*n); }))
+      continue;
+    return i;
+  }
+  return std::nullopt;
+}
+
+/// `attr` (k, n) transposed to (n, k).
+static DenseElementsAttr transposed(DenseElementsAttr attr) {
+  auto type = cast<RankedTensorType>(attr.getType());
+  int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+  auto result = RankedTensorType::get({cols, rows}, type.getElementType());
+  if (attr.isSplat())
+    return DenseElementsAttr::get(result, attr.getSplatValue<Attribute>());
+  const float *src = reinterpret_cast<const float *>(attr.getRawData().data());
+  std::vector<float> dst(static_cast<size_t>(rows * cols));
+  // In blocks, so that both sides stay in cache.
+  constexpr int64_t block = 64;
+  for (int64_t r0 = 0; r0 < rows; r0 += block)
+    for (int64_t c0 = 0; c0 < cols; c0 += block)
+      for (int64_t r = r0; r < std::min(rows, r0 + block); ++r)
+        for (int64_t c = c0; c < std::min(cols, c0 + block); ++c)
+          dst[c * rows + r] = src[r * cols + c];
+  return DenseElementsAttr::getFromRawBuffer(
+      result, ArrayRef<char>(reinterpret_cast<const char *>(dst.data()),
+                             dst.size() * sizeof(float)));
+}
+
+namespace {
+struct SSMTransposeConstantWeights
+    : mlir::ssm::impl::SSMTransposeConstantWeightsBase<
+          SSMTransposeConstantWeights> {
+  void runOnOperation() override {
+    // Products reading each constant as (k, n), in a fixed order.
+    llvm::MapVector<Operation *,
+                    SmallVector<std::pair<linalg::GenericOp, unsigned>>>
+        reads;
+    getOperation()->walk([&](linalg::GenericOp op) {
+      if (std::optional<unsigned> i = weightOperand(op))
+        reads[op.getDpsInputs()[*i].getDefiningOp()].emplace_back(op, *i);
+    });
+    DenseMap<Attribute, DenseElementsAttr> done;
+    for (auto &[cstOp, products] : reads) {
+      auto cst = cast<arith::ConstantOp>(cstOp);
+      // A constant that something else also reads keeps its layout: two
+      // copies of a weight would cost more memory than the layout saves.
+      if (!llvm::all_of(cst->getUses(), [&](OpOperand &use) {
+            return llvm::is_contained(
+                products,
+                std::make_pair(cast<linalg::GenericOp>(use.getOwner()),
+                               use.getOperandNumber()));
+          }))
+        continue;
+      OpBuilder b(cst);
+      // The functions derived from one model hold equal constants.
+      auto original = cast<DenseElementsAttr>(cst.getValue());
+      DenseElementsAttr &value = done[original];
+      if (!value)
+        value = transposed(original);
+      Value t = arith::ConstantOp::create(b, cst.getLoc(), value);
+      for (auto [op, i] : products) {
+        SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+        AffineMap w = maps[i];
+        maps[i] =
+            AffineMap::get(w.getNumDims(), 0, {w.getResult(1), w.getResult(0)},
+                           op.getContext());
+        op->setOperand(i, t);
+        op.setIndexingMapsAttr(b.getAffineMapArrayAttr(maps));
+      }
+      cst->erase();
+    }
+  }
+};
+} // namespace

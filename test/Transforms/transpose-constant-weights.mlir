@@ -1,0 +1,87 @@
+// RUN: ssm-opt %s --ssm-transpose-constant-weights --split-input-file | FileCheck %s
+
+#x = affine_map<(i, j, k) -> (i, k)>
+#kn = affine_map<(i, j, k) -> (k, j)>
+#nk = affine_map<(i, j, k) -> (j, k)>
+#y = affine_map<(i, j, k) -> (i, j)>
+
+// A (k, n) = (3, 2) constant read by two products (either input order) is
+// stored once as (n, k) = (2, 3), with its values transposed, and read
+// through (j, k) by both.
+// CHECK-DAG: #[[X:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[NK:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-LABEL: func.func @two_products
+// CHECK: %[[W:.*]] = arith.constant dense<{{\[}}[1.000000e+00, 3.000000e+00, 5.000000e+00], [2.000000e+00, 4.000000e+00, 6.000000e+00]]> : tensor<2x3xf32>
+// CHECK-NOT: tensor<3x2xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[X]], #[[NK]], #{{.*}}]{{.*}} ins(%{{.*}}, %[[W]] : tensor<?x3xf32>, tensor<2x3xf32>)
+// CHECK: linalg.generic {indexing_maps = [#[[NK]], #[[X]], #{{.*}}]{{.*}} ins(%[[W]], %{{.*}} : tensor<2x3xf32>, tensor<?x3xf32>)
+func.func @two_products(%x: tensor<?x3xf32>, %o: tensor<?x2xf32>) -> (tensor<?x2xf32>, tensor<?x2xf32>) {
+  %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32>
+  %y = linalg.generic {indexing_maps = [#x, #kn, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<?x3xf32>, tensor<3x2xf32>) outs(%o : tensor<?x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<?x2xf32>
+  %z = linalg.generic {indexing_maps = [#kn, #x, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%w, %x : tensor<3x2xf32>, tensor<?x3xf32>) outs(%o : tensor<?x2xf32>) {
+  ^bb0(%b: f32, %a: f32, %acc: f32):
+    %m = arith.mulf %b, %a : f32
+    %s = arith.addf %m, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<?x2xf32>
+  return %y, %z : tensor<?x2xf32>, tensor<?x2xf32>
+}
+
+// -----
+
+#x = affine_map<(i, j, k) -> (i, k)>
+#xt = affine_map<(i, j, k) -> (k, i)>
+#kn = affine_map<(i, j, k) -> (k, j)>
+#nk = affine_map<(i, j, k) -> (j, k)>
+#y = affine_map<(i, j, k) -> (i, j)>
+
+// Left alone: a constant that is also returned, a product whose other
+// input is not read along k last (the dot-product kernel would not apply),
+// a weight already (n, k), and a product that is not a multiply-add.
+// CHECK-LABEL: func.func @left_alone
+// CHECK-NOT: arith.constant {{.*}} : tensor<2x3xf32>
+// CHECK-COUNT-3: arith.constant {{.*}} : tensor<3x2xf32>
+// CHECK-NOT: arith.constant {{.*}} : tensor<2x3xf32>
+// CHECK: return
+func.func @left_alone(%x: tensor<4x3xf32>, %xt: tensor<3x4xf32>, %o: tensor<4x2xf32>, %e: tensor<2x3xf32>)
+    -> (tensor<3x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>) {
+  %shared = arith.constant dense<1.0> : tensor<3x2xf32>
+  %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32>
+  %w2 = arith.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32>
+  %a = linalg.generic {indexing_maps = [#x, #kn, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %shared : tensor<4x3xf32>, tensor<3x2xf32>) outs(%o : tensor<4x2xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<4x2xf32>
+  %b = linalg.generic {indexing_maps = [#xt, #kn, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%xt, %w : tensor<3x4xf32>, tensor<3x2xf32>) outs(%o : tensor<4x2xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<4x2xf32>
+  %c = linalg.generic {indexing_maps = [#x, #nk, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %e : tensor<4x3xf32>, tensor<2x3xf32>) outs(%o : tensor<4x2xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<4x2xf32>
+  %d = linalg.generic {indexing_maps = [#x, #kn, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w2 : tensor<4x3xf32>, tensor<3x2xf32>) outs(%o : tensor<4x2xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.subf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<4x2xf32>
+  return %shared, %a, %b, %c, %d : tensor<3x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>
+}
