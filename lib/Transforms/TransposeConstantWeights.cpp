@@ -25,7 +25,7 @@ using namespace mlir;
 using namespace mlir::ssm;
 
 /// Position of the plain loop index `e`, if it is one.
-static std::optional<unsigned> dimOf(AffineExpr e) {
+static std::optional<unsigned> loopOf(AffineExpr e) {
   if (auto d = dyn_cast<AffineDimExpr>(e))
     return d.getPosition();
   return std::nullopt;
@@ -46,7 +46,7 @@ static std::optional<unsigned> weightOperand(linalg::GenericOp op) {
   AffineMap out = maps[2];
   if (out.getNumResults() == 0)
     return std::nullopt;
-  std::optional<unsigned> n = dimOf(out.getResults().back());
+  std::optional<unsigned> n = loopOf(out.getResults().back());
   if (!n)
     return std::nullopt;
   for (unsigned i = 0; i < 2; ++i) {
@@ -58,8 +58,8 @@ static std::optional<unsigned> weightOperand(linalg::GenericOp op) {
     auto type = cast<RankedTensorType>(cst.getType());
     if (!type.getElementType().isF32() || !type.hasStaticShape())
       continue;
-    if (dimOf(w.getResult(0)) != k || dimOf(w.getResult(1)) != n ||
-        dimOf(x.getResults().back()) != k ||
+    if (loopOf(w.getResult(0)) != k || loopOf(w.getResult(1)) != n ||
+        loopOf(x.getResults().back()) != k ||
         llvm::any_of(x.getResults(),
                      [&](AffineExpr e) { return e.isFunctionOfDim(*n); }))
       continue;

@@ -21,6 +21,8 @@
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include <array>
+
 using namespace mlir;
 using namespace mlir::ssm;
 using namespace mlir::ssm::mixers;
@@ -33,6 +35,11 @@ struct Mamba3 {
   Value D, z, Wx, Wz, Wo;           // optional
   int64_t headsPerGroup, rank, angles, stateSize;
   RotaryPairing pairing;
+
+  /// The operands with a sequence dimension (z may be null).
+  std::array<Value *, 8> perToken() {
+    return {&x, &dt, &A, &lam, &theta, &B, &C, &z};
+  }
 };
 
 Mamba3 prepare(OpBuilder &b, Mamba3Op op, Value t) {
@@ -404,9 +411,7 @@ FailureOr<SmallVector<Value>> Mamba3Op::buildChunkedForm(OpBuilder &b,
   Value q = arith::ConstantIndexOp::create(b, loc, Q);
   auto [nc, padded] = chunkCount(b, loc, L, Q);
   Mamba3 pm = m;
-  Value *perToken[] = {&pm.x,     &pm.dt, &pm.A, &pm.lam,
-                       &pm.theta, &pm.B,  &pm.C, &pm.z};
-  for (Value *v : perToken)
+  for (Value *v : pm.perToken())
     *v = padAlong(b, loc, *v, 1, padded);
 
   FailureOr<SmallVector<Value>> state = buildInitialState(b);
@@ -422,9 +427,7 @@ FailureOr<SmallVector<Value>> Mamba3Op::buildChunkedForm(OpBuilder &b,
       [&](OpBuilder &nb, Location l, Value c, ValueRange args) {
         Value start = arith::MulIOp::create(nb, l, c, q);
         Mamba3 cm = pm;
-        Value *chunk[] = {&cm.x,     &cm.dt, &cm.A, &cm.lam,
-                          &cm.theta, &cm.B,  &cm.C, &cm.z};
-        for (Value *v : chunk)
+        for (Value *v : cm.perToken())
           if (*v)
             *v = sliceAlong(nb, l, *v, 1, start, QQ);
         SmallVector<Value> r = quadraticForm(
