@@ -37,6 +37,8 @@ void mlir::ssm::addAlgorithmPasses(OpPassManager &pm, MixerForm form,
   addUpstream(pm, "convert-elementwise-to-linalg,canonicalize,cse");
   pm.addPass(createSSMFoldTransposes());
   pm.addPass(createSSMTransposeConstantWeights());
+  pm.addPass(createSSMFuseElementwise());
+  addUpstream(pm, "canonicalize,cse");
 }
 
 void mlir::ssm::addBufferizePasses(OpPassManager &pm) {

@@ -16,13 +16,29 @@ func.func @rms_norm(%x: tensor<?x3x8xf32>, %w: tensor<8xf32>, %z: tensor<?x3x8xf
 // -----
 
 // Conv1d: the state is placed before x (offset 0), x at offset k - 1 = 3;
-// the sliding window reads xf[b, t + i, c]; the final state is xf[:, l:].
-// CHECK-DAG: #[[WIN:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1 + d3, d2)>
+// tap i reads the window of 5 tokens at offset i; one elementwise op
+// multiplies the k = 4 windows by w[c, i], sums them and applies SiLU; the
+// final state is xf[:, l:].
+// CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-DAG: #[[W0:.*]] = affine_map<(d0, d1, d2) -> (d2, 0)>
+// CHECK-DAG: #[[W1:.*]] = affine_map<(d0, d1, d2) -> (d2, 1)>
+// CHECK-DAG: #[[W2:.*]] = affine_map<(d0, d1, d2) -> (d2, 2)>
+// CHECK-DAG: #[[W3:.*]] = affine_map<(d0, d1, d2) -> (d2, 3)>
 // CHECK-LABEL: func.func @conv
 // CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 0] [2, 3, 6]
-// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 3, 0] [2, 5, 6]
-// CHECK: linalg.generic {indexing_maps = [#[[WIN]]
-// CHECK: tensor.extract_slice %{{.*}}[0, 5, 0] [2, 3, 6]
+// CHECK: %[[XF:.*]] = tensor.insert_slice %{{.*}} into %{{.*}}[0, 3, 0] [2, 5, 6]
+// CHECK: %[[T0:.*]] = tensor.extract_slice %[[XF]][0, 0, 0] [2, 5, 6]
+// CHECK: %[[T1:.*]] = tensor.extract_slice %[[XF]][0, 1, 0] [2, 5, 6]
+// CHECK: %[[T2:.*]] = tensor.extract_slice %[[XF]][0, 2, 0] [2, 5, 6]
+// CHECK: %[[T3:.*]] = tensor.extract_slice %[[XF]][0, 3, 0] [2, 5, 6]
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[W0]], #[[ID]], #[[W1]], #[[ID]], #[[W2]], #[[ID]], #[[W3]], #[[ID]]], iterator_types = ["parallel", "parallel", "parallel"]}
+// CHECK-SAME: ins(%[[T0]], %arg1, %[[T1]], %arg1, %[[T2]], %arg1, %[[T3]], %arg1 :
+// CHECK: ^bb0(%[[X0:.*]]: f32, %[[W0V:.*]]: f32, %[[X1:.*]]: f32, %[[W1V:.*]]: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32):
+// CHECK: %[[P0:.*]] = arith.mulf %[[X0]], %[[W0V]]
+// CHECK: %[[P1:.*]] = arith.mulf %[[X1]], %[[W1V]]
+// CHECK: arith.addf %[[P0]], %[[P1]]
+// CHECK: math.exp
+// CHECK: tensor.extract_slice %[[XF]][0, 5, 0] [2, 3, 6]
 func.func @conv(%x: tensor<2x5x6xf32>, %w: tensor<6x4xf32>, %s: tensor<2x6x3xf32>) -> (tensor<2x5x6xf32>, tensor<2x6x3xf32>) {
   %y, %f = ssm.causal_conv1d %x, %w initial_state(%s) {silu}
       : (tensor<2x5x6xf32>, tensor<6x4xf32>, tensor<2x6x3xf32>) -> (tensor<2x5x6xf32>, tensor<2x6x3xf32>)

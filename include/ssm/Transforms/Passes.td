@@ -207,6 +207,53 @@ def SSMTransposeConstantWeights : Pass<"ssm-transpose-constant-weights"> {
                            "::mlir::linalg::LinalgDialect"];
 }
 
+def SSMFuseElementwise : Pass<"ssm-fuse-elementwise"> {
+  let summary = "Fuse elementwise prologues and epilogues into single loop nests";
+  let description = [{
+    Runs on `linalg` on tensors, after the mixers and the supporting `ssm`
+    ops are lowered. Chains of elementwise `linalg.generic` ops, and the
+    reductions they feed, become one `linalg.generic`, so that the values
+    between the steps are computed in registers and never written to
+    memory. Among them, in the models of the zoo:
+
+    - the dt prologue: `dt + dt_bias`, softplus, the clamp and the log-decay
+      `min(dt A, 0)` the chunked SSD accumulates;
+    - the depthwise causal convolution and its SiLU (the convolution is an
+      elementwise op over its static taps, see `convert-ssm-to-linalg`),
+      including the transposes around it of a channels-first export;
+    - the epilogue of a Mamba-2 mixer: the D skip `y + D x`, the gate
+      `y * silu(z)` and the gated RMSNorm (its sum of squares and its
+      scaling, each reading `y`, `x` and `z` once);
+    - RMSNorms of B and C (Mamba-3) and of queries and keys, with their biases;
+    - residual additions and the norms that follow them.
+
+    The rules:
+
+    - An elementwise producer (all loops parallel, one result) fuses into a
+      consumer `linalg.generic` that reads it through a permutation of all
+      the consumer's loops, so every element is still computed once. It
+      does not fuse into a broadcast read (a per-token statistic used by
+      every feature) or into a matrix product (which would recompute it for
+      every output column and hide the product from
+      `ssm-cpu-contraction-kernels`).
+    - A producer whose result has several uses, all of which could fuse it,
+      is cloned once per use when its body has at most 32 ops: each consumer
+      recomputes it instead of reading a written copy.
+    - `tensor.expand_shape` and `tensor.collapse_shape` between elementwise
+      steps (heads split from or merged into features) move past the
+      generic on their collapsed side, which is expanded to the finer loops
+      (never a matrix product).
+    - `linalg.transpose` becomes a `linalg.generic` that fuses like the
+      others (transposes feeding matrix products were folded into them by
+      `ssm-fold-transposes` before).
+
+    The arithmetic is unchanged (the same ops on the same values), so the
+    results are bit-identical.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def SSMCPUContractionKernels : Pass<"ssm-cpu-contraction-kernels", "ModuleOp"> {
   let summary = "Register-tiled vector kernels for matrix-product contractions on buffers";
   let description = [{

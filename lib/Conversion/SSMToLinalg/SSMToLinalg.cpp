@@ -73,27 +73,34 @@ FailureOr<SmallVector<Value>> lower(OpBuilder &b, RMSNormOp op) {
                 });
   }
   // ss[lead, g] = sum_k u[lead, g * G + k]^2, through u viewed as
-  // (lead, d / G, G).
-  SmallVector<OpFoldResult> ssSizes = leadSizes;
-  ssSizes.push_back(b.getIndexAttr(features / group));
-  ssSizes.push_back(b.getIndexAttr(group));
-  SmallVector<int64_t> groupedShape(
-      cast<RankedTensorType>(u.getType()).getShape().drop_back());
-  groupedShape.append({features / group, group});
-  SmallVector<ReassociationIndices> reassoc;
-  for (int64_t i = 0; i < rank - 1; ++i)
-    reassoc.push_back({i});
-  reassoc.push_back({rank - 1, rank});
-  Value grouped = tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get(groupedShape, b.getF32Type()), u, reassoc,
-      ssSizes);
-  Einsum es(b, loc, lead + "gk", ssSizes);
-  Value ss = es.build(
-      {es.in(grouped, lead + "gk")}, lead + "g", "k",
-      [&](OpBuilder &nb, Location l, ValueRange a) {
-        return add(nb, l, a[1], mul(nb, l, a[0], a[0]));
-      },
-      0.0);
+  // (lead, d / G, G) when there are several groups; over u itself for one
+  // group (so that the reduction reads u through the same loops as the
+  // ops that produce it, and ssm-fuse-elementwise can fuse them).
+  auto squareSum = [&](OpBuilder &nb, Location l, ValueRange a) {
+    return add(nb, l, a[1], mul(nb, l, a[0], a[0]));
+  };
+  Value ss;
+  if (group == features) {
+    Einsum es(b, loc, lead + "d", sizes);
+    ss = es.build({es.in(u, lead + "d")}, lead, "d", squareSum, 0.0);
+  } else {
+    SmallVector<OpFoldResult> ssSizes = leadSizes;
+    ssSizes.push_back(b.getIndexAttr(features / group));
+    ssSizes.push_back(b.getIndexAttr(group));
+    SmallVector<int64_t> groupedShape(
+        cast<RankedTensorType>(u.getType()).getShape().drop_back());
+    groupedShape.append({features / group, group});
+    SmallVector<ReassociationIndices> reassoc;
+    for (int64_t i = 0; i < rank - 1; ++i)
+      reassoc.push_back({i});
+    reassoc.push_back({rank - 1, rank});
+    Value grouped = tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get(groupedShape, b.getF32Type()), u, reassoc,
+        ssSizes);
+    Einsum es(b, loc, lead + "gk", ssSizes);
+    ss = es.build({es.in(grouped, lead + "gk")}, lead + "g", "k", squareSum,
+                  0.0);
+  }
   // y = u * rsqrt(ss / G + eps) * w
   SmallVector<OpFoldResult> ySizes = leadSizes;
   ySizes.push_back(sizes.back());
@@ -101,7 +108,8 @@ FailureOr<SmallVector<Value>> lower(OpBuilder &b, RMSNormOp op) {
   SmallVector<AffineExpr> ssExprs;
   for (char c : lead)
     ssExprs.push_back(ey.d(c));
-  ssExprs.push_back(ey.d('d').floorDiv(group));
+  if (group != features)
+    ssExprs.push_back(ey.d('d').floorDiv(group));
   Value y = ey.build(
       {ey.in(u, lead + "d"), ey.in(ss, ssExprs), ey.in(w, "d")}, lead + "d", "",
       [&](OpBuilder &nb, Location l, ValueRange a) {
@@ -145,30 +153,32 @@ FailureOr<SmallVector<Value>> lower(OpBuilder &b, CausalConv1DOp op) {
   }
   xf = insertAlong(b, loc, x, xf, 1, K1);
 
-  Value start;
-  if (Value bias = op.getBias()) {
-    Einsum eb(b, loc, "btc", {B, L, C});
-    start = eb.build({eb.in(castToF32(b, loc, bias), "c")}, "btc", "",
-                     [](OpBuilder &, Location, ValueRange a) { return a[0]; });
-  } else {
-    start = filled(b, loc, {B, L, C}, 0.0);
+  // y[b, t, c] = bias[c] + sum_i w[c, i] xf[b, t + i, c] (then SiLU), one
+  // elementwise op over the k taps, so that
+  // ssm-fuse-elementwise can fuse it with the ops around it.
+  Einsum ec(b, loc, "btc", {B, L, C});
+  Value bias = op.getBias() ? castToF32(b, loc, op.getBias()) : Value();
+  SmallVector<EinInput> ins;
+  for (int64_t i = 0; i < k; ++i) {
+    // Tap i reads xf[b, t + i, c]: the window of l tokens at offset i (a
+    // view; an input map (b, t + i, c) would make the loop bounds come from
+    // xf's longer sequence).
+    ins.push_back(
+        ec.in(sliceAlong(b, loc, xf, 1, b.getIndexAttr(i), L), "btc"));
+    ins.push_back(ec.in(w, {ec.d('c'), b.getAffineConstantExpr(i)}));
   }
-  Einsum ec(b, loc, "btci", {B, L, C, b.getIndexAttr(k)});
-  Value y = ec.buildInto(
-      {ec.in(xf, {ec.d('b'), ec.d('t') + ec.d('i'), ec.d('c')}),
-       ec.in(w, "ci")},
-      "btc", "i",
-      [&](OpBuilder &nb, Location l, ValueRange a) {
-        return add(nb, l, a[2], mul(nb, l, a[0], a[1]));
-      },
-      start);
-  if (op.getSilu()) {
-    Einsum ea(b, loc, "btc", {B, L, C});
-    y = ea.build({ea.in(y, "btc")}, "btc", "",
-                 [&](OpBuilder &nb, Location l, ValueRange a) {
-                   return silu(nb, l, a[0]);
-                 });
-  }
+  if (bias)
+    ins.push_back(ec.in(bias, "c"));
+  bool withSilu = op.getSilu();
+  Value y =
+      ec.build(ins, "btc", "", [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value acc = bias ? a[2 * k] : Value();
+        for (int64_t i = 0; i < k; ++i) {
+          Value term = mul(nb, l, a[2 * i], a[2 * i + 1]);
+          acc = acc ? add(nb, l, acc, term) : term;
+        }
+        return withSilu ? silu(nb, l, acc) : acc;
+      });
   // final_state[b, c, m] = xf[b, l + m, c]
   Value tail = sliceAlong(b, loc, xf, 1, L, K1);
   Einsum ef(b, loc, "bcm", {B, C, K1});

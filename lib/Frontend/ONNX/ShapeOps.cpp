@@ -22,6 +22,38 @@ static std::optional<int64_t> cv(AffineExpr e) {
 /// Sizes of slices and pads this large mean "to the end".
 static constexpr int64_t kHuge = int64_t(1) << 31;
 
+/// The grouping of the dimensions of `from` into those of `to` (or of `to`
+/// into `from`, whichever has fewer) when each dimension of the shorter
+/// shape is the product of consecutive dimensions of the longer one;
+/// nothing when the reshape moves elements across dimensions otherwise.
+static std::optional<SmallVector<ReassociationIndices>>
+regroupingOf(ArrayRef<AffineExpr> from, ArrayRef<AffineExpr> to) {
+  ArrayRef<AffineExpr> fine = from.size() > to.size() ? from : to;
+  ArrayRef<AffineExpr> coarse = from.size() > to.size() ? to : from;
+  if (fine.size() == coarse.size() || coarse.empty())
+    return std::nullopt;
+  SmallVector<ReassociationIndices> groups;
+  size_t next = 0;
+  for (AffineExpr target : coarse) {
+    ReassociationIndices group;
+    AffineExpr product = getAffineConstantExpr(1, target.getContext());
+    while (next < fine.size() && (group.empty() || product != target)) {
+      product = product * fine[next];
+      group.push_back(next++);
+    }
+    if (product != target)
+      return std::nullopt;
+    groups.push_back(group);
+  }
+  // Trailing unit dimensions join the last group.
+  for (; next < fine.size(); ++next) {
+    if (cv(fine[next]) != 1)
+      return std::nullopt;
+    groups.back().push_back(next);
+  }
+  return groups;
+}
+
 Tensor Importer::reshape(Tensor &x, ArrayRef<AffineExpr> shape, Location loc) {
   OpBuilder &b = builder;
   if (x.elems && shape.size() <= 1) {
@@ -50,6 +82,22 @@ Tensor Importer::reshape(Tensor &x, ArrayRef<AffineExpr> shape, Location loc) {
   if (x.rank() == 0 && allStatic) {
     v = tensor::ExpandShapeOp::create(b, loc, type, v,
                                       ArrayRef<ReassociationIndices>{});
+    return fromValue(v, shape);
+  }
+  // A reshape that only splits dimensions, or only merges them, is an
+  // expand_shape or a collapse_shape: a view that later passes can see
+  // through (fusion moves it past elementwise ops), unlike tensor.reshape.
+  if (std::optional<SmallVector<ReassociationIndices>> groups =
+          regroupingOf(x.shape, shape)) {
+    if (shape.size() > x.shape.size()) {
+      SmallVector<OpFoldResult> sizes;
+      for (AffineExpr d : shape)
+        sizes.push_back(cv(d) ? OpFoldResult(b.getIndexAttr(*cv(d)))
+                              : OpFoldResult(materialize(d)));
+      v = tensor::ExpandShapeOp::create(b, loc, type, v, *groups, sizes);
+    } else {
+      v = tensor::CollapseShapeOp::create(b, loc, type, v, *groups);
+    }
     return fromValue(v, shape);
   }
   SmallVector<Value> dims;

@@ -1,0 +1,212 @@
+//===- FuseElementwise.cpp - Fuse elementwise prologues and epilogues -----===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Fuses chains of elementwise linalg.generic ops (and the reductions they
+// feed) into single loop nests on tensors, so that the intermediates between
+// them are never written. Built on upstream linalg's elementwise fusion and
+// reshape propagation, with a control that keeps every value computed once
+// per consumer iteration and leaves matrix products to the CPU kernels.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Transforms/Contraction.h"
+#include "ssm/Transforms/Passes.h"
+
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/Transforms/Transforms.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::ssm {
+#define GEN_PASS_DEF_SSMFUSEELEMENTWISE
+#include "ssm/Transforms/Passes.h.inc"
+} // namespace mlir::ssm
+
+using namespace mlir;
+using namespace mlir::ssm;
+
+namespace {
+
+/// Whether `op` is an elementwise op on tensors: every loop parallel, one
+/// result, written through a permutation.
+bool isElementwise(linalg::GenericOp op) {
+  return op.hasPureTensorSemantics() && op->getNumResults() == 1 &&
+         op.getNumLoops() == op.getNumParallelLoops() &&
+         op.getIndexingMapMatchingResult(op->getResult(0)).isPermutation();
+}
+
+/// Whether `use` of an elementwise producer's result may be fused into its
+/// consumer: the consumer is a linalg.generic on tensors that reads the
+/// value as an input through a permutation of all its loops, so that the
+/// fused body computes each producer element exactly once (a broadcast
+/// read would recompute it for every broadcast index, as a matrix product
+/// would for every output column).
+bool readsOncePerIteration(OpOperand &use) {
+  auto consumer = dyn_cast<linalg::GenericOp>(use.getOwner());
+  if (!consumer || !consumer.hasPureTensorSemantics() ||
+      !consumer.isDpsInput(&use))
+    return false;
+  return consumer.getMatchingIndexingMap(&use).isPermutation();
+}
+
+/// Whether `tensor.dim` reads sizes from `v`; they are rewritten to read
+/// them from the producer's operands first, so that they do not keep it
+/// alive.
+bool hasSizeUses(Value v) {
+  return llvm::any_of(v.getUsers(),
+                      [](Operation *user) { return isa<tensor::DimOp>(user); });
+}
+
+/// Upper bound on the body size of a producer that is recomputed for each
+/// of its consumers instead of being written once.
+constexpr unsigned kMaxRecomputedOps = 32;
+
+/// An elementwise producer whose result has several uses, all of which could
+/// fuse it, is cloned once per use, so that each consumer fuses its own copy
+/// and the result is never written (the gated value of a gated RMSNorm feeds
+/// both the sum of squares and the scaling; SiLU reads its input twice).
+struct CloneForEachConsumer : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isElementwise(op))
+      return rewriter.notifyMatchFailure(op, "not elementwise");
+    Value result = op->getResult(0);
+    if (hasSizeUses(result))
+      return rewriter.notifyMatchFailure(op, "sizes read from the result");
+    SmallVector<OpOperand *> uses;
+    for (OpOperand &use : result.getUses())
+      uses.push_back(&use);
+    if (uses.size() < 2)
+      return rewriter.notifyMatchFailure(op, "fewer than two uses");
+    if (!llvm::all_of(uses,
+                      [](OpOperand *u) { return readsOncePerIteration(*u); }))
+      return rewriter.notifyMatchFailure(op, "a use cannot fuse it");
+    if (op.getRegion().front().getOperations().size() > kMaxRecomputedOps)
+      return rewriter.notifyMatchFailure(op, "body too large to recompute");
+    // Clones right after the producer dominate every use.
+    rewriter.setInsertionPointAfter(op);
+    for (OpOperand *use : llvm::drop_begin(uses)) {
+      Operation *copy = rewriter.clone(*op);
+      rewriter.modifyOpInPlace(use->getOwner(),
+                               [&] { use->set(copy->getResult(0)); });
+    }
+    return success();
+  }
+};
+
+/// linalg.transpose as a linalg.generic, so that it fuses with its
+/// elementwise neighbours (a transpose feeding a matrix product was already
+/// folded into it by ssm-fold-transposes).
+struct GeneralizeTranspose : OpRewritePattern<linalg::TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::TransposeOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureTensorSemantics())
+      return failure();
+    return linalg::generalizeNamedOp(rewriter, op);
+  }
+};
+
+/// Whether `op` is a matrix product left to ssm-cpu-contraction-kernels and
+/// ssm-cpu-loop-order, whose loop structure reshape propagation must not
+/// change.
+bool isMatrixProduct(linalg::GenericOp op) {
+  return op.getNumReductionLoops() > 0 && isMultiplyAdd(op);
+}
+
+/// Whether `reshape` (an expand_shape or collapse_shape) splits a dimension
+/// into groups with a unit dimension: propagating it would bring back the
+/// unit loops the first phase dropped.
+bool addsUnitDims(Operation *reshape) {
+  RankedTensorType expanded;
+  SmallVector<ReassociationIndices> groups;
+  if (auto e = dyn_cast<tensor::ExpandShapeOp>(reshape)) {
+    expanded = e.getResultType();
+    groups = e.getReassociationIndices();
+  } else if (auto c = dyn_cast<tensor::CollapseShapeOp>(reshape)) {
+    expanded = c.getSrcType();
+    groups = c.getReassociationIndices();
+  } else {
+    return true;
+  }
+  return llvm::any_of(groups, [&](const ReassociationIndices &g) {
+    return g.size() > 1 && llvm::any_of(g, [&](int64_t d) {
+             return expanded.getDimSize(d) == 1;
+           });
+  });
+}
+
+/// Applies `patterns` to `op`; they only fuse and move ops, so stopping
+/// early (the rewrite bound) still leaves valid IR.
+void apply(Operation *op, RewritePatternSet &&patterns) {
+  GreedyRewriteConfig config;
+  config.setMaxIterations(GreedyRewriteConfig::kNoLimit);
+  config.setMaxNumRewrites(1 << 20);
+  (void)applyPatternsGreedily(op, std::move(patterns), config);
+}
+
+struct SSMFuseElementwise
+    : mlir::ssm::impl::SSMFuseElementwiseBase<SSMFuseElementwise> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    // Phase 1: generic transposes, and unit dimensions dropped (a per-token
+    // statistic kept as (b, l, 1) and read through a constant index becomes
+    // a (b, l) projection that reshape propagation and fusion accept).
+    {
+      RewritePatternSet patterns(ctx);
+      patterns.add<GeneralizeTranspose>(ctx);
+      linalg::ControlDropUnitDims unitDims;
+      unitDims.controlFn = [](Operation *op) -> SmallVector<unsigned> {
+        auto generic = dyn_cast<linalg::GenericOp>(op);
+        if (!generic || isMatrixProduct(generic))
+          return {};
+        return llvm::to_vector(llvm::seq<unsigned>(0, generic.getNumLoops()));
+      };
+      linalg::populateFoldUnitExtentDimsPatterns(patterns, unitDims);
+      addCanonicalizations(patterns);
+      apply(getOperation(), std::move(patterns));
+    }
+    // Phase 2: fusion.
+    RewritePatternSet patterns(ctx);
+    patterns.add<CloneForEachConsumer>(ctx);
+    linalg::populateElementwiseOpsFusionPatterns(patterns, [](OpOperand *use) {
+      auto producer = use->get().getDefiningOp<linalg::GenericOp>();
+      return producer && isElementwise(producer) && use->get().hasOneUse() &&
+             readsOncePerIteration(*use);
+    });
+    // A reshape between two elementwise steps (the heads of (b, l, h, p)
+    // viewed as (b, l, h * p)) moves out of the way: the generic on the
+    // collapsed side is expanded to the finer loops.
+    linalg::populateFoldReshapeOpsByExpansionPatterns(
+        patterns, [](OpOperand *use) {
+          Operation *reshape = use->getOwner();
+          auto generic = dyn_cast<linalg::GenericOp>(reshape);
+          if (generic)
+            reshape = use->get().getDefiningOp();
+          else
+            generic = use->get().getDefiningOp<linalg::GenericOp>();
+          return generic && reshape && !isMatrixProduct(generic) &&
+                 !addsUnitDims(reshape);
+        });
+    linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
+    addCanonicalizations(patterns);
+    apply(getOperation(), std::move(patterns));
+  }
+
+  static void addCanonicalizations(RewritePatternSet &patterns) {
+    MLIRContext *ctx = patterns.getContext();
+    memref::populateResolveRankedShapedTypeResultDimsPatterns(patterns);
+    tensor::DimOp::getCanonicalizationPatterns(patterns, ctx);
+    linalg::GenericOp::getCanonicalizationPatterns(patterns, ctx);
+    tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns, ctx);
+    tensor::CollapseShapeOp::getCanonicalizationPatterns(patterns, ctx);
+  }
+};
+
+} // namespace
