@@ -38,9 +38,38 @@ bool isElementwise(linalg::GenericOp op) {
          op.getIndexingMapMatchingResult(op->getResult(0)).isPermutation();
 }
 
+/// Whether `map` reads a different element in every iteration: each result
+/// is one loop, optionally negated and shifted by a constant (the partner
+/// `1 - s` of a rotary pair), and every loop appears in exactly one result.
+bool readsEachElementOnce(AffineMap map) {
+  if (map.getNumResults() != map.getNumDims() || map.getNumSymbols() != 0)
+    return false;
+  llvm::SmallBitVector seen(map.getNumDims());
+  for (AffineExpr e : map.getResults()) {
+    // c - d is d * -1 + c.
+    if (auto sum = dyn_cast<AffineBinaryOpExpr>(e);
+        sum && sum.getKind() == AffineExprKind::Add &&
+        isa<AffineConstantExpr>(sum.getRHS()))
+      e = sum.getLHS();
+    if (auto product = dyn_cast<AffineBinaryOpExpr>(e);
+        product && product.getKind() == AffineExprKind::Mul) {
+      auto factor = dyn_cast<AffineConstantExpr>(product.getRHS());
+      if (!factor || factor.getValue() != -1)
+        return false;
+      e = product.getLHS();
+    }
+    auto dim = dyn_cast<AffineDimExpr>(e);
+    if (!dim || seen.test(dim.getPosition()))
+      return false;
+    seen.set(dim.getPosition());
+  }
+  return true;
+}
+
 /// Whether `use` of an elementwise producer's result may be fused into its
 /// consumer: the consumer is a linalg.generic on tensors that reads the
-/// value as an input through a permutation of all its loops, so that the
+/// value as an input through a permutation of all its loops (or the partner
+/// map of a rotary pair, `1 - s`), so that the
 /// fused body computes each producer element exactly once (a broadcast
 /// read would recompute it for every broadcast index, as a matrix product
 /// would for every output column).
@@ -49,7 +78,7 @@ bool readsOncePerIteration(OpOperand &use) {
   if (!consumer || !consumer.hasPureTensorSemantics() ||
       !consumer.isDpsInput(&use))
     return false;
-  return consumer.getMatchingIndexingMap(&use).isPermutation();
+  return readsEachElementOnce(consumer.getMatchingIndexingMap(&use));
 }
 
 /// Whether `tensor.dim` reads sizes from `v`; they are rewritten to read
@@ -155,6 +184,23 @@ struct SSMFuseElementwise
     : mlir::ssm::impl::SSMFuseElementwiseBase<SSMFuseElementwise> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    // The reshape patterns read sizes from output_shape and from the result
+    // type; an expand_shape whose two disagree (the upstream verifier lets a
+    // static entry differ from the type) would make them rewrite forever.
+    WalkResult bad = getOperation()->walk([](tensor::ExpandShapeOp op) {
+      for (auto [i, size] : llvm::enumerate(op.getStaticOutputShape())) {
+        int64_t want = op.getResultType().getDimSize(i);
+        if (!ShapedType::isDynamic(size) && !ShapedType::isDynamic(want) &&
+            size != want) {
+          op.emitOpError() << "output_shape entry " << i << " is " << size
+                           << ", but the result type has " << want;
+          return WalkResult::interrupt();
+        }
+      }
+      return WalkResult::advance();
+    });
+    if (bad.wasInterrupted())
+      return signalPassFailure();
     // Phase 1: generic transposes, and unit dimensions dropped (a per-token
     // statistic kept as (b, l, 1) and read through a constant index becomes
     // a (b, l) projection that reshape propagation and fusion accept).

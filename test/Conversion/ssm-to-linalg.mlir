@@ -47,15 +47,56 @@ func.func @conv(%x: tensor<2x5x6xf32>, %w: tensor<6x4xf32>, %s: tensor<2x6x3xf32
 
 // -----
 
-// Rotary reads the partner feature and cos/sin with tensor.extract; with a
-// batch of 1 in cos/sin the batch index is the constant 0.
+// Rotary of every feature (2R = d): x viewed with the pair as a dimension of
+// size 2 ((b, l, h, R, 2) interleaved), the partner read through s -> 1 - s,
+// cos/sin with a batch of 1 read at the constant index 0; no tensor.extract.
+// CHECK-DAG: #[[SELF:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
+// CHECK-DAG: #[[PARTNER:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, -d4 + 1)>
+// CHECK-DAG: #[[ANGLE:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (0, d1, d3)>
 // CHECK-LABEL: func.func @rotary
-// CHECK: arith.xori
-// CHECK: tensor.extract %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : tensor<2x3x2x8xf32>
-// CHECK: tensor.extract %{{.*}}[%c0{{.*}}, %{{.*}}, %{{.*}}] : tensor<1x3x4xf32>
+// CHECK: %[[PAIRS:.*]] = tensor.expand_shape %arg0 {{\[\[}}0], [1], [2], [3, 4]] output_shape [2, 3, 2, 4, 2]
+// CHECK: %[[Y:.*]] = linalg.generic {indexing_maps = [#[[SELF]], #[[PARTNER]], #[[ANGLE]], #[[ANGLE]], #[[SELF]]]
+// CHECK-SAME: ins(%[[PAIRS]], %[[PAIRS]], %arg1, %arg2 :
+// CHECK: ^bb0(%[[X:.*]]: f32, %[[P:.*]]: f32, %[[C:.*]]: f32, %[[S:.*]]: f32, %{{.*}}: f32):
+// CHECK: %[[IS_FIRST:.*]] = arith.cmpi eq, %{{.*}}, %c0
+// CHECK: %[[SIGN:.*]] = arith.select %[[IS_FIRST]], %{{.*}}, %{{.*}} : f32
+// CHECK: %[[PS:.*]] = arith.mulf %[[P]], %[[S]]
+// CHECK: %[[SPS:.*]] = arith.mulf %[[SIGN]], %[[PS]]
+// CHECK: %[[XC:.*]] = arith.mulf %[[X]], %[[C]]
+// CHECK: arith.addf %[[XC]], %[[SPS]]
+// CHECK-NOT: tensor.extract
+// CHECK: tensor.collapse_shape %[[Y]] {{\[\[}}0], [1], [2], [3, 4]] : tensor<2x3x2x4x2xf32> into tensor<2x3x2x8xf32>
 func.func @rotary(%x: tensor<2x3x2x8xf32>, %c: tensor<1x3x4xf32>, %s: tensor<1x3x4xf32>) -> tensor<2x3x2x8xf32> {
   %y = ssm.rotary %x, %c, %s {pairing = #ssm.rotary_pairing<interleaved>}
       : (tensor<2x3x2x8xf32>, tensor<1x3x4xf32>, tensor<1x3x4xf32>) -> tensor<2x3x2x8xf32>
+  return %y : tensor<2x3x2x8xf32>
+}
+
+// -----
+
+// Halves pairing of every feature: (b, l, h, 2, R), the partner at 1 - s in
+// dimension 3.
+// CHECK-DAG: #[[HPARTNER:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, -d3 + 1, d4)>
+// CHECK-DAG: #[[HANGLE:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4)>
+// CHECK-LABEL: func.func @rotary_halves
+// CHECK: tensor.expand_shape %arg0 {{\[\[}}0], [1], [2], [3, 4]] output_shape [2, 3, 2, 2, 4]
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[HPARTNER]], #[[HANGLE]], #[[HANGLE]], #{{.*}}]
+func.func @rotary_halves(%x: tensor<2x3x2x8xf32>, %c: tensor<2x3x4xf32>, %s: tensor<2x3x4xf32>) -> tensor<2x3x2x8xf32> {
+  %y = ssm.rotary %x, %c, %s : (tensor<2x3x2x8xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) -> tensor<2x3x2x8xf32>
+  return %y : tensor<2x3x2x8xf32>
+}
+
+// -----
+
+// Partial rotation (2R < d) reads the partner feature and cos/sin with
+// tensor.extract; the features past 2R pass through.
+// CHECK-LABEL: func.func @rotary_partial
+// CHECK: arith.xori
+// CHECK: tensor.extract %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : tensor<2x3x2x8xf32>
+// CHECK: tensor.extract %{{.*}}[%c0{{.*}}, %{{.*}}, %{{.*}}] : tensor<1x3x2xf32>
+func.func @rotary_partial(%x: tensor<2x3x2x8xf32>, %c: tensor<1x3x2xf32>, %s: tensor<1x3x2xf32>) -> tensor<2x3x2x8xf32> {
+  %y = ssm.rotary %x, %c, %s {pairing = #ssm.rotary_pairing<interleaved>}
+      : (tensor<2x3x2x8xf32>, tensor<1x3x2xf32>, tensor<1x3x2xf32>) -> tensor<2x3x2x8xf32>
   return %y : tensor<2x3x2x8xf32>
 }
 

@@ -362,3 +362,34 @@ func.func @matmul_input_not_fused(%x: tensor<4x8xf32>, %w: tensor<8x16xf32>) -> 
   } -> tensor<4x16xf32>
   return %y : tensor<4x16xf32>
 }
+
+// -----
+
+// RoPE after a per-feature scaling of the queries (a QK-norm's weight): the
+// rotary reads each element as itself and as its pair's partner (1 - s), so
+// the scaling is recomputed in both reads and the scaled queries are never
+// written: one op from q to the rotated result.
+// CHECK-LABEL: func.func @rope_after_scale
+// CHECK: %[[PAIRS:.*]] = tensor.expand_shape %arg0
+// CHECK: %[[Y:.*]] = linalg.generic
+// CHECK-SAME: ins(%[[PAIRS]], %{{.*}}, %[[PAIRS]], %{{.*}}, %arg2, %arg3 :
+// CHECK: arith.mulf
+// CHECK: arith.mulf
+// CHECK: arith.select
+// CHECK: arith.addf
+// CHECK: } -> tensor<2x3x2x2x4xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: tensor.collapse_shape %[[Y]]
+#q = affine_map<(b, l, h, d) -> (b, l, h, d)>
+#w = affine_map<(b, l, h, d) -> (d)>
+func.func @rope_after_scale(%x: tensor<2x3x2x8xf32>, %w: tensor<8xf32>, %c: tensor<2x3x4xf32>, %s: tensor<2x3x4xf32>) -> tensor<2x3x2x8xf32> {
+  %e = tensor.empty() : tensor<2x3x2x8xf32>
+  %q = linalg.generic {indexing_maps = [#q, #w, #q], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x, %w : tensor<2x3x2x8xf32>, tensor<8xf32>) outs(%e : tensor<2x3x2x8xf32>) {
+  ^bb0(%v: f32, %g: f32, %o: f32):
+    %m = arith.mulf %v, %g : f32
+    linalg.yield %m : f32
+  } -> tensor<2x3x2x8xf32>
+  %y = ssm.rotary %q, %c, %s : (tensor<2x3x2x8xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) -> tensor<2x3x2x8xf32>
+  return %y : tensor<2x3x2x8xf32>
+}

@@ -254,6 +254,24 @@ def SSMFuseElementwise : Pass<"ssm-fuse-elementwise"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def SSMCPUMathApproximation : Pass<"ssm-cpu-math-approximation"> {
+  let summary = "Replace exp, expm1, log, log1p and tanh on f32 by polynomial approximations";
+  let description = [{
+    Rewrites the f32 `math.exp`, `math.expm1`, `math.log`, `math.log1p` and
+    `math.tanh` ops (scalars or vectors) into the polynomial approximations
+    of upstream MLIR (range reduction, a minimax polynomial and exponent
+    arithmetic, in `arith`), instead of calls to libm. A loop whose body
+    calls `expf` cannot be vectorized by LLVM; the arithmetic form can, so
+    the decay exponentials of the chunked SSD, the sigmoids of SiLU and the
+    softplus of dt run in vector lanes. The approximations are accurate to a
+    few units in the last place (the tests compare every model with float64
+    references within their stated tolerances).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def SSMCPUContractionKernels : Pass<"ssm-cpu-contraction-kernels", "ModuleOp"> {
   let summary = "Register-tiled vector kernels for matrix-product contractions on buffers";
   let description = [{

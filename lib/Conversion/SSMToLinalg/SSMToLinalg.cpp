@@ -192,6 +192,55 @@ FailureOr<SmallVector<Value>> lower(OpBuilder &b, CausalConv1DOp op) {
 // rotary
 //===----------------------------------------------------------------------===//
 
+/// Rotary embedding of every feature (2R = d), without reading x through
+/// tensor.extract: x is viewed with the pair as its own dimension s of size
+/// 2, (b, l, h, 2, R) for halves or (b, l, h, R, 2) interleaved, and its
+/// partner read through the map s -> 1 - s, so that ssm-fuse-elementwise can
+/// fuse the op with the ones around it (a QK norm, the head transposes):
+///   y[.., s, i] = x[.., s, i] cos_i + (s == 0 ? -1 : 1) x[.., 1 - s, i] sin_i.
+Value fullRotation(OpBuilder &b, Location loc, Value x, Value cosT, Value sinT,
+                   bool interleaved, bool broadcastBatch) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t angles = type.getDimSize(3) / 2;
+  SmallVector<OpFoldResult> sizes = sizesOf(b, loc, x);
+  SmallVector<OpFoldResult> pairSizes(sizes.begin(), sizes.begin() + 3);
+  SmallVector<int64_t> pairShape(type.getShape().take_front(3));
+  int64_t pairDim = interleaved ? 4 : 3; // where s is
+  for (int64_t d = 3; d < 5; ++d) {
+    int64_t size = d == pairDim ? 2 : angles;
+    pairSizes.push_back(b.getIndexAttr(size));
+    pairShape.push_back(size);
+  }
+  SmallVector<ReassociationIndices> groups = {{0}, {1}, {2}, {3, 4}};
+  Value pairs = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(pairShape, b.getF32Type()), x, groups,
+      pairSizes);
+  std::string loops = interleaved ? "blhis" : "blhsi";
+  Einsum e(b, loc, loops, pairSizes);
+  SmallVector<AffineExpr> partner = {e.d('b'), e.d('l'), e.d('h')};
+  AffineExpr flipped = 1 - e.d('s');
+  if (interleaved)
+    partner.append({e.d('i'), flipped});
+  else
+    partner.append({flipped, e.d('i')});
+  AffineExpr batch = broadcastBatch ? b.getAffineConstantExpr(0) : e.d('b');
+  SmallVector<AffineExpr> angle = {batch, e.d('l'), e.d('i')};
+  Value y = e.build({e.in(pairs, loops), e.in(pairs, partner),
+                     e.in(cosT, angle), e.in(sinT, angle)},
+                    loops, "", [&](OpBuilder &nb, Location l, ValueRange a) {
+                      Value first = arith::CmpIOp::create(
+                          nb, l, arith::CmpIPredicate::eq, e.index(nb, l, 's'),
+                          arith::ConstantIndexOp::create(nb, l, 0));
+                      Value sign = arith::SelectOp::create(nb, l, first,
+                                                           cstF32(nb, l, -1.0),
+                                                           cstF32(nb, l, 1.0));
+                      return add(nb, l, mul(nb, l, a[0], a[2]),
+                                 mul(nb, l, sign, mul(nb, l, a[1], a[3])));
+                    });
+  return tensor::CollapseShapeOp::create(b, loc, type.clone(b.getF32Type()), y,
+                                         groups);
+}
+
 FailureOr<SmallVector<Value>> lower(OpBuilder &b, RotaryOp op) {
   Location loc = op.getLoc();
   Value x = castToF32(b, loc, op.getX());
@@ -201,6 +250,10 @@ FailureOr<SmallVector<Value>> lower(OpBuilder &b, RotaryOp op) {
   int64_t angles = cosType.getDimSize(2);
   bool broadcastBatch = cosType.getDimSize(0) == 1;
   bool interleaved = op.getPairing() == RotaryPairing::interleaved;
+  int64_t features = cast<RankedTensorType>(x.getType()).getDimSize(3);
+  if (angles > 0 && 2 * angles == features)
+    return SmallVector<Value>{
+        fullRotation(b, loc, x, cosT, sinT, interleaved, broadcastBatch)};
   Einsum e(b, loc, "blhn", sizesOf(b, loc, x));
   Value y = e.build({e.in(x, "blhn")}, "blhn", "",
                     [&](OpBuilder &nb, Location l, ValueRange a) -> Value {

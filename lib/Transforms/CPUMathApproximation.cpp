@@ -1,0 +1,33 @@
+//===- CPUMathApproximation.cpp - Vectorizable math functions -------------===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Transforms/Passes.h"
+
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::ssm {
+#define GEN_PASS_DEF_SSMCPUMATHAPPROXIMATION
+#include "ssm/Transforms/Passes.h.inc"
+} // namespace mlir::ssm
+
+using namespace mlir;
+
+namespace {
+struct SSMCPUMathApproximation
+    : mlir::ssm::impl::SSMCPUMathApproximationBase<SSMCPUMathApproximation> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+      name.consume_front("math.");
+      return llvm::is_contained({"exp", "expm1", "log", "log1p", "tanh"}, name);
+    });
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+} // namespace
