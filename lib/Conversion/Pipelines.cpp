@@ -54,6 +54,7 @@ void mlir::ssm::addBufferizePasses(OpPassManager &pm) {
 void mlir::ssm::addTargetPasses(OpPassManager &pm, bool modelLibrary) {
   pm.addPass(createSSMCPUContractionKernels());
   pm.addPass(createSSMCPULoopOrder());
+  pm.addPass(createSSMCPUParallelLoops());
   addUpstream(pm, "convert-linalg-to-loops,expand-strided-metadata,"
                   "lower-affine,convert-scf-to-cf,"
                   "convert-vector-to-llvm{reassociate-fp-reductions=1}");

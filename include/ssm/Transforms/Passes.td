@@ -339,6 +339,40 @@ def SSMCPUContractionKernels : Pass<"ssm-cpu-contraction-kernels", "ModuleOp"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def SSMCPUParallelLoops : Pass<"ssm-cpu-parallel-loops", "ModuleOp"> {
+  let summary = "Distribute the outer parallel loops of linalg.generic ops over the thread pool";
+  let description = [{
+    Runs on buffers after `ssm-cpu-contraction-kernels` and
+    `ssm-cpu-loop-order`. Every `linalg.generic` left in a function's own
+    block (elementwise ops, norms, the chunked mixers' products with
+    exponentials, reductions) is split into work items over its leading
+    parallel loops (those before the first reduction that index every
+    output; the innermost loop always stays in the item, for LLVM's
+    vectorizer): the loops are tiled by 1, linearized into one range, and
+    the loop over it is outlined into a private function
+    `__ssm_loops*(begin, end, cost, values...)` marked `ssm.parallel_body`,
+    called with the whole range and the work estimate as `cost` (the items
+    times the other loops' sizes times the body's ops).
+    `ssm-lower-parallel-calls` then runs parts of the range on the model
+    support code's threads when the cost is worth waking them (the rest of
+    the time, and outside a model library, the call runs on the calling
+    thread).
+
+    Items write disjoint parts of the outputs, and each element is computed
+    in the same order as before, so results do not depend on the number of
+    threads. A generic is left alone when an input is read from an output's
+    buffer through a different map (items could then read what others
+    write), and generics inside loops (the sequential chunk loop of a
+    mixer) are left to run whole per iteration.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def SSMLowerParallelCalls : Pass<"ssm-lower-parallel-calls", "ModuleOp"> {
   let summary = "Call the functions marked ssm.parallel_body through the model support thread pool";
   let description = [{

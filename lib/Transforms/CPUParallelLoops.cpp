@@ -1,0 +1,179 @@
+//===- CPUParallelLoops.cpp - Thread the outer loops of linalg.generic ----===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Every linalg.generic on buffers left after ssm-cpu-contraction-kernels
+// (elementwise ops, norms, the chunked mixers' products with exponentials)
+// becomes a loop over its leading parallel loops, linearized into one range
+// of work items, whose body (the generic on the item's slices) is outlined
+// into a function marked ssm.parallel_body, as the contraction kernels are:
+// ssm-lower-parallel-calls then runs parts of the range on the model
+// support code's threads.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Transforms/Passes.h"
+
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+namespace mlir::ssm {
+#define GEN_PASS_DEF_SSMCPUPARALLELLOOPS
+#include "ssm/Transforms/Passes.h.inc"
+} // namespace mlir::ssm
+
+using namespace mlir;
+
+namespace {
+
+/// The buffer a view is a view of.
+Value rootOf(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
+/// The number of leading loops of `op` to distribute: the parallel loops
+/// before the first reduction, all indexing every output, leaving at least
+/// the innermost loop (the one LLVM vectorizes) to each item. 0 when the
+/// items could touch the same memory: an input read from an output's buffer
+/// through a different map.
+unsigned leadingLoops(linalg::GenericOp op) {
+  unsigned n = 0;
+  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  while (n + 1 < iters.size() && iters[n] == utils::IteratorType::parallel)
+    ++n;
+  for (OpOperand &init : op.getDpsInitsMutable()) {
+    AffineMap map = op.getMatchingIndexingMap(&init);
+    unsigned used = 0;
+    while (used < n && map.isFunctionOfDim(used))
+      ++used;
+    n = std::min(n, used);
+  }
+  for (OpOperand *in : op.getDpsInputOperands())
+    for (OpOperand &init : op.getDpsInitsMutable())
+      if (rootOf(in->get()) == rootOf(init.get()) &&
+          op.getMatchingIndexingMap(in) != op.getMatchingIndexingMap(&init))
+        return 0;
+  return n;
+}
+
+struct SSMCPUParallelLoops
+    : mlir::ssm::impl::SSMCPUParallelLoopsBase<SSMCPUParallelLoops> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<linalg::GenericOp> ops;
+    for (auto func : module.getOps<func::FuncOp>()) {
+      if (func->hasAttr("ssm.parallel_body") || func.isExternal())
+        continue;
+      // Only generics of the function's own block: those inside loops (the
+      // chunk loop of a mixer) are small per iteration.
+      for (Operation &op : func.getBody().front())
+        if (auto g = dyn_cast<linalg::GenericOp>(op);
+            g && g.hasPureBufferSemantics() && leadingLoops(g) > 0)
+          ops.push_back(g);
+    }
+    IRRewriter rewriter(&getContext());
+    for (linalg::GenericOp op : ops)
+      if (failed(distribute(rewriter, module, op)))
+        return signalPassFailure();
+  }
+
+  LogicalResult distribute(IRRewriter &rewriter, ModuleOp module,
+                           linalg::GenericOp op) {
+    Location loc = op.getLoc();
+    unsigned n = leadingLoops(op);
+    rewriter.setInsertionPoint(op);
+    // The work of one item: the product of the other loops' sizes times the
+    // body's ops (a multiply-add counts as 2).
+    SmallVector<Range, 4> ranges = cast<linalg::LinalgOp>(op.getOperation())
+                                       .createLoopRanges(rewriter, loc);
+    int64_t bodyOps =
+        std::max<int64_t>(1, op.getRegion().front().getOperations().size() - 1);
+    Value itemCost = arith::ConstantIndexOp::create(rewriter, loc, bodyOps);
+    for (unsigned d = n; d < ranges.size(); ++d)
+      itemCost = arith::MulIOp::create(
+          rewriter, loc, itemCost,
+          getValueOrCreateConstantIndexOp(rewriter, loc, ranges[d].size));
+
+    SmallVector<int64_t> tiles(op.getNumLoops(), 0);
+    std::fill_n(tiles.begin(), n, 1);
+    FailureOr<linalg::TiledLinalgOp> tiled = linalg::tileLinalgOp(
+        rewriter, op,
+        linalg::LinalgTilingOptions().setTileSizes(tiles).setLoopType(
+            linalg::LinalgTilingLoopType::Loops));
+    if (failed(tiled))
+      return op.emitOpError() << "could not be split into work items";
+    rewriter.eraseOp(op);
+    SmallVector<scf::ForOp> loops;
+    for (Operation *l : tiled->loops)
+      loops.push_back(cast<scf::ForOp>(l));
+    if (loops.size() > 1 && failed(coalesceLoops(rewriter, loops)))
+      return loops.front().emitOpError() << "could not linearize the items";
+    scf::ForOp loop = loops.front();
+
+    // The function: scf.for over [begin, end) with the loop's body.
+    rewriter.setInsertionPointToEnd(module.getBody());
+    Type index = rewriter.getIndexType();
+    auto func = func::FuncOp::create(
+        rewriter, loc, "__ssm_loops",
+        rewriter.getFunctionType({index, index, index}, {}));
+    SymbolTable(module).insert(func);
+    func.setPrivate();
+    func->setAttr("ssm.parallel_body", rewriter.getUnitAttr());
+    func->setAttr("llvm.linkage", LLVM::LinkageAttr::get(
+                                      &getContext(), LLVM::Linkage::Internal));
+    Block *entry = func.addEntryBlock();
+    rewriter.setInsertionPointToStart(entry);
+    auto inner = scf::ForOp::create(rewriter, loc, entry->getArgument(0),
+                                    entry->getArgument(1), loop.getStep());
+    rewriter.eraseOp(inner.getBody()->getTerminator());
+    IRMapping mapping;
+    mapping.map(loop.getInductionVar(), inner.getInductionVar());
+    rewriter.setInsertionPointToStart(inner.getBody());
+    for (Operation &o : *loop.getBody())
+      rewriter.clone(o, mapping);
+    rewriter.setInsertionPointToEnd(entry);
+    func::ReturnOp::create(rewriter, loc);
+
+    // Values from outside: constants copied in, the others passed.
+    SetVector<Value> outside;
+    func.walk([&](Operation *o) {
+      for (Value v : o->getOperands())
+        if (!func.getBody().isAncestor(v.getParentRegion()))
+          outside.insert(v);
+    });
+    rewriter.setInsertionPoint(loop);
+    Value items = arith::SubIOp::create(rewriter, loc, loop.getUpperBound(),
+                                        loop.getLowerBound());
+    SmallVector<Value> args = {
+        loop.getLowerBound(), loop.getUpperBound(),
+        arith::MulIOp::create(rewriter, loc, items, itemCost)};
+    for (Value v : outside) {
+      Value replacement;
+      if (Operation *def = v.getDefiningOp();
+          def && def->hasTrait<OpTrait::ConstantLike>()) {
+        OpBuilder::InsertionGuard guard(rewriter);
+        rewriter.setInsertionPointToStart(entry);
+        replacement = rewriter.clone(*def)->getResult(0);
+      } else {
+        replacement = entry->addArgument(v.getType(), loc);
+        args.push_back(v);
+      }
+      rewriter.replaceUsesWithIf(v, replacement, [&](OpOperand &use) {
+        return func->isProperAncestor(use.getOwner());
+      });
+    }
+    func.setFunctionType(
+        rewriter.getFunctionType(entry->getArgumentTypes(), TypeRange()));
+    func::CallOp::create(rewriter, loc, func, args);
+    rewriter.eraseOp(loop);
+    return success();
+  }
+};
+
+} // namespace
