@@ -55,11 +55,11 @@ void mlir::ssm::addTargetPasses(OpPassManager &pm, bool modelLibrary) {
   pm.addPass(createSSMCPUContractionKernels());
   pm.addPass(createSSMCPULoopOrder());
   pm.addPass(createSSMCPUParallelLoops());
+  pm.addPass(createSSMCPUMathApproximation());
   addUpstream(pm, "convert-linalg-to-loops,expand-strided-metadata,"
                   "lower-affine,convert-scf-to-cf,"
-                  "convert-vector-to-llvm{reassociate-fp-reductions=1}");
-  pm.addPass(createSSMCPUMathApproximation());
-  addUpstream(pm, "convert-math-to-llvm,convert-math-to-libm,"
+                  "convert-vector-to-llvm{reassociate-fp-reductions=1},"
+                  "convert-math-to-llvm,convert-math-to-libm,"
                   "convert-arith-to-llvm,convert-index-to-llvm");
   addUpstream(pm, modelLibrary
                       ? "finalize-memref-to-llvm{use-generic-functions=1}"

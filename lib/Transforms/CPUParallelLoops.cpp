@@ -28,27 +28,34 @@ namespace mlir::ssm {
 
 using namespace mlir;
 
-namespace {
-
 /// The buffer a view is a view of.
-Value rootOf(Value v) {
+static Value rootOf(Value v) {
   while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
     v = view.getViewSource();
   return v;
 }
 
-/// The number of leading loops of `op` to distribute: the parallel loops
-/// before the first reduction, all indexing every output, leaving at least
-/// the innermost loop (the one LLVM vectorizes) to each item. 0 when the
-/// items could touch the same memory: an input read from an output's buffer
-/// through a different map.
-unsigned leadingLoops(linalg::GenericOp op) {
-  unsigned n = 0;
+/// Elements an item should at least have: per-item overhead (the index
+/// arithmetic and slices) is then small against its work.
+static constexpr int64_t kMinItemElements = 4096;
+
+/// The number of leading loops of `op` to distribute: parallel loops before
+/// the first reduction, each indexing every output (whose maps are
+/// projected permutations, so items write disjoint elements), leaving at
+/// least the innermost loop (the one LLVM vectorizes) to each item, and no
+/// more than needed for items of kMinItemElements elements when the inner
+/// loops are static. 0 when the op is left whole: its items could touch the
+/// same memory (an input viewing an output's buffer other than as that very
+/// operand read through the same map), or it is small and static.
+static unsigned leadingLoops(linalg::GenericOp op) {
   SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  unsigned n = 0;
   while (n + 1 < iters.size() && iters[n] == utils::IteratorType::parallel)
     ++n;
   for (OpOperand &init : op.getDpsInitsMutable()) {
     AffineMap map = op.getMatchingIndexingMap(&init);
+    if (!map.isProjectedPermutation())
+      return 0;
     unsigned used = 0;
     while (used < n && map.isFunctionOfDim(used))
       ++used;
@@ -57,11 +64,25 @@ unsigned leadingLoops(linalg::GenericOp op) {
   for (OpOperand *in : op.getDpsInputOperands())
     for (OpOperand &init : op.getDpsInitsMutable())
       if (rootOf(in->get()) == rootOf(init.get()) &&
-          op.getMatchingIndexingMap(in) != op.getMatchingIndexingMap(&init))
+          (in->get() != init.get() ||
+           op.getMatchingIndexingMap(in) != op.getMatchingIndexingMap(&init)))
         return 0;
+  // Static inner loops join the item until it is large enough.
+  SmallVector<int64_t> sizes = op.getStaticLoopRanges();
+  int64_t inner = 1;
+  for (unsigned d = n; d < sizes.size(); ++d)
+    inner = ShapedType::isDynamic(sizes[d]) || ShapedType::isDynamic(inner)
+                ? ShapedType::kDynamic
+                : inner * sizes[d];
+  while (n > 0 && !ShapedType::isDynamic(inner) && inner < kMinItemElements &&
+         !ShapedType::isDynamic(sizes[n - 1])) {
+    inner *= sizes[n - 1];
+    --n;
+  }
   return n;
 }
 
+namespace {
 struct SSMCPUParallelLoops
     : mlir::ssm::impl::SSMCPUParallelLoopsBase<SSMCPUParallelLoops> {
   void runOnOperation() override {
@@ -78,13 +99,14 @@ struct SSMCPUParallelLoops
           ops.push_back(g);
     }
     IRRewriter rewriter(&getContext());
+    SymbolTable symbols(module);
     for (linalg::GenericOp op : ops)
-      if (failed(distribute(rewriter, module, op)))
+      if (failed(distribute(rewriter, module, symbols, op)))
         return signalPassFailure();
   }
 
   LogicalResult distribute(IRRewriter &rewriter, ModuleOp module,
-                           linalg::GenericOp op) {
+                           SymbolTable &symbols, linalg::GenericOp op) {
     Location loc = op.getLoc();
     unsigned n = leadingLoops(op);
     rewriter.setInsertionPoint(op);
@@ -117,12 +139,11 @@ struct SSMCPUParallelLoops
     scf::ForOp loop = loops.front();
 
     // The function: scf.for over [begin, end) with the loop's body.
-    rewriter.setInsertionPointToEnd(module.getBody());
     Type index = rewriter.getIndexType();
     auto func = func::FuncOp::create(
-        rewriter, loc, "__ssm_loops",
+        loc, "__ssm_loops",
         rewriter.getFunctionType({index, index, index}, {}));
-    SymbolTable(module).insert(func);
+    symbols.insert(func);
     func.setPrivate();
     func->setAttr("ssm.parallel_body", rewriter.getUnitAttr());
     func->setAttr("llvm.linkage", LLVM::LinkageAttr::get(

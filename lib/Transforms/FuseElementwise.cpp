@@ -28,11 +28,9 @@ namespace mlir::ssm {
 using namespace mlir;
 using namespace mlir::ssm;
 
-namespace {
-
 /// Whether `op` is an elementwise op on tensors: every loop parallel, one
 /// result, written through a permutation.
-bool isElementwise(linalg::GenericOp op) {
+static bool isElementwise(linalg::GenericOp op) {
   return op.hasPureTensorSemantics() && op->getNumResults() == 1 &&
          op.getNumLoops() == op.getNumParallelLoops() &&
          op.getIndexingMapMatchingResult(op->getResult(0)).isPermutation();
@@ -41,7 +39,7 @@ bool isElementwise(linalg::GenericOp op) {
 /// Whether `map` reads a different element in every iteration: each result
 /// is one loop, optionally negated and shifted by a constant (the partner
 /// `1 - s` of a rotary pair), and every loop appears in exactly one result.
-bool readsEachElementOnce(AffineMap map) {
+static bool readsEachElementOnce(AffineMap map) {
   if (map.getNumResults() != map.getNumDims() || map.getNumSymbols() != 0)
     return false;
   llvm::SmallBitVector seen(map.getNumDims());
@@ -73,7 +71,7 @@ bool readsEachElementOnce(AffineMap map) {
 /// fused body computes each producer element exactly once (a broadcast
 /// read would recompute it for every broadcast index, as a matrix product
 /// would for every output column).
-bool readsOncePerIteration(OpOperand &use) {
+static bool readsOncePerIteration(OpOperand &use) {
   auto consumer = dyn_cast<linalg::GenericOp>(use.getOwner());
   if (!consumer || !consumer.hasPureTensorSemantics() ||
       !consumer.isDpsInput(&use))
@@ -84,15 +82,16 @@ bool readsOncePerIteration(OpOperand &use) {
 /// Whether `tensor.dim` reads sizes from `v`; they are rewritten to read
 /// them from the producer's operands first, so that they do not keep it
 /// alive.
-bool hasSizeUses(Value v) {
+static bool hasSizeUses(Value v) {
   return llvm::any_of(v.getUsers(),
                       [](Operation *user) { return isa<tensor::DimOp>(user); });
 }
 
 /// Upper bound on the body size of a producer that is recomputed for each
 /// of its consumers instead of being written once.
-constexpr unsigned kMaxRecomputedOps = 32;
+static constexpr unsigned kMaxRecomputedOps = 32;
 
+namespace {
 /// An elementwise producer whose result has several uses, all of which could
 /// fuse it, is cloned once per use, so that each consumer fuses its own copy
 /// and the result is never written (the gated value of a gated RMSNorm feeds
@@ -142,17 +141,19 @@ struct GeneralizeTranspose : OpRewritePattern<linalg::TransposeOp> {
   }
 };
 
+} // namespace
+
 /// Whether `op` is a matrix product left to ssm-cpu-contraction-kernels and
 /// ssm-cpu-loop-order, whose loop structure reshape propagation must not
 /// change.
-bool isMatrixProduct(linalg::GenericOp op) {
+static bool isMatrixProduct(linalg::GenericOp op) {
   return op.getNumReductionLoops() > 0 && isMultiplyAdd(op);
 }
 
 /// Whether `reshape` (an expand_shape or collapse_shape) splits a dimension
 /// into groups with a unit dimension: propagating it would bring back the
 /// unit loops the first phase dropped.
-bool addsUnitDims(Operation *reshape) {
+static bool addsUnitDims(Operation *reshape) {
   RankedTensorType expanded;
   SmallVector<ReassociationIndices> groups;
   if (auto e = dyn_cast<tensor::ExpandShapeOp>(reshape)) {
@@ -172,14 +173,15 @@ bool addsUnitDims(Operation *reshape) {
 }
 
 /// Applies `patterns` to `op`; they only fuse and move ops, so stopping
-/// early (the rewrite bound) still leaves valid IR.
-void apply(Operation *op, RewritePatternSet &&patterns) {
+/// early (the iteration and rewrite bounds) still leaves valid IR.
+static void applyFusionPatterns(Operation *op, RewritePatternSet &&patterns) {
   GreedyRewriteConfig config;
-  config.setMaxIterations(GreedyRewriteConfig::kNoLimit);
+  config.setMaxIterations(32);
   config.setMaxNumRewrites(1 << 20);
   (void)applyPatternsGreedily(op, std::move(patterns), config);
 }
 
+namespace {
 struct SSMFuseElementwise
     : mlir::ssm::impl::SSMFuseElementwiseBase<SSMFuseElementwise> {
   void runOnOperation() override {
@@ -216,7 +218,7 @@ struct SSMFuseElementwise
       };
       linalg::populateFoldUnitExtentDimsPatterns(patterns, unitDims);
       addCanonicalizations(patterns);
-      apply(getOperation(), std::move(patterns));
+      applyFusionPatterns(getOperation(), std::move(patterns));
     }
     // Phase 2: fusion.
     RewritePatternSet patterns(ctx);
@@ -242,7 +244,7 @@ struct SSMFuseElementwise
         });
     linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
     addCanonicalizations(patterns);
-    apply(getOperation(), std::move(patterns));
+    applyFusionPatterns(getOperation(), std::move(patterns));
   }
 
   static void addCanonicalizations(RewritePatternSet &patterns) {

@@ -59,7 +59,9 @@ func.func @conv(%x: tensor<2x5x6xf32>, %w: tensor<6x4xf32>, %s: tensor<2x6x3xf32
 // CHECK-SAME: ins(%[[PAIRS]], %[[PAIRS]], %arg1, %arg2 :
 // CHECK: ^bb0(%[[X:.*]]: f32, %[[P:.*]]: f32, %[[C:.*]]: f32, %[[S:.*]]: f32, %{{.*}}: f32):
 // CHECK: %[[IS_FIRST:.*]] = arith.cmpi eq, %{{.*}}, %c0
-// CHECK: %[[SIGN:.*]] = arith.select %[[IS_FIRST]], %{{.*}}, %{{.*}} : f32
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-DAG: %[[MINUS:.*]] = arith.constant -1.000000e+00 : f32
+// CHECK: %[[SIGN:.*]] = arith.select %[[IS_FIRST]], %[[MINUS]], %[[ONE]] : f32
 // CHECK: %[[PS:.*]] = arith.mulf %[[P]], %[[S]]
 // CHECK: %[[SPS:.*]] = arith.mulf %[[SIGN]], %[[PS]]
 // CHECK: %[[XC:.*]] = arith.mulf %[[X]], %[[C]]

@@ -230,12 +230,13 @@ def SSMFuseElementwise : Pass<"ssm-fuse-elementwise"> {
     The rules:
 
     - An elementwise producer (all loops parallel, one result) fuses into a
-      consumer `linalg.generic` that reads it through a permutation of all
-      the consumer's loops, so every element is still computed once. It
-      does not fuse into a broadcast read (a per-token statistic used by
-      every feature) or into a matrix product (which would recompute it for
-      every output column and hide the product from
-      `ssm-cpu-contraction-kernels`).
+      consumer `linalg.generic` that reads a different element in every
+      iteration: each index is one of the consumer's loops, each loop used
+      once, optionally negated and shifted (the partner `1 - s` of a rotary
+      pair). So every element is computed once per read. It does not fuse
+      into a broadcast read (a per-token statistic used by every feature)
+      or into a matrix product (which would recompute it for every output
+      column and hide the product from `ssm-cpu-contraction-kernels`).
     - A producer whose result has several uses, all of which could fuse it,
       is cloned once per use when its body has at most 32 ops: each consumer
       recomputes it instead of reading a written copy.
@@ -246,9 +247,17 @@ def SSMFuseElementwise : Pass<"ssm-fuse-elementwise"> {
     - `linalg.transpose` becomes a `linalg.generic` that fuses like the
       others (transposes feeding matrix products were folded into them by
       `ssm-fold-transposes` before).
+    - Unit dimensions are dropped from every op except matrix products
+      first (a `keepdims` statistic `(b, l, 1)` read through the constant
+      index 0 becomes a `(b, l)` projection the rules above accept).
 
-    The arithmetic is unchanged (the same ops on the same values), so the
-    results are bit-identical.
+    Each fused op computes the same values with the same operations as the
+    chain it replaces; only a reduction split by reshape propagation (a sum
+    over `h * p` becoming sums over `h` and `p`) may add in another order
+    once `ssm-cpu-loop-order` lets LLVM vectorize it. A
+    `tensor.expand_shape` whose static `output_shape` contradicts its result
+    type (which the upstream verifier accepts) is an error: the reshape
+    patterns would rewrite it forever.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
@@ -257,15 +266,17 @@ def SSMFuseElementwise : Pass<"ssm-fuse-elementwise"> {
 def SSMCPUMathApproximation : Pass<"ssm-cpu-math-approximation"> {
   let summary = "Replace exp, expm1, log, log1p and tanh on f32 by polynomial approximations";
   let description = [{
-    Rewrites the f32 `math.exp`, `math.expm1`, `math.log`, `math.log1p` and
-    `math.tanh` ops (scalars or vectors) into the polynomial approximations
+    Runs after `ssm-cpu-parallel-loops`, on the bodies of the remaining
+    loop nests. Rewrites the f32 `math.exp`, `math.expm1`, `math.log`,
+    `math.log1p` and `math.tanh` ops (scalars or vectors) into the
+    polynomial approximations
     of upstream MLIR (range reduction, a minimax polynomial and exponent
     arithmetic, in `arith`), instead of calls to libm. A loop whose body
     calls `expf` cannot be vectorized by LLVM; the arithmetic form can, so
     the decay exponentials of the chunked SSD, the sigmoids of SiLU and the
-    softplus of dt run in vector lanes. The approximations are accurate to a
-    few units in the last place (the tests compare every model with float64
-    references within their stated tolerances).
+    softplus of dt run in vector lanes. Measured errors are below 2 float32
+    ulps (test_math_approximation.py bounds them by 1e-6 relative); every
+    model test compares with float64 references within its tolerance.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
@@ -348,7 +359,10 @@ def SSMCPUParallelLoops : Pass<"ssm-cpu-parallel-loops", "ModuleOp"> {
     exponentials, reductions) is split into work items over its leading
     parallel loops (those before the first reduction that index every
     output; the innermost loop always stays in the item, for LLVM's
-    vectorizer): the loops are tiled by 1, linearized into one range, and
+    vectorizer; static inner loops join the item until it has 4096
+    elements, so that per-item index arithmetic stays small, and an op
+    whose loops are all static and fit one item is left whole): the loops
+    are tiled by 1, linearized into one range, and
     the loop over it is outlined into a private function
     `__ssm_loops*(begin, end, cost, values...)` marked `ssm.parallel_body`,
     called with the whole range and the work estimate as `cost` (the items
@@ -360,10 +374,14 @@ def SSMCPUParallelLoops : Pass<"ssm-cpu-parallel-loops", "ModuleOp"> {
 
     Items write disjoint parts of the outputs, and each element is computed
     in the same order as before, so results do not depend on the number of
-    threads. A generic is left alone when an input is read from an output's
-    buffer through a different map (items could then read what others
-    write), and generics inside loops (the sequential chunk loop of a
-    mixer) are left to run whole per iteration.
+    threads. A generic is left alone when an output map is not a projected
+    permutation, or an input views an output's buffer other than as that
+    same operand read through the same map (items could then read what
+    others write); generics inside loops (the sequential chunk loop of a
+    mixer, the row blocks of `ssm-cpu-loop-order`) run whole per iteration.
+    The outlined functions each get a record of their arguments in the
+    caller's frame (`ssm-lower-parallel-calls`), a few hundred bytes per
+    call site.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",

@@ -90,11 +90,8 @@ Tensor Importer::reshape(Tensor &x, ArrayRef<AffineExpr> shape, Location loc) {
   if (std::optional<SmallVector<ReassociationIndices>> groups =
           regroupingOf(x.shape, shape)) {
     if (shape.size() > x.shape.size()) {
-      SmallVector<OpFoldResult> sizes;
-      for (AffineExpr d : shape)
-        sizes.push_back(cv(d) ? OpFoldResult(b.getIndexAttr(*cv(d)))
-                              : OpFoldResult(materialize(d)));
-      v = tensor::ExpandShapeOp::create(b, loc, type, v, *groups, sizes);
+      v = tensor::ExpandShapeOp::create(b, loc, type, v, *groups,
+                                        mixedSizes(shape));
     } else {
       v = tensor::CollapseShapeOp::create(b, loc, type, v, *groups);
     }

@@ -119,6 +119,22 @@ ScalarDecay prepare(OpBuilder &b, DiscreteSSDOp op, Value t) {
   return sd;
 }
 
+/// exp(min(v, 0)) of every element of `v`, computed once for the ops that
+/// read it broadcast over further loops (a decay per head read for every
+/// (p, n) state element would otherwise be evaluated for each of them).
+Value expOf(OpBuilder &b, Location loc, Value v) {
+  int64_t rank = cast<RankedTensorType>(v.getType()).getRank();
+  std::string idx = std::string("abcdefgh").substr(0, rank);
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t d = 0; d < rank; ++d)
+    sizes.push_back(dimOf(b, loc, v, d));
+  Einsum e(b, loc, idx, sizes);
+  return e.build({e.in(v, idx)}, idx, "",
+                 [](OpBuilder &nb, Location l, ValueRange a) {
+                   return clampedExp(nb, l, a[0]);
+                 });
+}
+
 /// y = y + D x, y = y * silu(gate).
 Value skipAndGate(OpBuilder &b, Location loc, const ScalarDecay &sd, Value y) {
   if (!sd.D && !sd.gate)
@@ -196,15 +212,15 @@ SmallVector<Value> quadratic(OpBuilder &b, Location loc, const ScalarDecay &sd,
       0.0);
   if (init) {
     // y_i += exp(min(cum_i, 0)) H0 C_i.
+    Value decay = expOf(b, loc, cum);
     Einsum eo(b, loc, "bihpn", {B, L, H, P, N});
     y = eo.buildInto(
         {eo.in(init, "bhpn"),
          eo.in(sd.C, {eo.d('b'), eo.d('i'), sd.group(eo), eo.d('n')}),
-         eo.in(cum, "bhi")},
+         eo.in(decay, "bhi")},
         "bihp", "n",
         [&](OpBuilder &nb, Location l, ValueRange a) {
-          Value v =
-              mulF(nb, l, mulF(nb, l, a[0], a[1]), clampedExp(nb, l, a[2]));
+          Value v = mulF(nb, l, mulF(nb, l, a[0], a[1]), a[2]);
           return addF(nb, l, a[3], v);
         },
         y);
@@ -218,27 +234,31 @@ SmallVector<Value> quadratic(OpBuilder &b, Location loc, const ScalarDecay &sd,
   Value start;
   if (init) {
     Einsum ei(b, loc, "bhpn", {B, H, P, N});
-    start = ei.build({ei.in(init, "bhpn"), ei.in(total, "bh")}, "bhpn", "",
-                     [&](OpBuilder &nb, Location l, ValueRange a) {
-                       return mulF(nb, l, a[0], clampedExp(nb, l, a[1]));
+    start = ei.build({ei.in(init, "bhpn"), ei.in(expOf(b, loc, total), "bh")},
+                     "bhpn", "", [&](OpBuilder &nb, Location l, ValueRange a) {
+                       return mulF(nb, l, a[0], a[1]);
                      });
   } else {
     start = filled(b, loc, {B, H, P, N}, 0.0);
   }
-  SmallVector<EinInput> ins = {
-      ef.in(sd.x, "bjhp"),
-      ef.in(sd.B, {ef.d('b'), ef.d('j'), sd.group(ef), ef.d('n')}),
-      ef.in(cum, "bhj"), ef.in(total, "bh")};
+  // Token j's weight in the final state, once per (b, h, j).
+  Einsum ew(b, loc, "bhj", {B, H, L});
+  SmallVector<EinInput> wIns = {ew.in(total, "bh"), ew.in(cum, "bhj")};
   if (sd.scale)
-    ins.push_back(ef.in(sd.scale, "bjh"));
+    wIns.push_back(ew.in(sd.scale, "bjh"));
+  Value weight =
+      ew.build(wIns, "bhj", "", [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value w = clampedExp(nb, l, subF(nb, l, a[0], a[1]));
+        return sd.scale ? mulF(nb, l, w, a[2]) : w;
+      });
   Value fin = ef.buildInto(
-      ins, "bhpn", "j",
+      {ef.in(sd.x, "bjhp"),
+       ef.in(sd.B, {ef.d('b'), ef.d('j'), sd.group(ef), ef.d('n')}),
+       ef.in(weight, "bhj")},
+      "bhpn", "j",
       [&](OpBuilder &nb, Location l, ValueRange a) {
-        Value w = clampedExp(nb, l, subF(nb, l, a[3], a[2]));
-        if (sd.scale)
-          w = mulF(nb, l, w, a[4]);
-        Value v = mulF(nb, l, w, mulF(nb, l, a[0], a[1]));
-        return addF(nb, l, a.back(), v);
+        Value v = mulF(nb, l, a[2], mulF(nb, l, a[0], a[1]));
+        return addF(nb, l, a[3], v);
       },
       start);
   return {y, fin};
@@ -336,18 +356,23 @@ SmallVector<Value> chunked(OpBuilder &b, Location loc, const ScalarDecay &sd,
   // Each chunk's own state S[b, c, h, n, p] (from a zero state). States are
   // kept (n, p) inside the chunked form so that p, contiguous in x and y,
   // is the innermost loop of their products.
-  Einsum es(b, loc, "bchnpj", {B, NC, H, N, P, QQ});
-  SmallVector<EinInput> sIns = {es.in(pd.x, "bcjhp"), bc(es, pd.B, 'j'),
-                                es.in(total, "bhc"), es.in(cum, "bhcj")};
+  // Token j's weight in its chunk's state, once per (b, h, c, j).
+  Einsum ewj(b, loc, "bhcj", {B, H, NC, QQ});
+  SmallVector<EinInput> wjIns = {ewj.in(total, "bhc"), ewj.in(cum, "bhcj")};
   if (pd.scale)
-    sIns.push_back(es.in(pd.scale, "bcjh"));
+    wjIns.push_back(ewj.in(pd.scale, "bcjh"));
+  Value weight = ewj.build(
+      wjIns, "bhcj", "", [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value w = clampedExp(nb, l, subF(nb, l, a[0], a[1]));
+        return pd.scale ? mulF(nb, l, w, a[2]) : w;
+      });
+  Einsum es(b, loc, "bchnpj", {B, NC, H, N, P, QQ});
   Value S = es.build(
-      sIns, "bchnp", "j",
+      {es.in(pd.x, "bcjhp"), bc(es, pd.B, 'j'), es.in(weight, "bhcj")}, "bchnp",
+      "j",
       [&](OpBuilder &nb, Location l, ValueRange a) {
-        Value w = clampedExp(nb, l, subF(nb, l, a[2], a[3]));
-        if (pd.scale)
-          w = mulF(nb, l, w, a[4]);
-        return addF(nb, l, a.back(), mulF(nb, l, w, mulF(nb, l, a[0], a[1])));
+        return addF(nb, l, a.back(),
+                    mulF(nb, l, a[2], mulF(nb, l, a[0], a[1])));
       },
       0.0);
 
@@ -360,6 +385,7 @@ SmallVector<Value> chunked(OpBuilder &b, Location loc, const ScalarDecay &sd,
   Value h0 =
       init ? swapPN(init, "bhpn", "bhnp") : filled(b, loc, {B, H, N, P}, 0.0);
   Value before0 = filled(b, loc, {B, NC, H, N, P}, 0.0);
+  Value chunkDecay = expOf(b, loc, total);
   Value lb = arith::ConstantIndexOp::create(b, loc, 0);
   Value step = arith::ConstantIndexOp::create(b, loc, 1);
   auto loop = scf::ForOp::create(
@@ -374,26 +400,26 @@ SmallVector<Value> chunked(OpBuilder &b, Location loc, const ScalarDecay &sd,
             SmallVector<OpFoldResult>{B, one, H, N, P},
             SmallVector<OpFoldResult>(5, one));
         Value sc = sliceAlong(nb, l, S, 1, c, one);
-        Value tc = sliceAlong(nb, l, total, 2, c, one);
+        Value tc = sliceAlong(nb, l, chunkDecay, 2, c, one);
         Einsum e(nb, l, "bhnp", {B, H, N, P});
-        Value next = e.build(
-            {e.in(hs, "bhnp"), e.in(tc, "bh0"), e.in(sc, "b0hnp")}, "bhnp", "",
-            [&](OpBuilder &bb, Location ll, ValueRange a) {
-              return addF(bb, ll, mulF(bb, ll, clampedExp(bb, ll, a[1]), a[0]),
-                          a[2]);
-            });
+        Value next =
+            e.build({e.in(hs, "bhnp"), e.in(tc, "bh0"), e.in(sc, "b0hnp")},
+                    "bhnp", "", [&](OpBuilder &bb, Location ll, ValueRange a) {
+                      return addF(bb, ll, mulF(bb, ll, a[1], a[0]), a[2]);
+                    });
         scf::YieldOp::create(nb, l, ValueRange{next, before});
       });
   Value finalState = swapPN(loop.getResult(0), "bhnp", "bhpn");
   Value before = loop.getResult(1);
 
   // y[b, c, i, h, p] = exp(cum_i) C_i . before_c  +  sum_j M[i, j] x_j.
+  Value decay = expOf(b, loc, cum);
   Einsum eo(b, loc, "bcihpn", {B, NC, QQ, H, P, N});
   Value y = eo.build(
-      {bc(eo, pd.C, 'i'), eo.in(before, "bchnp"), eo.in(cum, "bhci")}, "bcihp",
-      "n",
+      {bc(eo, pd.C, 'i'), eo.in(before, "bchnp"), eo.in(decay, "bhci")},
+      "bcihp", "n",
       [&](OpBuilder &nb, Location l, ValueRange a) {
-        Value v = mulF(nb, l, mulF(nb, l, a[0], a[1]), clampedExp(nb, l, a[2]));
+        Value v = mulF(nb, l, mulF(nb, l, a[0], a[1]), a[2]);
         return addF(nb, l, a[3], v);
       },
       0.0);
@@ -417,7 +443,8 @@ MixerStep step(OpBuilder &b, Location loc, const ScalarDecay &sd, Value h) {
                one = b.getIndexAttr(1);
   Einsum es(b, loc, "bhpn", {B, H, P, N});
   SmallVector<EinInput> ins = {
-      es.in(h, "bhpn"), es.in(sd.logDecay, "b0h"), es.in(sd.x, "b0hp"),
+      es.in(h, "bhpn"), es.in(expOf(b, loc, sd.logDecay), "b0h"),
+      es.in(sd.x, "b0hp"),
       es.in(sd.B, {es.d('b'), getAffineConstantExpr(0, b.getContext()),
                    sd.group(es), es.d('n')})};
   if (sd.scale)
@@ -427,7 +454,7 @@ MixerStep step(OpBuilder &b, Location loc, const ScalarDecay &sd, Value h) {
         Value in = mulF(nb, l, a[2], a[3]);
         if (sd.scale)
           in = mulF(nb, l, in, a[4]);
-        return addF(nb, l, mulF(nb, l, clampedExp(nb, l, a[1]), a[0]), in);
+        return addF(nb, l, mulF(nb, l, a[1], a[0]), in);
       });
   Einsum ey(b, loc, "bihpn", {B, one, H, P, N});
   Value y = ey.build(
