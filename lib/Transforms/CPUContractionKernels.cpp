@@ -172,7 +172,7 @@ public:
   /// option, that loop is outlined into a function of the module called
   /// through the model support code's thread pool (see
   /// ssm-lower-parallel-calls).
-  void build(ModuleOp module) {
+  void build(SymbolTable &symbols) {
     Value numRows = extent(m.rows);
     Value numCols = m.dot ? extent(m.cols) : sizes[m.cols.front()];
     int64_t width = blockColumns();
@@ -188,10 +188,9 @@ public:
     // directly; they become its arguments below.
     OpBuilder::InsertPoint site = b.saveInsertionPoint();
     Type index = b.getIndexType();
-    b.setInsertionPointToEnd(module.getBody());
     auto func = func::FuncOp::create(
-        b, loc, "__ssm_kernel", b.getFunctionType({index, index, index}, {}));
-    SymbolTable(module).insert(func);
+        loc, "__ssm_kernel", b.getFunctionType({index, index, index}, {}));
+    symbols.insert(func);
     func.setPrivate();
     func->setAttr("ssm.parallel_body", b.getUnitAttr());
     func->setAttr("llvm.linkage", LLVM::LinkageAttr::get(
@@ -671,9 +670,10 @@ struct SSMCPUContractionKernels
     SSMCPUContractionKernelsOptions options{
         rows, vectors, vectorWidth, dotRows, dotCols, blockRows, parallel};
     IRRewriter rewriter(&getContext());
+    SymbolTable symbols(getOperation());
     for (auto &[op, m] : found) {
       rewriter.setInsertionPoint(op);
-      KernelBuilder(rewriter, op, m, options).build(getOperation());
+      KernelBuilder(rewriter, op, m, options).build(symbols);
       rewriter.eraseOp(op);
     }
   }
