@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ssm/Transforms/Contraction.h"
+#include "ssm/Transforms/ParallelBody.h"
 #include "ssm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -187,15 +188,8 @@ public:
     // The function, built with the values of the enclosing function used
     // directly; they become its arguments below.
     OpBuilder::InsertPoint site = b.saveInsertionPoint();
-    Type index = b.getIndexType();
-    auto func = func::FuncOp::create(
-        loc, "__ssm_kernel", b.getFunctionType({index, index, index}, {}));
-    symbols.insert(func);
-    func.setPrivate();
-    func->setAttr("ssm.parallel_body", b.getUnitAttr());
-    func->setAttr("llvm.linkage", LLVM::LinkageAttr::get(
-                                      b.getContext(), LLVM::Linkage::Internal));
-    Block *entry = func.addEntryBlock();
+    func::FuncOp func = createParallelBody(b, loc, symbols, "__ssm_kernel");
+    Block *entry = &func.getBody().front();
     b.setInsertionPointToStart(entry);
     // Constants of the body are made in the function.
     auto outerConstants = std::exchange(constants, decltype(constants)());
@@ -209,36 +203,10 @@ public:
     anchor = outerAnchor;
     zero = outerZero;
 
-    // Values from outside: constants are copied in, the others passed.
-    SetVector<Value> outside;
-    func.walk([&](Operation *op) {
-      for (Value v : op->getOperands()) {
-        Region *region = v.getParentRegion();
-        if (!func.getBody().isAncestor(region))
-          outside.insert(v);
-      }
-    });
     b.restoreInsertionPoint(site);
     Value cost =
         fold<arith::MulIOp>(fold<arith::MulIOp>(numRows, numCols), sizes[m.k]);
-    SmallVector<Value> args = {cst(0), total, cost};
-    for (Value v : outside) {
-      Value inner;
-      if (v.getDefiningOp<arith::ConstantOp>()) {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(entry);
-        inner = b.clone(*v.getDefiningOp())->getResult(0);
-      } else {
-        inner = entry->addArgument(v.getType(), loc);
-        args.push_back(v);
-      }
-      v.replaceUsesWithIf(inner, [&](OpOperand &use) {
-        return func->isProperAncestor(use.getOwner());
-      });
-    }
-    func.setFunctionType(
-        b.getFunctionType(entry->getArgumentTypes(), TypeRange()));
-    func::CallOp::create(b, loc, func, args);
+    callWithCapturedValues(b, loc, func, {cst(0), total, cost});
     eraseUnusedConstants();
   }
 

@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ssm/Transforms/ParallelBody.h"
 #include "ssm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -27,6 +28,7 @@ namespace mlir::ssm {
 } // namespace mlir::ssm
 
 using namespace mlir;
+using namespace mlir::ssm;
 
 /// The buffer a view is a view of.
 static Value rootOf(Value v) {
@@ -101,12 +103,12 @@ struct SSMCPUParallelLoops
     IRRewriter rewriter(&getContext());
     SymbolTable symbols(module);
     for (linalg::GenericOp op : ops)
-      if (failed(distribute(rewriter, module, symbols, op)))
+      if (failed(distribute(rewriter, symbols, op)))
         return signalPassFailure();
   }
 
-  LogicalResult distribute(IRRewriter &rewriter, ModuleOp module,
-                           SymbolTable &symbols, linalg::GenericOp op) {
+  LogicalResult distribute(IRRewriter &rewriter, SymbolTable &symbols,
+                           linalg::GenericOp op) {
     Location loc = op.getLoc();
     unsigned n = leadingLoops(op);
     rewriter.setInsertionPoint(op);
@@ -139,16 +141,9 @@ struct SSMCPUParallelLoops
     scf::ForOp loop = loops.front();
 
     // The function: scf.for over [begin, end) with the loop's body.
-    Type index = rewriter.getIndexType();
-    auto func = func::FuncOp::create(
-        loc, "__ssm_loops",
-        rewriter.getFunctionType({index, index, index}, {}));
-    symbols.insert(func);
-    func.setPrivate();
-    func->setAttr("ssm.parallel_body", rewriter.getUnitAttr());
-    func->setAttr("llvm.linkage", LLVM::LinkageAttr::get(
-                                      &getContext(), LLVM::Linkage::Internal));
-    Block *entry = func.addEntryBlock();
+    func::FuncOp func =
+        createParallelBody(rewriter, loc, symbols, "__ssm_loops");
+    Block *entry = &func.getBody().front();
     rewriter.setInsertionPointToStart(entry);
     auto inner = scf::ForOp::create(rewriter, loc, entry->getArgument(0),
                                     entry->getArgument(1), loop.getStep());
@@ -161,37 +156,13 @@ struct SSMCPUParallelLoops
     rewriter.setInsertionPointToEnd(entry);
     func::ReturnOp::create(rewriter, loc);
 
-    // Values from outside: constants copied in, the others passed.
-    SetVector<Value> outside;
-    func.walk([&](Operation *o) {
-      for (Value v : o->getOperands())
-        if (!func.getBody().isAncestor(v.getParentRegion()))
-          outside.insert(v);
-    });
     rewriter.setInsertionPoint(loop);
     Value items = arith::SubIOp::create(rewriter, loc, loop.getUpperBound(),
                                         loop.getLowerBound());
-    SmallVector<Value> args = {
-        loop.getLowerBound(), loop.getUpperBound(),
-        arith::MulIOp::create(rewriter, loc, items, itemCost)};
-    for (Value v : outside) {
-      Value replacement;
-      if (Operation *def = v.getDefiningOp();
-          def && def->hasTrait<OpTrait::ConstantLike>()) {
-        OpBuilder::InsertionGuard guard(rewriter);
-        rewriter.setInsertionPointToStart(entry);
-        replacement = rewriter.clone(*def)->getResult(0);
-      } else {
-        replacement = entry->addArgument(v.getType(), loc);
-        args.push_back(v);
-      }
-      rewriter.replaceUsesWithIf(v, replacement, [&](OpOperand &use) {
-        return func->isProperAncestor(use.getOwner());
-      });
-    }
-    func.setFunctionType(
-        rewriter.getFunctionType(entry->getArgumentTypes(), TypeRange()));
-    func::CallOp::create(rewriter, loc, func, args);
+    callWithCapturedValues(
+        rewriter, loc, func,
+        {loop.getLowerBound(), loop.getUpperBound(),
+         arith::MulIOp::create(rewriter, loc, items, itemCost)});
     rewriter.eraseOp(loop);
     return success();
   }

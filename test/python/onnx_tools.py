@@ -37,6 +37,16 @@ def compile_onnx(onnx_path, out_dir, *extra):
     return so
 
 
+def phase_ir(onnx_path, out_dir, phase):
+    """The MLIR text of `onnx_path` after ssmc's phase `phase` (import, graph,
+    ...)."""
+    out = Path(out_dir) / f"{phase}.mlir"
+    r = subprocess.run([str(SSMC), str(onnx_path), f"--compile-to={phase}",
+                        "--emit=mlir", "-o", str(out)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return out.read_text()
+
+
 def run_model(so, inputs, out_dir, *extra):
     """Runs `so` on `inputs` (name -> array) with ssm-run; returns its outputs
     (name -> array)."""

@@ -9,14 +9,14 @@ The test checks the graph-phase IR (one ssm.attention and no softmax left,
 or, for subgraphs that are not attention, no ssm.attention) and compares the
 compiled model with onnxruntime on fresh random inputs at symbolic batch and
 sequence sizes. Tolerance: relative error below 1e-5, float32."""
-import subprocess
 
 import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from onnx_tools import SSMC, compile_onnx, onnxruntime_outputs, rel_err, run_model
+from onnx_tools import (compile_onnx, onnxruntime_outputs, phase_ir, rel_err,
+                        run_model)
 
 TOL = 1e-5
 
@@ -117,11 +117,7 @@ def feeds_for(m, rng, b=2, l=5):
 
 
 def graph_ir(path, tmp_path):
-    out = tmp_path / "graph.mlir"
-    r = subprocess.run([str(SSMC), str(path), "--compile-to=graph", "--emit=mlir",
-                        "-o", str(out)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return out.read_text()
+    return phase_ir(path, tmp_path, "graph")
 
 
 def compile_check(m, rng, tmp_path, recognized, sizes=((2, 5), (1, 1), (3, 9))):

@@ -5,14 +5,12 @@ elementwise ops; any other reshape stays tensor.reshape. Each model is
 checked in the import-phase IR and against onnxruntime on fresh random
 inputs at symbolic batch and sequence sizes. Tolerance: relative error below
 1e-6, float32 (the ops around the reshape are exact up to rounding)."""
-import subprocess
-
 import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from onnx_tools import SSMC, compile_onnx, onnxruntime_outputs, rel_err, run_model
+from onnx_tools import compile_onnx, onnxruntime_outputs, phase_ir, rel_err, run_model
 
 TOL = 1e-6
 
@@ -64,21 +62,13 @@ CASES = {
 }
 
 
-def import_ir(path, tmp_path):
-    out = tmp_path / "import.mlir"
-    r = subprocess.run([str(SSMC), str(path), "--compile-to=import", "--emit=mlir",
-                        "-o", str(out)], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    return out.read_text()
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_reshape(name, rng, tmp_path):
     target, dims, from_input, expected = CASES[name]
     m = model(target, dims, from_input)
     path = tmp_path / "m.onnx"
     onnx.save(m, path)
-    ir = import_ir(path, tmp_path)
+    ir = phase_ir(path, tmp_path, "import")
     reshapes = {op: ir.count(op + " ") for op in
                 ("tensor.expand_shape", "tensor.collapse_shape", "tensor.reshape")}
     assert reshapes[expected] == 1, ir
