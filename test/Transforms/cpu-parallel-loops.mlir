@@ -3,7 +3,7 @@
 // An elementwise op over (b, l, d): the leading loops b and l become one
 // range of b * l work items, each the op on its (1, 1, d) slices; the loop
 // over the range is outlined into a function marked ssm.parallel_body and
-// called with the whole range and its cost (items x d x 1 body op).
+// called with the whole range and its cost (items x d elements).
 // CHECK-LABEL: func.func @elementwise
 // CHECK-SAME: (%[[X:.*]]: memref<?x?x64xf32>, %[[Y:.*]]: memref<?x?x64xf32>)
 // CHECK: %[[B:.*]] = memref.dim %[[X]], %c0

@@ -365,8 +365,10 @@ def SSMCPUParallelLoops : Pass<"ssm-cpu-parallel-loops", "ModuleOp"> {
     are tiled by 1, linearized into one range, and
     the loop over it is outlined into a private function
     `__ssm_loops*(begin, end, cost, values...)` marked `ssm.parallel_body`,
-    called with the whole range and the work estimate as `cost` (the items
-    times the other loops' sizes times the body's ops).
+    called with the whole range and the work estimate as `cost` (the
+    elements: these loop nests are mostly bound by memory, so an element
+    counts as one multiply-add of the kernels, and a decode step's state
+    update stays on the calling thread instead of paying for a wake-up).
     `ssm-lower-parallel-calls` then runs parts of the range on the model
     support code's threads when the cost is worth waking them (the rest of
     the time, and outside a model library, the call runs on the calling
