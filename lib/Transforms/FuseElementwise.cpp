@@ -79,14 +79,6 @@ static bool readsOncePerIteration(OpOperand &use) {
   return readsEachElementOnce(consumer.getMatchingIndexingMap(&use));
 }
 
-/// Whether `tensor.dim` reads sizes from `v`; they are rewritten to read
-/// them from the producer's operands first, so that they do not keep it
-/// alive.
-static bool hasSizeUses(Value v) {
-  return llvm::any_of(v.getUsers(),
-                      [](Operation *user) { return isa<tensor::DimOp>(user); });
-}
-
 /// Upper bound on the body size of a producer that is recomputed for each
 /// of its consumers instead of being written once.
 static constexpr unsigned kMaxRecomputedOps = 32;
@@ -104,8 +96,6 @@ struct CloneForEachConsumer : OpRewritePattern<linalg::GenericOp> {
     if (!isElementwise(op))
       return rewriter.notifyMatchFailure(op, "not elementwise");
     Value result = op->getResult(0);
-    if (hasSizeUses(result))
-      return rewriter.notifyMatchFailure(op, "sizes read from the result");
     SmallVector<OpOperand *> uses;
     for (OpOperand &use : result.getUses())
       uses.push_back(&use);
@@ -113,7 +103,9 @@ struct CloneForEachConsumer : OpRewritePattern<linalg::GenericOp> {
       return rewriter.notifyMatchFailure(op, "fewer than two uses");
     if (!llvm::all_of(uses,
                       [](OpOperand *u) { return readsOncePerIteration(*u); }))
-      return rewriter.notifyMatchFailure(op, "a use cannot fuse it");
+      return rewriter.notifyMatchFailure(
+          op, "a use cannot fuse it (a tensor.dim use waits for the dim "
+              "patterns to read the size from the producer's operands)");
     if (op.getRegion().front().getOperations().size() > kMaxRecomputedOps)
       return rewriter.notifyMatchFailure(op, "body too large to recompute");
     // Clones right after the producer dominate every use.
