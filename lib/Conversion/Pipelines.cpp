@@ -55,6 +55,7 @@ void mlir::ssm::addTargetPasses(OpPassManager &pm, bool modelLibrary) {
   pm.addPass(createSSMCPUContractionKernels());
   pm.addPass(createSSMCPULoopOrder());
   pm.addPass(createSSMCPUParallelLoops());
+  pm.addPass(createSSMMergeParallelBodies());
   pm.addPass(createSSMCPUMathApproximation());
   addUpstream(pm, "convert-linalg-to-loops,expand-strided-metadata,"
                   "lower-affine,convert-scf-to-cf,"

@@ -7,7 +7,10 @@
 
 #include "ssm/Transforms/Passes.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/DataLayoutInterfaces.h"
+#include "llvm/ADT/MapVector.h"
 
 namespace mlir::ssm {
 #define GEN_PASS_DEF_SSMLOWERPARALLELCALLS
@@ -45,7 +48,25 @@ struct SSMLowerParallelCalls
           b, loc, kParallelFor,
           LLVM::LLVMFunctionType::get(voidType, {ptr, ptr, i64, i64}));
 
+    // The calls of every body, found in one walk.
+    DenseMap<StringAttr, SmallVector<LLVM::CallOp>> callsOf;
+    for (LLVM::LLVMFuncOp body : bodies)
+      callsOf[body.getSymNameAttr()];
+    module.walk([&](LLVM::CallOp call) {
+      if (auto callee = call.getCalleeAttr()) {
+        auto it = callsOf.find(callee.getAttr());
+        if (it != callsOf.end())
+          it->second.push_back(call);
+      }
+    });
+
+    // Each body's record: the first item, then the values.
+    DataLayout layout = DataLayout::closest(module);
     SymbolTable symbols(module);
+    SmallVector<LLVM::LLVMStructType> records;
+    // Per caller, the largest record it passes: one stack slot serves all
+    // its calls, as the pool returns only when a call's items are done.
+    llvm::MapVector<Operation *, uint64_t> slotBytes;
     for (LLVM::LLVMFuncOp body : bodies) {
       ArrayRef<Type> params = body.getFunctionType().getParams();
       if (params.size() < 3 || !llvm::all_of(params.take_front(3), [&](Type t) {
@@ -55,18 +76,30 @@ struct SSMLowerParallelCalls
                             "i64 end, i64 cost, ...)";
         return signalPassFailure();
       }
-      // The record: the first item, then the values.
       SmallVector<Type> fields = {i64};
       llvm::append_range(fields, params.drop_front(3));
-      auto record = LLVM::LLVMStructType::getLiteral(ctx, fields);
+      records.push_back(LLVM::LLVMStructType::getLiteral(ctx, fields));
+      uint64_t bytes = layout.getTypeSize(records.back()).getFixedValue();
+      for (LLVM::CallOp call : callsOf[body.getSymNameAttr()]) {
+        uint64_t &slot = slotBytes[call->getParentOfType<LLVM::LLVMFuncOp>()];
+        slot = std::max(slot, bytes);
+      }
+    }
 
-      // The calls to rewrite (before the task adds its own).
-      SmallVector<LLVM::CallOp> calls;
-      module.walk([&](LLVM::CallOp call) {
-        if (call.getCallee() == body.getName())
-          calls.push_back(call);
-      });
+    // The slots, in the callers' entry blocks.
+    DenseMap<Operation *, Value> slots;
+    for (auto [caller, bytes] : slotBytes) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(
+          &cast<LLVM::LLVMFuncOp>(caller).getBody().front());
+      Value one = LLVM::ConstantOp::create(b, loc, i64, 1);
+      auto storage = LLVM::LLVMArrayType::get(i64, llvm::divideCeil(bytes, 8));
+      slots[caller] =
+          LLVM::AllocaOp::create(b, loc, ptr, storage, one, /*alignment=*/16);
+    }
 
+    for (auto [body, record] : llvm::zip_equal(bodies, records)) {
+      ArrayRef<Type> fields = record.getBody();
       // <body>_task(ctx, begin, end).
       b.setInsertionPointAfter(body);
       auto task = LLVM::LLVMFuncOp::create(
@@ -95,17 +128,9 @@ struct SSMLowerParallelCalls
         LLVM::ReturnOp::create(b, loc, ValueRange());
       }
 
-      // Calls: the record on the caller's stack, then the pool.
-      DenseMap<Operation *, Value> records;
-      for (LLVM::CallOp call : calls) {
-        auto caller = call->getParentOfType<LLVM::LLVMFuncOp>();
-        Value &slot = records[caller];
-        if (!slot) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(&caller.getBody().front());
-          Value one = LLVM::ConstantOp::create(b, loc, i64, 1);
-          slot = LLVM::AllocaOp::create(b, loc, ptr, record, one);
-        }
+      // Calls: the record in the caller's slot, then the pool.
+      for (LLVM::CallOp call : callsOf[body.getSymNameAttr()]) {
+        Value slot = slots[call->getParentOfType<LLVM::LLVMFuncOp>()];
         b.setInsertionPoint(call);
         ValueRange operands = call.getArgOperands();
         SmallVector<Value> values = {operands[0]};

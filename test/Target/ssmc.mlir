@@ -7,6 +7,7 @@
 // RUN: ssmc %s --emit=llvm -O0 | FileCheck %s --check-prefix=LLVM
 // RUN: ssmc %s -o %t.o && llvm-nm %t.o | FileCheck %s --check-prefix=OBJ
 // RUN: ssmc %s -o %t.so -O3 && llvm-nm -D --defined-only %t.so | FileCheck %s --check-prefix=SO
+// RUN: ssmc %s -o %t.timed.so --mlir-timing 2>&1 | FileCheck %s --check-prefix=TIMING
 // RUN: not ssmc %s --target=cuda 2>&1 | FileCheck %s --check-prefix=ERR-TARGET
 // RUN: not ssmc %s -O4 2>&1 | FileCheck %s --check-prefix=ERR-OPT
 // RUN: not ssmc %s --compile-to=bufferize --emit=so -o %t.bad.so 2>&1 | FileCheck %s --check-prefix=ERR-PHASE
@@ -15,6 +16,15 @@
 // RUN: not ssmc %t.missing.mlir -o %t.x.so 2>&1 | FileCheck %s --check-prefix=ERR-MISSING
 // RUN: not ssmc model.onnx -o %t.x.so 2>&1 | FileCheck %s --check-prefix=ERR-ONNX
 // RUN: not ls %t.x.so
+
+// TIMING: Execution time report
+// TIMING: import
+// TIMING-NEXT: passes
+// TIMING: SSMMergeParallelBodies
+// TIMING: SSMLowerParallelCalls
+// TIMING: translate and optimize (LLVM)
+// TIMING-NEXT: object code (LLVM)
+// TIMING-NEXT: link
 
 // IMPORT: func.func @mix{{.*}} attributes {llvm.emit_c_interface}
 // IMPORT: ssm.ssd

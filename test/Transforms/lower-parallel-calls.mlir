@@ -1,8 +1,8 @@
 // RUN: ssm-opt %s --split-input-file --ssm-lower-parallel-calls --verify-diagnostics | FileCheck %s
 
-// The call f(first, last, cost, p, x) becomes a record {first, p, x} on the
-// caller's stack (allocated once, in the entry block, though the call is in
-// a later block) and __ssm_parallel_for(f_task, record, last - first,
+// The call f(first, last, cost, p, x) becomes a record {first, p, x} (24
+// bytes) on the caller's stack (a slot allocated once, in the entry block,
+// though the call is in a later block) and __ssm_parallel_for(f_task, record, last - first,
 // cost). f_task(ctx, begin, end) reads the record and runs
 // f(first + begin, first + end, 0, p, x).
 // CHECK: llvm.func internal @body(%{{.*}}: i64, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: !llvm.ptr, %{{.*}}: f32)
@@ -20,7 +20,7 @@
 // CHECK: llvm.call @body(%[[LO]], %[[HI]], %[[ZERO]], %[[P]], %[[X]])
 // CHECK: llvm.func @caller(%[[CP:.*]]: !llvm.ptr, %[[CX:.*]]: f32, %[[N:.*]]: i64)
 // CHECK: %[[ONE:.*]] = llvm.mlir.constant(1 : i64)
-// CHECK: %[[REC:.*]] = llvm.alloca %[[ONE]] x !llvm.struct<(i64, ptr, f32)>
+// CHECK: %[[REC:.*]] = llvm.alloca %[[ONE]] x !llvm.array<3 x i64> {alignment = 16 : i64}
 // CHECK: ^bb1:
 // CHECK: %[[F0:.*]] = llvm.getelementptr %[[REC]][0, 0]
 // CHECK: llvm.store %[[C3:.*]], %[[F0]]
@@ -42,6 +42,41 @@ llvm.func @caller(%p: !llvm.ptr, %x: f32, %n: i64) {
   llvm.br ^bb1
 ^bb1:
   llvm.call @body(%c3, %n, %n, %p, %x) : (i64, i64, i64, !llvm.ptr, f32) -> ()
+  llvm.return
+}
+
+// -----
+
+// One slot per caller, as large as the largest record it passes: the record
+// of @small is {first, ptr} (16 bytes), that of @large {first, ptr, i64,
+// i64, f64} (40 bytes). Both calls store into the same slot. A caller that
+// calls nothing gets no slot.
+// CHECK-LABEL: llvm.func @two_calls
+// CHECK-COUNT-1: llvm.alloca
+// CHECK-SAME: !llvm.array<5 x i64>
+// CHECK-NOT: llvm.alloca
+// CHECK: llvm.call @__ssm_parallel_for({{.*}}, %[[SLOT:.*]], %{{.*}}, %{{.*}})
+// CHECK: llvm.call @__ssm_parallel_for({{.*}}, %[[SLOT]], %{{.*}}, %{{.*}})
+// CHECK-LABEL: llvm.func @no_calls
+// CHECK-NOT: llvm.alloca
+// CHECK: llvm.return
+llvm.func internal @small(%begin: i64, %end: i64, %cost: i64, %p: !llvm.ptr)
+    attributes {ssm.parallel_body} {
+  llvm.return
+}
+llvm.func internal @large(%begin: i64, %end: i64, %cost: i64, %p: !llvm.ptr,
+                          %a: i64, %b: i64, %x: f64)
+    attributes {ssm.parallel_body} {
+  llvm.return
+}
+llvm.func @two_calls(%p: !llvm.ptr, %n: i64, %x: f64) {
+  %c0 = llvm.mlir.constant(0 : i64) : i64
+  llvm.call @small(%c0, %n, %n, %p) : (i64, i64, i64, !llvm.ptr) -> ()
+  llvm.call @large(%c0, %n, %n, %p, %n, %n, %x)
+      : (i64, i64, i64, !llvm.ptr, i64, i64, f64) -> ()
+  llvm.return
+}
+llvm.func @no_calls() {
   llvm.return
 }
 

@@ -13,6 +13,7 @@
 #include "ssm/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -20,6 +21,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/CommandLine.h"
@@ -121,6 +123,12 @@ int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   // The phase pipelines are partly upstream pipeline text.
   registerAllPasses();
+  // Upstream debugging options: --mlir-timing, --mlir-print-ir-after=...,
+  // --mlir-elide-elementsattrs-if-larger=N and the like.
+  registerDefaultTimingManagerCLOptions();
+  registerPassManagerCLOptions();
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
   cl::HideUnrelatedOptions(category);
   cl::ParseCommandLineOptions(
       argc, argv,
@@ -146,7 +154,9 @@ int main(int argc, char **argv) {
       "or the runtime C API (runtime/include/ssm/runtime.h).\n\n"
       "Examples:\n  ssmc model.onnx -o model.so -O3\n"
       "  ssmc model.onnx --compile-to=import -o model.mlir\n"
-      "  ssmc layer.mlir --emit=llvm -o layer.ll\n");
+      "  ssmc layer.mlir --emit=llvm -o layer.ll\n"
+      "  ssmc model.onnx -o model.so --mlir-timing  (time per phase and "
+      "pass)\n");
 
   if (target != "cpu")
     return fail("target '" + target +
@@ -163,6 +173,11 @@ int main(int argc, char **argv) {
   if ((what == Emit::Obj || what == Emit::SO) && outputFile == "-")
     return fail("binary output needs a file: give -o");
 
+  // --mlir-timing: the phases below and every pass, printed at exit.
+  DefaultTimingManager timing;
+  applyDefaultTimingManagerCLOptions(timing);
+  TimingScope rootTimer = timing.getRootScope();
+
   DialectRegistry registry;
   registry.insert<ssm::SSMDialect>();
   registerAllDialects(registry);
@@ -173,6 +188,7 @@ int main(int argc, char **argv) {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
   OwningOpRef<ModuleOp> module;
+  TimingScope importTimer = rootTimer.nest("import");
   if (StringRef(inputFile).ends_with(".onnx")) {
     module = ssm::onnx_frontend::importONNXFile(&context, inputFile, error);
     if (!module)
@@ -187,6 +203,7 @@ int main(int argc, char **argv) {
     if (!module)
       return 1; // The parser or a verifier reported why.
   }
+  importTimer.stop();
 
   // prefill and decode, derived from main on a copy of the module so that a
   // model that cannot be run token by token still compiles (auto).
@@ -205,6 +222,8 @@ int main(int argc, char **argv) {
         return success();
       });
       PassManager dpm(&context);
+      TimingScope deriveTimer = rootTimer.nest("derive generation");
+      dpm.enableTiming(deriveTimer);
       dpm.addPass(ssm::createSSMDeriveGeneration());
       ok = succeeded(dpm.run(*derived));
     }
@@ -229,6 +248,10 @@ int main(int argc, char **argv) {
     entries = ssm::cpu::collectEntryPoints(*module);
 
   PassManager pm(&context);
+  TimingScope passTimer = rootTimer.nest("passes");
+  pm.enableTiming(passTimer);
+  if (failed(applyPassManagerCLOptions(pm)))
+    return 1;
   if (compileTo >= Phase::Graph)
     pm.addPass(createCanonicalizerPass());
   if (compileTo >= Phase::Algorithm)
@@ -239,6 +262,7 @@ int main(int argc, char **argv) {
     ssm::addTargetPasses(pm, /*modelLibrary=*/true);
   if (failed(pm.run(*module)))
     return 1;
+  passTimer.stop();
   if (compileTo >= Phase::Target) {
     std::string info =
         "{\"producer\":\"ssmc\",\"abi_version\":" +
@@ -270,10 +294,12 @@ int main(int argc, char **argv) {
   }
 
   llvm::LLVMContext llvmContext;
+  TimingScope llvmTimer = rootTimer.nest("translate and optimize (LLVM)");
   FailureOr<std::unique_ptr<llvm::Module>> llvmModule =
       ssm::cpu::translateAndOptimize(*module, llvmContext, optLevel);
   if (failed(llvmModule))
     return 1;
+  llvmTimer.stop();
   if (what == Emit::LLVM) {
     if (!openOutput(outputFile))
       return fail(error);
@@ -293,10 +319,13 @@ int main(int argc, char **argv) {
   llvm::FileRemover removeTemp(tempObject); // no-op when empty
   if (!openOutput(objectPath))
     return fail(error);
+  TimingScope objectTimer = rootTimer.nest("object code (LLVM)");
   if (failed(ssm::cpu::emitObject(**llvmModule, optLevel, output->os(), error)))
     return fail(error);
   output->keep();
   output.reset();
+  objectTimer.stop();
+  TimingScope linkTimer = rootTimer.nest("link");
   if (what == Emit::Obj
           ? failed(ssm::cpu::linkRelocatable(objectPath, outputFile, error))
           : failed(

@@ -393,6 +393,23 @@ def SSMCPUParallelLoops : Pass<"ssm-cpu-parallel-loops", "ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def SSMMergeParallelBodies : Pass<"ssm-merge-parallel-bodies", "ModuleOp"> {
+  let summary = "Merge the outlined thread-pool functions that are identical up to their names";
+  let description = [{
+    `ssm-cpu-contraction-kernels` and `ssm-cpu-parallel-loops` outline one
+    private function per loop nest, marked `ssm.parallel_body`, with
+    weights and activations passed as arguments. The layers of a model
+    share their shapes, so most of these functions are copies: a 24-layer
+    model outlines each layer's kernels 24 times per entry point. This
+    pass keeps one function of every class of identical ones (the same
+    type, attributes other than the name, and body up to locations) and
+    points the calls of the others to it, so that LLVM translates,
+    optimizes and emits each kernel once. Only `func.func` ops marked
+    `ssm.parallel_body` and called by `func.call` are merged; a function
+    with another use (its address taken, say) is kept as it is.
+  }];
+}
+
 def SSMLowerParallelCalls : Pass<"ssm-lower-parallel-calls", "ModuleOp"> {
   let summary = "Call the functions marked ssm.parallel_body through the model support thread pool";
   let description = [{
@@ -403,11 +420,14 @@ def SSMLowerParallelCalls : Pass<"ssm-lower-parallel-calls", "ModuleOp"> {
     task function `<name>_task(ctx, begin, end)` that reads the first item
     and the values from the record `ctx` points to and runs the items
     `[first + begin, first + end)`. Every call `f(first, last, cost,
-    values...)` becomes: the record filled on the stack (one per calling
-    function, in its entry block) and
-    `__ssm_parallel_for(f_task, record, last - first, cost)`, which the
-    model support code (lib/Target/CPU/ModelSupport.c) implements: it runs
-    parts of the range on its threads, or all of it on the caller when the
+    values...)` becomes: the record filled on the stack and
+    `__ssm_parallel_for(f_task, record, last - first, cost)`. A calling
+    function has one stack slot for all its records, in its entry block,
+    as large as the largest of them: the pool returns only when a call's
+    items are done, so the calls can share it. The pass finds all calls in
+    one walk of the module (a model has thousands of such functions).
+    `__ssm_parallel_for` is implemented by the model support code
+    (lib/Target/CPU/ModelSupport.c): it runs parts of the range on its threads, or all of it on the caller when the
     cost is small. The outcome does not depend on the number of threads.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
