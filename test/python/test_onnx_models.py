@@ -6,6 +6,8 @@ the zoo models of examples/zoo.py in standard ops against onnxruntime, and
 those written with the custom ai.ssmc domain against the float64 reference
 (onnx_reference.py). Tolerance: relative error (max |diff| / max |ref|) below
 1e-4 in float32."""
+import subprocess
+
 import numpy as np
 import onnx
 import pytest
@@ -76,12 +78,12 @@ def test_hf_export_dynamic_shapes(hf_models, model, batch, seq, rng, tmp_path):
     assert rel_err(got["logits"], want["logits"]) < TOL
 
 
-def check_zoo_model(name, reference, rng, tmp_path):
+def check_zoo_model(name, reference, rng, tmp_path, *extra):
     import onnx
     model = zoo.build(name, "tiny", seed=int(rng.integers(1 << 30)))
     path = tmp_path / f"{name}.onnx"
     onnx.save(model, path)
-    so = compile_onnx(path, tmp_path)
+    so = compile_onnx(path, tmp_path, *extra)
     for batch, seq in [(2, 9), (1, 1), (3, 20)]:
         ids = rng.integers(0, 128, (batch, seq)).astype(np.int64)
         want = reference(path, model, {"input_ids": ids})
@@ -102,6 +104,26 @@ def test_zoo_model_matches_onnxruntime(name, rng, tmp_path):
 def test_zoo_model_matches_float64_reference(name, rng, tmp_path):
     check_zoo_model(name, lambda path, model, feeds: float64_outputs(model, feeds),
                     rng, tmp_path)
+
+
+@pytest.mark.parametrize("threshold", [0, 1])
+def test_constant_data_threshold(threshold, rng, tmp_path):
+    """Every weight through LLVM (0), or every weight in the data file linked
+    with .incbin into .lrodata (1 byte and up): the same logits as
+    onnxruntime; the .lrodata section holds the weights only in the second
+    case."""
+    check_zoo_model("hybrid", lambda path, model, feeds: onnxruntime_outputs(path, feeds),
+                    rng, tmp_path, f"--constant-data-threshold={threshold}")
+    sections = subprocess.run(["readelf", "-SW", str(tmp_path / "hybrid.so")],
+                              capture_output=True, text=True, check=True).stdout
+    large = [line.split() for line in sections.splitlines() if ".lrodata" in line]
+    size = int(large[0][large[0].index(".lrodata") + 4], 16) if large else 0
+    weights = sum(np.prod(t.dims) * 4 for t in zoo.build("hybrid", "tiny").graph.initializer
+                  if t.data_type == 1)
+    if threshold:
+        assert size >= weights, (size, weights)
+    else:
+        assert size < 4096, size
 
 
 @pytest.mark.parametrize("tied", [False, True])

@@ -105,6 +105,14 @@ cl::opt<Generation> generation(
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0..3"), cl::Prefix,
                            cl::init(2), cl::cat(category));
 
+cl::opt<uint64_t> constantDataThreshold(
+    "constant-data-threshold",
+    cl::desc("For .so and .o outputs, constants (weights) of at least this "
+             "many bytes bypass LLVM: written to a data file that the link "
+             "includes into the large read-only data section, so the library "
+             "may exceed 2 GiB (0: every constant through LLVM)"),
+    cl::init(64 * 1024), cl::cat(category));
+
 int fail(const Twine &message) {
   llvm::errs() << "ssmc: error: " << message << "\n";
   return 1;
@@ -293,6 +301,35 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  // Weights out of LLVM, into a data file that the link includes.
+  llvm::SmallString<128> constantData, constantAsm;
+  llvm::FileRemover removeData, removeAsm;
+  if ((what == Emit::SO || what == Emit::Obj) && constantDataThreshold > 0) {
+    TimingScope dataTimer = rootTimer.nest("constant data");
+    if (auto ec = llvm::sys::fs::createTemporaryFile("ssmc-constants", "bin",
+                                                     constantData))
+      return fail("cannot create a temporary data file: " + ec.message());
+    removeData.setFile(constantData);
+    if (auto ec = llvm::sys::fs::createTemporaryFile("ssmc-constants", "s",
+                                                     constantAsm))
+      return fail("cannot create a temporary assembly file: " + ec.message());
+    removeAsm.setFile(constantAsm);
+    std::error_code dataEC, asmEC;
+    llvm::raw_fd_ostream data(constantData, dataEC);
+    llvm::raw_fd_ostream assembly(constantAsm, asmEC);
+    if (dataEC || asmEC)
+      return fail("cannot write the constant data files: " +
+                  (dataEC ? dataEC : asmEC).message());
+    ssm::cpu::externalizeConstants(*module, constantDataThreshold, constantData,
+                                   data, assembly);
+    data.close();
+    assembly.close();
+    if (data.has_error() || assembly.has_error())
+      return fail(
+          "cannot write the constant data files: " +
+          (data.has_error() ? data.error() : assembly.error()).message());
+  }
+
   llvm::LLVMContext llvmContext;
   TimingScope llvmTimer = rootTimer.nest("translate and optimize (LLVM)");
   FailureOr<std::unique_ptr<llvm::Module>> llvmModule =
@@ -326,10 +363,12 @@ int main(int argc, char **argv) {
   output.reset();
   objectTimer.stop();
   TimingScope linkTimer = rootTimer.nest("link");
+  SmallVector<StringRef> inputs = {objectPath};
+  if (!constantAsm.empty())
+    inputs.push_back(constantAsm);
   if (what == Emit::Obj
-          ? failed(ssm::cpu::linkRelocatable(objectPath, outputFile, error))
-          : failed(
-                ssm::cpu::linkSharedLibrary(objectPath, outputFile, error))) {
+          ? failed(ssm::cpu::linkRelocatable(inputs, outputFile, error))
+          : failed(ssm::cpu::linkSharedLibrary(inputs, outputFile, error))) {
     llvm::sys::fs::remove(outputFile);
     return fail(error);
   }

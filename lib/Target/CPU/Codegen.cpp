@@ -135,14 +135,19 @@ static LogicalResult runDriver(ArrayRef<StringRef> args, std::string &error) {
   return success();
 }
 
-LogicalResult mlir::ssm::cpu::linkSharedLibrary(StringRef objectPath,
+LogicalResult mlir::ssm::cpu::linkSharedLibrary(ArrayRef<StringRef> inputs,
                                                 StringRef outputPath,
                                                 std::string &error) {
-  return runDriver({"-shared", "-o", outputPath, objectPath, "-lm"}, error);
+  SmallVector<StringRef> args = {"-shared", "-o", outputPath};
+  args.append(inputs.begin(), inputs.end());
+  args.push_back("-lm");
+  return runDriver(args, error);
 }
 
-LogicalResult mlir::ssm::cpu::linkRelocatable(StringRef objectPath,
+LogicalResult mlir::ssm::cpu::linkRelocatable(ArrayRef<StringRef> inputs,
                                               StringRef outputPath,
                                               std::string &error) {
-  return runDriver({"-r", "-nostdlib", "-o", outputPath, objectPath}, error);
+  SmallVector<StringRef> args = {"-r", "-nostdlib", "-o", outputPath};
+  args.append(inputs.begin(), inputs.end());
+  return runDriver(args, error);
 }

@@ -18,6 +18,7 @@
 #include "mlir/Support/LLVM.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <memory>
 #include <string>
@@ -30,21 +31,42 @@ FailureOr<std::unique_ptr<llvm::Module>>
 translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
                      unsigned optLevel);
 
+/// What externalizeConstants moved out of a module.
+struct ExternalConstants {
+  unsigned count = 0; ///< globals
+  uint64_t bytes = 0; ///< length of the data file, padding included
+};
+
+/// Moves the initializers of the constant `llvm.mlir.global`s of `module`
+/// holding at least `threshold` bytes of dense integer or float data (the
+/// weights) to `data`, the file `dataPath`, and writes to `assembly` a GNU
+/// assembler source that defines each of them over its slice of that file
+/// (`.incbin`), 64-byte aligned, in the large read-only data section
+/// (.lrodata on x86-64, .rodata elsewhere). Each global becomes a hidden
+/// declaration in that section, so LLVM never copies the data and addresses
+/// it with 64-bit offsets: the library may exceed 2 GiB. The assembly
+/// source must be linked with the object code.
+ExternalConstants externalizeConstants(ModuleOp module, uint64_t threshold,
+                                       StringRef dataPath,
+                                       llvm::raw_ostream &data,
+                                       llvm::raw_ostream &assembly);
+
 /// Writes `module` as a position-independent host object file.
 LogicalResult emitObject(llvm::Module &module, unsigned optLevel,
                          llvm::raw_pwrite_stream &os, std::string &error);
 
-/// Links `objectPath` and the model support code (ModelSupport.c: buffer
-/// memory and the thread pool of parallel loops) into the shared library
+/// Links `inputs` (the object file, and the assembly source of
+/// externalizeConstants if any) and the model support code (ModelSupport.c:
+/// buffer memory and the thread pool of parallel loops) into the shared library
 /// `outputPath` with the C compiler driver ($CC, else cc), against libc
 /// and libm only.
-LogicalResult linkSharedLibrary(StringRef objectPath, StringRef outputPath,
-                                std::string &error);
+LogicalResult linkSharedLibrary(ArrayRef<StringRef> inputs,
+                                StringRef outputPath, std::string &error);
 
-/// Combines `objectPath` and the model support code into the relocatable
+/// Combines `inputs` and the model support code into the relocatable
 /// object `outputPath` (`cc -r`), so that an object file emitted by ssmc
 /// links by itself.
-LogicalResult linkRelocatable(StringRef objectPath, StringRef outputPath,
+LogicalResult linkRelocatable(ArrayRef<StringRef> inputs, StringRef outputPath,
                               std::string &error);
 
 } // namespace mlir::ssm::cpu
