@@ -12,6 +12,11 @@ Written the way exporters write them, in standard default-domain ops only
              its quadratic form (CumSum, Exp, Trilu, MatMul), D skip, gated
              RMSNorm, out_proj
   hybrid     layer-interleaved hybrid: Mamba-2, attention, Mamba-2 layers
+  llamba     Llamba-style LM: the Llama trunk (SwiGLU MLPs) with Discrete
+             Mamba-2 mixers in their quadratic form (per-head B and C,
+             a_t = exp(-softplus(A_log_t)), no dt), conv without activation
+  llamba_hybrid  llamba with attention (GQA, RoPE) in layers 4 and 10 (the
+             middle layer when there are fewer than 11)
   llama23    the Llama decoder with the opset-23 standard Attention,
              RotaryEmbedding and RMSNormalization ops
 
@@ -37,8 +42,11 @@ Written with the custom `ai.ssmc` domain (docs/ONNX.md) for what ONNX lacks:
                    also keeps 2 causal attention heads (rotary), merged with
                    HybridMerge (retrieval-aware distillation)
 
-Sizes: "tiny" (tests), "130m" (mamba2 only: the mamba2-130m benchmark shape of
-../shared/BENCHMARKS.md, random weights, tied embeddings).
+Sizes: "tiny" (tests), "130m" (mamba2: the mamba2-130m benchmark shape of
+../shared/BENCHMARKS.md, tied embeddings), "1b" (the Llama-3.2-1B trunk of
+the 1b shapes there, tied embeddings: llamba is llamba-1b-shape,
+llamba_hybrid hybrid-1b-shape, llama llama-1b-shape; about 5.5 GB of float32
+weights, written to NAME.onnx.data next to the file). Random weights.
 
   python examples/zoo.py NAME -o model.onnx [--size tiny] [--seed 0] [--layers N]
 """
@@ -53,7 +61,8 @@ from onnx import TensorProto, helper, numpy_helper
 OPSET = 20
 SSMC_DOMAIN = "ai.ssmc"
 MODELS = ["llama", "mamba2", "hybrid", "llama23", "mamba2_la", "gated_deltanet",
-          "discrete_mamba2", "mamba3", "mamba3_mimo", "perhead_hybrid"]
+          "llamba", "llamba_hybrid", "discrete_mamba2", "mamba3", "mamba3_mimo",
+          "perhead_hybrid"]
 OPSETS = {"llama23": 23, "mamba2_la": 27, "gated_deltanet": 27}
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,7 +77,12 @@ SIZES = {
                  expand=2, head_dim=16, state=16, conv=4),
     "130m": dict(vocab=50280, d=768, layers=24, heads=12, kv_heads=12, mlp=3072,
                  expand=2, head_dim=64, state=128, conv=4),
+    "1b": dict(vocab=128256, d=2048, layers=16, heads=32, kv_heads=8, mlp=8192,
+               expand=1, head_dim=64, state=64, conv=4),
 }
+# Models whose ModelProto would pass protobuf's 2 GiB: saved with their
+# weights in an external data file next to the .onnx file.
+EXTERNAL_DATA_BYTES = 1 << 30
 
 
 class Graph:
@@ -173,12 +187,40 @@ def attention_layer(g, x, c, positions):
     o = g.op("Transpose", [g.op("MatMul", [probs, v])], perm=[0, 2, 1, 3])
     o = g.op("Reshape", [o, g.ints([0, 0, d])])
     x = g.op("Add", [x, g.op("MatMul", [o, g.weight((d, d))])])
-    # SwiGLU MLP.
+    return swiglu_mlp(g, x, c)
+
+
+def swiglu_mlp(g, x, c):
+    """x + down(silu(gate(n)) * up(n)) with n = RMSNorm(x): the Llama MLP."""
+    d = c["d"]
     hx = g.rms_norm(x, d)
     gate = g.silu(g.op("MatMul", [hx, g.weight((d, c["mlp"]))]))
     up = g.op("MatMul", [hx, g.weight((d, c["mlp"]))])
     down = g.op("MatMul", [g.op("Mul", [gate, up]), g.weight((c["mlp"], d))])
     return g.op("Add", [x, down])
+
+
+def torch_conv1d(g, t, channels, k):
+    """PyTorch's causal depthwise Conv1d(padding = k - 1)[..., :L] over
+    t [b, l, channels]: the result is [b, channels, l]."""
+    seq = g.op("Unsqueeze", [g.seq_len(t), g.ints([0])])
+    conv = g.op("Conv", [g.op("Transpose", [t], perm=[0, 2, 1]),
+                         g.weight((channels, 1, k), scale=0.5), g.weight((channels,), 0.1)],
+                group=channels, pads=[k - 1, k - 1], kernel_shape=[k])
+    return g.op("Slice", [conv, g.ints([0]), seq, g.ints([2])])
+
+
+def segment_decay(g, log_decay, x):
+    """exp(cs_i - cs_j) for j <= i, else 0, with cs the cumulative sum of
+    log_decay [b, l, h] over the sequence: [b, h, l, l]."""
+    cs = g.op("Transpose", [g.op("CumSum", [log_decay, g.const(1, np.int64)])],
+              perm=[0, 2, 1])  # [b, h, l]
+    seg = g.op("Sub", [g.op("Unsqueeze", [cs, g.ints([3])]), g.op("Unsqueeze", [cs, g.ints([2])])])
+    seq = g.op("Unsqueeze", [g.seq_len(x), g.ints([0])])
+    ones = g.op("ConstantOfShape", [g.op("Concat", [seq, seq], axis=0)],
+                value=numpy_helper.from_array(np.array([1], dtype=np.int64)))
+    causal = g.op("Cast", [g.op("Trilu", [ones], upper=0)], to=TensorProto.BOOL)
+    return g.op("Exp", [g.op("Where", [causal, seg, g.const(-np.inf)])])
 
 
 def mamba2_layer(g, x, c):
@@ -190,25 +232,13 @@ def mamba2_layer(g, x, c):
     proj = g.op("MatMul", [hx, g.weight((d, 2 * di + 2 * n + h))])
     z, xbc, dt = g.op("Split", [proj, g.ints([di, conv_dim, h])], outputs=3, axis=2)
     # Causal depthwise conv over the sequence, then SiLU.
-    t = g.op("Transpose", [xbc], perm=[0, 2, 1])
-    conv = g.op("Conv", [t, g.weight((conv_dim, 1, k), scale=0.5), g.weight((conv_dim,), 0.1)],
-                group=conv_dim, pads=[k - 1, k - 1], kernel_shape=[k])
-    conv = g.op("Slice", [conv, g.ints([0]), g.op("Unsqueeze", [g.seq_len(x), g.ints([0])]),
-                          g.ints([2])])
-    xbc = g.op("Transpose", [g.silu(conv)], perm=[0, 2, 1])
+    xbc = g.op("Transpose", [g.silu(torch_conv1d(g, xbc, conv_dim, k))], perm=[0, 2, 1])
     xs, B, C = g.op("Split", [xbc, g.ints([di, n, n])], outputs=3, axis=2)
     xs = g.op("Reshape", [xs, g.ints([0, 0, h, p])])
     # dt = softplus(dt + bias); a = dt * A with A < 0.
     dt = g.op("Softplus", [g.op("Add", [dt, g.const(g.rng.uniform(-3, -1, h))])])
     A = g.const(-np.exp(g.rng.uniform(0, 1.5, h)))
-    cs = g.op("Transpose", [g.op("CumSum", [g.op("Mul", [dt, A]), g.const(1, np.int64)])],
-              perm=[0, 2, 1])  # [b, h, l]
-    seg = g.op("Sub", [g.op("Unsqueeze", [cs, g.ints([3])]), g.op("Unsqueeze", [cs, g.ints([2])])])
-    seq = g.op("Unsqueeze", [g.seq_len(x), g.ints([0])])
-    ones = g.op("ConstantOfShape", [g.op("Concat", [seq, seq], axis=0)],
-                value=numpy_helper.from_array(np.array([1], dtype=np.int64)))
-    causal = g.op("Cast", [g.op("Trilu", [ones], upper=0)], to=TensorProto.BOOL)
-    decay = g.op("Exp", [g.op("Where", [causal, seg, g.const(-np.inf)])])  # [b, h, l, l]
+    decay = segment_decay(g, g.op("Mul", [dt, A]), x)
     cb = g.op("Unsqueeze", [g.op("MatMul", [C, g.op("Transpose", [B], perm=[0, 2, 1])]),
                             g.ints([1])])
     m = g.op("Mul", [cb, decay])
@@ -356,6 +386,45 @@ def discrete_mamba2_layer(g, x, c):
     return g.op("Add", [x, g.op("MatMul", [y, g.weight((di, d))])])
 
 
+def llamba_layer(g, x, c):
+    """A Llamba block in standard ops: Discrete Mamba-2 (SEMANTICS.md: in_proj
+    to [x | B | C | z | A_log], causal depthwise conv without activation
+    over [x, B, C], every head its own B and C, a_t = exp(-softplus(A_log_t)),
+    no dt scaling of x, D skip, z gate with bias) in its quadratic form, then
+    the SwiGLU MLP."""
+    d, p, n, k = c["d"], c["head_dim"], c["state"], c["conv"]
+    di = c["expand"] * d
+    h = di // p
+    conv_dim = di + 2 * h * n
+    hx = g.rms_norm(x, d)
+    proj = g.op("MatMul", [hx, g.weight((d, conv_dim + di + h))])
+    xbc, z, a_log = g.op("Split", [proj, g.ints([conv_dim, di, h])], outputs=3, axis=2)
+    xbc = g.op("Transpose", [torch_conv1d(g, xbc, conv_dim, k)], perm=[0, 2, 1])
+    xs, B, C = g.op("Split", [xbc, g.ints([di, h * n, h * n])], outputs=3, axis=2)
+    heads = lambda t, w: g.op("Reshape", [t, g.ints([0, 0, h, w])])  # noqa: E731
+    xs, B, C, z = heads(xs, p), heads(B, n), heads(C, n), heads(z, p)
+    # log a_t = -softplus(A_log_t), per token and head.
+    a_log = g.op("Add", [a_log, g.const(g.rng.uniform(-1, 1, h))])
+    decay = segment_decay(g, g.op("Neg", [g.op("Softplus", [a_log])]), x)
+    cb = g.op("MatMul", [g.op("Transpose", [C], perm=[0, 2, 1, 3]),
+                         g.op("Transpose", [B], perm=[0, 2, 3, 1])])  # [b, h, l, l]
+    m = g.op("Mul", [cb, decay])
+    y = g.op("MatMul", [m, g.op("Transpose", [xs], perm=[0, 2, 1, 3])])
+    y = g.op("Transpose", [y], perm=[0, 2, 1, 3])  # [b, l, h, p]
+    y = g.op("Add", [y, g.op("Mul", [xs, g.const(g.rng.standard_normal((h, 1)))])])
+    y = g.op("Mul", [y, g.silu(g.op("Add", [z, g.weight((h, p), 0.1)]))])
+    y = g.op("Reshape", [y, g.ints([0, 0, di])])
+    x = g.op("Add", [x, g.op("MatMul", [y, g.weight((di, d))])])
+    return swiglu_mlp(g, x, c)
+
+
+def llamba_attention_layers(layers):
+    """The layers of llamba_hybrid that keep attention: 4 and 10 of the
+    16-layer 1b shape (../shared/BENCHMARKS.md hybrid-1b-shape); with fewer
+    than 11 layers, the middle one."""
+    return {4, 10} if layers >= 11 else {layers // 2}
+
+
 def mamba3_layer(g, x, c, rank):
     d, p, n = c["d"], c["head_dim"], c["state"]
     di = c["expand"] * d
@@ -423,8 +492,11 @@ def build(name, size="tiny", seed=0, layers=None):
     positions = g.op("Range", [g.const(0, np.int64), g.seq_len("input_ids"),
                                g.const(1, np.int64)])
     for i in range(c["layers"]):
-        if name == "llama" or (name == "hybrid" and i % 2 == 1):
+        if name == "llama" or (name == "hybrid" and i % 2 == 1) or (
+                name == "llamba_hybrid" and i in llamba_attention_layers(c["layers"])):
             x = attention_layer(g, x, c, positions)
+        elif name.startswith("llamba"):
+            x = llamba_layer(g, x, c)
         elif name == "llama23":
             x = attention23_layer(g, x, c, positions)
         elif name == "mamba2_la":
@@ -440,7 +512,7 @@ def build(name, size="tiny", seed=0, layers=None):
         else:
             x = mamba2_layer(g, x, c)
     x = g.rms_norm(x, c["d"])
-    if size == "130m":  # tied embeddings
+    if size in ("130m", "1b"):  # tied embeddings
         head = g.op("Transpose", [emb], perm=[1, 0])
     else:
         head = g.weight((c["d"], c["vocab"]))
@@ -457,8 +529,23 @@ def build(name, size="tiny", seed=0, layers=None):
     imports += [helper.make_opsetid(dom, 1) for dom in sorted(g.domains)]
     model = helper.make_model(graph, opset_imports=imports, producer_name="ssmc-zoo")
     model.ir_version = 11 if opset >= 27 else 10 if opset >= 23 else 9
-    onnx.checker.check_model(model, full_check=size == "tiny")
+    if sum(len(t.raw_data) for t in g.inits) < EXTERNAL_DATA_BYTES:
+        onnx.checker.check_model(model, full_check=size == "tiny")
     return model
+
+
+def save(model, path):
+    """Writes `model` to `path`, its weights to `path`.data when they are
+    large (then checks the saved model, which the checker reads by path)."""
+    path = Path(path)
+    if sum(len(t.raw_data) for t in model.graph.initializer) < EXTERNAL_DATA_BYTES:
+        onnx.save(model, path)
+        return
+    data = path.name + ".data"
+    (path.parent / data).unlink(missing_ok=True)  # external data is appended
+    onnx.save(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
+              location=data, size_threshold=1024)
+    onnx.checker.check_model(str(path))
 
 
 def main():
@@ -471,7 +558,7 @@ def main():
     ap.add_argument("--layers", type=int)
     a = ap.parse_args()
     model = build(a.name, a.size, a.seed, a.layers)
-    onnx.save(model, a.output)
+    save(model, a.output)
     print(f"zoo: wrote {a.output} ({a.name}, {a.size}, {len(model.graph.node)} nodes)")
 
 

@@ -93,7 +93,7 @@ def check_zoo_model(name, reference, rng, tmp_path, *extra):
 
 
 @pytest.mark.parametrize("name", ["llama", "mamba2", "hybrid", "llama23", "mamba2_la",
-                                  "gated_deltanet"])
+                                  "gated_deltanet", "llamba", "llamba_hybrid"])
 def test_zoo_model_matches_onnxruntime(name, rng, tmp_path):
     check_zoo_model(name, lambda path, model, feeds: onnxruntime_outputs(path, feeds),
                     rng, tmp_path)

@@ -290,3 +290,37 @@ def test_mamba2_conv_and_ssd_recognized(positive_a, rng, tmp_path):
         run_dir.mkdir()
         got = run_model(so, {"input_ids": ids}, run_dir)["logits"]
         assert rel_err(got, want) < 1e-4
+
+
+@pytest.mark.parametrize("variant", ["llamba", "llamba_hybrid", "relu_decay"])
+def test_discrete_mamba2_quadratic_form_recognized(variant, rng, tmp_path):
+    """The Discrete Mamba-2 quadratic form of the zoo's llamba models (log
+    decay -softplus(A_log), per-head B and C, no dt) imports as
+    ssm.discrete_ssd, one per SSM layer; with Relu in place of the Softplus
+    (not that mixer) the graph compiles as written. Logits against
+    onnxruntime either way."""
+    import zoo
+    m = zoo.build("llamba_hybrid" if variant == "llamba_hybrid" else "llamba", "tiny",
+                  seed=int(rng.integers(1 << 30)))
+    if variant == "relu_decay":
+        for node in m.graph.node:
+            if node.op_type == "Softplus":
+                node.op_type = "Relu"
+    path = tmp_path / "m.onnx"
+    onnx.save(m, path)
+    ir = graph_ir(path, tmp_path)
+    main = ir[:ir.index("func.func @prefill")] if "@prefill" in ir else ir
+    layers = zoo.SIZES["tiny"]["layers"]
+    ssm_layers = layers - (len(zoo.llamba_attention_layers(layers))
+                           if variant == "llamba_hybrid" else 0)
+    assert main.count("ssm.discrete_ssd") == (0 if variant == "relu_decay" else ssm_layers), main
+    assert main.count("ssm.ssd ") == 0, main
+    assert main.count("ssm.causal_conv1d") == ssm_layers, main
+    so = compile_onnx(path, tmp_path)
+    for b, l in ((2, 7), (1, 1), (1, 33)):
+        ids = rng.integers(0, 128, (b, l)).astype(np.int64)
+        want = onnxruntime_outputs(path, {"input_ids": ids})["logits"]
+        run_dir = tmp_path / f"run{b}x{l}"
+        run_dir.mkdir()
+        got = run_model(so, {"input_ids": ids}, run_dir)["logits"]
+        assert rel_err(got, want) < 1e-4, (b, l)

@@ -16,20 +16,26 @@
 //
 //   becomes ssm.causal_conv1d.
 //
-// * The quadratic (dual) form of SSD with one B/C group, as the Mamba-2
-//   paper writes it:
+// * The quadratic (dual) form of SSD, as the Mamba-2 paper writes it:
 //
-//     dA    = Mul(dt, A)                          dt = Softplus(..), A < 0
-//     const cs    = Transpose(CumSum(dA, axis = 1), [0, 2, 1])         (b, h,
-//     L) seg   = Sub(Unsqueeze(cs, 3), Unsqueeze(cs, 2))            cs_i - cs_j
+//     dA    = Mul(dt, A)                     dt = Softplus(..), A <= 0 (h)
+//     cs    = Transpose(CumSum(dA, axis = 1), [0, 2, 1])          (b, h, L)
+//     seg   = Sub(Unsqueeze(cs, 3), Unsqueeze(cs, 2))             cs_i - cs_j
 //     decay = Exp(Where(tril(ones(L, L)), seg, -inf))
-//     cb    = Unsqueeze(MatMul(C, Transpose(B, [0, 2, 1])), 1)   (b, 1, L, L)
-//     xdt   = Transpose(Mul(x, Unsqueeze(dt, 3)), [0, 2, 1, 3])  (b, h, L, p)
-//     y     = MatMul(Mul(cb, decay), xdt)                        (b, h, L, p)
+//     cb    = Unsqueeze(MatMul(C, Transpose(B, [0, 2, 1])), 1)    (b, 1, L, L)
+//     xdt   = Transpose(Mul(x, Unsqueeze(dt, 3)), [0, 2, 1, 3])   (b, h, L, p)
+//     y     = MatMul(Mul(cb, decay), xdt)                         (b, h, L, p)
 //
 //   becomes ssm.ssd (x, dt, A, B, C; no D, bias or gate: those stay the
 //   elementwise ops around it). Since dt >= 0 and A <= 0, the op's clamp
-//   min(dt A, 0) changes nothing.
+//   min(dt A, 0) changes nothing. With B and C of shape (b, L, g, n), g one
+//   or the head count, cb may also be
+//
+//     cb    = MatMul(Transpose(C, [0, 2, 1, 3]), Transpose(B, [0, 2, 3, 1]))
+//
+// * The same form of Discrete Mamba-2 (Llamba), with the log decay
+//   dA = Neg(Softplus(A_log)) of A_log (b, L, h) and no dt scaling
+//   (xdt = Transpose(x, [0, 2, 1, 3])), becomes ssm.discrete_ssd.
 //
 // Every intermediate must have no other use, except the values the pattern
 // itself reads twice (cs, dt). Anything else is imported as written.
@@ -148,20 +154,38 @@ bool Importer::recognizeSSD(Node &n) {
   const onnx::NodeProto *mix = m.single(mm.input(0), "Mul");
   if (!mix || mix->input_size() != 2)
     return false;
-  const onnx::NodeProto *cbU = nullptr, *exp = nullptr;
-  for (int i = 0; i < 2 && !(cbU && exp); ++i) {
-    cbU = unsqueezeOf(mix->input(i), 1, true, 4);
-    exp = m.single(mix->input(1 - i), "Exp");
-  }
-  if (!cbU || !exp)
+  // cb = C B^T: Unsqueeze(MatMul(C, Transpose(B, [0, 2, 1])), 1) with one
+  // group, or MatMul(Transpose(C, [0, 2, 1, 3]), Transpose(B, [0, 2, 3, 1]))
+  // with B and C of shape (b, L, g, n).
+  std::string cName, bName;
+  auto matchCB = [&](StringRef name) {
+    if (const onnx::NodeProto *u = unsqueezeOf(name, 1, true, 4)) {
+      const onnx::NodeProto *cb = m.single(u->input(0), "MatMul");
+      const onnx::NodeProto *bt =
+          cb ? m.single(cb->input(1), "Transpose") : nullptr;
+      if (!bt || !isPerm(*bt, {0, 2, 1}))
+        return false;
+      cName = cb->input(0);
+      bName = bt->input(0);
+      return true;
+    }
+    const onnx::NodeProto *cb = m.single(name, "MatMul");
+    const onnx::NodeProto *ct =
+        cb ? m.single(cb->input(0), "Transpose") : nullptr;
+    const onnx::NodeProto *bt =
+        cb ? m.single(cb->input(1), "Transpose") : nullptr;
+    if (!ct || !bt || !isPerm(*ct, {0, 2, 1, 3}) || !isPerm(*bt, {0, 2, 3, 1}))
+      return false;
+    cName = ct->input(0);
+    bName = bt->input(0);
+    return true;
+  };
+  const onnx::NodeProto *exp = nullptr;
+  for (int i = 0; i < 2 && !exp; ++i)
+    if (matchCB(mix->input(i)))
+      exp = m.single(mix->input(1 - i), "Exp");
+  if (!exp)
     return false;
-  // cb = C B^T.
-  const onnx::NodeProto *cb = m.single(cbU->input(0), "MatMul");
-  const onnx::NodeProto *bt =
-      cb ? m.single(cb->input(1), "Transpose") : nullptr;
-  if (!bt || !isPerm(*bt, {0, 2, 1}))
-    return false;
-  std::string cName = cb->input(0), bName = bt->input(0);
   // decay = Exp(Where(causal, cs_i - cs_j, -inf)).
   const onnx::NodeProto *where = m.single(exp->input(0), "Where");
   if (!where || where->input_size() != 3 || !m.causalCondition(where->input(0)))
@@ -187,72 +211,102 @@ bool Importer::recognizeSSD(Node &n) {
   if (!cumAxis || cumAxis->size() != 1 ||
       ((*cumAxis)[0] != 1 && (*cumAxis)[0] != -2))
     return false;
-  const onnx::NodeProto *dA = m.single(cum->input(0), "Mul");
-  if (!dA || dA->input_size() != 2)
-    return false;
-  // dA = dt * A with A a negative constant.
-  std::string dtName, aName;
-  for (int i = 0; i < 2 && dtName.empty(); ++i) {
-    Tensor *a = lookup(dA->input(1 - i));
-    std::optional<SmallVector<double>> av = a ? constFloats(*a) : std::nullopt;
-    if (a && a->rank() == 1 && av &&
-        llvm::all_of(*av, [](double v) { return v <= 0; })) {
-      dtName = dA->input(i);
-      aName = dA->input(1 - i);
+  // The log decay: dt * A with A a negative constant and dt >= 0 a Softplus
+  // output (Mamba-2), or -softplus(A_log) (Discrete Mamba-2).
+  std::string dtName, aName, aLogName;
+  if (const onnx::NodeProto *dA = m.single(cum->input(0), "Mul")) {
+    for (int i = 0; i < 2 && dtName.empty() && dA->input_size() == 2; ++i) {
+      Tensor *a = lookup(dA->input(1 - i));
+      std::optional<SmallVector<double>> av =
+          a ? constFloats(*a) : std::nullopt;
+      if (a && a->rank() == 1 && av &&
+          llvm::all_of(*av, [](double v) { return v <= 0; })) {
+        dtName = dA->input(i);
+        aName = dA->input(1 - i);
+      }
     }
+    if (dtName.empty() || !m.producedBy(dtName, "Softplus"))
+      return false;
+  } else if (const onnx::NodeProto *negate = m.single(cum->input(0), "Neg")) {
+    const onnx::NodeProto *softplus = m.single(negate->input(0), "Softplus");
+    if (!softplus)
+      return false;
+    aLogName = softplus->input(0);
+  } else {
+    return false;
   }
-  // dt >= 0: a Softplus output.
-  if (dtName.empty() || !m.producedBy(dtName, "Softplus"))
-    return false;
-  // xdt = Transpose(Mul(x, Unsqueeze(dt, 3)), [0, 2, 1, 3]).
-  const onnx::NodeProto *xdtT = m.single(mm.input(1), "Transpose");
-  if (!xdtT || !isPerm(*xdtT, {0, 2, 1, 3}))
-    return false;
-  const onnx::NodeProto *xdt = m.single(xdtT->input(0), "Mul");
-  if (!xdt || xdt->input_size() != 2)
+  bool discrete = !aLogName.empty();
+  // The values: Transpose(Mul(x, Unsqueeze(dt, 3)), [0, 2, 1, 3]), or
+  // Transpose(x, [0, 2, 1, 3]) in Discrete Mamba-2 (no dt scaling).
+  const onnx::NodeProto *xT = m.single(mm.input(1), "Transpose");
+  if (!xT || !isPerm(*xT, {0, 2, 1, 3}))
     return false;
   std::string xName;
-  for (int i = 0; i < 2 && xName.empty(); ++i) {
-    const onnx::NodeProto *u = unsqueezeOf(xdt->input(1 - i), 3, true, 4);
-    if (u && u->input(0) == dtName)
-      xName = xdt->input(i);
+  if (discrete) {
+    xName = xT->input(0);
+  } else {
+    const onnx::NodeProto *xdt = m.single(xT->input(0), "Mul");
+    if (!xdt || xdt->input_size() != 2)
+      return false;
+    for (int i = 0; i < 2 && xName.empty(); ++i) {
+      const onnx::NodeProto *u = unsqueezeOf(xdt->input(1 - i), 3, true, 4);
+      if (u && u->input(0) == dtName)
+        xName = xdt->input(i);
+    }
+    if (xName.empty())
+      return false;
   }
-  if (xName.empty())
-    return false;
 
-  Tensor *x = lookup(xName), *dt = lookup(dtName), *A = lookup(aName);
-  Tensor *B = lookup(bName), *C = lookup(cName);
-  if (!x || !dt || !A || !B || !C || x->rank() != 4 || dt->rank() != 3 ||
-      B->rank() != 3 || C->rank() != 3)
+  Tensor *x = lookup(xName), *B = lookup(bName), *C = lookup(cName);
+  Tensor *dt = discrete ? nullptr : lookup(dtName);
+  Tensor *A = discrete ? nullptr : lookup(aName);
+  Tensor *aLog = discrete ? lookup(aLogName) : nullptr;
+  if (!x || !B || !C || (discrete ? !aLog : !dt || !A) || x->rank() != 4 ||
+      B->rank() != C->rank() || (B->rank() != 3 && B->rank() != 4) ||
+      (discrete ? aLog->rank() != 3 : dt->rank() != 3))
     return false;
   Type et = x->elementType;
-  if (!isa<FloatType>(et) || dt->elementType != et || A->elementType != et ||
-      B->elementType != et || C->elementType != et)
+  if (!isa<FloatType>(et) || B->elementType != et || C->elementType != et ||
+      (discrete ? aLog->elementType != et
+                : dt->elementType != et || A->elementType != et))
     return false;
   auto same = [&](AffineExpr a, AffineExpr b) {
     return simplify(a) == simplify(b);
   };
   AffineExpr b = x->shape[0], l = x->shape[1], h = x->shape[2];
-  AffineExpr p = x->shape[3], ns = B->shape[2];
-  if (!same(dt->shape[0], b) || !same(dt->shape[1], l) ||
-      !same(dt->shape[2], h) || !same(A->shape[0], h) ||
+  AffineExpr p = x->shape[3], ns = B->shape.back();
+  // One group, or one per head (the broadcasts of the products above allow
+  // no other count).
+  AffineExpr groups = B->rank() == 4 ? B->shape[2] : cst(1);
+  Tensor *decayParam = discrete ? aLog : dt;
+  if (!same(decayParam->shape[0], b) || !same(decayParam->shape[1], l) ||
+      !same(decayParam->shape[2], h) || (!discrete && !same(A->shape[0], h)) ||
       !same(B->shape[0], b) || !same(B->shape[1], l) || !same(C->shape[0], b) ||
-      !same(C->shape[1], l) || !same(C->shape[2], ns) ||
-      !constantOf(simplify(h)) || !constantOf(simplify(p)) ||
-      !constantOf(simplify(ns)))
+      !same(C->shape[1], l) || !same(C->shape.back(), ns) ||
+      (B->rank() == 4 && !same(C->shape[2], groups)) ||
+      (!same(groups, cst(1)) && !same(groups, h)) || !constantOf(simplify(h)) ||
+      !constantOf(simplify(p)) || !constantOf(simplify(ns)))
     return false;
 
   Location loc = n.loc;
-  SmallVector<AffineExpr> bcShape = {b, l, cst(1), ns};
-  Tensor B4 = reshape(*B, bcShape, loc), C4 = reshape(*C, bcShape, loc);
+  SmallVector<AffineExpr> bcShape = {b, l, groups, ns};
+  Tensor B4 = B->rank() == 4 ? *B : reshape(*B, bcShape, loc);
+  Tensor C4 = C->rank() == 4 ? *C : reshape(*C, bcShape, loc);
   SmallVector<AffineExpr> stShape = {b, h, p, ns};
-  auto op = SSDOp::create(builder, loc, tensorType(x->shape, et),
-                          tensorType(stShape, builder.getF32Type()), get(*x),
-                          get(*dt), get(*A), get(B4), get(C4), Value(), Value(),
-                          Value(), Value(), UnitAttr(), nullptr);
+  Type yType = tensorType(x->shape, et);
+  Type stateType = tensorType(stShape, builder.getF32Type());
+  Operation *op;
+  if (discrete)
+    op = DiscreteSSDOp::create(builder, loc, yType, stateType, get(*x),
+                               get(*aLog), get(B4), get(C4), Value(), Value(),
+                               Value(), Value());
+  else
+    op = SSDOp::create(builder, loc, yType, stateType, get(*x), get(*dt),
+                       get(*A), get(B4), get(C4), Value(), Value(), Value(),
+                       Value(), UnitAttr(), nullptr);
   if (!keepIfValid(op))
     return false;
-  Tensor y = fromValue(op.getY(), x->shape);
+  Tensor y = fromValue(op->getResult(0), x->shape);
   define(n, 0, transpose(y, {0, 2, 1, 3}, loc));
   return true;
 }
