@@ -1,7 +1,10 @@
 """CPU benchmark: SSMC against llama.cpp, IREE and onnxruntime on the same weights.
 
-Generates mamba2-130m with examples/zoo.py (random float32 weights, the shape
-of ../shared/BENCHMARKS.md), and on those same weights:
+Generates the benchmark models of ../shared/BENCHMARKS.md with examples/zoo.py
+(random float32 weights): mamba2-130m (zoo mamba2, size 130m) and
+hybrid-1b-shape (zoo llamba_hybrid, size 1b: the Llama-3.2-1B trunk with
+Discrete Mamba-2 mixers in standard ops, attention in layers 4 and 10;
+5.5 GB of weights in external data), and on those same weights:
 
 - SSMC: compiles the ONNX file with `ssmc -O3`; prefill through
   `ssm-run --bench`, decode through `ssm-run --generate`.
@@ -24,12 +27,15 @@ each --decode-batch, all with --threads threads, measures the machine's
 memory bandwidth with a streaming copy, and prints the results as JSON and as
 Markdown tables with the ratios (speed ratio = peer time / SSMC time).
 
-  .venv/bin/python bench/cpu_peers.py [--seq 128,512,2048] [--decode-batch 1,4,16]
+  .venv/bin/python bench/cpu_peers.py [--models mamba2-130m,hybrid-1b-shape]
+      [--seq 128,512,2048] [--decode-batch 1,4,16]
       [--runs 3] [--threads 2] [--skip llama,iree,ort] [--layers N] [--f16]
       [--wait-idle SECONDS]
 
-The JSON goes to bench/.work/cpu_peers/MODEL.json (or --json) and stdout,
-then the tables. Quick test: --layers 2 --seq 64,128 --runs 2 (the first
+llama.cpp cannot run hybrid-1b-shape: it has no Discrete Mamba-2
+architecture (the results say so). The JSON of each model goes to
+bench/.work/cpu_peers/MODEL.json (or --json, with one model) and stdout,
+then the tables of every model. Quick test: --layers 2 --seq 64,128 --runs 2 (the first
 run builds llama.cpp: about 5 minutes).
 
 onnxruntime is always the parity reference; --skip ort skips its timing
@@ -133,14 +139,24 @@ def wait_idle(limit_s, what, record):
 # ---------------------------------------------------------------------------
 # The model: ONNX from the zoo, its weights by layer, the SSMC library.
 
-def make_model(layers):
-    import onnx
+# The benchmark models of ../shared/BENCHMARKS.md: zoo model and size.
+MODELS = {"mamba2-130m": ("mamba2", "130m"), "hybrid-1b-shape": ("llamba_hybrid", "1b")}
+# Why a peer cannot run a model (recorded in the results).
+UNSUPPORTED = {
+    ("llama", "hybrid-1b-shape"):
+        "llama.cpp has no Discrete Mamba-2 architecture (its hybrids, granitehybrid and "
+        "nemotron_h, mix Mamba-2 layers), so no GGUF of this model exists",
+}
+
+
+def make_model(model, layers):
     import zoo
-    tag = "mamba2-130m" + (f"-{layers}l" if layers else "")
+    tag = model + (f"-{layers}l" if layers else "")
     onnx_path, so_path = WORK / f"{tag}.onnx", WORK / f"{tag}.so"
     if not onnx_path.exists():
         t = time.time()
-        onnx.save(zoo.build("mamba2", "130m", seed=0, layers=layers), onnx_path)
+        name, size = MODELS[model]
+        zoo.save(zoo.build(name, size, seed=0, layers=layers), onnx_path)
         log(f"generated {onnx_path.name} in {time.time() - t:.1f} s")
     if stale(so_path, onnx_path, tool("ssmc")):
         t = time.time()
@@ -210,10 +226,42 @@ def zoo_mamba2_weights(onnx_path):
     return w
 
 
+def zoo_llamba_hybrid_info(onnx_path, prompt):
+    """Shape and weight bytes of an examples/zoo.py llamba_hybrid graph (the
+    initializers' dims, the external data unread); the state of one sequence
+    holds a KV cache of `prompt` tokens in the attention layers."""
+    import onnx
+    g = onnx.load(str(onnx_path), load_external_data=False).graph
+    dims = {t.name: list(t.dims) for t in g.initializer}
+    convs = [dims[n.input[1]] for n in g.node if n.op_type == "Conv"]
+    attention = sum(1 for n in g.node if n.op_type == "Softmax")
+    emb = dims["embed"]
+    heads = [dims[n.input[1]] for n in g.node if n.op_type == "Mul"
+             and len(dims.get(n.input[1], [])) == 2 and dims[n.input[1]][1] == 1]  # D (h, 1)
+    h = heads[0][0]
+    mlp = max(d[1] for d in dims.values() if len(d) == 2 and d[0] == emb[1])
+    d = emb[1]
+    conv_dim, _, k = convs[0]
+    di = d  # expand 1
+    n = (conv_dim - di) // (2 * h)
+    kv = [dims[m.input[1]][1] for m in g.node if m.op_type == "MatMul"
+          and len(dims.get(m.input[1], [])) == 2 and dims[m.input[1]][0] == d
+          and dims[m.input[1]][1] < d]  # the K and V projections
+    cfg = dict(layers=len(convs) + attention, ssm_layers=len(convs), attention_layers=attention,
+               d=d, di=di, h=h, p=di // h, n=n, k=k, conv_dim=conv_dim, mlp=mlp,
+               vocab=emb[0], kv_width=kv[0] if kv else d, kv_prompt=prompt)
+    weight_bytes = sum(int(np.prod(t.dims)) * 4 for t in g.initializer
+                       if t.data_type == onnx.TensorProto.FLOAT)
+    return cfg, weight_bytes
+
+
 def state_bytes(cfg):
-    """Recurrent state of one sequence, float32: SSM state plus conv window."""
+    """Recurrent state of one sequence, float32: SSM state plus conv window
+    (plus, in a hybrid, the K and V caches of cfg['kv_prompt'] tokens)."""
     c = cfg
-    return c["layers"] * (c["h"] * c["p"] * c["n"] + (c["k"] - 1) * c["conv_dim"]) * 4
+    ssm = c.get("ssm_layers", c["layers"])
+    kv = 2 * c.get("attention_layers", 0) * c.get("kv_width", 0) * c.get("kv_prompt", 0)
+    return (ssm * (c["h"] * c["p"] * c["n"] + (c["k"] - 1) * c["conv_dim"]) + kv) * 4
 
 
 # ---------------------------------------------------------------------------
@@ -686,6 +734,8 @@ def print_tables(res):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", default="mamba2-130m,hybrid-1b-shape",
+                    help=f"benchmark models, among {', '.join(MODELS)}")
     ap.add_argument("--seq", default="128,512,2048", help="prefill lengths (batch 1)")
     ap.add_argument("--decode-batch", default="1,4,16", help="decode batch sizes")
     ap.add_argument("--decode-steps", type=int, default=32)
@@ -709,21 +759,42 @@ def main():
     skip = {s.strip() for s in a.skip.split(",") if s.strip()}
     if skip - {"llama", "iree", "ort"}:
         ap.error(f"unknown peers in --skip: {sorted(skip - {'llama', 'iree', 'ort'})}")
+    models = [m.strip() for m in a.models.split(",") if m.strip()]
+    if not models or set(models) - set(MODELS):
+        ap.error(f"--models: choose among {sorted(MODELS)}")
+    if a.json and len(models) > 1:
+        ap.error("--json takes one model")
     seqs = [int(s) for s in a.seq.split(",") if s]
     batches = [int(b) for b in a.decode_batch.split(",") if b]
     SCRATCH.mkdir(parents=True, exist_ok=True)
+    results = [bench_model(a, model, skip, seqs, batches) for model in models]
+    for res in results:
+        print_tables(res)
+
+
+def bench_model(a, model, skip, seqs, batches):
+    """Everything for one model: results (also written as JSON)."""
     errors = {}
-    peers = Peers(errors, skip - {"ort"})
+    off = skip - {"ort"}
+    for (peer, m), why in UNSUPPORTED.items():
+        if m == model and peer not in off:
+            errors[f"{peer}: unsupported"] = why
+            off.add(peer)
+    peers = Peers(errors, off)
     res = dict(command=" ".join([Path(sys.executable).name] + sys.argv), machine=machine(),
                date=time.strftime("%Y-%m-%d %H:%M"), threads=a.threads, versions=versions(),
                loadavg_start=os.getloadavg(), errors=errors, parity=[], prefill=[], decode=[])
 
     import onnxruntime as ort
-    tag, onnx_path, so_path = make_model(a.layers)
-    w = zoo_mamba2_weights(onnx_path)
-    cfg = w["cfg"]
+    tag, onnx_path, so_path = make_model(model, a.layers)
+    if model == "mamba2-130m":
+        w = zoo_mamba2_weights(onnx_path)
+        cfg, weight_bytes = w["cfg"], w["weight_bytes"]
+    else:
+        w = None
+        cfg, weight_bytes = zoo_llamba_hybrid_info(onnx_path, a.prompt_len)
     vocab = cfg["vocab"]
-    res["model"] = dict(tag=tag, onnx=str(onnx_path), cfg=cfg, weight_bytes=w["weight_bytes"],
+    res["model"] = dict(tag=tag, onnx=str(onnx_path), cfg=cfg, weight_bytes=weight_bytes,
                         state_bytes_per_seq=state_bytes(cfg))
 
     # llama.cpp: build (cached) and GGUF (rewritten when the ONNX file is newer).
@@ -861,8 +932,8 @@ def main():
     out = a.json or SCRATCH / f"{tag}.json"
     out.write_text(json.dumps(res, indent=1))
     print(json.dumps(res, indent=1))
-    print_tables(res)
     log(f"wrote {out}")
+    return res
 
 
 if __name__ == "__main__":
