@@ -369,29 +369,50 @@ private:
   /// of rows.
   void buildBody(Value lo, Value hi, Value numRows, Value numCols,
                  Value numBlocks) {
-    int64_t width = blockColumns();
     rowBlocks(numRows, [&](Value start, Value end) {
-      loop(lo, hi, 1, [&](Value item) {
-        if (!m.outer.empty())
-          delinearize(m.outer, fold<arith::DivUIOp>(item, numBlocks), ivs);
-        Value col = fold<arith::MulIOp>(fold<arith::RemUIOp>(item, numBlocks),
-                                        cst(width));
-        if (m.dot)
-          return dotTiles(numRows, start, end, col, numCols);
-        // A full block, or the last, partial one (masked).
-        Value full = fold<arith::SubIOp>(
-            numCols, fold<arith::RemUIOp>(numCols, cst(width)));
-        if (knownNotLess(full, numCols))
-          return rowTiles(start, end, col, /*masked=*/false);
-        Value isFull =
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, col, full);
-        auto ifOp = scf::IfOp::create(b, loc, isFull, /*withElse=*/true);
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(ifOp.thenBlock());
-        rowTiles(start, end, col, /*masked=*/false);
-        b.setInsertionPointToStart(ifOp.elseBlock());
-        rowTiles(start, end, col, /*masked=*/true);
+      // The dot-product kernel visits the reduction in blocks of
+      // `dot-block-k`, so that a block of rows of `A` stays in the cache
+      // for all columns: [kLo, kHi) per pass over the columns.
+      Value size = sizes[m.k];
+      if (!m.dot || opts.dotBlockK <= 0 ||
+          knownNotLess(cst(opts.dotBlockK), size))
+        return columns(lo, hi, start, end, numRows, numCols, numBlocks, cst(0),
+                       size);
+      int64_t w = opts.vectorWidth;
+      int64_t blockK = (opts.dotBlockK + w - 1) / w * w;
+      loop(cst(0), size, blockK, [&](Value kLo) {
+        Value kHi =
+            fold<arith::MinUIOp>(fold<arith::AddIOp>(kLo, cst(blockK)), size);
+        columns(lo, hi, start, end, numRows, numCols, numBlocks, kLo, kHi);
       });
+    });
+  }
+
+  /// Items [lo, hi) of (outer loops x blocks of columns) for the rows
+  /// [start, end) and the reduction indices [kLo, kHi).
+  void columns(Value lo, Value hi, Value start, Value end, Value numRows,
+               Value numCols, Value numBlocks, Value kLo, Value kHi) {
+    int64_t width = blockColumns();
+    loop(lo, hi, 1, [&](Value item) {
+      if (!m.outer.empty())
+        delinearize(m.outer, fold<arith::DivUIOp>(item, numBlocks), ivs);
+      Value col = fold<arith::MulIOp>(fold<arith::RemUIOp>(item, numBlocks),
+                                      cst(width));
+      if (m.dot)
+        return dotTiles(numRows, start, end, col, numCols, kLo, kHi);
+      // A full block, or the last, partial one (masked).
+      Value full = fold<arith::SubIOp>(
+          numCols, fold<arith::RemUIOp>(numCols, cst(width)));
+      if (knownNotLess(full, numCols))
+        return rowTiles(start, end, col, /*masked=*/false);
+      Value isFull =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, col, full);
+      auto ifOp = scf::IfOp::create(b, loc, isFull, /*withElse=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      rowTiles(start, end, col, /*masked=*/false);
+      b.setInsertionPointToStart(ifOp.elseBlock());
+      rowTiles(start, end, col, /*masked=*/true);
     });
   }
 
@@ -496,12 +517,12 @@ private:
   /// step of one sequence) gets tiles of one row: the full tile would
   /// multiply clamped duplicates of it. (With two rows or more, the full
   /// tile, which reads each weight once for all its rows, is faster.)
-  void dotTiles(Value numRows, Value start, Value end, Value col,
-                Value numCols) {
+  void dotTiles(Value numRows, Value start, Value end, Value col, Value numCols,
+                Value kLo, Value kHi) {
     auto tiles = [&](bool narrow) {
       bool saved = std::exchange(narrowRows, narrow);
       loop(start, end, tileRows(),
-           [&](Value first) { dotTile(first, end, col, numCols); });
+           [&](Value first) { dotTile(first, end, col, numCols, kLo, kHi); });
       narrowRows = saved;
     };
     if (tileRows() == 1 || knownNotLess(numRows, cst(2)))
@@ -518,7 +539,9 @@ private:
     tiles(false);
   }
 
-  void dotTile(Value first, Value end, Value col, Value numCols) {
+  /// C[rows, cols] += the sum over k in [kLo, kHi) of the products.
+  void dotTile(Value first, Value end, Value col, Value numCols, Value kLo,
+               Value kHi) {
     int64_t nr = tileRows(), nc = opts.dotCols, w = opts.vectorWidth;
     SmallVector<SmallVector<Value>> rows = tileRowValues(first, end);
     SmallVector<SmallVector<Value>> cols;
@@ -531,8 +554,17 @@ private:
       cols.push_back(std::move(values));
     }
     SmallVector<Value> init(nr * nc, zeroVector());
-    Value size = sizes[m.k];
-    Value full = fold<arith::SubIOp>(size, fold<arith::RemUIOp>(size, cst(w)));
+    // [kLo, full) in whole vectors, then a masked tail up to kHi = size.
+    // kLo is a multiple of w (a block start), so with the reduction a
+    // multiple of w, every block is whole.
+    Value size = kHi;
+    std::optional<int64_t> total = getConstantIntValue(sizes[m.k]);
+    Value full =
+        total && *total % w == 0
+            ? size
+            : fold<arith::SubIOp>(
+                  size,
+                  fold<arith::RemUIOp>(fold<arith::SubIOp>(size, kLo), cst(w)));
     // One step of `w` reduction indices from `k`, masked or not.
     auto step = [&](Value k, ValueRange acc, Value mask) {
       SmallVector<Value> avec, bvec;
@@ -554,7 +586,7 @@ private:
       return next;
     };
     auto kLoop = scf::ForOp::create(
-        b, loc, cst(0), full, cst(w), init,
+        b, loc, kLo, full, cst(w), init,
         [&](OpBuilder &, Location, Value k, ValueRange acc) {
           scf::YieldOp::create(b, loc, step(k, acc, Value()));
         });
@@ -569,7 +601,7 @@ private:
                            cs = getConstantIntValue(size);
     if (cf && cs && *cf < *cs) {
       sums = tailStep();
-    } else if (!knownNotLess(full, size)) {
+    } else if (full != size && !knownNotLess(full, size)) {
       Value partial =
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, full, size);
       auto tail = scf::IfOp::create(
@@ -635,8 +667,9 @@ struct SSMCPUContractionKernels
       if (std::optional<Contraction> m = match(op))
         found.emplace_back(op, std::move(*m));
     });
-    SSMCPUContractionKernelsOptions options{
-        rows, vectors, vectorWidth, dotRows, dotCols, blockRows, parallel};
+    SSMCPUContractionKernelsOptions options{rows,      vectors, vectorWidth,
+                                            dotRows,   dotCols, blockRows,
+                                            dotBlockK, parallel};
     IRRewriter rewriter(&getContext());
     SymbolTable symbols(getOperation());
     for (auto &[op, m] : found) {

@@ -1,5 +1,6 @@
-// RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3 parallel=0" | FileCheck %s
-// RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3" | FileCheck %s --check-prefix=PAR
+// RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3 dot-block-k=0 parallel=0" | FileCheck %s
+// RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3 dot-block-k=0" | FileCheck %s --check-prefix=PAR
+// RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3 dot-block-k=6 parallel=0" | FileCheck %s --check-prefix=BLK
 // RUN: not ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=0" 2>&1 | FileCheck %s --check-prefix=ERR
 
 // ERR: ssm-cpu-contraction-kernels: tile sizes must be positive
@@ -255,6 +256,67 @@ func.func @matvec(%x: memref<3xf32>, %w: memref<3x8xf32>, %y: memref<8xf32>) {
 
 // -----
 
+// dot-block-k: the dot-product kernel visits the reduction in blocks
+// (6 rounded up to 8, two vectors), all columns per block, so that the
+// block of rows of x stays in the cache; each block's sums are added to y.
+// With k static and a multiple of the vector width (20), every block is
+// whole vectors: no masked tail. With k dynamic, the tail of each block is
+// masked under a test.
+// BLK-LABEL: func.func @tied_head_blocked
+// BLK: scf.for %[[K0:[a-z0-9_]+]] = %c0 to %c20 step %c8 {
+// BLK: %[[END:.*]] = arith.addi %[[K0]], %c8
+// BLK: %[[K1:.*]] = arith.minui %[[END]], %c20
+// BLK: scf.for %{{.*}} = %[[K0]] to %[[K1]] step %c4 iter_args(
+// BLK-NOT: vector.maskedload
+// BLK: %[[OLD:.*]] = memref.load %{{.*}}
+// BLK: vector.reduction <add>, %{{.*}}, %[[OLD]] fastmath<reassoc>
+// BLK-LABEL: func.func @tied_head_blocked_dynamic
+// BLK: %[[K:.*]] = memref.dim %{{.*}}, %c1
+// BLK: scf.for %[[D0:[a-z0-9_]+]] = %c0 to %[[K]] step %c8 {
+// BLK: %[[DE:.*]] = arith.addi %[[D0]], %c8
+// BLK: %[[D1:.*]] = arith.minui %[[DE]], %[[K]]
+// BLK: %[[LEN:.*]] = arith.subi %[[D1]], %[[D0]]
+// BLK: %[[REM:.*]] = arith.remui %[[LEN]], %c4
+// BLK: %[[FULL:.*]] = arith.subi %[[D1]], %[[REM]]
+// BLK: scf.for %{{.*}} = %[[D0]] to %[[FULL]] step %c4 iter_args(
+// BLK: arith.cmpi ult, %[[FULL]], %[[D1]]
+// BLK: vector.maskedload
+func.func @tied_head_blocked(%x: memref<?x20xf32>, %e: memref<5x20xf32>,
+                             %y: memref<?x5xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                       affine_map<(m, n, k) -> (n, k)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %e : memref<?x20xf32>, memref<5x20xf32>)
+      outs(%y : memref<?x5xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+func.func @tied_head_blocked_dynamic(%x: memref<?x?xf32>, %e: memref<5x?xf32>,
+                                     %y: memref<?x5xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                       affine_map<(m, n, k) -> (n, k)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %e : memref<?x?xf32>, memref<5x?xf32>)
+      outs(%y : memref<?x5xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // Left to ssm-cpu-loop-order: a body that is more than a multiply-add, f16
 // operands, a strided last dimension, tensors, two reductions.
 // CHECK-LABEL: func.func @unmatched
@@ -316,3 +378,4 @@ func.func @unmatched(%x: memref<?x3xf32>, %w: memref<3x8xf32>,
   }
   return
 }
+

@@ -129,13 +129,14 @@ def test_constant_data_threshold(threshold, rng, tmp_path):
 @pytest.mark.parametrize("tied", [False, True])
 def test_large_projections(tied, tmp_path):
     """Projections large enough for the CPU loop order's row blocking (weights
-    of at least 64K elements) and an LM head with tied embeddings (MatMul
-    with the transposed embedding, read in place as dot products), at row
-    counts that are and are not multiples of the block, against
-    onnxruntime."""
+    of at least 64K elements) and the dot-product kernel's reduction blocks
+    (1100 = 1024 + a partial block with a masked tail), and an LM head with
+    tied embeddings (MatMul with the transposed embedding, read in place as
+    dot products), at row counts that are and are not multiples of the
+    block, against onnxruntime."""
     from onnx import TensorProto, helper, numpy_helper
     rng = np.random.default_rng()
-    d, f, vocab = 256, 640, 300
+    d, f, vocab = 256, 1100, 300  # f: a reduction past one dot-block-k block (1024)
     emb = rng.standard_normal((vocab, d)).astype(np.float32)
     w = (rng.standard_normal((d, f)) / 16).astype(np.float32)
     w2 = (rng.standard_normal((f, d)) / 16).astype(np.float32)

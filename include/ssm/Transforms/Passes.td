@@ -302,7 +302,12 @@ def SSMCPUContractionKernels : Pass<"ssm-cpu-contraction-kernels", "ModuleOp"> {
       unit-stride (the LM head of tied embeddings, `x E^T`). A tile of
       `dot-rows` rows by `dot-cols` columns of `C` keeps one vector of
       partial sums per element over `k` (the sums are reassociated), reduced
-      at the end.
+      at the end. The reduction runs in blocks of `dot-block-k` indices, all
+      columns per block, each block's sums added to `C`: the block of rows
+      of `A` (`block-rows` by `dot-block-k`) then stays in the L2 cache while
+      the columns stream, and the tile's columns in L1. The default tile,
+      3 x 6 (18 accumulators, 27 of the 32 AVX-512 registers), loads one
+      `A` vector per 6 multiply-adds from L2 (measured in bench/RESULTS.md).
 
     The rows are all parallel loops used by `A` and `C` and not by `B`
     (batch and sequence together, so that a batch of single-token decode
@@ -332,12 +337,15 @@ def SSMCPUContractionKernels : Pass<"ssm-cpu-contraction-kernels", "ModuleOp"> {
            "Vectors per row of the outer-product kernel's register tile">,
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "f32 lanes per vector">,
-    Option<"dotRows", "dot-rows", "int64_t", /*default=*/"4",
+    Option<"dotRows", "dot-rows", "int64_t", /*default=*/"3",
            "Rows of the dot-product kernel's register tile">,
-    Option<"dotCols", "dot-cols", "int64_t", /*default=*/"3",
+    Option<"dotCols", "dot-cols", "int64_t", /*default=*/"6",
            "Columns of the dot-product kernel's register tile">,
     Option<"blockRows", "block-rows", "int64_t", /*default=*/"96",
            "Rows per cache block (rounded up to a multiple of the tile rows)">,
+    Option<"dotBlockK", "dot-block-k", "int64_t", /*default=*/"1024",
+           "Reduction indices per cache block of the dot-product kernel "
+           "(rounded up to whole vectors; 0: the whole reduction at once)">,
     Option<"parallel", "parallel", "bool", /*default=*/"true",
            "Outline the loop over column blocks for the thread pool">,
   ];
