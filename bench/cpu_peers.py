@@ -579,8 +579,12 @@ def iree_build(onnx_path, tag):
     mlir, irpa, vmfb = d / f"{tag}.mlir", d / f"{tag}.irpa", d / f"{tag}.vmfb"
     if stale(mlir, onnx_path) or not irpa.exists():
         t = time.time()
+        # --large-model: past protobuf's 2 GiB (external data), the importer's
+        # in-memory checker fails; this flag infers shapes through files.
+        large = Path(f"{onnx_path}.data").exists()
         run(NICE + [iree_tool("iree-import-onnx"), onnx_path, "-o", mlir,
-                    "--externalize-params", "--save-params-to", irpa])
+                    "--externalize-params", "--save-params-to", irpa]
+            + (["--large-model"] if large else []))
         log(f"iree-import-onnx {onnx_path.name} in {time.time() - t:.1f} s")
     if stale(vmfb, mlir):
         t = time.time()
