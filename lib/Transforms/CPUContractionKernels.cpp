@@ -554,17 +554,16 @@ private:
       cols.push_back(std::move(values));
     }
     SmallVector<Value> init(nr * nc, zeroVector());
-    // [kLo, full) in whole vectors, then a masked tail up to kHi = size.
+    // [kLo, full) in whole vectors, then a masked tail up to kHi.
     // kLo is a multiple of w (a block start), so with the reduction a
     // multiple of w, every block is whole.
-    Value size = kHi;
     std::optional<int64_t> total = getConstantIntValue(sizes[m.k]);
     Value full =
         total && *total % w == 0
-            ? size
+            ? kHi
             : fold<arith::SubIOp>(
-                  size,
-                  fold<arith::RemUIOp>(fold<arith::SubIOp>(size, kLo), cst(w)));
+                  kHi,
+                  fold<arith::RemUIOp>(fold<arith::SubIOp>(kHi, kLo), cst(w)));
     // One step of `w` reduction indices from `k`, masked or not.
     auto step = [&](Value k, ValueRange acc, Value mask) {
       SmallVector<Value> avec, bvec;
@@ -593,17 +592,17 @@ private:
     // The last, partial step of k, under a test unless known.
     SmallVector<Value> sums(kLoop.getResults());
     auto tailStep = [&] {
-      Value left = fold<arith::SubIOp>(size, full);
+      Value left = fold<arith::SubIOp>(kHi, full);
       Value mask = vector::CreateMaskOp::create(b, loc, maskType, left);
       return step(full, kLoop.getResults(), mask);
     };
     std::optional<int64_t> cf = getConstantIntValue(full),
-                           cs = getConstantIntValue(size);
-    if (cf && cs && *cf < *cs) {
+                           ch = getConstantIntValue(kHi);
+    if (cf && ch && *cf < *ch) {
       sums = tailStep();
-    } else if (full != size && !knownNotLess(full, size)) {
+    } else if (full != kHi && !knownNotLess(full, kHi)) {
       Value partial =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, full, size);
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, full, kHi);
       auto tail = scf::IfOp::create(
           b, loc, partial,
           [&](OpBuilder &, Location) {
