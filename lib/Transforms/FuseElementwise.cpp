@@ -83,33 +83,85 @@ static bool readsOncePerIteration(OpOperand &use) {
 /// of its consumers instead of being written once.
 static constexpr unsigned kMaxRecomputedOps = 32;
 
+/// The number of distinct tensors that `op` reads in full, one element per
+/// iteration: those that each copy of a recomputed `op` reads again
+/// (broadcast reads such as a norm's weight or a per-token statistic, and
+/// constants, are not counted).
+static unsigned numFullInputs(linalg::GenericOp op) {
+  llvm::SmallPtrSet<Value, 4> full;
+  for (OpOperand *input : op.getDpsInputOperands())
+    if (readsEachElementOnce(op.getMatchingIndexingMap(input)) &&
+        !matchPattern(input->get(), m_Constant()))
+      full.insert(input->get());
+  return full.size();
+}
+
+/// Whether the upstream fusion pattern, with the control function of this
+/// pass, fuses the producer of `use` into its consumer.
+static bool fusesIntoConsumer(OpOperand &use) {
+  auto producer = use.get().getDefiningOp<linalg::GenericOp>();
+  return producer && isElementwise(producer) && use.get().hasOneUse() &&
+         readsOncePerIteration(use);
+}
+
+/// Whether the elementwise `op` should be cloned once per use: it has
+/// several uses, all of which could fuse it, its body is small, and the
+/// copies read less memory than writing the result once would move. With
+/// `f` tensors read in full and `k` uses, the copies read `k * f` elements
+/// per element of the result; writing it reads the `f` once, writes the
+/// result (a read and a write of the line) and reads it `k` times. So the
+/// gated value `(y + D x) * silu(z)` feeding a norm's sum of squares and its
+/// scaling is cloned (6 < 7), and so is a residual sum of two streams read
+/// by a norm's two steps and the next residual addition (6 < 7), but not
+/// once the next residual addition has fused that sum and reads three
+/// streams (9 > 8): cloning the residual stream at every layer would make
+/// each layer's norm re-add the outputs of all the layers before it.
+static bool shouldCloneForEachUse(linalg::GenericOp op) {
+  if (!isElementwise(op) ||
+      op.getRegion().front().getOperations().size() > kMaxRecomputedOps)
+    return false;
+  Value result = op->getResult(0);
+  unsigned k = 0;
+  for (OpOperand &use : result.getUses()) {
+    if (!readsOncePerIteration(use))
+      return false;
+    ++k;
+  }
+  unsigned f = numFullInputs(op);
+  return k >= 2 && k * f < f + 2 + k;
+}
+
 namespace {
 /// An elementwise producer whose result has several uses, all of which could
 /// fuse it, is cloned once per use, so that each consumer fuses its own copy
 /// and the result is never written (the gated value of a gated RMSNorm feeds
-/// both the sum of squares and the scaling; SiLU reads its input twice).
+/// both the sum of squares and the scaling; SiLU reads its input twice),
+/// when that reads no more memory than writing it (shouldCloneForEachUse).
+/// The decision waits until the producers of its inputs have fused into it
+/// or been cloned, so that it counts the inputs the copies will read.
 struct CloneForEachConsumer : OpRewritePattern<linalg::GenericOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
-    if (!isElementwise(op))
-      return rewriter.notifyMatchFailure(op, "not elementwise");
+    if (!shouldCloneForEachUse(op))
+      return rewriter.notifyMatchFailure(
+          op, "not elementwise, fewer than two uses, a use that cannot fuse "
+              "it (a tensor.dim use waits for the dim patterns), a large "
+              "body, or copies that would read more than the written result");
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      auto producer = input->get().getDefiningOp<linalg::GenericOp>();
+      if (producer &&
+          (fusesIntoConsumer(*input) || shouldCloneForEachUse(producer)))
+        return rewriter.notifyMatchFailure(
+            op, "an input's producer fuses or is cloned first");
+    }
+    // Clones right after the producer dominate every use.
+    rewriter.setInsertionPointAfter(op);
     Value result = op->getResult(0);
     SmallVector<OpOperand *> uses;
     for (OpOperand &use : result.getUses())
       uses.push_back(&use);
-    if (uses.size() < 2)
-      return rewriter.notifyMatchFailure(op, "fewer than two uses");
-    if (!llvm::all_of(uses,
-                      [](OpOperand *u) { return readsOncePerIteration(*u); }))
-      return rewriter.notifyMatchFailure(
-          op, "a use cannot fuse it (a tensor.dim use waits for the dim "
-              "patterns to read the size from the producer's operands)");
-    if (op.getRegion().front().getOperations().size() > kMaxRecomputedOps)
-      return rewriter.notifyMatchFailure(op, "body too large to recompute");
-    // Clones right after the producer dominate every use.
-    rewriter.setInsertionPointAfter(op);
     for (OpOperand *use : llvm::drop_begin(uses)) {
       Operation *copy = rewriter.clone(*op);
       rewriter.modifyOpInPlace(use->getOwner(),
@@ -215,11 +267,8 @@ struct SSMFuseElementwise
     // Phase 2: fusion.
     RewritePatternSet patterns(ctx);
     patterns.add<CloneForEachConsumer>(ctx);
-    linalg::populateElementwiseOpsFusionPatterns(patterns, [](OpOperand *use) {
-      auto producer = use->get().getDefiningOp<linalg::GenericOp>();
-      return producer && isElementwise(producer) && use->get().hasOneUse() &&
-             readsOncePerIteration(*use);
-    });
+    linalg::populateElementwiseOpsFusionPatterns(
+        patterns, [](OpOperand *use) { return fusesIntoConsumer(*use); });
     // A reshape between two elementwise steps (the heads of (b, l, h, p)
     // viewed as (b, l, h * p)) moves out of the way: the generic on the
     // collapsed side is expanded to the finer loops.

@@ -393,3 +393,113 @@ func.func @rope_after_scale(%x: tensor<2x3x2x8xf32>, %w: tensor<8xf32>, %c: tens
   %y = ssm.rotary %q, %c, %s : (tensor<2x3x2x8xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) -> tensor<2x3x2x8xf32>
   return %y : tensor<2x3x2x8xf32>
 }
+
+// -----
+
+// A residual stream over four layers: h1 = x + o1, h2 = h1 + o2, ...; each
+// h_i is read by a norm's sum of squares, its scaling and the next residual
+// addition (the o_i stand for the layers' matrix products). h1 reads two
+// streams and is cloned into its three uses (6 reads < 7 to write it); h2
+// then reads x, o1 and o2 and is written (9 > 8), so h3 is cloned again
+// and h4 written: no op reads more than four streams, where cloning every
+// sum would make the last norm re-add all the layers' outputs.
+// CHECK-LABEL: func.func @residual_stream
+// CHECK: %[[H2:.*]] = linalg.generic {{.*}} ins(%arg0, %arg1, %arg2 :
+// CHECK: %[[H4:.*]] = linalg.generic {{.*}} ins(%[[H2]], %arg3, %arg4 :
+// CHECK: %[[S1:.*]] = linalg.generic {{.*}} ins(%arg0, %arg1 :
+// CHECK: linalg.generic {{.*}} ins(%arg0, %arg1, %[[S1]] :
+// CHECK: %[[S2:.*]] = linalg.generic {{.*}} ins(%[[H2]] :
+// CHECK: linalg.generic {{.*}} ins(%[[H2]], %[[S2]] :
+// CHECK: %[[S3:.*]] = linalg.generic {{.*}} ins(%[[H2]], %arg3 :
+// CHECK: linalg.generic {{.*}} ins(%[[H2]], %arg3, %[[S3]] :
+// CHECK: %[[S4:.*]] = linalg.generic {{.*}} ins(%[[H4]] :
+// CHECK: linalg.generic {{.*}} ins(%[[H4]], %[[S4]] :
+// CHECK-NOT: linalg.generic
+// CHECK: return
+#tok = affine_map<(t, d) -> (t, d)>
+#tokrow = affine_map<(t, d) -> (t)>
+func.func @residual_stream(%x: tensor<?x8xf32>, %o1: tensor<?x8xf32>, %o2: tensor<?x8xf32>, %o3: tensor<?x8xf32>, %o4: tensor<?x8xf32>) -> (tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %n = tensor.dim %x, %c0 : tensor<?x8xf32>
+  %e = tensor.empty(%n) : tensor<?x8xf32>
+  %er = tensor.empty(%n) : tensor<?xf32>
+  %fr = linalg.fill ins(%zero : f32) outs(%er : tensor<?xf32>) -> tensor<?xf32>
+  %h1 = linalg.generic {indexing_maps = [#tok, #tok, #tok], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %o1 : tensor<?x8xf32>, tensor<?x8xf32>) outs(%e : tensor<?x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<?x8xf32>
+  %h2 = linalg.generic {indexing_maps = [#tok, #tok, #tok], iterator_types = ["parallel", "parallel"]}
+      ins(%h1, %o2 : tensor<?x8xf32>, tensor<?x8xf32>) outs(%e : tensor<?x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<?x8xf32>
+  %h3 = linalg.generic {indexing_maps = [#tok, #tok, #tok], iterator_types = ["parallel", "parallel"]}
+      ins(%h2, %o3 : tensor<?x8xf32>, tensor<?x8xf32>) outs(%e : tensor<?x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<?x8xf32>
+  %h4 = linalg.generic {indexing_maps = [#tok, #tok, #tok], iterator_types = ["parallel", "parallel"]}
+      ins(%h3, %o4 : tensor<?x8xf32>, tensor<?x8xf32>) outs(%e : tensor<?x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<?x8xf32>
+  %ss1 = linalg.generic {indexing_maps = [#tok, #tokrow], iterator_types = ["parallel", "reduction"]}
+      ins(%h1 : tensor<?x8xf32>) outs(%fr : tensor<?xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.mulf %a, %a : f32
+    %s = arith.addf %o, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<?xf32>
+  %n1 = linalg.generic {indexing_maps = [#tok, #tokrow, #tok], iterator_types = ["parallel", "parallel"]}
+      ins(%h1, %ss1 : tensor<?x8xf32>, tensor<?xf32>) outs(%e : tensor<?x8xf32>) {
+  ^bb0(%a: f32, %r: f32, %o: f32):
+    %m = arith.mulf %a, %r : f32
+    linalg.yield %m : f32
+  } -> tensor<?x8xf32>
+  %ss2 = linalg.generic {indexing_maps = [#tok, #tokrow], iterator_types = ["parallel", "reduction"]}
+      ins(%h2 : tensor<?x8xf32>) outs(%fr : tensor<?xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.mulf %a, %a : f32
+    %s = arith.addf %o, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<?xf32>
+  %n2 = linalg.generic {indexing_maps = [#tok, #tokrow, #tok], iterator_types = ["parallel", "parallel"]}
+      ins(%h2, %ss2 : tensor<?x8xf32>, tensor<?xf32>) outs(%e : tensor<?x8xf32>) {
+  ^bb0(%a: f32, %r: f32, %o: f32):
+    %m = arith.mulf %a, %r : f32
+    linalg.yield %m : f32
+  } -> tensor<?x8xf32>
+  %ss3 = linalg.generic {indexing_maps = [#tok, #tokrow], iterator_types = ["parallel", "reduction"]}
+      ins(%h3 : tensor<?x8xf32>) outs(%fr : tensor<?xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.mulf %a, %a : f32
+    %s = arith.addf %o, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<?xf32>
+  %n3 = linalg.generic {indexing_maps = [#tok, #tokrow, #tok], iterator_types = ["parallel", "parallel"]}
+      ins(%h3, %ss3 : tensor<?x8xf32>, tensor<?xf32>) outs(%e : tensor<?x8xf32>) {
+  ^bb0(%a: f32, %r: f32, %o: f32):
+    %m = arith.mulf %a, %r : f32
+    linalg.yield %m : f32
+  } -> tensor<?x8xf32>
+  %ss4 = linalg.generic {indexing_maps = [#tok, #tokrow], iterator_types = ["parallel", "reduction"]}
+      ins(%h4 : tensor<?x8xf32>) outs(%fr : tensor<?xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.mulf %a, %a : f32
+    %s = arith.addf %o, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<?xf32>
+  %n4 = linalg.generic {indexing_maps = [#tok, #tokrow, #tok], iterator_types = ["parallel", "parallel"]}
+      ins(%h4, %ss4 : tensor<?x8xf32>, tensor<?xf32>) outs(%e : tensor<?x8xf32>) {
+  ^bb0(%a: f32, %r: f32, %o: f32):
+    %m = arith.mulf %a, %r : f32
+    linalg.yield %m : f32
+  } -> tensor<?x8xf32>
+  return %n1, %n2, %n3, %n4, %h4 : tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<?x8xf32>
+}

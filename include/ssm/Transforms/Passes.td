@@ -238,8 +238,17 @@ def SSMFuseElementwise : Pass<"ssm-fuse-elementwise"> {
       or into a matrix product (which would recompute it for every output
       column and hide the product from `ssm-cpu-contraction-kernels`).
     - A producer whose result has several uses, all of which could fuse it,
-      is cloned once per use when its body has at most 32 ops: each consumer
-      recomputes it instead of reading a written copy.
+      is cloned once per use when its body has at most 32 ops and the
+      copies read less memory than writing it once: with `f` distinct
+      tensors read in full (not broadcast, not constant) and `k` uses, when
+      `k * f < f + 2 + k` (writing the result reads its inputs once, costs a
+      read and a write of the line, and each use reads it). Each consumer
+      then recomputes it instead of reading a written copy. The decision
+      waits until the producers of its inputs have fused into it or been
+      cloned. So the gated value of a Mamba-2 epilogue is never written,
+      while a residual stream is written every other layer (cloning every
+      residual sum would make each norm re-add all the previous layers'
+      outputs).
     - `tensor.expand_shape` and `tensor.collapse_shape` between elementwise
       steps (heads split from or merged into features) move past the
       generic on their collapsed side, which is expanded to the finer loops
