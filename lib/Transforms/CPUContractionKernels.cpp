@@ -36,6 +36,17 @@ struct Contraction {
   /// last index of `B` and `C`) or a dot-product kernel (vectors along `k`,
   /// the last index of `A` and `B`).
   bool dot = false;
+  /// For the outer-product kernel, the width of `B`'s panels when `B` is
+  /// stored in panels `(n floordiv panel, k, n mod panel)` (see
+  /// ssm-transpose-constant-weights), else 0.
+  int64_t panel = 0;
+  /// The positions of `A` and `B` among the op's inputs, and of a third
+  /// factor `S` of a scaled product `C += A * B * S` (-1 if none).
+  unsigned aOperand = 0, bOperand = 1;
+  int sOperand = -1;
+  /// Whether `S` varies with the reduction (it scales `B`'s rows) or not (it
+  /// scales the output rows, once per tile).
+  bool scaleAlongK = false;
   unsigned k = 0;
   /// Parallel loops used by `A` and `C` but not `B`, outermost first.
   SmallVector<unsigned> rows;
@@ -78,16 +89,32 @@ static bool isUnitStrideF32(Value v) {
          strides.back() == 1;
 }
 
-/// Matches `op` against the two kernels' layouts.
-static std::optional<Contraction> match(linalg::GenericOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || !isMultiplyAdd(op))
-    return std::nullopt;
+/// The panel width `w` if `map` (of `B`, typed `type`) reads panels
+/// `(n floordiv w, k, n mod w)` of a static width, else 0.
+static int64_t panelWidth(AffineMap map, unsigned n, unsigned k,
+                          MemRefType type) {
+  if (map.getNumResults() != 3 || type.getRank() != 3 ||
+      ShapedType::isDynamic(type.getDimSize(2)))
+    return 0;
+  int64_t w = type.getDimSize(2);
+  MLIRContext *ctx = map.getContext();
+  AffineExpr dn = getAffineDimExpr(n, ctx), dk = getAffineDimExpr(k, ctx);
+  if (map.getResult(0) != dn.floorDiv(w) || map.getResult(1) != dk ||
+      map.getResult(2) != dn % w)
+    return 0;
+  return w;
+}
+
+/// Matches `op`, with the inputs `ai` as `A`, `bi` as `B` and `si` (-1:
+/// none) as the scale `S`, against the two kernels' layouts.
+static std::optional<Contraction> match(linalg::GenericOp op, unsigned ai,
+                                        unsigned bi, int si) {
   SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  AffineMap a = maps[0], b = maps[1], c = maps[2];
-  Value av = op.getDpsInputs()[0], bv = op.getDpsInputs()[1],
-        cv = op.getDpsInits()[0];
+  unsigned ci = op.getNumDpsInputs();
+  AffineMap a = maps[ai], b = maps[bi], c = maps[ci];
+  Value av = op->getOperand(ai), bv = op->getOperand(bi),
+        cv = op->getOperand(ci);
   if (!isa<MemRefType>(av.getType()) || !isa<MemRefType>(bv.getType()) ||
       !isUnitStrideF32(cv))
     return std::nullopt;
@@ -98,6 +125,9 @@ static std::optional<Contraction> match(linalg::GenericOp op) {
 
   // One reduction; C indexed by every parallel loop, each once.
   Contraction m;
+  m.aOperand = ai;
+  m.bOperand = bi;
+  m.sOperand = si;
   unsigned reductions = 0;
   for (unsigned i = 0, e = iters.size(); i < e; ++i)
     if (iters[i] == utils::IteratorType::reduction)
@@ -113,9 +143,13 @@ static std::optional<Contraction> match(linalg::GenericOp op) {
 
   std::optional<unsigned> cLast = lastLoop(c), bLast = lastLoop(b),
                           aLast = lastLoop(a);
-  if (cLast && bLast == cLast && !uses(a, *cLast) && isUnitStrideF32(bv)) {
+  if (cLast && !uses(a, *cLast) && isUnitStrideF32(bv) &&
+      (m.panel = panelWidth(b, *cLast, m.k, bType))) {
     m.cols.push_back(*cLast);
-  } else if (aLast == m.k && bLast == m.k && isUnitStrideF32(av) &&
+  } else if (cLast && bLast == cLast && !uses(a, *cLast) &&
+             isUnitStrideF32(bv)) {
+    m.cols.push_back(*cLast);
+  } else if (si < 0 && aLast == m.k && bLast == m.k && isUnitStrideF32(av) &&
              isUnitStrideF32(bv)) {
     m.dot = true;
   } else {
@@ -135,7 +169,40 @@ static std::optional<Contraction> match(linalg::GenericOp op) {
   }
   if (m.dot && m.cols.empty())
     return std::nullopt;
+  if (si < 0)
+    return m;
+  // The scale (outer-product kernel): an f32 value per reduction index or
+  // per output row (and outer loops), never per column.
+  AffineMap s = maps[si];
+  auto sType = dyn_cast<MemRefType>(op->getOperand(si).getType());
+  if (!sType || !sType.getElementType().isF32() || uses(s, m.cols.front()))
+    return std::nullopt;
+  m.scaleAlongK = uses(s, m.k);
+  if (m.scaleAlongK &&
+      llvm::any_of(m.rows, [&](unsigned d) { return uses(s, d); }))
+    return std::nullopt;
   return m;
+}
+
+/// Matches `op` against the two kernels' layouts: `C += A * B`, or
+/// `C += A * B * S` for the outer-product kernel, trying the inputs in each
+/// role (the product commutes). Of the roles that fit, the first with the
+/// most row loops wins: the tile's rows share each load of `B`.
+static std::optional<Contraction> match(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1)
+    return std::nullopt;
+  SmallVector<std::array<int, 3>> roles;
+  if (op.getNumDpsInputs() == 2 && isMultiplyAdd(op))
+    roles = {{0, 1, -1}, {1, 0, -1}};
+  else if (op.getNumDpsInputs() == 3 && isScaledMultiplyAdd(op))
+    roles = {{0, 1, 2}, {1, 0, 2}, {0, 2, 1}, {2, 0, 1}, {1, 2, 0}, {2, 1, 0}};
+  std::optional<Contraction> best;
+  for (auto [ai, bi, si] : roles) {
+    std::optional<Contraction> m = match(op, ai, bi, si);
+    if (m && (!best || m->rows.size() > best->rows.size()))
+      best = std::move(m);
+  }
+  return best;
 }
 
 namespace {
@@ -148,10 +215,17 @@ public:
       : b(b), loc(op.getLoc()), m(m), opts(options),
         vecType(VectorType::get({options.vectorWidth}, b.getF32Type())),
         maskType(VectorType::get({options.vectorWidth}, b.getI1Type())) {
-    maps = op.getIndexingMapsArray();
-    a = op.getDpsInputs()[0];
-    bm = op.getDpsInputs()[1];
-    c = op.getDpsInits()[0];
+    // The operands by role: A, B, C and S (maps, values).
+    SmallVector<AffineMap> opMaps = op.getIndexingMapsArray();
+    unsigned ci = op.getNumDpsInputs();
+    maps = {opMaps[m.aOperand], opMaps[m.bOperand], opMaps[ci]};
+    a = op->getOperand(m.aOperand);
+    bm = op->getOperand(m.bOperand);
+    c = op->getOperand(ci);
+    if (m.sOperand >= 0) {
+      maps.push_back(opMaps[m.sOperand]);
+      scale = op->getOperand(m.sOperand);
+    }
     // Loop sizes: static ones as constants, others from the first operand
     // dimension indexed by the loop alone.
     SmallVector<int64_t> staticSizes = op.getStaticLoopRanges();
@@ -332,7 +406,7 @@ private:
   }
 
   Value operandValue(unsigned operand) {
-    return operand == 0 ? a : operand == 1 ? bm : c;
+    return operand == 0 ? a : operand == 1 ? bm : operand == 2 ? c : scale;
   }
 
   Value load(unsigned operand, ArrayRef<Value> values, Value mask) {
@@ -342,6 +416,16 @@ private:
       return vector::LoadOp::create(b, loc, vecType, base, idx);
     return vector::MaskedLoadOp::create(b, loc, vecType, base, idx, mask,
                                         zeroVector());
+  }
+
+  /// The scalar of operand `operand` (A or S) at the loop values `values`
+  /// with the reduction at `k`, broadcast to a vector.
+  Value splatAt(unsigned operand, ArrayRef<Value> values, Value k) {
+    SmallVector<Value> at(values);
+    at[m.k] = k;
+    Value s = memref::LoadOp::create(b, loc, operandValue(operand),
+                                     indices(operand, at));
+    return vector::BroadcastOp::create(b, loc, vecType, s);
   }
 
   void store(Value value, ArrayRef<Value> values, Value mask) {
@@ -362,24 +446,59 @@ private:
 
   /// Columns of a block: the unit of the work split between threads.
   int64_t blockColumns() const {
-    return m.dot ? opts.dotCols : opts.vectorWidth * opts.vectors;
+    return m.dot ? opts.dotCols : opts.vectorWidth * numVectors();
+  }
+
+  /// Vectors per row of the outer-product kernel's tile: one panel of a
+  /// paneled `B`.
+  int64_t numVectors() const {
+    return m.panel ? m.panel / opts.vectorWidth : opts.vectors;
   }
 
   /// Items [lo, hi) of (outer loops x blocks of columns), for every block
   /// of rows.
   void buildBody(Value lo, Value hi, Value numRows, Value numCols,
                  Value numBlocks) {
+    // A single row (a decode step of one sequence) gets tiles of one row:
+    // the full tile would multiply clamped duplicates of it. (With two rows
+    // or more, the full tile, which reads each weight once for all its
+    // rows, is faster.)
+    auto body = [&](bool narrow) {
+      bool saved = std::exchange(narrowRows, narrow);
+      blocks(lo, hi, numRows, numCols, numBlocks);
+      narrowRows = saved;
+    };
+    if (tileRows() == 1 || knownNotLess(numRows, cst(2)))
+      return body(false);
+    if (getConstantIntValue(numRows))
+      return body(true);
+    Value single = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                         numRows, cst(1));
+    auto ifOp = scf::IfOp::create(b, loc, single, /*withElse=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    body(true);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    body(false);
+  }
+
+  /// Items [lo, hi) of (outer loops x blocks of columns), in blocks of rows
+  /// and of the reduction.
+  void blocks(Value lo, Value hi, Value numRows, Value numCols,
+              Value numBlocks) {
     rowBlocks(numRows, [&](Value start, Value end) {
-      // The dot-product kernel visits the reduction in blocks of
-      // `dot-block-k`, so that a block of rows of `A` stays in the cache
-      // for all columns: [kLo, kHi) per pass over the columns.
+      // The reduction runs in blocks (`dot-block-k`, `block-k`), so that a
+      // block of rows of `A` stays in the cache for all columns, and a
+      // block of a column tile's `B` for all rows: [kLo, kHi) per pass over
+      // the columns.
       Value size = sizes[m.k];
-      if (!m.dot || opts.dotBlockK <= 0 ||
-          knownNotLess(cst(opts.dotBlockK), size))
+      int64_t blockK = m.dot ? opts.dotBlockK : opts.blockK;
+      if (blockK <= 0 || knownNotLess(cst(blockK), size))
         return columns(lo, hi, start, end, numRows, numCols, numBlocks, cst(0),
                        size);
-      int64_t w = opts.vectorWidth;
-      int64_t blockK = (opts.dotBlockK + w - 1) / w * w;
+      // The dot-product kernel's blocks are whole vectors.
+      int64_t w = m.dot ? opts.vectorWidth : 1;
+      blockK = (blockK + w - 1) / w * w;
       loop(cst(0), size, blockK, [&](Value kLo) {
         Value kHi =
             fold<arith::MinUIOp>(fold<arith::AddIOp>(kLo, cst(blockK)), size);
@@ -399,20 +518,20 @@ private:
       Value col = fold<arith::MulIOp>(fold<arith::RemUIOp>(item, numBlocks),
                                       cst(width));
       if (m.dot)
-        return dotTiles(numRows, start, end, col, numCols, kLo, kHi);
+        return dotTiles(start, end, col, numCols, kLo, kHi);
       // A full block, or the last, partial one (masked).
       Value full = fold<arith::SubIOp>(
           numCols, fold<arith::RemUIOp>(numCols, cst(width)));
       if (knownNotLess(full, numCols))
-        return rowTiles(start, end, col, /*masked=*/false);
+        return rowTiles(start, end, col, /*masked=*/false, kLo, kHi);
       Value isFull =
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, col, full);
       auto ifOp = scf::IfOp::create(b, loc, isFull, /*withElse=*/true);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifOp.thenBlock());
-      rowTiles(start, end, col, /*masked=*/false);
+      rowTiles(start, end, col, /*masked=*/false, kLo, kHi);
       b.setInsertionPointToStart(ifOp.elseBlock());
-      rowTiles(start, end, col, /*masked=*/true);
+      rowTiles(start, end, col, /*masked=*/true, kLo, kHi);
     });
   }
 
@@ -455,14 +574,22 @@ private:
   // Outer-product kernel
   //===--------------------------------------------------------------------===//
 
-  void rowTiles(Value start, Value end, Value col, bool masked) {
-    loop(start, end, tileRows(),
-         [&](Value first) { outerProductTile(first, end, col, masked); });
+  void rowTiles(Value start, Value end, Value col, bool masked, Value kLo,
+                Value kHi) {
+    loop(start, end, tileRows(), [&](Value first) {
+      outerProductTile(first, end, col, masked, kLo, kHi);
+    });
   }
 
-  void outerProductTile(Value first, Value end, Value col, bool masked) {
+  /// C[rows, col + (0 .. vectors * width)] += the sum over k in [kLo, kHi)
+  /// of the products.
+  void outerProductTile(Value first, Value end, Value col, bool masked,
+                        Value kLo, Value kHi) {
     unsigned n = m.cols.front();
-    int64_t nv = opts.vectors, nr = tileRows();
+    int64_t nv = numVectors(), nr = tileRows();
+    // A paneled B: the tile's columns are panel col / panel, whose padding
+    // past n is zeros (no mask needed).
+    Value panel = m.panel ? fold<arith::DivUIOp>(col, cst(m.panel)) : Value();
     SmallVector<SmallVector<Value>> rows = tileRowValues(first, end);
     SmallVector<Value> cols, masks;
     for (int64_t t = 0; t < nv; ++t) {
@@ -479,64 +606,72 @@ private:
       values[n] = cols[t];
       return values;
     };
+    // A scale per output row multiplies the tile's sums once, at the end:
+    // they start from zero instead of from C.
+    bool scaleRows = scale && !m.scaleAlongK;
     SmallVector<Value> init;
     for (int64_t r = 0; r < nr; ++r)
       for (int64_t t = 0; t < nv; ++t)
-        init.push_back(load(2, at(r, t), masks[t]));
+        init.push_back(scaleRows ? zeroVector() : load(2, at(r, t), masks[t]));
     auto kLoop = scf::ForOp::create(
-        b, loc, cst(0), sizes[m.k], cst(1), init,
+        b, loc, kLo, kHi, cst(1), init,
         [&](OpBuilder &, Location, Value k, ValueRange acc) {
           SmallVector<Value> bvec;
           for (int64_t t = 0; t < nv; ++t) {
+            if (panel) {
+              bvec.push_back(vector::LoadOp::create(
+                  b, loc, vecType, bm,
+                  ValueRange{panel, k, cst(t * opts.vectorWidth)}));
+              continue;
+            }
             SmallVector<Value> values = at(0, t);
             values[m.k] = k;
             bvec.push_back(load(1, values, masks[t]));
           }
+          // A scale per reduction index multiplies B's row k.
+          if (scale && m.scaleAlongK) {
+            Value splat = splatAt(3, rows[0], k);
+            for (Value &v : bvec)
+              v = arith::MulFOp::create(b, loc, v, splat);
+          }
           SmallVector<Value> next;
           for (int64_t r = 0; r < nr; ++r) {
-            SmallVector<Value> values(rows[r]);
-            values[m.k] = k;
-            Value s = memref::LoadOp::create(b, loc, a, indices(0, values));
-            Value splat = vector::BroadcastOp::create(b, loc, vecType, s);
+            Value splat = splatAt(0, rows[r], k);
             for (int64_t t = 0; t < nv; ++t)
               next.push_back(vector::FMAOp::create(b, loc, splat, bvec[t],
                                                    acc[r * nv + t]));
           }
           scf::YieldOp::create(b, loc, next);
         });
+    // Every old value is read before any is written: clamped duplicates of
+    // the last row then store the same sum.
+    SmallVector<Value> sums(kLoop.getResults());
+    if (scaleRows) {
+      SmallVector<Value> old;
+      for (int64_t r = 0; r < nr; ++r)
+        for (int64_t t = 0; t < nv; ++t)
+          old.push_back(load(2, at(r, t), masks[t]));
+      for (int64_t r = 0; r < nr; ++r) {
+        Value splat = splatAt(3, rows[r], kLo);
+        for (int64_t t = 0; t < nv; ++t)
+          sums[r * nv + t] = vector::FMAOp::create(
+              b, loc, splat, sums[r * nv + t], old[r * nv + t]);
+      }
+    }
     for (int64_t r = 0; r < nr; ++r)
       for (int64_t t = 0; t < nv; ++t)
-        store(kLoop.getResult(r * nv + t), at(r, t), masks[t]);
+        store(sums[r * nv + t], at(r, t), masks[t]);
   }
 
   //===--------------------------------------------------------------------===//
   // Dot-product kernel
   //===--------------------------------------------------------------------===//
 
-  /// The dot-product tiles of rows [start, end). A single row (a decode
-  /// step of one sequence) gets tiles of one row: the full tile would
-  /// multiply clamped duplicates of it. (With two rows or more, the full
-  /// tile, which reads each weight once for all its rows, is faster.)
-  void dotTiles(Value numRows, Value start, Value end, Value col, Value numCols,
-                Value kLo, Value kHi) {
-    auto tiles = [&](bool narrow) {
-      bool saved = std::exchange(narrowRows, narrow);
-      loop(start, end, tileRows(),
-           [&](Value first) { dotTile(first, end, col, numCols, kLo, kHi); });
-      narrowRows = saved;
-    };
-    if (tileRows() == 1 || knownNotLess(numRows, cst(2)))
-      return tiles(false);
-    if (getConstantIntValue(numRows))
-      return tiles(true);
-    Value single = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                         numRows, cst(1));
-    auto ifOp = scf::IfOp::create(b, loc, single, /*withElse=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    tiles(true);
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    tiles(false);
+  /// The dot-product tiles of rows [start, end).
+  void dotTiles(Value start, Value end, Value col, Value numCols, Value kLo,
+                Value kHi) {
+    loop(start, end, tileRows(),
+         [&](Value first) { dotTile(first, end, col, numCols, kLo, kHi); });
   }
 
   /// C[rows, cols] += the sum over k in [kLo, kHi) of the products.
@@ -639,7 +774,7 @@ private:
   const SSMCPUContractionKernelsOptions &opts;
   VectorType vecType, maskType;
   SmallVector<AffineMap> maps;
-  Value a, bm, c;
+  Value a, bm, c, scale;
   /// The first op built: constants go before it.
   Operation *anchor = nullptr;
   Value zero;
@@ -663,12 +798,14 @@ struct SSMCPUContractionKernels
     }
     SmallVector<std::pair<linalg::GenericOp, Contraction>> found;
     getOperation()->walk([&](linalg::GenericOp op) {
-      if (std::optional<Contraction> m = match(op))
+      // Panels of whole vectors only.
+      if (std::optional<Contraction> m = match(op);
+          m && m->panel % vectorWidth == 0)
         found.emplace_back(op, std::move(*m));
     });
     SSMCPUContractionKernelsOptions options{rows,      vectors, vectorWidth,
                                             dotRows,   dotCols, blockRows,
-                                            dotBlockK, parallel};
+                                            dotBlockK, blockK,  parallel};
     IRRewriter rewriter(&getContext());
     SymbolTable symbols(getOperation());
     for (auto &[op, m] : found) {

@@ -89,11 +89,51 @@ static DenseElementsAttr transposed(DenseElementsAttr attr) {
                              dst.size() * sizeof(float)));
 }
 
+/// `attr` (k, n) stored in panels of `width` columns: (ceil(n / width), k,
+/// width), panel j holding columns [j * width, (j + 1) * width) of every row,
+/// zeros past n.
+static DenseElementsAttr paneled(DenseElementsAttr attr, int64_t width) {
+  auto type = cast<RankedTensorType>(attr.getType());
+  int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+  int64_t panels = (cols + width - 1) / width;
+  auto result =
+      RankedTensorType::get({panels, rows, width}, type.getElementType());
+  if (attr.isSplat() && cols % width == 0)
+    return DenseElementsAttr::get(result, attr.getSplatValue<Attribute>());
+  std::vector<float> dst(static_cast<size_t>(panels * rows * width), 0.0f);
+  if (attr.isSplat()) {
+    float v = attr.getSplatValue<float>();
+    for (int64_t j = 0; j < panels; ++j)
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = j * width; c < std::min(cols, (j + 1) * width); ++c)
+          dst[(j * rows + r) * width + c - j * width] = v;
+  } else {
+    const float *src =
+        reinterpret_cast<const float *>(attr.getRawData().data());
+    for (int64_t j = 0; j < panels; ++j) {
+      int64_t c0 = j * width, c1 = std::min(cols, c0 + width);
+      for (int64_t r = 0; r < rows; ++r)
+        std::copy(src + r * cols + c0, src + r * cols + c1,
+                  dst.begin() + (j * rows + r) * width);
+    }
+  }
+  return DenseElementsAttr::getFromRawBuffer(
+      result, ArrayRef<char>(reinterpret_cast<const char *>(dst.data()),
+                             dst.size() * sizeof(float)));
+}
+
 namespace {
 struct SSMTransposeConstantWeights
     : mlir::ssm::impl::SSMTransposeConstantWeightsBase<
           SSMTransposeConstantWeights> {
+  using Base::Base;
+
   void runOnOperation() override {
+    if (panelWidth < 0) {
+      getOperation()->emitError()
+          << "ssm-transpose-constant-weights: panel-width must be >= 0";
+      return signalPassFailure();
+    }
     // Products reading each constant as (k, n), in a fixed order.
     llvm::MapVector<Operation *,
                     SmallVector<std::pair<linalg::GenericOp, unsigned>>>
@@ -119,14 +159,17 @@ struct SSMTransposeConstantWeights
       auto original = cast<DenseElementsAttr>(cst.getValue());
       DenseElementsAttr &value = done[original];
       if (!value)
-        value = transposed(original);
+        value =
+            panelWidth ? paneled(original, panelWidth) : transposed(original);
       Value t = arith::ConstantOp::create(b, cst.getLoc(), value);
       for (auto [op, i] : products) {
         SmallVector<AffineMap> maps = op.getIndexingMapsArray();
         AffineMap w = maps[i];
-        maps[i] =
-            AffineMap::get(w.getNumDims(), 0, {w.getResult(1), w.getResult(0)},
-                           op.getContext());
+        AffineExpr k = w.getResult(0), n = w.getResult(1);
+        SmallVector<AffineExpr> results{n, k};
+        if (panelWidth)
+          results = {n.floorDiv(panelWidth), k, n % panelWidth};
+        maps[i] = AffineMap::get(w.getNumDims(), 0, results, op.getContext());
         op->setOperand(i, t);
         op.setIndexingMapsAttr(b.getAffineMapArrayAttr(maps));
       }

@@ -1,6 +1,7 @@
 // RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3 dot-block-k=0 parallel=0" | FileCheck %s
 // RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3 dot-block-k=0" | FileCheck %s --check-prefix=PAR
 // RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3 dot-block-k=6 parallel=0" | FileCheck %s --check-prefix=BLK
+// RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3 block-k=2 parallel=0" | FileCheck %s --check-prefix=KBLK
 // RUN: not ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=0" 2>&1 | FileCheck %s --check-prefix=ERR
 
 // ERR: ssm-cpu-contraction-kernels: tile sizes must be positive
@@ -11,13 +12,22 @@
 // registers over k (iter_args), each row's x value broadcast into an FMA
 // with W's row k. Inside a block of rows, one loop visits the blocks of
 // columns (the work items split between threads with parallel=1). 8 columns
-// are 2 full vectors: no masked tail.
+// are 2 full vectors: no masked tail. A single row (a decode step) gets
+// tiles of one row instead (the full tile would compute clamped duplicates
+// of it): the row count decides at run time.
+
 // CHECK-LABEL: func.func @projection
 // CHECK-SAME: (%[[X:.*]]: memref<?x?x5xf32>, %[[W:.*]]: memref<5x8xf32>, %[[Y:.*]]: memref<?x?x8xf32>)
 // CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
 // CHECK-DAG: %[[B:.*]] = memref.dim %[[X]], %c0
 // CHECK-DAG: %[[L:.*]] = memref.dim %[[X]], %c1
 // CHECK: %[[ROWS:.*]] = arith.muli %{{.*}}, %[[L]]
+// CHECK: %[[ONE:.*]] = arith.cmpi eq, %[[ROWS]], %c1
+// CHECK: scf.if %[[ONE]] {
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<4xf32>) {
+// CHECK: vector.fma
+// CHECK-NEXT: scf.yield
+// CHECK: } else {
 // CHECK: scf.for %[[START:[a-z0-9_]+]] = %{{.*}} to %[[ROWS]] step %[[C4]] {
 // CHECK: %[[END:.*]] = arith.minui %{{.*}}, %[[ROWS]]
 // CHECK: scf.for %[[ITEM:[a-z0-9_]+]] = %c0{{.*}} to %[[C2:.*]] step %c1{{.*}} {
@@ -139,9 +149,6 @@ func.func @column_tail(%x: memref<?x3xf32>, %w: memref<3x6xf32>,
 // CHECK-DAG: %[[C4:.*]] = arith.constant 4 : index
 // CHECK-DAG: %[[ROWS:.*]] = memref.dim %[[X]], %c0
 // CHECK-DAG: %[[K:.*]] = memref.dim %[[X]], %c1
-// CHECK: scf.for %[[ITEM:[a-z0-9_]+]] = %{{.*}} to %[[C3:.*]] step %c1
-// CHECK: %[[BLOCK:.*]] = arith.remui %[[ITEM]], %[[C3]]
-// CHECK: %[[COL:.*]] = arith.muli %[[BLOCK]], %c2
 // A single row (a decode step) gets tiles of one row: one vector of x per
 // step, no duplicate rows; more rows get the full tile.
 // CHECK: %[[ONE:.*]] = arith.cmpi eq, %[[ROWS]], %c1
@@ -155,6 +162,9 @@ func.func @column_tail(%x: memref<?x3xf32>, %w: memref<3x6xf32>,
 // CHECK-NEXT: vector.fma
 // CHECK-NEXT: scf.yield
 // CHECK: } else {
+// CHECK: scf.for %[[ITEM:[a-z0-9_]+]] = %{{.*}} to %[[C3:.*]] step %c1
+// CHECK: %[[BLOCK:.*]] = arith.remui %[[ITEM]], %[[C3]]
+// CHECK: %[[COL:.*]] = arith.muli %[[BLOCK]], %c2
 // CHECK: scf.for %{{.*}} step %c2 {
 // CHECK: %[[N0:.*]] = arith.minui %[[COL]], %[[C4]]
 // CHECK: %[[C1:.*]] = arith.addi %[[COL]], %c1
@@ -317,16 +327,146 @@ func.func @tied_head_blocked_dynamic(%x: memref<?x?xf32>, %e: memref<5x?xf32>,
 
 // -----
 
+// A weight stored in panels by ssm-transpose-constant-weights: W (k, n) as
+// (n floordiv 8, k, n mod 8), 12 columns in 2 panels (the second padded
+// with zeros). A block of columns is one panel (2 vectors of 4); B's
+// vectors are read from panel col / 8 at offsets 0 and 4 along the panel,
+// unmasked even in the last, partial panel (the padding is zeros), where
+// only y's loads and stores are masked.
+// CHECK-LABEL: func.func @paneled
+// CHECK-SAME: (%[[X:.*]]: memref<?x5xf32>, %[[W:.*]]: memref<2x5x8xf32>, %[[Y:.*]]: memref<?x12xf32>)
+// CHECK: %[[COL:.*]] = arith.muli %{{.*}}, %c8
+// CHECK: %[[ISFULL:.*]] = arith.cmpi ult, %[[COL]], %c8
+// CHECK: scf.if %[[ISFULL]] {
+// CHECK: %[[P:.*]] = arith.divui %[[COL]], %c8
+// CHECK: scf.for %[[K:[a-z0-9_]+]] = %c0 to %c5 step %c1 iter_args(
+// CHECK-NEXT: vector.load %[[W]][%[[P]], %[[K]], %c0] : memref<2x5x8xf32>, vector<4xf32>
+// CHECK-NEXT: vector.load %[[W]][%[[P]], %[[K]], %c4] : memref<2x5x8xf32>, vector<4xf32>
+// CHECK: } else {
+// CHECK: %[[PP:.*]] = arith.divui %[[COL]], %c8
+// CHECK: vector.create_mask
+// CHECK: vector.maskedload %[[Y]]
+// CHECK: scf.for %[[KK:[a-z0-9_]+]] = %c0 to %c5 step %c1 iter_args(
+// CHECK-NEXT: vector.load %[[W]][%[[PP]], %[[KK]], %c0] : memref<2x5x8xf32>, vector<4xf32>
+// CHECK-NEXT: vector.load %[[W]][%[[PP]], %[[KK]], %c4] : memref<2x5x8xf32>, vector<4xf32>
+// CHECK: vector.maskedstore %[[Y]]
+// With block-k = 2 the reduction runs in blocks [k0, min(k0 + 2, 5)), each
+// block's sums added to y (loaded before, stored after each block).
+// KBLK-LABEL: func.func @paneled
+// KBLK: scf.for %[[K0:[a-z0-9_]+]] = %c0 to %c5 step %c2 {
+// KBLK: %[[KE:.*]] = arith.addi %[[K0]], %c2
+// KBLK: %[[K1:.*]] = arith.minui %[[KE]], %c5
+// KBLK: vector.load %{{.*}} : memref<?x12xf32>
+// KBLK: scf.for %{{.*}} = %[[K0]] to %[[K1]] step %c1 iter_args(
+// KBLK: vector.store %{{.*}} : memref<?x12xf32>
+func.func @paneled(%x: memref<?x5xf32>, %w: memref<2x5x8xf32>,
+                   %y: memref<?x12xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                       affine_map<(m, n, k) -> (n floordiv 8, k, n mod 8)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x5xf32>, memref<2x5x8xf32>)
+      outs(%y : memref<?x12xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Scaled products, as the chunked SSD writes them (the chunk states
+// sum_l x[l, p] B[l, n] decay[l], the state outputs sum_n C[l, n] S[n, p]
+// exp(cum[l])): the three factors in any order.
+// A scale per reduction index multiplies B's row k once per step, shared
+// by the tile's rows; here the inputs are (scale, B, A).
+// CHECK-LABEL: func.func @scaled_along_k
+// CHECK-SAME: (%[[S:.*]]: memref<5xf32>, %[[W:.*]]: memref<5x8xf32>, %[[X:.*]]: memref<?x5xf32>, %[[Y:.*]]: memref<?x8xf32>)
+// CHECK: } else {
+// CHECK: scf.for %[[K:[a-z0-9_]+]] = %c0 to %c5 step %c1 iter_args(
+// CHECK-NEXT: %[[WK:.*]] = vector.load %[[W]][%[[K]], %{{.*}}]
+// CHECK-NEXT: %[[SK:.*]] = memref.load %[[S]][%[[K]]]
+// CHECK-NEXT: %[[SV:.*]] = vector.broadcast %[[SK]]
+// CHECK-NEXT: %[[WS:.*]] = arith.mulf %[[WK]], %[[SV]] : vector<4xf32>
+// CHECK-NEXT: memref.load %[[X]]
+// CHECK-NEXT: vector.broadcast
+// CHECK-NEXT: vector.fma %{{.*}}, %[[WS]]
+func.func @scaled_along_k(%s: memref<5xf32>, %w: memref<5x8xf32>,
+                          %x: memref<?x5xf32>, %y: memref<?x8xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (k)>,
+                       affine_map<(m, n, k) -> (k, n)>,
+                       affine_map<(m, n, k) -> (m, k)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%s, %w, %x : memref<5xf32>, memref<5x8xf32>, memref<?x5xf32>)
+      outs(%y : memref<?x8xf32>) {
+  ^bb0(%d: f32, %b: f32, %a: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %q = arith.mulf %d, %p : f32
+    %r = arith.addf %acc, %q : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// A scale per output row multiplies the tile's sums once: they start from
+// zero, and after the reduction every old value of y is read (before any is
+// written, for clamped duplicate rows) and y = old + scale * sum.
+// CHECK-LABEL: func.func @scaled_rows
+// CHECK-SAME: (%[[X:.*]]: memref<?x5xf32>, %[[W:.*]]: memref<5x8xf32>, %[[S:.*]]: memref<?xf32>, %[[Y:.*]]: memref<?x8xf32>)
+// CHECK: %[[Z:.*]] = arith.constant dense<0.000000e+00> : vector<4xf32>
+// CHECK: } else {
+// CHECK: %[[SUMS:.*]]:2 = scf.for %{{.*}} iter_args(%{{.*}} = %[[Z]], %{{.*}} = %[[Z]])
+// CHECK-NOT: memref.load %[[S]]
+// CHECK: scf.yield
+// CHECK: %[[OLD0:.*]] = vector.load %[[Y]][%[[R0:.*]], %{{.*}}]
+// CHECK: %[[OLD1:.*]] = vector.load %[[Y]][%[[R1:.*]], %{{.*}}]
+// CHECK: %[[S0:.*]] = memref.load %[[S]][%[[R0]]]
+// CHECK: %[[V0:.*]] = vector.broadcast %[[S0]]
+// CHECK: %[[N0:.*]] = vector.fma %[[V0]], %[[SUMS]]#0, %[[OLD0]]
+// CHECK: %[[S1:.*]] = memref.load %[[S]][%[[R1]]]
+// CHECK: %[[V1:.*]] = vector.broadcast %[[S1]]
+// CHECK: %[[N1:.*]] = vector.fma %[[V1]], %[[SUMS]]#1, %[[OLD1]]
+// CHECK: vector.store %[[N0]], %[[Y]][%[[R0]], %{{.*}}]
+// CHECK: vector.store %[[N1]], %[[Y]][%[[R1]], %{{.*}}]
+func.func @scaled_rows(%x: memref<?x5xf32>, %w: memref<5x8xf32>,
+                       %s: memref<?xf32>, %y: memref<?x8xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                       affine_map<(m, n, k) -> (k, n)>,
+                       affine_map<(m, n, k) -> (m)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w, %s : memref<?x5xf32>, memref<5x8xf32>, memref<?xf32>)
+      outs(%y : memref<?x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %d: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %q = arith.mulf %p, %d : f32
+    %r = arith.addf %q, %acc : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
 // Left to ssm-cpu-loop-order: a body that is more than a multiply-add, f16
-// operands, a strided last dimension, tensors, two reductions.
+// operands, a strided last dimension, two reductions, a scale per column (no
+// role fits: a column scale would multiply every lane differently) and a
+// factor used twice.
 // CHECK-LABEL: func.func @unmatched
-// CHECK-COUNT-4: linalg.generic
+// CHECK-COUNT-6: linalg.generic
 // CHECK-NOT: vector.
 func.func @unmatched(%x: memref<?x3xf32>, %w: memref<3x8xf32>,
                      %y: memref<?x8xf32>, %h: memref<?x3xf16>,
                      %wh: memref<3x8xf16>, %yh: memref<?x8xf16>,
                      %ws: memref<3x8xf32, strided<[1, 3]>>,
-                     %x3: memref<?x3x2xf32>, %w3: memref<3x2x8xf32>) {
+                     %x3: memref<?x3x2xf32>, %w3: memref<3x2x8xf32>,
+                     %sn: memref<8xf32>, %s1: memref<?xf32>) {
   linalg.generic {
       indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
                        affine_map<(m, n, k) -> (k, n)>,
@@ -375,6 +515,34 @@ func.func @unmatched(%x: memref<?x3xf32>, %w: memref<3x8xf32>,
     %p = arith.mulf %a, %b : f32
     %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
+  }
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                       affine_map<(m, n, k) -> (k, n)>,
+                       affine_map<(m, n, k) -> (n)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w, %sn : memref<?x3xf32>, memref<3x8xf32>, memref<8xf32>)
+      outs(%y : memref<?x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %d: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %q = arith.mulf %p, %d : f32
+    %r = arith.addf %acc, %q : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                       affine_map<(m, n, k) -> (k, n)>,
+                       affine_map<(m, n, k) -> (m)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w, %s1 : memref<?x3xf32>, memref<3x8xf32>, memref<?xf32>)
+      outs(%y : memref<?x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %d: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %q = arith.mulf %p, %a : f32
+    %r = arith.addf %acc, %q : f32
+    linalg.yield %r : f32
   }
   return
 }

@@ -1,4 +1,8 @@
-// RUN: ssm-opt %s --ssm-transpose-constant-weights --split-input-file | FileCheck %s
+// RUN: ssm-opt %s --ssm-transpose-constant-weights="panel-width=0" --split-input-file | FileCheck %s
+// RUN: ssm-opt %s --ssm-transpose-constant-weights="panel-width=2" --split-input-file | FileCheck %s --check-prefix=PANEL
+// RUN: not ssm-opt %s --ssm-transpose-constant-weights="panel-width=-1" --split-input-file 2>&1 | FileCheck %s --check-prefix=ERR
+
+// ERR: ssm-transpose-constant-weights: panel-width must be >= 0
 
 #x = affine_map<(i, j, k) -> (i, k)>
 #kn = affine_map<(i, j, k) -> (k, j)>
@@ -15,6 +19,13 @@
 // CHECK-NOT: tensor<3x2xf32>
 // CHECK: linalg.generic {indexing_maps = [#[[X]], #[[NK]], #{{.*}}]{{.*}} ins(%{{.*}}, %[[W]] : tensor<?x3xf32>, tensor<2x3xf32>)
 // CHECK: linalg.generic {indexing_maps = [#[[NK]], #[[X]], #{{.*}}]{{.*}} ins(%[[W]], %{{.*}} : tensor<2x3xf32>, tensor<?x3xf32>)
+// With panel-width 2, the (3, 2) constant is one panel of 2 columns:
+// (1, 3, 2), its rows as they were, read through (j floordiv 2, k, j mod 2).
+// PANEL-DAG: #[[P:.*]] = affine_map<(d0, d1, d2) -> (d1 floordiv 2, d2, d1 mod 2)>
+// PANEL-LABEL: func.func @two_products
+// PANEL: %[[W:.*]] = arith.constant dense<{{\[}}{{\[}}[1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00], [5.000000e+00, 6.000000e+00]]]> : tensor<1x3x2xf32>
+// PANEL: linalg.generic {indexing_maps = [#{{.*}}, #[[P]], #{{.*}}]{{.*}} ins(%{{.*}}, %[[W]] : tensor<?x3xf32>, tensor<1x3x2xf32>)
+// PANEL: linalg.generic {indexing_maps = [#[[P]], #{{.*}}, #{{.*}}]{{.*}} ins(%[[W]], %{{.*}} : tensor<1x3x2xf32>, tensor<?x3xf32>)
 func.func @two_products(%x: tensor<?x3xf32>, %o: tensor<?x2xf32>) -> (tensor<?x2xf32>, tensor<?x2xf32>) {
   %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]> : tensor<3x2xf32>
   %y = linalg.generic {indexing_maps = [#x, #kn, #y], iterator_types = ["parallel", "parallel", "reduction"]}
@@ -84,4 +95,46 @@ func.func @left_alone(%x: tensor<4x3xf32>, %xt: tensor<3x4xf32>, %o: tensor<4x2x
     linalg.yield %s : f32
   } -> tensor<4x2xf32>
   return %shared, %a, %b, %c, %d : tensor<3x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>, tensor<4x2xf32>
+}
+
+// -----
+
+#x = affine_map<(i, j, k) -> (i, k)>
+#kn = affine_map<(i, j, k) -> (k, j)>
+#y = affine_map<(i, j, k) -> (i, j)>
+
+// Panels of 2 columns of a (2, 3) weight: column 2 starts a second panel,
+// padded with zeros; a splat weight whose columns fill whole panels stays a
+// splat, one that does not is padded.
+// PANEL-LABEL: func.func @padded_panels
+// PANEL: arith.constant dense<{{\[}}{{\[}}[1.000000e+00, 2.000000e+00], [4.000000e+00, 5.000000e+00]], {{\[}}[3.000000e+00, 0.000000e+00], [6.000000e+00, 0.000000e+00]]]> : tensor<2x2x2xf32>
+// PANEL: arith.constant dense<7.000000e+00> : tensor<2x2x2xf32>
+// PANEL: arith.constant dense<{{\[}}{{\[}}[7.000000e+00, 7.000000e+00], [7.000000e+00, 7.000000e+00]], {{\[}}[7.000000e+00, 0.000000e+00], [7.000000e+00, 0.000000e+00]]]> : tensor<2x2x2xf32>
+func.func @padded_panels(%x: tensor<?x2xf32>, %o: tensor<?x3xf32>, %o4: tensor<?x4xf32>)
+    -> (tensor<?x3xf32>, tensor<?x4xf32>, tensor<?x3xf32>) {
+  %w = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+  %s4 = arith.constant dense<7.0> : tensor<2x4xf32>
+  %s3 = arith.constant dense<7.0> : tensor<2x3xf32>
+  %y = linalg.generic {indexing_maps = [#x, #kn, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<?x2xf32>, tensor<2x3xf32>) outs(%o : tensor<?x3xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<?x3xf32>
+  %z = linalg.generic {indexing_maps = [#x, #kn, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %s4 : tensor<?x2xf32>, tensor<2x4xf32>) outs(%o4 : tensor<?x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<?x4xf32>
+  %v = linalg.generic {indexing_maps = [#x, #kn, #y], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %s3 : tensor<?x2xf32>, tensor<2x3xf32>) outs(%o : tensor<?x3xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<?x3xf32>
+  return %y, %z, %v : tensor<?x3xf32>, tensor<?x4xf32>, tensor<?x3xf32>
 }

@@ -16,6 +16,12 @@ namespace mlir::ssm {
 /// `a` and `b` its two inputs and `out` its one init.
 bool isMultiplyAdd(linalg::GenericOp op);
 
+/// Whether the body of `op` is `out + a * b * s`: the product of its three
+/// inputs, each used once, in any order and association, added to its one
+/// init. (A chunked SSD weights the products of its chunk states by a decay
+/// that depends on the reduction index or on the output row.)
+bool isScaledMultiplyAdd(linalg::GenericOp op);
+
 } // namespace mlir::ssm
 
 #endif // SSM_TRANSFORMS_CONTRACTION_H

@@ -184,25 +184,33 @@ def SSMFoldTransposes : Pass<"ssm-fold-transposes"> {
 }
 
 def SSMTransposeConstantWeights : Pass<"ssm-transpose-constant-weights"> {
-  let summary = "Store the constant weights of matrix products as (n, k)";
+  let summary = "Store the constant weights of matrix products in column panels";
   let description = [{
     A matrix product `C[.., n] += A[.., k] * W[k, n]` whose `W` is a rank-2
     f32 constant (a model weight, as ONNX `MatMul` stores it) reads `W` one
     row of `k` at a time: every block of output columns reads a short piece
     of each of the `k` rows, far apart in memory. This pass stores the
-    constant transposed, `W^T[n, k]`, and reads it through the indexing map
-    `(n, k)`: each output column then reads its weights contiguously along
-    the reduction, the layout of `ssm-cpu-contraction-kernels`' dot-product
-    kernel, which streams the weights at the memory bandwidth when there
-    are few rows (decode) and also beats the outer-product kernel on many
-    rows (measured in bench/RESULTS.md).
+    constant in panels of `panel-width` columns, `P[n floordiv w, k, n mod
+    w]` (the last panel padded with zeros), and reads it through that
+    indexing map: the block of output columns that a register tile of
+    `ssm-cpu-contraction-kernels`' outer-product kernel computes then reads
+    its weights as one contiguous stream along the reduction, with no mask
+    on the padded last panel. That kernel runs the projections of prefill
+    at the speed of onnxruntime's MLAS and streams the weights of a decode
+    step at the memory bandwidth (measured in bench/RESULTS.md). With
+    `panel-width=0` the constant is stored transposed instead, `W^T[n, k]`,
+    read through `(n, k)`: the layout of the dot-product kernel.
 
-    It applies when the other input's last index is the reduction `k` (so
-    the dot-product kernel applies after bufferization) and only to
-    constants that nothing else reads: a constant also read in another way
-    keeps its layout, rather than being stored twice. The transposition is
-    done once, at compile time.
+    It applies when the other input's last index is the reduction `k` and
+    only to constants that nothing else reads: a constant also read in
+    another way keeps its layout, rather than being stored twice. The
+    layout change is done once, at compile time.
   }];
+  let options = [
+    Option<"panelWidth", "panel-width", "int64_t", /*default=*/"64",
+           "Store the weight in panels (n floordiv w, k, n mod w) of this "
+           "many columns (0: as (n, k))">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect"];
 }
@@ -301,12 +309,20 @@ def SSMCPUContractionKernels : Pass<"ssm-cpu-contraction-kernels", "ModuleOp"> {
     register-tiled vector kernel, when one of two layouts fits:
 
     - **Outer-product kernel.** The last index of both `C` and `B` is the
-      same parallel loop `n`, unit-stride, that `A` does not use (a
-      projection `x W` with `W` as `(k, n)`, or the SSD chunk products).
-      A tile of `rows` rows by `vectors` vectors of `vector-width` columns
-      stays in registers for the whole reduction: per `k`, each row's `A`
-      value is broadcast and multiplied into the vectors of `B`'s row `k`
-      (`vector.fma`).
+      same parallel loop `n`, unit-stride, that `A` does not use (the SSD
+      chunk products, a projection `x W` with `W` as `(k, n)`), or `B` is
+      stored in panels `(n floordiv w, k, n mod w)` of a static width `w`
+      that is a multiple of `vector-width` (the weights of projections, see
+      `ssm-transpose-constant-weights`). A tile of `rows` rows by `vectors`
+      vectors of `vector-width` columns (with panels: by one panel) stays in
+      registers over a block of `block-k` reduction indices: per `k`, each
+      row's `A` value is broadcast and multiplied into the vectors of `B`'s
+      row `k` (`vector.fma`), read from one panel as a contiguous stream.
+      The body may also be a product of three inputs, `C += A * B * S` (a
+      chunked SSD weights its products by decays), in any order, where the
+      scale `S` does not depend on the columns: a scale per reduction index
+      multiplies `B`'s vectors once per `k` for all rows of the tile, a scale
+      per output row multiplies the tile's sums once after the reduction.
     - **Dot-product kernel.** The last index of both `A` and `B` is `k`,
       unit-stride (the LM head of tied embeddings, `x E^T`). A tile of
       `dot-rows` rows by `dot-cols` columns of `C` keeps one vector of
@@ -318,10 +334,14 @@ def SSMCPUContractionKernels : Pass<"ssm-cpu-contraction-kernels", "ModuleOp"> {
       3 x 6 (18 accumulators, 27 of the 32 AVX-512 registers), loads one
       `A` vector per 6 multiply-adds from L2 (measured in bench/RESULTS.md).
 
-    The rows are all parallel loops used by `A` and `C` and not by `B`
-    (batch and sequence together, so that a batch of single-token decode
-    steps shares one pass over the weights), visited in blocks of
-    `block-rows` (the `A` block stays in the cache while `B` is streamed).
+    Which input is `A`, `B` (and `S`) is chosen among the assignments that
+    fit, the first with the most row loops. The rows are all parallel loops
+    used by `A` and `C` and not by `B` (batch and sequence together, so that
+    a batch of single-token decode steps shares one pass over the weights),
+    visited in blocks of `block-rows` (the `A` block stays in the cache
+    while `B` is streamed). A single row (a decode step of one sequence,
+    decided at run time when the row count is dynamic) gets tiles of one
+    row, instead of a full tile of clamped duplicates.
     Other parallel loops (those `B` uses, as the heads of a batched product)
     become plain loops around the kernel. Partial tiles recompute the last
     row or column (the duplicates store the same value) and mask the vector
@@ -350,11 +370,14 @@ def SSMCPUContractionKernels : Pass<"ssm-cpu-contraction-kernels", "ModuleOp"> {
            "Rows of the dot-product kernel's register tile">,
     Option<"dotCols", "dot-cols", "int64_t", /*default=*/"6",
            "Columns of the dot-product kernel's register tile">,
-    Option<"blockRows", "block-rows", "int64_t", /*default=*/"96",
+    Option<"blockRows", "block-rows", "int64_t", /*default=*/"192",
            "Rows per cache block (rounded up to a multiple of the tile rows)">,
     Option<"dotBlockK", "dot-block-k", "int64_t", /*default=*/"1024",
            "Reduction indices per cache block of the dot-product kernel "
            "(rounded up to whole vectors; 0: the whole reduction at once)">,
+    Option<"blockK", "block-k", "int64_t", /*default=*/"512",
+           "Reduction indices per cache block of the outer-product kernel "
+           "(0: the whole reduction at once)">,
     Option<"parallel", "parallel", "bool", /*default=*/"true",
            "Outline the loop over column blocks for the thread pool">,
   ];
