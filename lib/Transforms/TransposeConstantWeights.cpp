@@ -14,6 +14,7 @@
 #include "ssm/Transforms/Contraction.h"
 #include "ssm/Transforms/Passes.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/MapVector.h"
 
 namespace mlir::ssm {
@@ -31,41 +32,37 @@ static std::optional<unsigned> loopOf(AffineExpr e) {
   return std::nullopt;
 }
 
-/// The input of `op` (0 or 1) that is a rank-2 f32 constant read as
-/// `(k, n)`: `k` the one reduction loop and the last index of the other
-/// input, `n` the last index of the output, unused by the other input.
-static std::optional<unsigned> weightOperand(linalg::GenericOp op) {
-  if (!op.hasPureTensorSemantics() || !isMultiplyAdd(op))
-    return std::nullopt;
+/// Whether input `i` of `op` is a rank-2 static f32 constant that a matrix
+/// product reads as `(k, n)` (`nk` false) or `(n, k)` (`nk` true): `k` the
+/// one reduction loop and the last index of the other input, `n` the last
+/// index of the output, unused by the other input.
+static bool isWeightRead(linalg::GenericOp op, unsigned i, bool &nk) {
+  if (i > 1 || !op.hasPureTensorSemantics() || !isMultiplyAdd(op))
+    return false;
   SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
   if (llvm::count(iters, utils::IteratorType::reduction) != 1)
-    return std::nullopt;
+    return false;
   unsigned k =
       llvm::find(iters, utils::IteratorType::reduction) - iters.begin();
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  AffineMap out = maps[2];
-  if (out.getNumResults() == 0)
-    return std::nullopt;
+  AffineMap out = maps[2], w = maps[i], x = maps[1 - i];
+  if (out.getNumResults() == 0 || w.getNumResults() != 2 ||
+      x.getNumResults() == 0)
+    return false;
   std::optional<unsigned> n = loopOf(out.getResults().back());
-  if (!n)
-    return std::nullopt;
-  for (unsigned i = 0; i < 2; ++i) {
-    AffineMap w = maps[i], x = maps[1 - i];
-    auto cst = op.getDpsInputs()[i].getDefiningOp<arith::ConstantOp>();
-    if (!cst || !isa<DenseElementsAttr>(cst.getValue()) ||
-        w.getNumResults() != 2 || x.getNumResults() == 0)
-      continue;
-    auto type = cast<RankedTensorType>(cst.getType());
-    if (!type.getElementType().isF32() || !type.hasStaticShape())
-      continue;
-    if (loopOf(w.getResult(0)) != k || loopOf(w.getResult(1)) != n ||
-        loopOf(x.getResults().back()) != k ||
-        llvm::any_of(x.getResults(),
-                     [&](AffineExpr e) { return e.isFunctionOfDim(*n); }))
-      continue;
-    return i;
-  }
-  return std::nullopt;
+  auto cst = op.getDpsInputs()[i].getDefiningOp<arith::ConstantOp>();
+  if (!n || !cst || !isa<DenseElementsAttr>(cst.getValue()))
+    return false;
+  auto type = cast<RankedTensorType>(cst.getType());
+  if (!type.getElementType().isF32() || !type.hasStaticShape() ||
+      loopOf(x.getResults().back()) != k ||
+      llvm::any_of(x.getResults(),
+                   [&](AffineExpr e) { return e.isFunctionOfDim(*n); }))
+    return false;
+  std::optional<unsigned> first = loopOf(w.getResult(0)),
+                          second = loopOf(w.getResult(1));
+  nk = first == n && second == k;
+  return nk || (first == k && second == n);
 }
 
 /// `attr` (k, n) transposed to (n, k).
@@ -89,37 +86,42 @@ static DenseElementsAttr transposed(DenseElementsAttr attr) {
                              dst.size() * sizeof(float)));
 }
 
-/// `attr` (k, n) stored in panels of `width` columns: (ceil(n / width), k,
-/// width), panel j holding columns [j * width, (j + 1) * width) of every row,
-/// zeros past n.
-static DenseElementsAttr paneled(DenseElementsAttr attr, int64_t width) {
+/// The weight `attr`, `(k, n)` or with `nk` `(n, k)`, stored in panels of
+/// `width` columns: `(ceil(n / width), k, width)`, panel j holding columns
+/// [j * width, (j + 1) * width) of every row k, zeros past n.
+static DenseElementsAttr paneled(DenseElementsAttr attr, int64_t width,
+                                 bool nk) {
   auto type = cast<RankedTensorType>(attr.getType());
-  int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
-  int64_t panels = (cols + width - 1) / width;
+  int64_t n = type.getDimSize(nk ? 0 : 1), k = type.getDimSize(nk ? 1 : 0);
+  int64_t panels = (n + width - 1) / width;
   auto result =
-      RankedTensorType::get({panels, rows, width}, type.getElementType());
-  if (attr.isSplat() && cols % width == 0)
+      RankedTensorType::get({panels, k, width}, type.getElementType());
+  if (attr.isSplat() && n % width == 0)
     return DenseElementsAttr::get(result, attr.getSplatValue<Attribute>());
-  std::vector<float> dst(static_cast<size_t>(panels * rows * width), 0.0f);
-  if (attr.isSplat()) {
-    float v = attr.getSplatValue<float>();
-    for (int64_t j = 0; j < panels; ++j)
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = j * width; c < std::min(cols, (j + 1) * width); ++c)
-          dst[(j * rows + r) * width + c - j * width] = v;
-  } else {
-    const float *src =
-        reinterpret_cast<const float *>(attr.getRawData().data());
-    for (int64_t j = 0; j < panels; ++j) {
-      int64_t c0 = j * width, c1 = std::min(cols, c0 + width);
-      for (int64_t r = 0; r < rows; ++r)
-        std::copy(src + r * cols + c0, src + r * cols + c1,
-                  dst.begin() + (j * rows + r) * width);
-    }
-  }
+  std::vector<float> dst(static_cast<size_t>(panels * k * width), 0.0f);
+  float splat = attr.isSplat() ? attr.getSplatValue<float>() : 0.0f;
+  const float *src =
+      attr.isSplat()
+          ? nullptr
+          : reinterpret_cast<const float *>(attr.getRawData().data());
+  // In blocks of one panel by 64 rows k, so that both sides stay in cache.
+  constexpr int64_t block = 64;
+  for (int64_t j = 0; j < panels; ++j)
+    for (int64_t r0 = 0; r0 < k; r0 += block)
+      for (int64_t c = j * width; c < std::min(n, (j + 1) * width); ++c)
+        for (int64_t r = r0; r < std::min(k, r0 + block); ++r)
+          dst[(j * k + r) * width + c - j * width] =
+              src ? src[nk ? c * k + r : r * n + c] : splat;
   return DenseElementsAttr::getFromRawBuffer(
       result, ArrayRef<char>(reinterpret_cast<const char *>(dst.data()),
                              dst.size() * sizeof(float)));
+}
+
+/// Whether a product reads its weight as `(n, k)`.
+static bool isWeightReadNk(std::pair<linalg::GenericOp, unsigned> product) {
+  bool nk = false;
+  isWeightRead(product.first, product.second, nk);
+  return nk;
 }
 
 namespace {
@@ -134,44 +136,77 @@ struct SSMTransposeConstantWeights
           << "ssm-transpose-constant-weights: panel-width must be >= 0";
       return signalPassFailure();
     }
-    // Products reading each constant as (k, n), in a fixed order.
+    // Products reading each constant as a weight, in a fixed order.
     llvm::MapVector<Operation *,
                     SmallVector<std::pair<linalg::GenericOp, unsigned>>>
         reads;
     getOperation()->walk([&](linalg::GenericOp op) {
-      if (std::optional<unsigned> i = weightOperand(op))
-        reads[op.getDpsInputs()[*i].getDefiningOp()].emplace_back(op, *i);
+      bool nk;
+      for (unsigned i = 0; i < 2; ++i)
+        if (isWeightRead(op, i, nk))
+          reads[op.getDpsInputs()[i].getDefiningOp()].emplace_back(op, i);
     });
-    DenseMap<Attribute, DenseElementsAttr> done;
+    DenseMap<Attribute, DenseElementsAttr> done[2]; // by orientation
     for (auto &[cstOp, products] : reads) {
       auto cst = cast<arith::ConstantOp>(cstOp);
+      // Every product must read it the same way ((n, k) only with panels:
+      // a constant already (n, k) suits the dot-product kernel as it is).
+      bool nk = isWeightReadNk(products.front());
+      bool same = llvm::all_of(products, [&](auto product) {
+        return isWeightReadNk(product) == nk;
+      });
+      if (!same || (nk && !panelWidth))
+        continue;
       // A constant that something else also reads keeps its layout: two
       // copies of a weight would cost more memory than the layout saves.
+      // With panels, an element read (the gather of tied embeddings) reads
+      // the panels instead.
+      SmallVector<tensor::ExtractOp> extracts;
       if (!llvm::all_of(cst->getUses(), [&](OpOperand &use) {
-            return llvm::is_contained(
-                products,
-                std::make_pair(cast<linalg::GenericOp>(use.getOwner()),
-                               use.getOperandNumber()));
+            if (auto extract = dyn_cast<tensor::ExtractOp>(use.getOwner());
+                extract && panelWidth) {
+              extracts.push_back(extract);
+              return true;
+            }
+            auto generic = dyn_cast<linalg::GenericOp>(use.getOwner());
+            return generic &&
+                   llvm::is_contained(
+                       products,
+                       std::make_pair(generic, use.getOperandNumber()));
           }))
         continue;
       OpBuilder b(cst);
       // The functions derived from one model hold equal constants.
       auto original = cast<DenseElementsAttr>(cst.getValue());
-      DenseElementsAttr &value = done[original];
+      DenseElementsAttr &value = done[nk][original];
       if (!value)
-        value =
-            panelWidth ? paneled(original, panelWidth) : transposed(original);
+        value = panelWidth ? paneled(original, panelWidth, nk)
+                           : transposed(original);
       Value t = arith::ConstantOp::create(b, cst.getLoc(), value);
       for (auto [op, i] : products) {
         SmallVector<AffineMap> maps = op.getIndexingMapsArray();
         AffineMap w = maps[i];
-        AffineExpr k = w.getResult(0), n = w.getResult(1);
+        AffineExpr k = w.getResult(nk ? 1 : 0), n = w.getResult(nk ? 0 : 1);
         SmallVector<AffineExpr> results{n, k};
         if (panelWidth)
           results = {n.floorDiv(panelWidth), k, n % panelWidth};
         maps[i] = AffineMap::get(w.getNumDims(), 0, results, op.getContext());
         op->setOperand(i, t);
         op.setIndexingMapsAttr(b.getAffineMapArrayAttr(maps));
+      }
+      // W[k, n] (or E[n, k]) is P[n floordiv w, k, n mod w].
+      for (tensor::ExtractOp extract : extracts) {
+        b.setInsertionPoint(extract);
+        Location loc = extract.getLoc();
+        Value n = extract.getIndices()[nk ? 0 : 1],
+              k = extract.getIndices()[nk ? 1 : 0];
+        Value w = arith::ConstantIndexOp::create(b, loc, panelWidth);
+        Value panel = arith::DivUIOp::create(b, loc, n, w);
+        Value lane = arith::RemUIOp::create(b, loc, n, w);
+        Value read =
+            tensor::ExtractOp::create(b, loc, t, ValueRange{panel, k, lane});
+        extract.replaceAllUsesWith(read);
+        extract.erase();
       }
       cst->erase();
     }

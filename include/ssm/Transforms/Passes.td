@@ -212,7 +212,8 @@ def SSMTransposeConstantWeights : Pass<"ssm-transpose-constant-weights"> {
            "many columns (0: as (n, k))">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
-                           "::mlir::linalg::LinalgDialect"];
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def SSMFuseElementwise : Pass<"ssm-fuse-elementwise"> {
