@@ -6,8 +6,10 @@ hybrid-1b-shape (zoo llamba_hybrid, size 1b: the Llama-3.2-1B trunk with
 Discrete Mamba-2 mixers in standard ops, attention in layers 4 and 10;
 5.5 GB of weights in external data), and on those same weights:
 
-- SSMC: compiles the ONNX file with `ssmc -O3`; prefill through
-  `ssm-run --bench`, decode through `ssm-run --generate`.
+- SSMC: compiles the ONNX file with `ssmc -O3`; the full forward (every
+  token's logits) through `ssm-run --bench`, the prefill entry point (the
+  last token's logits, as llama-bench computes) and decode through
+  `ssm-run --generate --bench`.
 - llama.cpp: builds the sources vendored in the `llama-cpp-python` sdist
   (PyPI) with CMake (Release, GGML_NATIVE, CPU only, `nice -n 19`, one job;
   cached under bench/.work/llama/), writes the weights to a llama.cpp
@@ -311,9 +313,10 @@ def ssmc_logits(so_path, ids_path, out_dir):
     return np.load(out_dir / "logits.npy")
 
 
-def ssmc_generate(so_path, steps, prompt, batch, vocab, threads):
+def ssmc_generate(so_path, steps, prompt, batch, vocab, threads, runs=1):
     r = run([tool("ssm-run"), so_path, "--generate", steps, "--prompt-len", prompt,
-             "--batch", batch, "--int-max", vocab, "--threads", threads])
+             "--batch", batch, "--int-max", vocab, "--threads", threads,
+             *(["--bench", runs] if runs > 1 else [])])
     return json.loads(r.stdout)
 
 
@@ -696,20 +699,24 @@ def print_tables(res):
           f"start {res['loadavg_start'][0]:.2f}, at end {res['loadavg_end'][0]:.2f}: other work "
           f"on the cores slows llama.cpp's spinning threads most.")
     print("Decode bandwidth fraction: weight bytes per step (+ the state read and written) / "
-          "step time / the best measured bandwidth. llama.cpp ms: llama-bench (logits of the "
-          "last token only); all-logits: logits of every token, as the ONNX graph returns.")
+          "step time / the best measured bandwidth.")
 
     print("\n| engine | path | tokens | logits rel. err vs onnxruntime |")
     print("| --- | --- | --- | --- |")
     for r in res["parity"]:
         print(f"| {r['engine']} | {r['path']} | {r['tokens']} | {fmt(r['rel_err'], '.1e')} |")
 
-    print("\n| batch x seq | SSMC ms | llama.cpp ms | llama.cpp all-logits ms | onnxruntime ms "
+    print("\nLast-token logits: SSMC prefill (the generator's prefill entry point) and "
+          "llama-bench; every token's logits: SSMC main, llama.cpp all-logits, onnxruntime, "
+          "IREE. Each ratio compares like with like.")
+    print("\n| batch x seq | SSMC prefill ms | llama.cpp ms | SSMC main ms "
+          "| llama.cpp all-logits ms | onnxruntime ms "
           "| IREE ms | SSMC / llama.cpp | SSMC / llama.cpp all-logits | SSMC / onnxruntime "
           "| SSMC / IREE | SSMC err | IREE err |")
-    print("| --- " * 12 + "|")
+    print("| --- " * 13 + "|")
     for r in res["prefill"]:
-        print(f"| 1 x {r['seq']} | {fmt(r['ssmc_ms'])} | {fmt(r['llama_ms'])} | "
+        print(f"| 1 x {r['seq']} | {fmt(r.get('ssmc_prefill_ms'))} | {fmt(r['llama_ms'])} | "
+              f"{fmt(r['ssmc_ms'])} | "
               f"{fmt(r['llama_all_logits_ms'])} | {fmt(r['onnxruntime_ms'])} | "
               f"{fmt(r['iree_ms'])} | {fmt_x(r['speed_vs_llama'])} | "
               f"{fmt_x(r['speed_vs_llama_all_logits'])} | "
@@ -843,10 +850,13 @@ def bench_model(a, model, skip, seqs, batches):
     want = ort_run(toks)
     got = np.load(gen_dir / "logits.npy")
     parity = res["parity"]
-    parity.append(dict(engine="SSMC", path="prefill (generate)", tokens=f"0..{P - 1}",
-                       rel_err=rel_err(got[:, :P], want[:, :P])))
+    # prefill returns the last prompt token's logits (ssmc's default
+    # --prefill-logits=last), or every prompt token's.
+    first = 0 if got.shape[1] == P + K else P - 1
+    parity.append(dict(engine="SSMC", path="prefill (generate)", tokens=f"{first}..{P - 1}",
+                       rel_err=rel_err(got[:, :P - first], want[:, first:P])))
     parity.append(dict(engine="SSMC", path="decode", tokens=f"{P}..{P + K - 1}",
-                       rel_err=rel_err(got[:, P:], want[:, P:])))
+                       rel_err=rel_err(got[:, P - first:], want[:, P:])))
     lg = peers("llama", "logits", lambda: llama_logits(bins, gguf_path, toks[0], a.threads, P))
     if lg is not None:
         parity.append(dict(engine="llama.cpp", path="prefill", tokens=f"0..{P - 1}",
@@ -882,6 +892,10 @@ def bench_model(a, model, skip, seqs, batches):
         del want, got
         quiet(f"prefill {seq}")
         row["ssmc_ms"] = ssmc_prefill(so_path, ids_path, a.runs, a.threads)
+        # The prefill entry point (a generator's first call: the last
+        # token's logits, as llama-bench computes), one warm-up run.
+        row["ssmc_prefill_ms"] = ssmc_generate(so_path, 0, seq, 1, vocab, a.threads,
+                                               max(a.runs, 2))["prefill_ms"]
         row["onnxruntime_ms"] = None if "ort" in skip else timed_median(lambda: ort_run(ids),
                                                                         a.runs)
         row["iree_ms"] = None if row["iree_rel_err"] is None else \
@@ -890,11 +904,14 @@ def bench_model(a, model, skip, seqs, batches):
         row["llama_all_logits_ms"] = peers(
             "llama", f"all-logits prefill {seq}",
             lambda: llama_all_logits_prefill(bins, gguf_path, ids[0], a.threads, a.runs))
-        for peer, key in (("llama", "llama_ms"), ("llama_all_logits", "llama_all_logits_ms"),
+        # Last-token logits against last-token logits, every token's logits
+        # against every token's.
+        row["speed_vs_llama"] = ratio(row["llama_ms"], row["ssmc_prefill_ms"])
+        for peer, key in (("llama_all_logits", "llama_all_logits_ms"),
                           ("onnxruntime", "onnxruntime_ms"), ("iree", "iree_ms")):
             row[f"speed_vs_{peer}"] = ratio(row[key], row["ssmc_ms"])
         row.update({f"{k}_tok_s": seq / row[f"{k}_ms"] * 1e3 if row[f"{k}_ms"] else None
-                    for k in ("ssmc", "llama", "onnxruntime", "iree")})
+                    for k in ("ssmc", "ssmc_prefill", "llama", "onnxruntime", "iree")})
         res["prefill"].append(row)
         log(json.dumps(row))
 
@@ -914,11 +931,9 @@ def bench_model(a, model, skip, seqs, batches):
 
     for b in batches:
         quiet(f"decode {b}")
-        times = []
-        for _ in range(a.runs):
-            g = ssmc_generate(so_path, a.decode_steps, a.prompt_len, b, vocab, a.threads)
-            times.append(g["decode_ms_per_step"])
-        ssmc_ms, llama_ms = float(np.median(times)), llama_dec.get(b)
+        g = ssmc_generate(so_path, a.decode_steps, a.prompt_len, b, vocab, a.threads,
+                          max(a.runs, 2))
+        ssmc_ms, llama_ms = g["decode_ms_per_step"], llama_dec.get(b)
         rw_state = 2 * b * state  # each sequence's state read and written once per step
         row = dict(batch=b, prompt=a.prompt_len, steps=a.decode_steps,
                    ssmc_ms_per_step=ssmc_ms, llama_ms_per_step=llama_ms,

@@ -9,9 +9,16 @@
 #include "ssm/Transforms/Passes.h"
 #include "ssm/Utils/DType.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/CSE.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -81,6 +88,105 @@ Value concatSeq(OpBuilder &b, Location loc, Value a, Value x) {
   return tensor::CastOp::create(b, loc, type, full);
 }
 
+/// The dimension-1 name of an input or output in a signature, if any.
+std::optional<StringRef> rowDimName(const llvm::json::Value &io) {
+  const llvm::json::Object *o = io.getAsObject();
+  const llvm::json::Array *shape = o ? o->getArray("shape") : nullptr;
+  if (!shape || shape->size() < 2)
+    return std::nullopt;
+  return (*shape)[1].getAsString();
+}
+
+/// The entry's outputs with one row per token: dimension 1 named, in the
+/// entry's signature, as the token input's dimension 1 (and dynamic).
+SmallVector<unsigned> perTokenOutputs(func::FuncOp entryFn) {
+  SmallVector<unsigned> result;
+  auto sig = entryFn->getAttrOfType<StringAttr>("ssm.signature");
+  if (!sig)
+    return result;
+  llvm::Expected<llvm::json::Value> v = llvm::json::parse(sig.getValue());
+  if (!v) {
+    llvm::consumeError(v.takeError());
+    return result;
+  }
+  llvm::json::Object *o = v->getAsObject();
+  llvm::json::Array *in = o ? o->getArray("inputs") : nullptr;
+  llvm::json::Array *out = o ? o->getArray("outputs") : nullptr;
+  if (!in || !out || in->empty() || out->size() != entryFn.getNumResults())
+    return result;
+  std::optional<StringRef> seq = rowDimName((*in)[0]);
+  if (!seq)
+    return result;
+  for (auto [i, io] : llvm::enumerate(*out)) {
+    auto type = dyn_cast<RankedTensorType>(entryFn.getResultTypes()[i]);
+    if (type && type.getRank() >= 2 && type.isDynamicDim(1) &&
+        rowDimName(io) == seq)
+      result.push_back(i);
+  }
+  return result;
+}
+
+/// Makes `f` return only the last row (along dimension 1) of its results
+/// `rows`, and moves those slices up through the ops that compute them
+/// alone, so that those ops compute one row.
+void keepLastRow(func::FuncOp f, ArrayRef<unsigned> rows) {
+  if (rows.empty())
+    return;
+  Block &body = f.getBody().front();
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  OpBuilder b(ret);
+  for (unsigned i : rows) {
+    Value v = ret.getOperand(i);
+    auto type = cast<RankedTensorType>(v.getType());
+    Location loc = v.getLoc();
+    int64_t rank = type.getRank();
+    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes,
+        strides(rank, b.getIndexAttr(1));
+    for (int64_t d = 0; d < rank; ++d)
+      sizes.push_back(tensor::getMixedSize(b, loc, v, d));
+    Value n = tensor::DimOp::create(b, loc, v, 1);
+    offsets[1] = arith::SubIOp::create(
+                     b, loc, n, arith::ConstantIndexOp::create(b, loc, 1))
+                     .getResult();
+    sizes[1] = b.getIndexAttr(1);
+    SmallVector<int64_t> shape(type.getShape());
+    shape[1] = 1;
+    auto sliceType = RankedTensorType::get(shape, type.getElementType());
+    ret.setOperand(i, tensor::ExtractSliceOp::create(b, loc, sliceType, v,
+                                                     offsets, sizes, strides));
+  }
+  f.setFunctionType(FunctionType::get(f.getContext(), body.getArgumentTypes(),
+                                      ret.getOperandTypes()));
+  // The upstream patterns move a slice above a linalg op (or a fill, or a
+  // reshape) whose result nothing else reads; a value that other ops also
+  // read (the residual stream) keeps its full size and is sliced there.
+  // Sizes read from a result (tensor.dim) are read from its operands
+  // instead, so that they do not count as readers.
+  MLIRContext *ctx = f.getContext();
+  RewritePatternSet patterns(ctx);
+  linalg::populateBubbleUpExtractSliceOpPatterns(patterns);
+  linalg::populateSwapExtractSliceWithFillPatterns(patterns);
+  tensor::populateBubbleUpExtractSliceOpPatterns(patterns);
+  tensor::populateFoldTensorEmptyPatterns(patterns);
+  memref::populateResolveRankedShapedTypeResultDimsPatterns(patterns);
+  tensor::ExtractSliceOp::getCanonicalizationPatterns(patterns, ctx);
+  affine::AffineApplyOp::getCanonicalizationPatterns(patterns, ctx);
+  affine::AffineLinearizeIndexOp::getCanonicalizationPatterns(patterns, ctx);
+  FrozenRewritePatternSet frozen(std::move(patterns));
+  // Equal slices of one value (the residual stream, read by a norm and by
+  // the next residual add, both sliced) are merged between rounds, so the
+  // value has one reader again and the slice moves on above it.
+  for (int round = 0; round < 64; ++round) {
+    bool moved = false, merged = false;
+    (void)applyPatternsGreedily(f, frozen, GreedyRewriteConfig(), &moved);
+    IRRewriter rewriter(ctx);
+    DominanceInfo dominance(f);
+    eliminateCommonSubExpressions(rewriter, dominance, f, &merged);
+    if (!moved && !merged)
+      break;
+  }
+}
+
 struct SSMDeriveGeneration
     : mlir::ssm::impl::SSMDeriveGenerationBase<SSMDeriveGeneration> {
   using Base::Base;
@@ -96,7 +202,8 @@ struct SSMDeriveGeneration
 
   /// The signature JSON of a derived function.
   std::string signature(func::FuncOp entryFn, StringRef name,
-                        ArrayRef<StateSlot> slots, bool decode);
+                        ArrayRef<StateSlot> slots, bool decode,
+                        ArrayRef<unsigned> lastRowOnly = {});
 
   void runOnOperation() override;
 };
@@ -244,7 +351,8 @@ SSMDeriveGeneration::addState(func::FuncOp f) {
 
 std::string SSMDeriveGeneration::signature(func::FuncOp entryFn, StringRef name,
                                            ArrayRef<StateSlot> slots,
-                                           bool decode) {
+                                           bool decode,
+                                           ArrayRef<unsigned> lastRowOnly) {
   llvm::json::Array inputs, outputs;
   // The names of the token input's batch and sequence sizes ("" when it
   // has none: the state's sizes are then unnamed too).
@@ -299,6 +407,12 @@ std::string SSMDeriveGeneration::signature(func::FuncOp entryFn, StringRef name,
                 s && !seqName.empty() && s->contains(seqName))
               d = *s == seqName ? llvm::json::Value(1)
                                 : llvm::json::Value(nullptr);
+  for (unsigned i : lastRowOnly)
+    if (i < outputs.size())
+      if (llvm::json::Object *o = outputs[i].getAsObject())
+        if (llvm::json::Array *shape = o->getArray("shape");
+            shape && shape->size() >= 2)
+          (*shape)[1] = 1;
   for (const StateSlot &slot : slots) {
     auto shapeOf = [&](bool output) {
       llvm::json::Array shape;
@@ -351,6 +465,12 @@ void SSMDeriveGeneration::runOnOperation() {
                          << name << "'";
       return signalPassFailure();
     }
+  if (prefillLogits != "last" && prefillLogits != "all") {
+    module.emitError() << "ssm-derive-generation: prefill-logits must be "
+                          "'last' or 'all', got '"
+                       << prefillLogits << "'";
+    return signalPassFailure();
+  }
   if (entryFn.getNumArguments() != 1) {
     (void)fail(entryFn, "prefill and decode need a model whose only input is "
                         "the token ids (batch, seq); '" +
@@ -413,10 +533,16 @@ void SSMDeriveGeneration::runOnOperation() {
     });
   }
 
+  // prefill: the last token's rows only (decode, cloned above, has one).
+  SmallVector<unsigned> lastRow;
+  if (prefillLogits == "last")
+    lastRow = perTokenOutputs(entryFn);
+  keepLastRow(prefill, lastRow);
+
   OpBuilder b(&getContext());
   prefill->setAttr("ssm.signature",
                    b.getStringAttr(signature(entryFn, "prefill", *slots,
-                                             /*decode=*/false)));
+                                             /*decode=*/false, lastRow)));
   decode->setAttr("ssm.signature",
                   b.getStringAttr(signature(entryFn, "decode", *slots,
                                             /*decode=*/true)));

@@ -44,6 +44,10 @@ struct Entry {
   std::vector<IOInfo> inputs, outputs;
   /// The trailing inputs and outputs that are generation state.
   int64_t numState = 0;
+  /// A derived prefill or decode entry point: its first input is the token
+  /// ids (batch, n) and n must be at least 1 (prefill returns the last
+  /// token's logits).
+  bool generation = false;
 };
 
 struct Library {
@@ -264,6 +268,7 @@ ssm_status ssm_model_load(const char *path, ssm_model **model) {
                         "signature of '" + e.name + "': invalid state count");
       e.numState = static_cast<int64_t>(st->number);
     }
+    e.generation = v.get("generation") != nullptr;
     m->entries.push_back(std::move(e));
   }
   *model = m.release();
@@ -500,6 +505,13 @@ ssm_status ssm_run(const ssm_model *model, const char *entry,
       }
     }
   }
+
+  if (e->generation && numInputs > 0 && inputs[0]->shape.size() >= 2 &&
+      inputs[0]->shape[1] < 1)
+    return setError(SSM_ERROR_INVALID_ARGUMENT,
+                    where + "input '" + e->inputs[0].name +
+                        "' (#0) must hold at least one token per sequence, "
+                        "got 0");
 
   // Descriptors: inputs, then the output area.
   std::vector<std::vector<int64_t>> inDesc(numInputs);

@@ -1,4 +1,8 @@
-// RUN: ssm-opt %s --ssm-derive-generation --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: ssm-opt %s --ssm-derive-generation="prefill-logits=all" --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: ssm-opt %s --ssm-derive-generation --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=LAST
+// RUN: not ssm-opt %s --ssm-derive-generation="prefill-logits=first" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADOPT
+
+// BADOPT: ssm-derive-generation: prefill-logits must be 'last' or 'all', got 'first'
 
 // A layer with every kind of state: positions, a causal conv, an SSD mixer
 // and causal attention. prefill takes and returns, after the model's own
@@ -189,4 +193,97 @@ func.func @main(%ids: tensor<?x?xi64>) -> tensor<?x?x8xf32> {
   // expected-error @+1 {{the op already takes an initial state ('conv_state'); the model must not feed its own state}}
   %y, %s = ssm.causal_conv1d %x, %w initial_state(%s0) : (tensor<?x?x8xf32>, tensor<8x4xf32>, tensor<?x8x3xf32>) -> (tensor<?x?x8xf32>, tensor<?x8x3xf32>)
   return %y : tensor<?x?x8xf32>
+}
+
+// -----
+
+// With prefill-logits=last (the default), prefill returns the last token's
+// row of the per-token output (its dimension 1 is the token input's "seq"),
+// and the per-token ops that only that output reads run for that row: the
+// slice stops at the values that something else reads in full, here the
+// mixer's output (the SSM state needs every token) and the residual input
+// (which the mixer reads). The second output has no "seq" dimension and is
+// returned whole. decode and main are unchanged.
+// LAST-LABEL: func.func @main(%{{.*}}: tensor<?x?xi64>) -> (tensor<?x?x3xf32>, tensor<?x8xf32>)
+// LAST-NOT: tensor<?x1x
+// LAST: return
+// LAST-LABEL: func.func @prefill(
+// LAST-SAME: %[[IDS:[^:]*]]: tensor<?x?xi64>
+// LAST-SAME: -> (tensor<?x1x3xf32>, tensor<?x8xf32>, tensor<1xi64>, tensor<?x8x3xf32>)
+// LAST-SAME: \22outputs\22:[{\22dtype\22:\22float32\22,\22name\22:\22logits\22,\22shape\22:[\22batch\22,1,3]}
+// LAST: %[[SEQ:.*]] = tensor.dim %[[IDS]], %c1
+// LAST: %[[Y:.*]], %{{.*}} = ssm.causal_conv1d %[[X:[^,]*]],
+// LAST: %[[LAST:.*]] = arith.subi %[[SEQ]], %c1
+// LAST-DAG: %[[XS:.*]] = tensor.extract_slice %[[X]][0, %[[LAST]], 0] [%{{.*}}, 1, 8] [1, 1, 1] : tensor<?x?x8xf32> to tensor<?x1x8xf32>
+// LAST-DAG: %[[YS:.*]] = tensor.extract_slice %[[Y]][0, %[[LAST]], 0] [%{{.*}}, 1, 8] [1, 1, 1] : tensor<?x?x8xf32> to tensor<?x1x8xf32>
+// LAST: %[[R:.*]] = linalg.generic {{.*}} ins(%[[XS]], %[[YS]] : tensor<?x1x8xf32>, tensor<?x1x8xf32>)
+// LAST: %[[G:.*]] = linalg.generic {{.*}} ins(%[[R]] : tensor<?x1x8xf32>)
+// LAST: %[[F:.*]] = linalg.fill {{.*}} -> tensor<?x1x3xf32>
+// LAST: %[[H:.*]] = linalg.generic {{.*}} ins(%[[G]], %{{.*}} : tensor<?x1x8xf32>, tensor<8x3xf32>) outs(%[[F]] : tensor<?x1x3xf32>)
+// LAST-NOT: tensor.extract_slice
+// LAST: return %[[H]], %{{.*}} : tensor<?x1x3xf32>, tensor<?x8xf32>
+// LAST-LABEL: func.func @decode(
+// LAST-SAME: -> (tensor<?x?x3xf32>, tensor<?x8xf32>, tensor<1xi64>, tensor<?x8x3xf32>)
+// LAST-NOT: tensor.extract_slice
+// LAST: return
+// With prefill-logits=all, prefill returns every row.
+// CHECK-LABEL: func.func @main(%{{.*}}: tensor<?x?xi64>) -> (tensor<?x?x3xf32>, tensor<?x8xf32>)
+// CHECK-LABEL: func.func @prefill(
+// CHECK-SAME: -> (tensor<?x?x3xf32>, tensor<?x8xf32>, tensor<1xi64>, tensor<?x8x3xf32>)
+// CHECK-SAME: \22shape\22:[\22batch\22,\22seq\22,3]
+// CHECK-NOT: tensor.extract_slice
+// CHECK: return
+#id = affine_map<(b, l, c) -> (b, l, c)>
+func.func @main(%ids: tensor<?x?xi64>) -> (tensor<?x?x3xf32>, tensor<?x8xf32>)
+    attributes {ssm.signature = "{\"name\":\"main\",\"inputs\":[{\"name\":\"ids\",\"dtype\":\"int64\",\"shape\":[\"batch\",\"seq\"]}],\"outputs\":[{\"name\":\"logits\",\"dtype\":\"float32\",\"shape\":[\"batch\",\"seq\",3]},{\"name\":\"pooled\",\"dtype\":\"float32\",\"shape\":[\"batch\",8]}]}"} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  %b = tensor.dim %ids, %c0 : tensor<?x?xi64>
+  %l = tensor.dim %ids, %c1 : tensor<?x?xi64>
+  %e = tensor.empty(%b, %l) : tensor<?x?x8xf32>
+  %x = linalg.generic {indexing_maps = [affine_map<(b, l, c) -> (b, l)>, #id],
+                       iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%ids : tensor<?x?xi64>) outs(%e : tensor<?x?x8xf32>) {
+  ^bb0(%t: i64, %o: f32):
+    %f = arith.sitofp %t : i64 to f32
+    linalg.yield %f : f32
+  } -> tensor<?x?x8xf32>
+  %w = arith.constant dense<0.5> : tensor<8x4xf32>
+  %y, %s = ssm.causal_conv1d %x, %w {silu} : (tensor<?x?x8xf32>, tensor<8x4xf32>) -> (tensor<?x?x8xf32>, tensor<?x8x3xf32>)
+  // The residual add, a gate, the head: per token, read by the logits only.
+  %r = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x, %y : tensor<?x?x8xf32>, tensor<?x?x8xf32>) outs(%e : tensor<?x?x8xf32>) {
+  ^bb0(%p: f32, %q: f32, %o: f32):
+    %v = arith.addf %p, %q : f32
+    linalg.yield %v : f32
+  } -> tensor<?x?x8xf32>
+  %g = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%r : tensor<?x?x8xf32>) outs(%e : tensor<?x?x8xf32>) {
+  ^bb0(%p: f32, %o: f32):
+    %v = arith.mulf %p, %p : f32
+    linalg.yield %v : f32
+  } -> tensor<?x?x8xf32>
+  %head = arith.constant dense<0.25> : tensor<8x3xf32>
+  %e3 = tensor.empty(%b, %l) : tensor<?x?x3xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e3 : tensor<?x?x3xf32>) -> tensor<?x?x3xf32>
+  %logits = linalg.generic {indexing_maps = [affine_map<(b, l, n, k) -> (b, l, k)>, affine_map<(b, l, n, k) -> (k, n)>, affine_map<(b, l, n, k) -> (b, l, n)>],
+                            iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%g, %head : tensor<?x?x8xf32>, tensor<8x3xf32>) outs(%acc : tensor<?x?x3xf32>) {
+  ^bb0(%p: f32, %q: f32, %o: f32):
+    %m = arith.mulf %p, %q : f32
+    %v = arith.addf %o, %m : f32
+    linalg.yield %v : f32
+  } -> tensor<?x?x3xf32>
+  // A per-sequence output (a sum over the tokens) is not sliced.
+  %e8 = tensor.empty(%b) : tensor<?x8xf32>
+  %acc8 = linalg.fill ins(%zero : f32) outs(%e8 : tensor<?x8xf32>) -> tensor<?x8xf32>
+  %pooled = linalg.generic {indexing_maps = [#id, affine_map<(b, l, c) -> (b, c)>],
+                            iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%y : tensor<?x?x8xf32>) outs(%acc8 : tensor<?x8xf32>) {
+  ^bb0(%p: f32, %o: f32):
+    %v = arith.addf %o, %p : f32
+    linalg.yield %v : f32
+  } -> tensor<?x8xf32>
+  return %logits, %pooled : tensor<?x?x3xf32>, tensor<?x8xf32>
 }

@@ -4,7 +4,9 @@ full forward over L + k tokens. The reference is independent of SSMC:
 onnxruntime for the zoo models in standard ops, the float64 evaluator
 (onnx_reference.py) for those written with the ai.ssmc domain; both over the
 whole sequence the generator fed (the prompt and its greedy tokens).
-Tolerance: relative error 1e-4 in float32. Also: the runtime's generator API
+Models compiled with the default --prefill-logits=last return the logits of
+each prefill call's last token only; with --prefill-logits=all, of every
+token. Tolerance: relative error 1e-4 in float32. Also: the runtime's generator API
 (errors, state size, slot reset) through ctypes, and the models whose
 generation cannot be derived yet."""
 import ctypes
@@ -32,14 +34,28 @@ def models(tmp_path_factory):
     out = tmp_path_factory.mktemp("gen")
     cache = {}
 
-    def get(name):
-        if name not in cache:
+    def get(name, prefill_logits="last"):
+        key = (name, prefill_logits)
+        if key not in cache:
             model = zoo.build(name, seed=3)
             path = out / f"{name}.onnx"
             onnx.save(model, path)
-            cache[name] = (model, path, compile_onnx(path, out / name, "--generation=on"))
-        return cache[name]
+            cache[key] = (model, path,
+                          compile_onnx(path, out / f"{name}-{prefill_logits}", "--generation=on",
+                                       f"--prefill-logits={prefill_logits}"))
+        return cache[key]
     return get
+
+
+def returned_rows(length, chunk, steps, prefill_logits):
+    """The token positions whose logits the generator's calls return: every
+    token fed, or the last token of each prefill call, then every decode
+    step."""
+    if prefill_logits == "all":
+        return list(range(length + steps))
+    step = chunk or length
+    ends = [min(at + step, length) - 1 for at in range(0, length, step)]
+    return ends + list(range(length, length + steps))
 
 
 def reference_logits(model, path, tokens):
@@ -57,10 +73,7 @@ def generate(so, out_dir, *args):
     return report, np.load(out_dir / "tokens.npy"), np.load(out_dir / "logits.npy")
 
 
-@pytest.mark.parametrize("chunk", [None, 1, 3])
-@pytest.mark.parametrize("name", GENERATING)
-def test_prefill_then_decode_equals_full_forward(models, name, chunk, tmp_path):
-    model, path, so = models(name)
+def check_generation(model, path, so, chunk, prefill_logits, tmp_path):
     rng = np.random.default_rng()
     batch, length, steps = 2, int(rng.integers(5, 12)), 6
     args = ["--generate", str(steps), "--prompt-len", str(length), "--batch", str(batch),
@@ -68,18 +81,34 @@ def test_prefill_then_decode_equals_full_forward(models, name, chunk, tmp_path):
     if chunk:
         args += ["--prefill-chunk", str(chunk)]
     report, tokens, logits = generate(so, tmp_path, *args)
+    rows = returned_rows(length, chunk, steps, prefill_logits)
     assert tokens.shape == (batch, length + steps + 1)
-    assert logits.shape[:2] == (batch, length + steps)
+    assert logits.shape[:2] == (batch, len(rows))
     assert report["prompt_len"] == length and report["decode_steps"] == steps
     # Greedy: every generated token is the argmax of the logits before it.
-    np.testing.assert_array_equal(tokens[:, length:], logits[:, length - 1:].argmax(-1))
-    want = reference_logits(model, path, tokens[:, :length + steps])
+    np.testing.assert_array_equal(tokens[:, length:],
+                                  logits[:, rows.index(length - 1):].argmax(-1))
+    want = reference_logits(model, path, tokens[:, :length + steps])[:, rows]
     err = rel_err(logits, want)
-    assert err < TOL, f"{name}: relative error {err:.2e}"
+    assert err < TOL, f"relative error {err:.2e}"
     # And equal to the compiled main over the same tokens.
     (tmp_path / "main").mkdir()
     main = run_model(so, {"input_ids": tokens[:, :length + steps]}, tmp_path / "main")
-    assert rel_err(logits, main["logits"].astype(np.float64)) < TOL
+    assert rel_err(logits, main["logits"][:, rows].astype(np.float64)) < TOL
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 3])
+@pytest.mark.parametrize("name", GENERATING)
+def test_prefill_then_decode_equals_full_forward(models, name, chunk, tmp_path):
+    model, path, so = models(name)
+    check_generation(model, path, so, chunk, "last", tmp_path)
+
+
+@pytest.mark.parametrize("name", ["mamba2", "hybrid", "perhead_hybrid"])
+def test_prefill_logits_all(models, name, tmp_path):
+    """--prefill-logits=all: prefill returns the logits of every token."""
+    model, path, so = models(name, "all")
+    check_generation(model, path, so, 3, "all", tmp_path)
 
 
 def test_generation_not_derivable_says_why(tmp_path):
@@ -131,6 +160,14 @@ def test_signatures(models):
     assert dec["inputs"][0]["shape"] == ["batch", 1]
     assert dec["outputs"][0]["shape"][:2] == ["batch", 1]
     assert dec["outputs"][3]["shape"][:2] == ["batch", "past + 1"]
+    # The logits of prefill: the last token's row by default, every row with
+    # --prefill-logits=all.
+    assert pre["outputs"][0]["shape"][:2] == ["batch", 1]
+    _, _, so_all = models("llama", "all")
+    r = subprocess.run([str(SSM_RUN), str(so_all), "--info"], capture_output=True, text=True)
+    pre_all = json.loads(next(line.split(": ", 1)[1] for line in r.stdout.splitlines()
+                              if line.startswith("entry prefill")))
+    assert pre_all["outputs"][0]["shape"][:2] == ["batch", "seq"]
 
 
 def test_generate_errors(models, tmp_path):
@@ -143,6 +180,28 @@ def test_generate_errors(models, tmp_path):
     r = subprocess.run([str(SSM_RUN), str(so), "--generate", "2", "--entry", "main"],
                        capture_output=True, text=True)
     assert r.returncode == 1 and "--generate does not take --entry" in r.stderr
+    # prefill returns the last token's logits: it needs at least one token.
+    r = subprocess.run([str(SSM_RUN), str(so), "--entry", "prefill", "--dim", "batch=1",
+                        "--dim", "seq=0"], capture_output=True, text=True)
+    assert r.returncode == 1
+    assert ("entry point 'prefill': input 'input_ids' (#0) must hold at least one token"
+            in r.stderr)
+
+
+def test_generate_bench(models, tmp_path):
+    """--generate with --bench: N timed generations from an empty state after
+    the warm-up ones, medians in the JSON; every run generates the same
+    tokens as a single run."""
+    _, _, so = models("mamba2")
+    args = ["--generate", "3", "--prompt-len", "5", "--batch", "2", "--int-max", "64"]
+    one, tokens, logits = generate(so, tmp_path / "one", *args)
+    assert one["runs"] == 1 and one["warmup"] == 0
+    rep, tokens2, logits2 = generate(so, tmp_path / "rep", *args, "--bench", "3",
+                                     "--warmup", "2")
+    assert rep["runs"] == 3 and rep["warmup"] == 2
+    assert rep["ttft_ms"] >= rep["prefill_ms"] > 0 and rep["decode_ms_per_step"] > 0
+    np.testing.assert_array_equal(tokens2, tokens)
+    np.testing.assert_array_equal(logits2, logits)
 
 
 # The C API through ctypes.
@@ -214,6 +273,7 @@ def test_generator_api(models):
     prompt = rng.integers(0, 64, (2, 5))
     status, first = rt.step(g, prompt)
     assert status == 0, rt.error()
+    assert first.shape[:2] == (2, 1)  # the last prompt token's logits
     assert rt.rt.ssm_generator_position(g) == 5
     # The KV caches hold 5 tokens of every layer, head and dim (k and v), in
     # float32. The zoo Llama repeats its kv heads before the attention (as
@@ -235,7 +295,7 @@ def test_generator_api(models):
     status, second = rt.step(g, nxt, decode=True)
     assert status == 0, rt.error()
     want = onnxruntime_outputs(path, {"input_ids": np.concatenate([prompt, nxt], 1)})["logits"]
-    assert rel_err(np.concatenate([first, second], 1), want) < TOL
+    assert rel_err(np.concatenate([first, second], 1), want[:, 4:]) < TOL
     # Reset all: the same prompt gives the same logits again.
     assert rt.rt.ssm_generator_reset(g, -1) == 0
     assert rt.rt.ssm_generator_position(g) == 0
@@ -262,8 +322,8 @@ def test_generator_slot_reset(models):
     assert status == 0, rt.error()
     slot0 = float64_outputs(model_proto, {"input_ids": np.concatenate([a, b], 1)[:1]})["logits"]
     slot1 = float64_outputs(model_proto, {"input_ids": b[1:]})["logits"]
-    assert rel_err(logits[:1], slot0[:, 4:]) < TOL
-    assert rel_err(logits[1:], slot1) < TOL
+    assert rel_err(logits[:1], slot0[:, -1:]) < TOL
+    assert rel_err(logits[1:], slot1[:, -1:]) < TOL
     rt.rt.ssm_generator_release(g)
     rt.rt.ssm_model_release(model)
 

@@ -60,10 +60,15 @@ const char *kUsage =
     "  --batch B             sequences decoded together (default 1)\n"
     "  --prefill-chunk C     feed the prompt in prefill calls of C tokens\n"
     "                        (default: all at once)\n"
+    "  --bench N             N timed generations (each from an empty state)\n"
+    "                        after --warmup ones; the JSON has the medians\n"
+    "                        (default: one generation, no warm-up)\n"
     "  --input NAME=FILE     the prompt instead (int64 (B, L); sets B and L)\n"
     "  --output-dir DIR      write tokens.npy (B, L + N + 1: the prompt and\n"
-    "                        the generated tokens) and logits.npy (B, L + N,\n"
-    "                        V: the logits of every token fed)\n"
+    "                        the generated tokens) and logits.npy (B, R, V:\n"
+    "                        the rows each call returned: R = L + N when\n"
+    "                        prefill returns every token's logits, else one\n"
+    "                        per prefill call and one per decode step)\n"
     "  --help                this text\n"
     "\n"
     "Inputs without --input get random values: floats from N(0, 1), integers\n"
@@ -209,31 +214,31 @@ double msSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
+/// The median of `v` (not empty).
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /// Greedy generation through a generator: prefill `prompt` (in calls of
-/// `chunk` tokens, 0: at once), then `steps` decode steps. Prints timings as
-/// JSON; writes tokens.npy and logits.npy to `outputDir` when given.
+/// `chunk` tokens, 0: at once), then `steps` decode steps; `warmup` untimed
+/// runs, then `runs` timed runs, each with a new generator. Prints the
+/// median timings as JSON; writes the last run's tokens.npy and logits.npy
+/// to `outputDir` when given.
 int generate(ssm_model *model, const std::string &modelPath, ssm_tensor *prompt,
-             int64_t steps, int64_t chunk, const std::string &outputDir) {
+             int64_t steps, int64_t chunk, const std::string &outputDir,
+             int64_t runs, int64_t warmup) {
   int64_t batch = ssm_tensor_shape(prompt)[0];
   int64_t len = ssm_tensor_shape(prompt)[1];
-  ssm_generator *gen = nullptr;
-  if (ssm_generator_create(model, batch, &gen) != SSM_OK)
-    return fail(ssm_last_error());
-  struct ReleaseGen {
-    ssm_generator *g;
-    ~ReleaseGen() { ssm_generator_release(g); }
-  } releaseGen{gen};
   const int64_t *promptData =
       static_cast<const int64_t *>(ssm_tensor_data(prompt));
-  std::vector<int64_t> tokens(promptData, promptData + batch * len);
   std::vector<std::vector<int64_t>> seqs(batch);
-  for (int64_t b = 0; b < batch; ++b)
-    seqs[b].assign(tokens.begin() + b * len, tokens.begin() + (b + 1) * len);
-  std::vector<float> logits; // (batch, fed, vocab), appended per call
-  std::vector<std::vector<float>> rows(batch);
-  int64_t vocab = -1;
+  std::vector<std::vector<float>> rows(batch); // each call's logits rows
+  int64_t vocab = -1, stateBytes = 0;
   std::vector<int64_t> next(batch);
   bool keep = !outputDir.empty();
+  ssm_generator *gen = nullptr;
 
   // Records a call's logits and picks the next token of every sequence.
   auto take = [&](ssm_tensor *out) -> bool {
@@ -270,45 +275,71 @@ int generate(ssm_model *model, const std::string &modelPath, ssm_tensor *prompt,
     return take(out);
   };
 
-  auto start = std::chrono::steady_clock::now();
-  int64_t step = chunk > 0 ? chunk : len;
-  for (int64_t at = 0; at < len; at += step) {
-    int64_t n = std::min(step, len - at);
-    std::vector<int64_t> piece(batch * n);
-    for (int64_t b = 0; b < batch; ++b)
-      std::copy(seqs[b].begin() + at, seqs[b].begin() + at + n,
-                piece.begin() + b * n);
-    if (!feed(false, piece, n))
-      return 1;
-  }
-  double prefillMs = msSince(start);
-  for (int64_t b = 0; b < batch; ++b)
-    seqs[b].push_back(next[b]);
-  double ttftMs = msSince(start);
-  auto decodeStart = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < steps; ++i) {
-    std::vector<int64_t> ids(next);
-    if (!feed(true, ids, 1))
-      return 1;
+  std::vector<double> ttfts, prefills, decodes;
+  for (int64_t run = 0; run < warmup + runs; ++run) {
+    if (ssm_generator_create(model, batch, &gen) != SSM_OK)
+      return fail(ssm_last_error());
+    struct ReleaseGen {
+      ssm_generator *g;
+      ~ReleaseGen() { ssm_generator_release(g); }
+    } releaseGen{gen};
+    for (int64_t b = 0; b < batch; ++b) {
+      seqs[b].assign(promptData + b * len, promptData + (b + 1) * len);
+      rows[b].clear();
+    }
+    auto start = std::chrono::steady_clock::now();
+    int64_t step = chunk > 0 ? chunk : len;
+    for (int64_t at = 0; at < len; at += step) {
+      int64_t n = std::min(step, len - at);
+      std::vector<int64_t> piece(batch * n);
+      for (int64_t b = 0; b < batch; ++b)
+        std::copy(seqs[b].begin() + at, seqs[b].begin() + at + n,
+                  piece.begin() + b * n);
+      if (!feed(false, piece, n))
+        return 1;
+    }
+    double prefillMs = msSince(start);
     for (int64_t b = 0; b < batch; ++b)
       seqs[b].push_back(next[b]);
+    double ttftMs = msSince(start);
+    auto decodeStart = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < steps; ++i) {
+      std::vector<int64_t> ids(next);
+      if (!feed(true, ids, 1))
+        return 1;
+      for (int64_t b = 0; b < batch; ++b)
+        seqs[b].push_back(next[b]);
+    }
+    double decodeMs = msSince(decodeStart);
+    stateBytes = ssm_generator_state_bytes(gen);
+    if (run >= warmup) {
+      ttfts.push_back(ttftMs);
+      prefills.push_back(prefillMs);
+      decodes.push_back(decodeMs);
+    }
   }
-  double decodeMs = msSince(decodeStart);
+  double ttftMs = median(ttfts), prefillMs = median(prefills),
+         decodeMs = median(decodes);
   printf("{\"model\": \"%s\", \"batch\": %lld, \"prompt_len\": %lld, "
-         "\"decode_steps\": %lld, \"ttft_ms\": %.4f, \"prefill_ms\": %.4f, "
+         "\"decode_steps\": %lld, \"runs\": %lld, \"warmup\": %lld, "
+         "\"ttft_ms\": %.4f, \"prefill_ms\": %.4f, "
          "\"prefill_tokens_per_s\": %.2f, \"decode_ms\": %.4f, "
          "\"decode_ms_per_step\": %.4f, \"decode_tokens_per_s\": %.2f, "
          "\"state_bytes\": %lld, \"threads\": %lld}\n",
          modelPath.c_str(), (long long)batch, (long long)len, (long long)steps,
-         ttftMs, prefillMs, batch * len / (prefillMs / 1e3), decodeMs,
+         (long long)runs, (long long)warmup, ttftMs, prefillMs,
+         batch * len / (prefillMs / 1e3), decodeMs,
          steps ? decodeMs / steps : 0.0,
-         steps ? batch * steps / (decodeMs / 1e3) : 0.0,
-         (long long)ssm_generator_state_bytes(gen),
+         steps ? batch * steps / (decodeMs / 1e3) : 0.0, (long long)stateBytes,
          (long long)ssm_model_num_threads(model));
 
   if (keep) {
     mkdir(outputDir.c_str(), 0777);
-    int64_t total = len + steps + 1, fed = len + steps;
+    // Rows returned: every token fed, or (a model compiled with
+    // --prefill-logits=last) the last token of each prefill call.
+    int64_t total = len + steps + 1,
+            fed = vocab > 0 ? static_cast<int64_t>(rows[0].size()) / vocab
+                            : 0;
     std::vector<int64_t> all;
     std::vector<float> allLogits;
     for (int64_t b = 0; b < batch; ++b) {
@@ -446,8 +477,8 @@ int main(int argc, char **argv) {
   }
 
   if (generateSteps >= 0) {
-    if (!entry.empty() || bench > 0)
-      return fail("--generate does not take --entry or --bench");
+    if (!entry.empty())
+      return fail("--generate does not take --entry");
     ssm_tensor *prompt = nullptr;
     Tensors release;
     if (!inputFiles.empty()) {
@@ -468,8 +499,9 @@ int main(int argc, char **argv) {
       std::mt19937_64 rng(static_cast<uint64_t>(seed));
       fillRandom(prompt, rng, intMax);
     }
+    // Without --bench: one run, no warm-up.
     return generate(model, modelPath, prompt, generateSteps, prefillChunk,
-                    outputDir);
+                    outputDir, bench > 0 ? bench : 1, bench > 0 ? warmup : 0);
   }
 
   const char *entryName = entry.empty() ? nullptr : entry.c_str();

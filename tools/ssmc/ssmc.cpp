@@ -102,6 +102,17 @@ cl::opt<Generation> generation(
                           "always; failing to derive them is an error"),
                clEnumValN(Generation::Off, "off", "only main")),
     cl::init(Generation::Auto), cl::cat(category));
+enum class PrefillLogits { Last, All };
+cl::opt<PrefillLogits> prefillLogits(
+    "prefill-logits",
+    cl::desc("Rows of the per-token outputs (logits) that prefill returns"),
+    cl::values(clEnumValN(PrefillLogits::Last, "last",
+                          "the last token's, what generation needs; the "
+                          "last block and the LM head run for one token "
+                          "(default)"),
+               clEnumValN(PrefillLogits::All, "all",
+                          "every token's (to score a prompt)")),
+    cl::init(PrefillLogits::Last), cl::cat(category));
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0..3"), cl::Prefix,
                            cl::init(2), cl::cat(category));
 
@@ -232,7 +243,10 @@ int main(int argc, char **argv) {
       PassManager dpm(&context);
       TimingScope deriveTimer = rootTimer.nest("derive generation");
       dpm.enableTiming(deriveTimer);
-      dpm.addPass(ssm::createSSMDeriveGeneration());
+      ssm::SSMDeriveGenerationOptions deriveOptions;
+      deriveOptions.prefillLogits =
+          prefillLogits == PrefillLogits::All ? "all" : "last";
+      dpm.addPass(ssm::createSSMDeriveGeneration(deriveOptions));
       ok = succeeded(dpm.run(*derived));
     }
     if (ok)

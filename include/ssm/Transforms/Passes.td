@@ -149,6 +149,17 @@ def SSMDeriveGeneration : Pass<"ssm-derive-generation", "::mlir::ModuleOp"> {
     Both get an `ssm.signature` (inputs and outputs as in the entry's, then
     the state, with `"state"` giving its count and `"generation"` the kind).
 
+    With `prefill-logits=last` (the default), prefill returns, of every
+    entry output that has one row per token (its dimension 1 named as the
+    token input's sequence size in the entry's signature: the logits), the
+    row of the last token only, `(batch, 1, ...)`: what generation needs
+    to pick the next token. The slice is moved up through the per-token
+    ops that compute that output alone (the final norm, the LM head, the
+    last block's projections and MLP; upstream linalg and tensor bubble-up
+    patterns), so prefill computes them for one token instead of `seq`:
+    for a language model most of the LM head's work. `prefill-logits=all`
+    keeps every token's row (scoring a prompt).
+
     The entry function is kept. The pass fails with a message when the
     model cannot be run token by token: more inputs than the token ids, a
     static sequence length, an op marked `ssm.token_mixing` by the importer
@@ -158,10 +169,15 @@ def SSMDeriveGeneration : Pass<"ssm-derive-generation", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"entry", "entry", "std::string", /*default=*/"\"main\"",
-           "The model function to derive prefill and decode from">
+           "The model function to derive prefill and decode from">,
+    Option<"prefillLogits", "prefill-logits", "std::string",
+           /*default=*/"\"last\"",
+           "Rows of the per-token outputs that prefill returns: 'last' "
+           "(the last token's) or 'all'">
   ];
   let dependentDialects = [
-    "::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect"
+    "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"
   ];
 }
 

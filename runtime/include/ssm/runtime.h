@@ -142,8 +142,11 @@ ssm_status ssm_generator_create(const ssm_model *model, int64_t batch,
                                 ssm_generator **generator);
 void ssm_generator_release(ssm_generator *generator);
 /* Feeds tokens (int64, (batch, n), n >= 1) through `prefill`; *outputs
- * receives the model's first output for these tokens (logits, (batch, n,
- * ...)) unless `outputs` is NULL. On failure the state is unchanged. */
+ * receives the model's first output for these tokens unless `outputs` is
+ * NULL: the logits of the last token, (batch, 1, vocab), for a model
+ * compiled with ssmc's default --prefill-logits=last, or of every token,
+ * (batch, n, vocab), with --prefill-logits=all (the entry point's signature
+ * says which). On failure the state is unchanged. */
 ssm_status ssm_generator_prefill(ssm_generator *generator,
                                  const ssm_tensor *tokens,
                                  ssm_tensor **outputs);
