@@ -338,8 +338,7 @@ int generate(ssm_model *model, const std::string &modelPath, ssm_tensor *prompt,
     // Rows returned: every token fed, or (a model compiled with
     // --prefill-logits=last) the last token of each prefill call.
     int64_t total = len + steps + 1,
-            fed = vocab > 0 ? static_cast<int64_t>(rows[0].size()) / vocab
-                            : 0;
+            fed = vocab > 0 ? static_cast<int64_t>(rows[0].size()) / vocab : 0;
     std::vector<int64_t> all;
     std::vector<float> allLogits;
     for (int64_t b = 0; b < batch; ++b) {
