@@ -7,6 +7,7 @@ BUILD_DIR=${SSM_BUILD_DIR:-build}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja \
     -DCMAKE_BUILD_TYPE=Release \
-    -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir
+    -DMLIR_DIR=/usr/lib/llvm-22/lib/cmake/mlir \
+    -DPython_EXECUTABLE="$PWD/.venv/bin/python"
 fi
 ninja -C "$BUILD_DIR" -j"${SSM_JOBS:-$(nproc)}"

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  cmake ninja-build ccache gcc g++ git python3 python3-venv python3-pip
+  cmake ninja-build ccache gcc g++ git python3 python3-venv python3-pip python3-dev
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   libonnx-dev libprotobuf-dev protobuf-compiler
 )

@@ -1,0 +1,102 @@
+//===- Compiler.h - Compile a model, in process ------------------*- C++
+//-*-===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// The compiler behind `ssmc` as a library: an ONNX or MLIR model in, MLIR,
+// LLVM IR, an object file or a model library (.so) out. `ssmc` is a command
+// line over it; the Python package calls it in process.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_COMPILER_COMPILER_H
+#define SSM_COMPILER_COMPILER_H
+
+#include "ssm/Conversion/Passes.h"
+
+#include "mlir/Support/LLVM.h"
+#include "mlir/Support/Timing.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace mlir {
+class PassManager;
+} // namespace mlir
+
+namespace mlir::ssm {
+
+/// The phases of a compilation, in order.
+enum class CompilePhase {
+  Import,
+  Graph,
+  Algorithm,
+  Bufferize,
+  Target,
+  Serialize
+};
+
+/// What a compilation writes. `Auto`: from the output's extension (.mlir,
+/// .ll, .o), a shared library otherwise; MLIR when it stops before
+/// serialize.
+enum class EmitKind { Auto, MLIR, LLVM, Obj, SO };
+
+/// Whether prefill and decode are derived from `main`.
+enum class GenerationMode {
+  Auto, ///< when the model allows it; a note says why not otherwise
+  On,   ///< always; failing to derive them is an error
+  Off   ///< only main
+};
+
+struct CompileOptions {
+  /// Only "cpu" is available.
+  std::string target = "cpu";
+  EmitKind emit = EmitKind::Auto;
+  CompilePhase compileTo = CompilePhase::Serialize;
+  MixerForm mixerForm = MixerForm::Chunked;
+  /// 0: the cost model of ssm-select-chunk-sizes.
+  unsigned chunkSize = 0;
+  GenerationMode generation = GenerationMode::Auto;
+  /// Prefill returns every token's logits instead of the last token's.
+  bool prefillLogitsAll = false;
+  /// 0..3.
+  unsigned optLevel = 2;
+  /// Constants of at least this many bytes bypass LLVM (0: none do).
+  uint64_t constantDataThreshold = 64 * 1024;
+};
+
+/// Hooks of a caller: `configurePassManager` applies command-line pass
+/// manager options (IR printing and the like); `timing` is the scope under
+/// which the phases are timed. Both may be empty.
+struct CompileHooks {
+  std::function<LogicalResult(PassManager &)> configurePassManager;
+  TimingScope *timing = nullptr;
+};
+
+/// Compiles the model in `inputPath` (.onnx, with its external data next to
+/// it, or .mlir) to `outputPath` ("-" for stdout, text outputs only).
+/// Errors, and notes such as why prefill and decode were not derived, are
+/// printed to `diagnostics` as `ssmc: error: ...` / `ssmc: note: ...` and
+/// MLIR diagnostics with their locations. On failure nothing is left at
+/// `outputPath`.
+LogicalResult compileModel(StringRef inputPath, StringRef outputPath,
+                           const CompileOptions &options,
+                           llvm::raw_ostream &diagnostics,
+                           const CompileHooks &hooks = {});
+
+/// Registers the upstream passes that the phase pipelines name (and that
+/// command-line options such as --mlir-print-ir-after name); idempotent,
+/// called by compileModel. A tool that parses pass options calls it before
+/// parsing its command line.
+void registerCompilerPasses();
+
+/// The emit kind that `options.emit = Auto` picks for `outputPath`.
+EmitKind emitKindFromExtension(StringRef outputPath);
+
+} // namespace mlir::ssm
+
+#endif // SSM_COMPILER_COMPILER_H

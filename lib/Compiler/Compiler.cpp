@@ -1,0 +1,386 @@
+//===- Compiler.cpp - Compile a model, in process -------------------------===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Compiler/Compiler.h"
+#include "ssm/Compiler/CompileAPI.h"
+#include "ssm/Conversion/Passes.h"
+#include "ssm/Dialect/SSM/IR/SSMDialect.h"
+#include "ssm/Frontend/ONNX/Import.h"
+#include "ssm/Target/CPU/Codegen.h"
+#include "ssm/Target/CPU/ModelABI.h"
+#include "ssm/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <limits>
+#include <mutex>
+#include <optional>
+
+using namespace mlir;
+using namespace mlir::ssm;
+
+EmitKind mlir::ssm::emitKindFromExtension(StringRef path) {
+  return llvm::StringSwitch<EmitKind>(llvm::sys::path::extension(path))
+      .Case(".mlir", EmitKind::MLIR)
+      .Case(".ll", EmitKind::LLVM)
+      .Case(".o", EmitKind::Obj)
+      .Default(EmitKind::SO);
+}
+
+namespace {
+/// One compilation: its options, where it reports, and its timers.
+struct Compilation {
+  const CompileOptions &options;
+  llvm::raw_ostream &diagnostics;
+  const CompileHooks &hooks;
+  TimingScope untimed; // an empty scope: nothing is timed
+  TimingScope &rootTimer;
+
+  Compilation(const CompileOptions &options, llvm::raw_ostream &diagnostics,
+              const CompileHooks &hooks)
+      : options(options), diagnostics(diagnostics), hooks(hooks),
+        rootTimer(hooks.timing ? *hooks.timing : untimed) {}
+
+  LogicalResult fail(const Twine &message) {
+    diagnostics << "ssmc: error: " << message << "\n";
+    return failure();
+  }
+
+  LogicalResult run(StringRef inputPath, StringRef outputPath);
+  /// prefill and decode, derived from main on a copy of the module so that
+  /// a model that cannot be run token by token still compiles (auto).
+  LogicalResult deriveGeneration(MLIRContext &context,
+                                 OwningOpRef<ModuleOp> &module);
+  /// LLVM IR, an object file or a shared library from the LLVM dialect.
+  LogicalResult serialize(ModuleOp module, EmitKind what, StringRef outputPath);
+};
+} // namespace
+
+LogicalResult Compilation::deriveGeneration(MLIRContext &context,
+                                            OwningOpRef<ModuleOp> &module) {
+  GenerationMode mode = options.generation;
+  if (mode == GenerationMode::Off ||
+      (mode == GenerationMode::Auto &&
+       !SymbolTable::lookupSymbolIn(*module, "main")))
+    return success();
+  OwningOpRef<ModuleOp> derived = cast<ModuleOp>((*module)->clone());
+  std::string why;
+  bool ok;
+  {
+    ScopedDiagnosticHandler capture(&context, [&](Diagnostic &d) {
+      if (mode == GenerationMode::On)
+        return failure(); // print it as usual
+      if (d.getSeverity() == DiagnosticSeverity::Error && why.empty())
+        why = d.str();
+      return success();
+    });
+    PassManager dpm(&context);
+    TimingScope deriveTimer = rootTimer.nest("derive generation");
+    dpm.enableTiming(deriveTimer);
+    SSMDeriveGenerationOptions deriveOptions;
+    deriveOptions.prefillLogits = options.prefillLogitsAll ? "all" : "last";
+    dpm.addPass(createSSMDeriveGeneration(deriveOptions));
+    ok = succeeded(dpm.run(*derived));
+  }
+  if (ok) {
+    module = std::move(derived);
+    return success();
+  }
+  if (mode == GenerationMode::On)
+    return failure();
+  diagnostics << "ssmc: note: no prefill/decode entry points: " << why << "\n";
+  return success();
+}
+
+LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
+  if (options.target != "cpu")
+    return fail("target '" + options.target +
+                "' is not available yet; only --target=cpu is");
+  if (options.optLevel > 3)
+    return fail("-O" + Twine(options.optLevel) + " is out of range (0..3)");
+  EmitKind what = options.emit == EmitKind::Auto
+                      ? emitKindFromExtension(outputPath)
+                      : options.emit;
+  CompilePhase compileTo = options.compileTo;
+  if (compileTo != CompilePhase::Serialize && what != EmitKind::MLIR) {
+    if (options.emit != EmitKind::Auto)
+      return fail("--emit=llvm|obj|so needs --compile-to=serialize; "
+                  "earlier phases write MLIR");
+    what = EmitKind::MLIR;
+  }
+  if ((what == EmitKind::Obj || what == EmitKind::SO) && outputPath == "-")
+    return fail("binary output needs a file: give -o");
+
+  DialectRegistry registry;
+  registry.insert<SSMDialect>();
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  MLIRContext context(registry);
+
+  std::string error;
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context, diagnostics);
+  OwningOpRef<ModuleOp> module;
+  TimingScope importTimer = rootTimer.nest("import");
+  if (inputPath.ends_with(".onnx")) {
+    module = onnx_frontend::importONNXFile(&context, inputPath, error);
+    if (!module)
+      return fail(inputPath + ": " + error);
+  } else {
+    std::unique_ptr<llvm::MemoryBuffer> file = openInputFile(inputPath, &error);
+    if (!file)
+      return fail(error);
+    sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+    module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+    if (!module)
+      return failure(); // The parser or a verifier reported why.
+  }
+  importTimer.stop();
+
+  if (compileTo >= CompilePhase::Graph &&
+      failed(deriveGeneration(context, module)))
+    return failure();
+
+  // Public functions are entry points: give them C interfaces.
+  module->walk([&](func::FuncOp f) {
+    if (f.isPublic() && !f.isExternal())
+      f->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
+  });
+
+  // Entry points of the model ABI, taken before lowering.
+  SmallVector<cpu::EntryPoint> entries;
+  if (compileTo >= CompilePhase::Target)
+    entries = cpu::collectEntryPoints(*module);
+
+  PassManager pm(&context);
+  TimingScope passTimer = rootTimer.nest("passes");
+  pm.enableTiming(passTimer);
+  if (hooks.configurePassManager && failed(hooks.configurePassManager(pm)))
+    return failure();
+  if (compileTo >= CompilePhase::Graph)
+    pm.addPass(createCanonicalizerPass());
+  if (compileTo >= CompilePhase::Algorithm)
+    addAlgorithmPasses(pm, options.mixerForm, options.chunkSize);
+  if (compileTo >= CompilePhase::Bufferize)
+    addBufferizePasses(pm);
+  if (compileTo >= CompilePhase::Target)
+    addTargetPasses(pm, /*modelLibrary=*/true);
+  if (failed(pm.run(*module)))
+    return failure();
+  passTimer.stop();
+  if (compileTo >= CompilePhase::Target) {
+    MixerForm form = options.mixerForm;
+    std::string info =
+        "{\"producer\":\"ssmc\",\"abi_version\":" +
+        std::to_string(cpu::kModelABIVersion) +
+        ",\"target\":\"cpu\",\"triple\":\"" + llvm::sys::getProcessTriple() +
+        "\",\"cpu\":\"" + llvm::sys::getHostCPUName().str() +
+        "\",\"opt_level\":" + std::to_string(options.optLevel) +
+        ",\"mixer_form\":\"" +
+        (form == MixerForm::Quadratic ? "quadratic"
+         : form == MixerForm::Chunked ? "chunked"
+                                      : "recurrent") +
+        "\",\"chunk_size\":" + std::to_string(options.chunkSize) +
+        ",\"source\":\"" + llvm::sys::path::filename(inputPath).str() + "\"}";
+    if (failed(cpu::emitModelABI(*module, entries, info)))
+      return failure();
+  }
+
+  if (what == EmitKind::MLIR) {
+    std::unique_ptr<llvm::ToolOutputFile> output =
+        openOutputFile(outputPath, &error);
+    if (!output)
+      return fail(error);
+    module->print(output->os());
+    output->keep();
+    return success();
+  }
+  return serialize(*module, what, outputPath);
+}
+
+LogicalResult Compilation::serialize(ModuleOp module, EmitKind what,
+                                     StringRef outputPath) {
+  std::string error;
+  // Weights out of LLVM, into a data file that the link includes.
+  llvm::SmallString<128> constantData, constantAsm;
+  llvm::FileRemover removeData, removeAsm;
+  if ((what == EmitKind::SO || what == EmitKind::Obj) &&
+      options.constantDataThreshold > 0) {
+    TimingScope dataTimer = rootTimer.nest("constant data");
+    if (auto ec = llvm::sys::fs::createTemporaryFile("ssmc-constants", "bin",
+                                                     constantData))
+      return fail("cannot create a temporary data file: " + ec.message());
+    removeData.setFile(constantData);
+    if (auto ec = llvm::sys::fs::createTemporaryFile("ssmc-constants", "s",
+                                                     constantAsm))
+      return fail("cannot create a temporary assembly file: " + ec.message());
+    removeAsm.setFile(constantAsm);
+    std::error_code dataEC, asmEC;
+    llvm::raw_fd_ostream data(constantData, dataEC);
+    llvm::raw_fd_ostream assembly(constantAsm, asmEC);
+    if (dataEC || asmEC)
+      return fail("cannot write the constant data files: " +
+                  (dataEC ? dataEC : asmEC).message());
+    cpu::externalizeConstants(module, options.constantDataThreshold,
+                              constantData, data, assembly);
+    data.close();
+    assembly.close();
+    if (data.has_error() || assembly.has_error())
+      return fail(
+          "cannot write the constant data files: " +
+          (data.has_error() ? data.error() : assembly.error()).message());
+  }
+
+  llvm::LLVMContext llvmContext;
+  TimingScope llvmTimer = rootTimer.nest("translate and optimize (LLVM)");
+  FailureOr<std::unique_ptr<llvm::Module>> llvmModule =
+      cpu::translateAndOptimize(module, llvmContext, options.optLevel);
+  if (failed(llvmModule))
+    return failure();
+  llvmTimer.stop();
+  std::unique_ptr<llvm::ToolOutputFile> output;
+  if (what == EmitKind::LLVM) {
+    output = openOutputFile(outputPath, &error);
+    if (!output)
+      return fail(error);
+    (*llvmModule)->print(output->os(), nullptr);
+    output->keep();
+    return success();
+  }
+
+  // Object file: the output itself, or a temporary for the link.
+  llvm::SmallString<128> tempObject;
+  if (auto ec = llvm::sys::fs::createTemporaryFile("ssmc", "o", tempObject))
+    return fail("cannot create a temporary object file: " + ec.message());
+  llvm::FileRemover removeTemp(tempObject);
+  output = openOutputFile(tempObject, &error);
+  if (!output)
+    return fail(error);
+  TimingScope objectTimer = rootTimer.nest("object code (LLVM)");
+  if (failed(
+          cpu::emitObject(**llvmModule, options.optLevel, output->os(), error)))
+    return fail(error);
+  output->keep();
+  output.reset();
+  objectTimer.stop();
+  TimingScope linkTimer = rootTimer.nest("link");
+  SmallVector<StringRef> inputs = {tempObject};
+  if (!constantAsm.empty())
+    inputs.push_back(constantAsm);
+  if (what == EmitKind::Obj
+          ? failed(cpu::linkRelocatable(inputs, outputPath, error))
+          : failed(cpu::linkSharedLibrary(inputs, outputPath, error))) {
+    llvm::sys::fs::remove(outputPath);
+    return fail(error);
+  }
+  return success();
+}
+
+void mlir::ssm::registerCompilerPasses() {
+  // Registering a pass pipeline twice is a fatal error upstream.
+  static std::once_flag registered;
+  std::call_once(registered, [] { registerAllPasses(); });
+}
+
+LogicalResult mlir::ssm::compileModel(StringRef inputPath, StringRef outputPath,
+                                      const CompileOptions &options,
+                                      llvm::raw_ostream &diagnostics,
+                                      const CompileHooks &hooks) {
+  registerCompilerPasses();
+  Compilation compilation(options, diagnostics, hooks);
+  return compilation.run(inputPath, outputPath);
+}
+
+//===----------------------------------------------------------------------===//
+// Options as text (CompileAPI.h).
+//===----------------------------------------------------------------------===//
+
+bool mlir::ssm::compile(const CompileRequest &request,
+                        std::string &diagnostics) {
+  llvm::raw_string_ostream os(diagnostics);
+  auto bad = [&](StringRef option, StringRef value, StringRef choices) {
+    os << "ssmc: error: " << option << " must be one of " << choices
+       << ", got '" << value << "'\n";
+    return false;
+  };
+  CompileOptions options;
+  options.target = request.target;
+  std::optional<EmitKind> emit =
+      llvm::StringSwitch<std::optional<EmitKind>>(request.emit)
+          .Case("auto", EmitKind::Auto)
+          .Case("mlir", EmitKind::MLIR)
+          .Case("llvm", EmitKind::LLVM)
+          .Case("obj", EmitKind::Obj)
+          .Case("so", EmitKind::SO)
+          .Default(std::nullopt);
+  if (!emit)
+    return bad("emit", request.emit, "auto, mlir, llvm, obj, so");
+  options.emit = *emit;
+  std::optional<CompilePhase> phase =
+      llvm::StringSwitch<std::optional<CompilePhase>>(request.compileTo)
+          .Case("import", CompilePhase::Import)
+          .Case("graph", CompilePhase::Graph)
+          .Case("algorithm", CompilePhase::Algorithm)
+          .Case("bufferize", CompilePhase::Bufferize)
+          .Case("target", CompilePhase::Target)
+          .Case("serialize", CompilePhase::Serialize)
+          .Default(std::nullopt);
+  if (!phase)
+    return bad("compile_to", request.compileTo,
+               "import, graph, algorithm, bufferize, target, serialize");
+  options.compileTo = *phase;
+  std::optional<MixerForm> form =
+      llvm::StringSwitch<std::optional<MixerForm>>(request.mixerForm)
+          .Case("chunked", MixerForm::Chunked)
+          .Case("quadratic", MixerForm::Quadratic)
+          .Case("recurrent", MixerForm::Recurrent)
+          .Default(std::nullopt);
+  if (!form)
+    return bad("mixer_form", request.mixerForm,
+               "chunked, quadratic, recurrent");
+  options.mixerForm = *form;
+  std::optional<GenerationMode> generation =
+      llvm::StringSwitch<std::optional<GenerationMode>>(request.generation)
+          .Case("auto", GenerationMode::Auto)
+          .Case("on", GenerationMode::On)
+          .Case("off", GenerationMode::Off)
+          .Default(std::nullopt);
+  if (!generation)
+    return bad("generation", request.generation, "auto, on, off");
+  options.generation = *generation;
+  if (request.prefillLogits != "last" && request.prefillLogits != "all")
+    return bad("prefill_logits", request.prefillLogits, "last, all");
+  options.prefillLogitsAll = request.prefillLogits == "all";
+  if (request.chunkSize < 0 || request.optLevel < 0 ||
+      request.constantDataThreshold < 0) {
+    os << "ssmc: error: chunk_size, opt_level and constant_data_threshold "
+          "must be >= 0\n";
+    return false;
+  }
+  options.chunkSize = static_cast<unsigned>(request.chunkSize);
+  options.optLevel = static_cast<unsigned>(
+      std::min<int64_t>(request.optLevel, std::numeric_limits<int>::max()));
+  options.constantDataThreshold =
+      static_cast<uint64_t>(request.constantDataThreshold);
+  return succeeded(compileModel(request.input, request.output, options, os));
+}

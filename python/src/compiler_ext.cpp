@@ -1,0 +1,56 @@
+//===- compiler_ext.cpp - Python bindings of the compiler -----------------===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// ssmc._compiler: the compiler behind ssmc, in process (CompileAPI.h). Kept
+// apart from ssmc._runtime so that loading and running a model never loads
+// MLIR and LLVM; ssmc.compile imports it on first use.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Compiler/CompileAPI.h"
+
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+
+namespace nb = nanobind;
+
+NB_MODULE(_compiler, m) {
+  m.doc() = "The SSMC compiler, in process (internal; use ssmc.compile).";
+  m.def(
+      "compile",
+      [](const std::string &input, const std::string &output,
+         const std::string &target, const std::string &emit,
+         const std::string &compileTo, const std::string &mixerForm,
+         const std::string &generation, const std::string &prefillLogits,
+         int64_t chunkSize, int64_t optLevel, int64_t constantDataThreshold) {
+        mlir::ssm::CompileRequest r;
+        r.input = input;
+        r.output = output;
+        r.target = target;
+        r.emit = emit;
+        r.compileTo = compileTo;
+        r.mixerForm = mixerForm;
+        r.generation = generation;
+        r.prefillLogits = prefillLogits;
+        r.chunkSize = chunkSize;
+        r.optLevel = optLevel;
+        r.constantDataThreshold = constantDataThreshold;
+        std::string diagnostics;
+        bool ok;
+        {
+          nb::gil_scoped_release unlocked;
+          ok = mlir::ssm::compile(r, diagnostics);
+        }
+        return std::make_pair(ok, diagnostics);
+      },
+      nb::arg("input"), nb::arg("output"), nb::arg("target"), nb::arg("emit"),
+      nb::arg("compile_to"), nb::arg("mixer_form"), nb::arg("generation"),
+      nb::arg("prefill_logits"), nb::arg("chunk_size"), nb::arg("opt_level"),
+      nb::arg("constant_data_threshold"),
+      "Compiles as ssmc does; returns (ok, diagnostics text).");
+}
