@@ -335,6 +335,8 @@ private:
         return cst(ux * uy);
       if constexpr (std::is_same_v<OpTy, arith::MinUIOp>)
         return cst(std::min(ux, uy));
+      if constexpr (std::is_same_v<OpTy, arith::MaxUIOp>)
+        return cst(std::max(ux, uy));
       if (uy != 0) {
         if constexpr (std::is_same_v<OpTy, arith::RemUIOp>)
           return cst(ux % uy);
@@ -512,6 +514,26 @@ private:
   void columns(Value lo, Value hi, Value start, Value end, Value numRows,
                Value numCols, Value numBlocks, Value kLo, Value kHi) {
     int64_t width = blockColumns();
+    // One-row tiles over paneled weights take `narrow-panels` whole panels
+    // at once (a stream per panel): [lo, groupHi) in groups, the rest (and
+    // a partial last panel) one by one below.
+    int64_t group = opts.narrowPanels;
+    if (narrowRows && m.panel && !m.dot && m.outer.empty() && group > 1) {
+      Value fullBlocks = fold<arith::DivUIOp>(numCols, cst(width));
+      Value fullHi =
+          fold<arith::MaxUIOp>(lo, fold<arith::MinUIOp>(hi, fullBlocks));
+      Value groups =
+          fold<arith::DivUIOp>(fold<arith::SubIOp>(fullHi, lo), cst(group));
+      Value groupHi =
+          fold<arith::AddIOp>(lo, fold<arith::MulIOp>(groups, cst(group)));
+      if (!knownNotLess(lo, groupHi)) {
+        loop(lo, groupHi, group, [&](Value item) {
+          Value col = fold<arith::MulIOp>(item, cst(width));
+          rowTiles(start, end, col, /*masked=*/false, kLo, kHi, group);
+        });
+        lo = groupHi;
+      }
+    }
     loop(lo, hi, 1, [&](Value item) {
       if (!m.outer.empty())
         delinearize(m.outer, fold<arith::DivUIOp>(item, numBlocks), ivs);
@@ -574,22 +596,40 @@ private:
   // Outer-product kernel
   //===--------------------------------------------------------------------===//
 
+  /// The tiles of rows [start, end) (never empty). With paneled weights,
+  /// the first tile prefetches the panels' rows ahead (`prefetch-rows`):
+  /// it streams them from memory, the later tiles find them in the cache.
   void rowTiles(Value start, Value end, Value col, bool masked, Value kLo,
-                Value kHi) {
-    loop(start, end, tileRows(), [&](Value first) {
-      outerProductTile(first, end, col, masked, kLo, kHi);
-    });
+                Value kHi, int64_t numBlocks = 1) {
+    if (!m.panel || opts.prefetchRows <= 0) {
+      loop(start, end, tileRows(), [&](Value first) {
+        outerProductTile(first, end, col, masked, kLo, kHi, numBlocks);
+      });
+      return;
+    }
+    prefetch = true;
+    outerProductTile(start, end, col, masked, kLo, kHi, numBlocks);
+    prefetch = false;
+    if (narrowRows)
+      return;
+    loop(fold<arith::AddIOp>(start, cst(tileRows())), end, tileRows(),
+         [&](Value first) {
+           outerProductTile(first, end, col, masked, kLo, kHi, numBlocks);
+         });
   }
 
-  /// C[rows, col + (0 .. vectors * width)] += the sum over k in [kLo, kHi)
-  /// of the products.
+  /// C[rows, col + (0 .. numBlocks * vectors * width)] += the sum over k
+  /// in [kLo, kHi) of the products (`numBlocks` > 1: whole panels only).
   void outerProductTile(Value first, Value end, Value col, bool masked,
-                        Value kLo, Value kHi) {
+                        Value kLo, Value kHi, int64_t numBlocks) {
     unsigned n = m.cols.front();
-    int64_t nv = numVectors(), nr = tileRows();
-    // A paneled B: the tile's columns are panel col / panel, whose padding
-    // past n is zeros (no mask needed).
+    int64_t perBlock = numVectors(), nv = perBlock * numBlocks, nr = tileRows();
+    // A paneled B: the tile's columns are panels col / panel on, whose
+    // padding past n is zeros (no mask needed).
     Value panel = m.panel ? fold<arith::DivUIOp>(col, cst(m.panel)) : Value();
+    SmallVector<Value> panels;
+    for (int64_t i = 0; panel && i < numBlocks; ++i)
+      panels.push_back(fold<arith::AddIOp>(panel, cst(i)));
     SmallVector<SmallVector<Value>> rows = tileRowValues(first, end);
     SmallVector<Value> cols, masks;
     for (int64_t t = 0; t < nv; ++t) {
@@ -616,12 +656,25 @@ private:
     auto kLoop = scf::ForOp::create(
         b, loc, kLo, kHi, cst(1), init,
         [&](OpBuilder &, Location, Value k, ValueRange acc) {
+          // Each panel's row `prefetch-rows` ahead (clamped to the last).
+          if (prefetch) {
+            Value ahead = fold<arith::MinUIOp>(
+                fold<arith::AddIOp>(k, cst(opts.prefetchRows)),
+                fold<arith::SubIOp>(sizes[m.k], cst(1)));
+            for (Value p : panels)
+              for (int64_t t = 0; t < perBlock; ++t)
+                memref::PrefetchOp::create(
+                    b, loc, bm, ValueRange{p, ahead, cst(t * opts.vectorWidth)},
+                    /*isWrite=*/false, /*localityHint=*/3,
+                    /*isDataCache=*/true);
+          }
           SmallVector<Value> bvec;
           for (int64_t t = 0; t < nv; ++t) {
             if (panel) {
               bvec.push_back(vector::LoadOp::create(
                   b, loc, vecType, bm,
-                  ValueRange{panel, k, cst(t * opts.vectorWidth)}));
+                  ValueRange{panels[t / perBlock], k,
+                             cst(t % perBlock * opts.vectorWidth)}));
               continue;
             }
             SmallVector<Value> values = at(0, t);
@@ -779,8 +832,10 @@ private:
   Operation *anchor = nullptr;
   Value zero;
   llvm::SmallDenseMap<int64_t, Value> constants;
-  /// Whether the tiles being built have one row (see dotTiles).
+  /// Whether the tiles being built have one row (see buildBody).
   bool narrowRows = false;
+  /// Whether the tile being built prefetches its panels (see rowTiles).
+  bool prefetch = false;
   /// Loop sizes, and the current values of the loops built so far.
   SmallVector<Value> sizes, ivs;
 };
@@ -791,9 +846,10 @@ struct SSMCPUContractionKernels
 
   void runOnOperation() override {
     if (rows < 1 || vectors < 1 || vectorWidth < 1 || dotRows < 1 ||
-        dotCols < 1 || blockRows < 1) {
+        dotCols < 1 || blockRows < 1 || narrowPanels < 1 || prefetchRows < 0) {
       getOperation()->emitError()
-          << "ssm-cpu-contraction-kernels: tile sizes must be positive";
+          << "ssm-cpu-contraction-kernels: tile sizes must be positive "
+             "(prefetch-rows not negative)";
       return signalPassFailure();
     }
     SmallVector<std::pair<linalg::GenericOp, Contraction>> found;
@@ -803,9 +859,9 @@ struct SSMCPUContractionKernels
           m && m->panel % vectorWidth == 0)
         found.emplace_back(op, std::move(*m));
     });
-    SSMCPUContractionKernelsOptions options{rows,      vectors, vectorWidth,
-                                            dotRows,   dotCols, blockRows,
-                                            dotBlockK, blockK,  parallel};
+    SSMCPUContractionKernelsOptions options{
+        rows,      vectors, vectorWidth,  dotRows,      dotCols, blockRows,
+        dotBlockK, blockK,  narrowPanels, prefetchRows, parallel};
     IRRewriter rewriter(&getContext());
     SymbolTable symbols(getOperation());
     for (auto &[op, m] : found) {

@@ -1,8 +1,11 @@
-// RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3 dot-block-k=0 parallel=0" | FileCheck %s
-// RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3 dot-block-k=0" | FileCheck %s --check-prefix=PAR
-// RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3 dot-block-k=6 parallel=0" | FileCheck %s --check-prefix=BLK
-// RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3 block-k=2 parallel=0" | FileCheck %s --check-prefix=KBLK
+// RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3 narrow-panels=1 prefetch-rows=0 dot-block-k=0 parallel=0" | FileCheck %s
+// RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3 narrow-panels=1 prefetch-rows=0 dot-block-k=0" | FileCheck %s --check-prefix=PAR
+// RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3 narrow-panels=1 prefetch-rows=0 dot-block-k=6 parallel=0" | FileCheck %s --check-prefix=BLK
+// RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 dot-rows=2 dot-cols=2 block-rows=3 narrow-panels=1 prefetch-rows=0 block-k=2 parallel=0" | FileCheck %s --check-prefix=KBLK
+// RUN: ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=2 vectors=1 vector-width=4 block-rows=3 narrow-panels=2 prefetch-rows=2 parallel=0" | FileCheck %s --check-prefix=PANELS
 // RUN: not ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="rows=0" 2>&1 | FileCheck %s --check-prefix=ERR
+// RUN: not ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="prefetch-rows=-1" 2>&1 | FileCheck %s --check-prefix=ERR
+// RUN: not ssm-opt %s --split-input-file --ssm-cpu-contraction-kernels="narrow-panels=0" 2>&1 | FileCheck %s --check-prefix=ERR
 
 // ERR: ssm-cpu-contraction-kernels: tile sizes must be positive
 
@@ -359,6 +362,21 @@ func.func @tied_head_blocked_dynamic(%x: memref<?x?xf32>, %e: memref<5x?xf32>,
 // KBLK: vector.load %{{.*}} : memref<?x12xf32>
 // KBLK: scf.for %{{.*}} = %[[K0]] to %[[K1]] step %c1 iter_args(
 // KBLK: vector.store %{{.*}} : memref<?x12xf32>
+// With the PANELS options, the first tile of a block of rows prefetches each panel's row
+// k + 2 (clamped to the last row, 4); the tiles after it do not (they find
+// the panel in the cache).
+// PANELS-LABEL: func.func @paneled
+// PANELS: } else {
+// PANELS: scf.for %[[ROWS:[a-z0-9_]+]] = %c0 to %{{.*}} step %c4 {
+// PANELS: scf.for %[[K:[a-z0-9_]+]] = %c0 to %c5 step %c1 iter_args(
+// PANELS-NEXT: %[[KA:.*]] = arith.addi %[[K]], %c2
+// PANELS-NEXT: %[[KP:.*]] = arith.minui %[[KA]], %c4
+// PANELS-NEXT: memref.prefetch %{{.*}}[%{{.*}}, %[[KP]], %c0], read, locality<3>, data
+// PANELS-NEXT: memref.prefetch %{{.*}}[%{{.*}}, %[[KP]], %c4], read, locality<3>, data
+// PANELS-NEXT: vector.load
+// PANELS: scf.for %[[FIRST:[a-z0-9_]+]] = %{{.*}} to %{{.*}} step %c2 {
+// PANELS-NOT: memref.prefetch
+// PANELS: } else {
 func.func @paneled(%x: memref<?x5xf32>, %w: memref<2x5x8xf32>,
                    %y: memref<?x12xf32>) {
   linalg.generic {
@@ -448,6 +466,55 @@ func.func @scaled_rows(%x: memref<?x5xf32>, %w: memref<5x8xf32>,
     %q = arith.mulf %p, %d : f32
     %r = arith.addf %q, %acc : f32
     linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// A decode step of one sequence (one row) by a weight of 5 panels (36
+// columns: 4 full panels and a partial one): with narrow-panels = 2, the
+// one-row tiles take whole panels two at a time, [0, 4) in steps of 2, each
+// k loading both panels' vectors (4 accumulators) after prefetching their
+// rows k + 2; the last, partial panel is a masked one-panel tile.
+// PANELS-LABEL: func.func @paneled_decode
+// PANELS-SAME: (%[[X:.*]]: memref<1x5xf32>, %[[W:.*]]: memref<5x5x8xf32>, %[[Y:.*]]: memref<1x36xf32>)
+// PANELS: scf.for %[[G:[a-z0-9_]+]] = %c0 to %c4 step %c2 {
+// PANELS: %[[COL:.*]] = arith.muli %[[G]], %c8
+// PANELS: %[[P0:.*]] = arith.divui %[[COL]], %c8
+// PANELS: %[[P1:.*]] = arith.addi %[[P0]], %c1
+// PANELS: scf.for %[[K:[a-z0-9_]+]] = %c0 to %c5 step %c1 iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}})
+// PANELS-NEXT: %[[KA:.*]] = arith.addi %[[K]], %c2
+// PANELS-NEXT: %[[KP:.*]] = arith.minui %[[KA]], %c4
+// PANELS-NEXT: memref.prefetch %[[W]][%[[P0]], %[[KP]], %c0]
+// PANELS-NEXT: memref.prefetch %[[W]][%[[P0]], %[[KP]], %c4]
+// PANELS-NEXT: memref.prefetch %[[W]][%[[P1]], %[[KP]], %c0]
+// PANELS-NEXT: memref.prefetch %[[W]][%[[P1]], %[[KP]], %c4]
+// PANELS-NEXT: vector.load %[[W]][%[[P0]], %[[K]], %c0]
+// PANELS-NEXT: vector.load %[[W]][%[[P0]], %[[K]], %c4]
+// PANELS-NEXT: vector.load %[[W]][%[[P1]], %[[K]], %c0]
+// PANELS-NEXT: vector.load %[[W]][%[[P1]], %[[K]], %c4]
+// PANELS-NEXT: memref.load %[[X]]
+// PANELS-NEXT: vector.broadcast
+// PANELS-COUNT-4: vector.fma
+// PANELS: vector.store %{{.*}}, %[[Y]]
+// PANELS: scf.for %[[I:[a-z0-9_]+]] = %c4 to %c5 step %c1 {
+// PANELS: arith.cmpi ult
+// PANELS: vector.maskedstore %[[Y]]
+// PANELS: return
+func.func @paneled_decode(%x: memref<1x5xf32>, %w: memref<5x5x8xf32>,
+                          %y: memref<1x36xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                       affine_map<(m, n, k) -> (n floordiv 8, k, n mod 8)>,
+                       affine_map<(m, n, k) -> (m, n)>],
+      iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x5xf32>, memref<5x5x8xf32>)
+      outs(%y : memref<1x36xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
   }
   return
 }
@@ -546,4 +613,3 @@ func.func @unmatched(%x: memref<?x3xf32>, %w: memref<3x8xf32>,
   }
   return
 }
-

@@ -358,7 +358,14 @@ def SSMCPUContractionKernels : Pass<"ssm-cpu-contraction-kernels", "ModuleOp"> {
     visited in blocks of `block-rows` (the `A` block stays in the cache
     while `B` is streamed). A single row (a decode step of one sequence,
     decided at run time when the row count is dynamic) gets tiles of one
-    row, instead of a full tile of clamped duplicates.
+    row, instead of a full tile of clamped duplicates; over a paneled `B`
+    (with no outer loops) such a tile takes `narrow-panels` whole panels at
+    once, so that each core reads that many streams of weights from memory
+    (a single stream per core is limited by its misses in flight), and the
+    last, partial panel alone. With paneled `B`, the first tile of each
+    block of rows, the one that streams the panels from memory, prefetches
+    each panel's row `prefetch-rows` ahead of `k` (clamped to the last row);
+    the later tiles of the block find the panels in the cache.
     Other parallel loops (those `B` uses, as the heads of a batched product)
     become plain loops around the kernel. Partial tiles recompute the last
     row or column (the duplicates store the same value) and mask the vector
@@ -395,6 +402,12 @@ def SSMCPUContractionKernels : Pass<"ssm-cpu-contraction-kernels", "ModuleOp"> {
     Option<"blockK", "block-k", "int64_t", /*default=*/"512",
            "Reduction indices per cache block of the outer-product kernel "
            "(0: the whole reduction at once)">,
+    Option<"narrowPanels", "narrow-panels", "int64_t", /*default=*/"4",
+           "Panels of a paneled B per one-row tile of the outer-product "
+           "kernel (streams read at once)">,
+    Option<"prefetchRows", "prefetch-rows", "int64_t", /*default=*/"4",
+           "How many rows of each panel ahead one-row tiles prefetch "
+           "(0: none)">,
     Option<"parallel", "parallel", "bool", /*default=*/"true",
            "Outline the loop over column blocks for the thread pool">,
   ];

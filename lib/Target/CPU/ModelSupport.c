@@ -23,6 +23,8 @@
  *===----------------------------------------------------------------------===*/
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -158,23 +160,40 @@ typedef void (*ssm_body_fn)(void *ctx, int64_t begin, int64_t end);
 
 enum { SSM_MAX_THREADS = 256 };
 
+/* Workers wait for a job by spinning on the job generation for a while
+ * (a decode step makes hundreds of parallel calls a few microseconds apart,
+ * and waking a sleeping thread costs tens of microseconds), then sleep on
+ * `ssm_pool_wake`. The caller waits for the parts by spinning too: they
+ * are running. */
 static pthread_mutex_t ssm_pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ssm_pool_wake = PTHREAD_COND_INITIALIZER;
-static pthread_cond_t ssm_pool_done = PTHREAD_COND_INITIALIZER;
 /* One parallel loop at a time; a second caller runs its loop alone. */
 static pthread_mutex_t ssm_dispatch_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t ssm_workers[SSM_MAX_THREADS];
 static int ssm_num_workers; /* started so far */
 static int ssm_threads;     /* threads to use, callers included; 0: unset */
-static int ssm_stopping;
-/* The current job: parts [0, ssm_job_parts) of [0, ssm_job_n). */
-static uint64_t ssm_job_generation;
+static _Atomic int ssm_stopping;
+static _Atomic int ssm_sleepers; /* workers in (or entering) the wait */
+/* The current job: parts [0, ssm_job_parts) of [0, ssm_job_n), published
+ * by the release increment of the generation. */
+static _Atomic uint64_t ssm_job_generation;
 static ssm_body_fn ssm_job_fn;
 static void *ssm_job_ctx;
 static int64_t ssm_job_n;
 static int ssm_job_parts;
-static int ssm_job_pending;
+static _Atomic int ssm_job_pending;
 static __thread int ssm_in_parallel;
+
+/* Spins of a waiting worker before it sleeps: about a millisecond. */
+enum { SSM_SPIN_LIMIT = 1 << 14 };
+
+static inline void ssm_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
 
 static int ssm_default_threads(void) {
   const char *env = getenv("SSM_NUM_THREADS");
@@ -193,30 +212,55 @@ static void ssm_run_part(ssm_body_fn fn, void *ctx, int64_t n, int parts,
     fn(ctx, begin, end);
 }
 
+/* Waits until the job generation differs from `seen` or the pool stops;
+ * returns the new generation. */
+static uint64_t ssm_wait_for_job(uint64_t seen) {
+  for (int spin = 0; spin < SSM_SPIN_LIMIT; ++spin) {
+    uint64_t g =
+        atomic_load_explicit(&ssm_job_generation, memory_order_acquire);
+    if (g != seen || atomic_load_explicit(&ssm_stopping, memory_order_relaxed))
+      return g;
+    ssm_cpu_relax();
+  }
+  pthread_mutex_lock(&ssm_pool_lock);
+  /* Counted before the check (both sequentially consistent), so that a
+   * dispatcher that publishes after the check sees the sleeper. */
+  atomic_fetch_add(&ssm_sleepers, 1);
+  uint64_t g;
+  while ((g = atomic_load(&ssm_job_generation)) == seen &&
+         !atomic_load(&ssm_stopping))
+    pthread_cond_wait(&ssm_pool_wake, &ssm_pool_lock);
+  atomic_fetch_sub(&ssm_sleepers, 1);
+  pthread_mutex_unlock(&ssm_pool_lock);
+  return g;
+}
+
+static void ssm_wake_sleepers(void) {
+  if (atomic_load(&ssm_sleepers) == 0)
+    return;
+  pthread_mutex_lock(&ssm_pool_lock);
+  pthread_cond_broadcast(&ssm_pool_wake);
+  pthread_mutex_unlock(&ssm_pool_lock);
+}
+
+/* Worker `part` starts waiting for the job after the generation current
+ * when it was started (set before its creation). Every worker acknowledges
+ * every job, running its part when it has one, so that none still reads a
+ * job when the next is published. */
+static uint64_t ssm_worker_first_seen[SSM_MAX_THREADS];
+
 static void *ssm_worker(void *arg) {
   int part = (int)(intptr_t)arg;
-  uint64_t seen = 0;
+  uint64_t seen = ssm_worker_first_seen[part];
   ssm_in_parallel = 1;
-  pthread_mutex_lock(&ssm_pool_lock);
   for (;;) {
-    while (!ssm_stopping && ssm_job_generation == seen)
-      pthread_cond_wait(&ssm_pool_wake, &ssm_pool_lock);
-    if (ssm_stopping)
+    seen = ssm_wait_for_job(seen);
+    if (atomic_load(&ssm_stopping))
       break;
-    seen = ssm_job_generation;
-    if (part >= ssm_job_parts)
-      continue;
-    ssm_body_fn fn = ssm_job_fn;
-    void *ctx = ssm_job_ctx;
-    int64_t n = ssm_job_n;
-    int parts = ssm_job_parts;
-    pthread_mutex_unlock(&ssm_pool_lock);
-    ssm_run_part(fn, ctx, n, parts, part);
-    pthread_mutex_lock(&ssm_pool_lock);
-    if (--ssm_job_pending == 0)
-      pthread_cond_signal(&ssm_pool_done);
+    if (part < ssm_job_parts)
+      ssm_run_part(ssm_job_fn, ssm_job_ctx, ssm_job_n, ssm_job_parts, part);
+    atomic_fetch_sub_explicit(&ssm_job_pending, 1, memory_order_release);
   }
-  pthread_mutex_unlock(&ssm_pool_lock);
   return NULL;
 }
 
@@ -238,7 +282,7 @@ SSM_EXPORT int64_t ssmlib_num_threads(void) {
 
 /* Work below this (in multiply-adds, about 5 microseconds on one core) runs
  * on the calling thread: waking the others would cost more. */
-static const int64_t ssm_min_parallel_cost = (int64_t)1 << 18;
+static const int64_t ssm_min_parallel_cost = (int64_t)1 << 14;
 
 /* Runs fn(ctx, begin, end) over parts of [0, n) that together cover it
  * once, on up to ssmlib_num_threads() threads, and returns when all are
@@ -255,9 +299,9 @@ SSM_EXPORT void __ssm_parallel_for(ssm_body_fn fn, void *ctx, int64_t n,
   if (!ssm_threads)
     ssm_threads = ssm_default_threads();
   int parts = ssm_threads < n ? ssm_threads : (int)n;
-  pthread_mutex_lock(&ssm_pool_lock);
   while (ssm_num_workers < parts - 1) {
     int part = ssm_num_workers + 1;
+    ssm_worker_first_seen[part] = atomic_load(&ssm_job_generation);
     if (pthread_create(&ssm_workers[ssm_num_workers], NULL, ssm_worker,
                        (void *)(intptr_t)part) != 0)
       break;
@@ -265,30 +309,36 @@ SSM_EXPORT void __ssm_parallel_for(ssm_body_fn fn, void *ctx, int64_t n,
   }
   if (parts > ssm_num_workers + 1)
     parts = ssm_num_workers + 1;
+  /* The workers read the job after seeing the new generation (acquire) and
+   * only then; all acknowledged the previous job (pending reached 0). */
   ssm_job_fn = fn;
   ssm_job_ctx = ctx;
   ssm_job_n = n;
   ssm_job_parts = parts;
-  ssm_job_pending = parts - 1;
-  ++ssm_job_generation;
-  pthread_cond_broadcast(&ssm_pool_wake);
-  pthread_mutex_unlock(&ssm_pool_lock);
+  atomic_store_explicit(&ssm_job_pending, ssm_num_workers,
+                        memory_order_relaxed);
+  atomic_fetch_add(&ssm_job_generation, 1);
+  ssm_wake_sleepers();
 
   ssm_in_parallel = 1;
   ssm_run_part(fn, ctx, n, parts, 0);
   ssm_in_parallel = 0;
 
-  pthread_mutex_lock(&ssm_pool_lock);
-  while (ssm_job_pending > 0)
-    pthread_cond_wait(&ssm_pool_done, &ssm_pool_lock);
-  pthread_mutex_unlock(&ssm_pool_lock);
+  for (unsigned spin = 0;
+       atomic_load_explicit(&ssm_job_pending, memory_order_acquire) > 0;
+       ++spin) {
+    if (spin < SSM_SPIN_LIMIT)
+      ssm_cpu_relax();
+    else
+      sched_yield();
+  }
   pthread_mutex_unlock(&ssm_dispatch_lock);
 }
 
 /* On unload (dlclose): stop the threads and return the kept blocks. */
 __attribute__((destructor)) static void ssm_support_unload(void) {
+  atomic_store(&ssm_stopping, 1);
   pthread_mutex_lock(&ssm_pool_lock);
-  ssm_stopping = 1;
   pthread_cond_broadcast(&ssm_pool_wake);
   pthread_mutex_unlock(&ssm_pool_lock);
   for (int i = 0; i < ssm_num_workers; ++i)
