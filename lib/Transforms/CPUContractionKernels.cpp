@@ -601,21 +601,18 @@ private:
   /// it streams them from memory, the later tiles find them in the cache.
   void rowTiles(Value start, Value end, Value col, bool masked, Value kLo,
                 Value kHi, int64_t numBlocks = 1) {
-    if (!m.panel || opts.prefetchRows <= 0) {
-      loop(start, end, tileRows(), [&](Value first) {
-        outerProductTile(first, end, col, masked, kLo, kHi, numBlocks);
-      });
-      return;
+    Value from = start;
+    if (m.panel && opts.prefetchRows > 0) {
+      prefetch = true;
+      outerProductTile(start, end, col, masked, kLo, kHi, numBlocks);
+      prefetch = false;
+      if (narrowRows)
+        return;
+      from = fold<arith::AddIOp>(start, cst(tileRows()));
     }
-    prefetch = true;
-    outerProductTile(start, end, col, masked, kLo, kHi, numBlocks);
-    prefetch = false;
-    if (narrowRows)
-      return;
-    loop(fold<arith::AddIOp>(start, cst(tileRows())), end, tileRows(),
-         [&](Value first) {
-           outerProductTile(first, end, col, masked, kLo, kHi, numBlocks);
-         });
+    loop(from, end, tileRows(), [&](Value first) {
+      outerProductTile(first, end, col, masked, kLo, kHi, numBlocks);
+    });
   }
 
   /// C[rows, col + (0 .. numBlocks * vectors * width)] += the sum over k
