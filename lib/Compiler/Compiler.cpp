@@ -23,11 +23,13 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/TargetParser/Host.h"
@@ -45,6 +47,36 @@ EmitKind mlir::ssm::emitKindFromExtension(StringRef path) {
       .Case(".ll", EmitKind::LLVM)
       .Case(".o", EmitKind::Obj)
       .Default(EmitKind::SO);
+}
+
+/// Whether `toolkit`/bin holds ptxas and fatbinary.
+static bool hasPtxas(StringRef toolkit) {
+  llvm::SmallString<128> ptxas(toolkit), fatbinary(toolkit);
+  llvm::sys::path::append(ptxas, "bin", "ptxas");
+  llvm::sys::path::append(fatbinary, "bin", "fatbinary");
+  return llvm::sys::fs::can_execute(ptxas) &&
+         llvm::sys::fs::can_execute(fatbinary);
+}
+
+/// The CUDA toolkit: $CUDA_PATH, the directory above the ptxas on PATH, or
+/// /usr/local/cuda; empty when none has ptxas.
+static std::string findCUDAToolkit() {
+  if (const char *env = std::getenv("CUDA_PATH"); env && *env)
+    if (hasPtxas(env))
+      return env;
+  if (llvm::ErrorOr<std::string> ptxas =
+          llvm::sys::findProgramByName("ptxas")) {
+    llvm::SmallString<128> dir;
+    if (llvm::sys::fs::real_path(*ptxas, dir))
+      dir = *ptxas;
+    llvm::sys::path::remove_filename(dir); // .../bin
+    llvm::sys::path::remove_filename(dir);
+    if (hasPtxas(dir))
+      return std::string(dir);
+  }
+  if (hasPtxas("/usr/local/cuda"))
+    return "/usr/local/cuda";
+  return "";
 }
 
 namespace {
@@ -113,9 +145,41 @@ LogicalResult Compilation::deriveGeneration(MLIRContext &context,
 }
 
 LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
-  if (options.target != "cpu")
+  bool cuda = options.target == "cuda";
+  if (options.target != "cpu" && !cuda)
     return fail("target '" + options.target +
-                "' is not available yet; only --target=cpu is");
+                "' is not available; the targets are cpu and cuda");
+  std::string cudaFormat, cudaToolkit;
+  if (cuda) {
+    StringRef arch = options.cudaArch;
+    unsigned version = 0;
+    StringRef digits = arch;
+    bool archOK = digits.consume_front("sm_");
+    digits.consume_back("a");
+    archOK = archOK && !digits.getAsInteger(10, version) && version >= 50;
+    if (!archOK)
+      return fail("--cuda-arch must name an NVIDIA architecture such as "
+                  "sm_80 or sm_90a, got '" +
+                  options.cudaArch + "'");
+    if (options.cudaFormat != "auto" && options.cudaFormat != "ptx" &&
+        options.cudaFormat != "fatbin")
+      return fail("--cuda-format must be auto, ptx or fatbin, got '" +
+                  options.cudaFormat + "'");
+    cudaToolkit =
+        options.cudaToolkit.empty() ? findCUDAToolkit() : options.cudaToolkit;
+    bool haveToolkit = !cudaToolkit.empty() && hasPtxas(cudaToolkit);
+    if (options.cudaFormat == "fatbin" && !haveToolkit)
+      return fail("--cuda-format=fatbin needs the CUDA toolkit's ptxas and "
+                  "fatbinary" +
+                  (options.cudaToolkit.empty()
+                       ? std::string(" (none found: give --cuda-toolkit, set "
+                                     "CUDA_PATH or put ptxas on PATH)")
+                       : " under '" + options.cudaToolkit + "/bin'"));
+    cudaFormat = options.cudaFormat == "ptx" ||
+                         (options.cudaFormat == "auto" && !haveToolkit)
+                     ? "isa"
+                     : "fatbin";
+  }
   if (options.optLevel > 3)
     return fail("-O" + Twine(options.optLevel) + " is out of range (0..3)");
   EmitKind what = options.emit == EmitKind::Auto
@@ -135,6 +199,8 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
   registry.insert<SSMDialect>();
   registerAllDialects(registry);
   registerAllExtensions(registry);
+  // gpu-module-to-binary translates the CUDA target's kernels to LLVM IR.
+  registerAllToLLVMIRTranslations(registry);
   MLIRContext context(registry);
 
   std::string error;
@@ -183,8 +249,18 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
     addAlgorithmPasses(pm, options.mixerForm, options.chunkSize);
   if (compileTo >= CompilePhase::Bufferize)
     addBufferizePasses(pm);
-  if (compileTo >= CompilePhase::Target)
-    addTargetPasses(pm, /*modelLibrary=*/true);
+  if (compileTo >= CompilePhase::Target) {
+    if (cuda) {
+      CUDATargetOptions cudaOptions;
+      cudaOptions.chip = options.cudaArch;
+      cudaOptions.format = cudaFormat;
+      cudaOptions.toolkit = cudaFormat == "fatbin" ? cudaToolkit : "";
+      cudaOptions.optLevel = options.optLevel;
+      addCUDATargetPasses(pm, cudaOptions);
+    } else {
+      addTargetPasses(pm, /*modelLibrary=*/true);
+    }
+  }
   if (failed(pm.run(*module)))
     return failure();
   passTimer.stop();
@@ -192,9 +268,14 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
     MixerForm form = options.mixerForm;
     std::string info =
         "{\"producer\":\"ssmc\",\"abi_version\":" +
-        std::to_string(cpu::kModelABIVersion) +
-        ",\"target\":\"cpu\",\"triple\":\"" + llvm::sys::getProcessTriple() +
-        "\",\"cpu\":\"" + llvm::sys::getHostCPUName().str() +
+        std::to_string(cpu::kModelABIVersion) + ",\"target\":\"" +
+        options.target + "\"" +
+        (cuda ? ",\"cuda_arch\":\"" + options.cudaArch +
+                    "\",\"cuda_format\":\"" +
+                    (cudaFormat == "isa" ? "ptx" : "fatbin") + "\""
+              : std::string()) +
+        ",\"triple\":\"" + llvm::sys::getProcessTriple() + "\",\"cpu\":\"" +
+        (cuda ? std::string("generic") : llvm::sys::getHostCPUName().str()) +
         "\",\"opt_level\":" + std::to_string(options.optLevel) +
         ",\"mixer_form\":\"" +
         (form == MixerForm::Quadratic ? "quadratic"
@@ -254,7 +335,8 @@ LogicalResult Compilation::serialize(ModuleOp module, EmitKind what,
   llvm::LLVMContext llvmContext;
   TimingScope llvmTimer = rootTimer.nest("translate and optimize (LLVM)");
   FailureOr<std::unique_ptr<llvm::Module>> llvmModule =
-      cpu::translateAndOptimize(module, llvmContext, options.optLevel);
+      cpu::translateAndOptimize(module, llvmContext, options.optLevel,
+                                /*genericCPU=*/options.target == "cuda");
   if (failed(llvmModule))
     return failure();
   llvmTimer.stop();
@@ -277,8 +359,9 @@ LogicalResult Compilation::serialize(ModuleOp module, EmitKind what,
   if (!output)
     return fail(error);
   TimingScope objectTimer = rootTimer.nest("object code (LLVM)");
-  if (failed(
-          cpu::emitObject(**llvmModule, options.optLevel, output->os(), error)))
+  if (failed(cpu::emitObject(**llvmModule, options.optLevel,
+                             /*genericCPU=*/options.target == "cuda",
+                             output->os(), error)))
     return fail(error);
   output->keep();
   output.reset();
@@ -287,9 +370,10 @@ LogicalResult Compilation::serialize(ModuleOp module, EmitKind what,
   SmallVector<StringRef> inputs = {tempObject};
   if (!constantAsm.empty())
     inputs.push_back(constantAsm);
-  if (what == EmitKind::Obj
-          ? failed(cpu::linkRelocatable(inputs, outputPath, error))
-          : failed(cpu::linkSharedLibrary(inputs, outputPath, error))) {
+  if (what == EmitKind::Obj ? failed(cpu::linkRelocatable(
+                                  inputs, outputPath, options.target, error))
+                            : failed(cpu::linkSharedLibrary(
+                                  inputs, outputPath, options.target, error))) {
     llvm::sys::fs::remove(outputPath);
     return fail(error);
   }
@@ -325,6 +409,9 @@ bool mlir::ssm::compile(const CompileRequest &request,
   };
   CompileOptions options;
   options.target = request.target;
+  options.cudaArch = request.cudaArch;
+  options.cudaFormat = request.cudaFormat;
+  options.cudaToolkit = request.cudaToolkit;
   std::optional<EmitKind> emit =
       llvm::StringSwitch<std::optional<EmitKind>>(request.emit)
           .Case("auto", EmitKind::Auto)

@@ -16,8 +16,8 @@ using namespace mlir::ssm;
 
 /// Parses a fixed upstream pipeline text into `pm`: failing to parse it
 /// means an upstream pass or option changed.
-static void addUpstream(OpPassManager &pm, StringRef text) {
-  if (failed(parsePassPipeline(text, pm, llvm::errs())))
+static void addUpstream(OpPassManager &pm, const Twine &text) {
+  if (failed(parsePassPipeline(text.str(), pm, llvm::errs())))
     llvm::report_fatal_error("ssm pipeline: upstream pipeline text no longer "
                              "parses");
 }
@@ -69,6 +69,41 @@ void mlir::ssm::addTargetPasses(OpPassManager &pm, bool modelLibrary) {
                   "reconcile-unrealized-casts");
   if (modelLibrary)
     pm.addPass(createSSMLowerParallelCalls());
+}
+
+void mlir::ssm::addCUDATargetPasses(OpPassManager &pm,
+                                    const CUDATargetOptions &options) {
+  addUpstream(pm, "linalg-generalize-named-ops");
+  pm.addPass(createSSMLinalgToGPU());
+  pm.addPass(createSSMGPUDeviceBuffers());
+  // No libdevice is needed: exp, log and tanh get the polynomials of the CPU
+  // target, the other transcendental functions upstream's, and the rest
+  // (sqrt, fma, abs, rounding) are NVPTX instructions.
+  pm.addPass(createSSMCPUMathApproximation(
+      SSMCPUMathApproximationOptions{/*allFunctions=*/true}));
+  addUpstream(pm, "gpu-kernel-outlining,canonicalize,cse");
+  // Math is left to convert-math-to-llvm (NVPTX instructions), not to
+  // convert-gpu-to-nvvm's libdevice calls.
+  addUpstream(pm, "gpu.module(lower-affine,convert-scf-to-cf,"
+                  "convert-gpu-to-nvvm{allowed-dialects=arith,cf,func,index,"
+                  "memref,ub},convert-math-to-llvm,reconcile-unrealized-casts,"
+                  "canonicalize,cse)");
+  addUpstream(pm, "nvvm-attach-target{chip=" + options.chip +
+                      " features=+ptx80 O=" +
+                      std::to_string(options.optLevel) + "}");
+  addUpstream(pm, "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+                  "convert-math-to-llvm,convert-math-to-libm,"
+                  "convert-arith-to-llvm,convert-index-to-llvm,"
+                  // Before gpu-to-llvm, which would lower memref.alloc to
+                  // malloc: buffers come from the support code.
+                  "finalize-memref-to-llvm{use-generic-functions=1},"
+                  "gpu-to-llvm,convert-cf-to-llvm,convert-func-to-llvm,"
+                  "reconcile-unrealized-casts");
+  pm.addPass(createSSMGPUDeviceConstants());
+  std::string binary = "gpu-module-to-binary{format=" + options.format;
+  if (!options.toolkit.empty())
+    binary += " toolkit=" + options.toolkit;
+  addUpstream(pm, binary + "}");
 }
 
 void mlir::ssm::buildLowerToLLVMPipeline(OpPassManager &pm,

@@ -20,12 +20,20 @@ using namespace mlir;
 namespace {
 struct SSMCPUMathApproximation
     : mlir::ssm::impl::SSMCPUMathApproximationBase<SSMCPUMathApproximation> {
+  using Base::Base;
+
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
       name.consume_front("math.");
       return llvm::is_contained({"exp", "expm1", "log", "log1p", "tanh"}, name);
     });
+    if (allFunctions) {
+      // The preferred polynomials above win over upstream's others.
+      populateMathF32ExpansionPatterns(patterns, [](StringRef) { return true; });
+      populateMathPolynomialApproximationPatterns(
+          patterns, [](StringRef) { return true; }, /*benefit=*/0);
+    }
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

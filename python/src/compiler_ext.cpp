@@ -27,7 +27,9 @@ NB_MODULE(_compiler, m) {
          const std::string &target, const std::string &emit,
          const std::string &compileTo, const std::string &mixerForm,
          const std::string &generation, const std::string &prefillLogits,
-         int64_t chunkSize, int64_t optLevel, int64_t constantDataThreshold) {
+         int64_t chunkSize, int64_t optLevel, int64_t constantDataThreshold,
+         const std::string &cudaArch, const std::string &cudaFormat,
+         const std::string &cudaToolkit) {
         mlir::ssm::CompileRequest r;
         r.input = input;
         r.output = output;
@@ -40,6 +42,9 @@ NB_MODULE(_compiler, m) {
         r.chunkSize = chunkSize;
         r.optLevel = optLevel;
         r.constantDataThreshold = constantDataThreshold;
+        r.cudaArch = cudaArch;
+        r.cudaFormat = cudaFormat;
+        r.cudaToolkit = cudaToolkit;
         std::string diagnostics;
         bool ok;
         {
@@ -51,6 +56,7 @@ NB_MODULE(_compiler, m) {
       nb::arg("input"), nb::arg("output"), nb::arg("target"), nb::arg("emit"),
       nb::arg("compile_to"), nb::arg("mixer_form"), nb::arg("generation"),
       nb::arg("prefill_logits"), nb::arg("chunk_size"), nb::arg("opt_level"),
-      nb::arg("constant_data_threshold"),
+      nb::arg("constant_data_threshold"), nb::arg("cuda_arch"),
+      nb::arg("cuda_format"), nb::arg("cuda_toolkit"),
       "Compiles as ssmc does; returns (ok, diagnostics text).");
 }

@@ -32,12 +32,12 @@ namespace {
 /// and its subclasses), indexed by ssm_status. Strong references kept for
 /// the life of the process (never released: no Python call after the
 /// interpreter has finalized).
-PyObject *errorClasses[5] = {};
+PyObject *errorClasses[6] = {};
 
 [[noreturn]] void raise(ssm_status status, const std::string &context = "") {
   const char *message = ssm_last_error();
   std::string text = context + (message ? message : "unknown error");
-  PyObject *cls = status < 5 ? errorClasses[status] : nullptr;
+  PyObject *cls = status < 6 ? errorClasses[status] : nullptr;
   if (!cls)
     throw std::runtime_error(text);
   PyErr_SetObject(cls, nb::str(text.c_str()).ptr());
@@ -207,12 +207,13 @@ NB_MODULE(_runtime, m) {
   m.def(
       "set_error_classes",
       [](nb::object invalidArgument, nb::object notFound, nb::object load,
-         nb::object outOfMemory) {
-        nb::object given[] = {invalidArgument, notFound, load, outOfMemory};
+         nb::object outOfMemory, nb::object device) {
+        nb::object given[] = {invalidArgument, notFound, load, outOfMemory,
+                              device};
         ssm_status statuses[] = {SSM_ERROR_INVALID_ARGUMENT,
                                  SSM_ERROR_NOT_FOUND, SSM_ERROR_LOAD,
-                                 SSM_ERROR_OUT_OF_MEMORY};
-        for (int i = 0; i < 4; ++i) {
+                                 SSM_ERROR_OUT_OF_MEMORY, SSM_ERROR_DEVICE};
+        for (int i = 0; i < 5; ++i) {
           Py_XDECREF(errorClasses[statuses[i]]);
           errorClasses[statuses[i]] = given[i].inc_ref().ptr();
         }

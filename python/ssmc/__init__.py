@@ -30,7 +30,7 @@ import numpy as np
 from . import _runtime
 
 __all__ = ["Error", "InvalidArgumentError", "NotFoundError", "LoadError",
-           "OutOfMemoryError", "CompileError", "Model", "Session", "Sampling",
+           "OutOfMemoryError", "DeviceError", "CompileError", "Model", "Session", "Sampling",
            "compile", "load"]
 
 
@@ -54,12 +54,16 @@ class OutOfMemoryError(Error, MemoryError):
     """The runtime could not allocate."""
 
 
+class DeviceError(Error):
+    """The model's device (CUDA) is missing, or it failed while running."""
+
+
 class CompileError(Error):
     """The compiler failed; the message holds its diagnostics."""
 
 
 _runtime.set_error_classes(InvalidArgumentError, NotFoundError, LoadError,
-                           OutOfMemoryError)
+                           OutOfMemoryError, DeviceError)
 
 _DTYPES = {"float32": np.float32, "float64": np.float64, "float16": np.float16,
            "int64": np.int64, "int32": np.int32, "int16": np.int16, "int8": np.int8,
@@ -287,14 +291,17 @@ def load(path: Union[str, os.PathLike]) -> Model:
 def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLike, None] = None,
             target: str = "cpu", *, opt_level: int = 2, mixer_form: str = "chunked",
             chunk_size: int = 0, generation: str = "auto", prefill_logits: str = "last",
-            constant_data_threshold: int = 64 * 1024) -> Model:
+            constant_data_threshold: int = 64 * 1024, cuda_arch: str = "sm_80",
+            cuda_format: str = "auto", cuda_toolkit: str = "") -> Model:
     """Compiles an ONNX model (a path, or the bytes of a model without
     external data) or an .mlir file to a model library, in process, and
     loads it. The library goes to `output` (default: a temporary file,
     deleted when this process exits). The keyword options are ssmc's:
     opt_level 0..3, mixer_form chunked|quadratic|recurrent, chunk_size
     (0: the cost model), generation auto|on|off, prefill_logits last|all,
-    constant_data_threshold (bytes). Compiler errors raise `CompileError`
+    constant_data_threshold (bytes); for target "cuda", cuda_arch (sm_80,
+    sm_90a, ...), cuda_format auto|ptx|fatbin and cuda_toolkit (a CUDA
+    toolkit directory; default: found). Compiler errors raise `CompileError`
     with its diagnostics; notes (such as why prefill and decode were not
     derived) are kept in `model.compile_notes`."""
     from . import _compiler  # loads MLIR and LLVM: only when compiling
@@ -315,7 +322,8 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
     try:
         ok, diagnostics = _compiler.compile(
             str(source), str(output), target, "so", "serialize", mixer_form, generation,
-            prefill_logits, int(chunk_size), int(opt_level), int(constant_data_threshold))
+            prefill_logits, int(chunk_size), int(opt_level), int(constant_data_threshold),
+            str(cuda_arch), str(cuda_format), str(cuda_toolkit))
     finally:
         if tmp is not None:
             tmp.cleanup()

@@ -56,6 +56,13 @@ struct Library {
   void (*setNumThreads)(int64_t) = nullptr;
   int64_t (*numThreads)() = nullptr;
   void (*releaseMemory)() = nullptr;
+  // Models compiled for a device (--target=cuda): their entry points take
+  // and return device buffers, which ssm_run copies to and from the host.
+  std::string device = "cpu";
+  void *(*deviceAlloc)(int64_t) = nullptr;
+  void (*deviceFree)(void *) = nullptr;
+  void (*deviceCopy)(void *, const void *, int64_t) = nullptr;
+  const char *(*deviceSynchronize)() = nullptr;
   ~Library() {
     if (handle)
       dlclose(handle);
@@ -154,6 +161,8 @@ const char *ssm_status_name(ssm_status status) {
     return "load error";
   case SSM_ERROR_OUT_OF_MEMORY:
     return "out of memory";
+  case SSM_ERROR_DEVICE:
+    return "device error";
   }
   return "unknown status";
 }
@@ -224,6 +233,23 @@ ssm_status ssm_model_load(const char *path, ssm_model **model) {
                     std::string("'") + path + "' has model ABI version " +
                         std::to_string(version()) + "; this runtime reads " +
                         std::to_string(SSM_MODEL_ABI_VERSION));
+  if (auto device = reinterpret_cast<const char *(*)()>(sym("ssmlib_device"))) {
+    lib->device = device();
+    lib->deviceAlloc =
+        reinterpret_cast<void *(*)(int64_t)>(sym("ssmlib_device_alloc"));
+    lib->deviceFree =
+        reinterpret_cast<void (*)(void *)>(sym("ssmlib_device_free"));
+    lib->deviceCopy = reinterpret_cast<void (*)(void *, const void *, int64_t)>(
+        sym("ssmlib_device_copy"));
+    lib->deviceSynchronize =
+        reinterpret_cast<const char *(*)()>(sym("ssmlib_device_synchronize"));
+    if (!lib->deviceAlloc || !lib->deviceFree || !lib->deviceCopy ||
+        !lib->deviceSynchronize)
+      return setError(SSM_ERROR_LOAD,
+                      std::string("'") + path +
+                          "' is a device model library without its device "
+                          "ABI symbols");
+  }
   std::unique_ptr<ssm_model> m(new (std::nothrow) ssm_model);
   if (!m)
     return setError(SSM_ERROR_OUT_OF_MEMORY, "out of memory");
@@ -450,6 +476,124 @@ int64_t ssm_tensor_num_elements(const ssm_tensor *t) {
 }
 void *ssm_tensor_data(ssm_tensor *t) { return t ? t->data : nullptr; }
 
+/// Runs entry point `e` of a device model: the inputs are copied to device
+/// buffers, the outputs back into host tensors; a device error (no driver,
+/// a failed launch) is reported as SSM_ERROR_DEVICE with the model's
+/// message.
+static ssm_status runOnDevice(const ssm_model *model, const Entry &e,
+                              ssm_tensor *const *inputs, ssm_tensor **outputs) {
+  const Library &lib = *model->library;
+  const std::string where = "entry point '" + e.name + "': ";
+  std::vector<void *> deviceInputs;
+  auto cleanup = [&] {
+    for (void *p : deviceInputs)
+      lib.deviceFree(p);
+  };
+  auto deviceError = [&](const char *message) {
+    cleanup();
+    return setError(SSM_ERROR_DEVICE,
+                    where + (message ? message : "device error"));
+  };
+  size_t numInputs = e.inputs.size(), numOutputs = e.outputs.size();
+  std::vector<std::vector<int64_t>> inDesc(numInputs);
+  std::vector<void *> args;
+  int64_t outWords = 0;
+  for (const IOInfo &io : e.outputs)
+    outWords += 3 + 2 * static_cast<int64_t>(io.dims.size());
+  std::vector<int64_t> outDesc(outWords ? outWords : 1, 0);
+  if (numOutputs)
+    args.push_back(outDesc.data());
+  for (size_t j = 0; j < numInputs; ++j) {
+    const ssm_tensor *t = inputs[j];
+    int64_t bytes =
+        t->numElements() * static_cast<int64_t>(kDtypeSizes[t->dtype]);
+    void *d = lib.deviceAlloc(bytes);
+    if (!d)
+      return deviceError(lib.deviceSynchronize());
+    deviceInputs.push_back(d);
+    lib.deviceCopy(d, t->data, bytes);
+    int64_t r = t->shape.size();
+    std::vector<int64_t> &desc = inDesc[j];
+    desc.assign(3 + 2 * r, 0);
+    std::memcpy(&desc[0], &d, sizeof(void *));
+    std::memcpy(&desc[1], &d, sizeof(void *));
+    int64_t stride = 1;
+    for (int64_t k = r - 1; k >= 0; --k) {
+      desc[3 + k] = t->shape[k];
+      desc[3 + r + k] = stride;
+      stride *= t->shape[k];
+    }
+    args.push_back(desc.data());
+  }
+  e.fn(args.data());
+  if (const char *message = lib.deviceSynchronize()) {
+    // Free whatever outputs were made before the failure.
+    int64_t pos = 0;
+    for (const IOInfo &io : e.outputs) {
+      void *allocated;
+      std::memcpy(&allocated, &outDesc[pos], sizeof(void *));
+      if (allocated)
+        lib.free(allocated);
+      pos += 3 + 2 * static_cast<int64_t>(io.dims.size());
+    }
+    return deviceError(message);
+  }
+  cleanup();
+  deviceInputs.clear();
+
+  // Copy the outputs to host tensors and free the device buffers.
+  int64_t pos = 0;
+  std::vector<ssm_tensor *> made;
+  ssm_status status = SSM_OK;
+  std::string message;
+  for (size_t k = 0; k < numOutputs; ++k) {
+    const IOInfo &io = e.outputs[k];
+    int64_t r = io.dims.size();
+    void *allocated, *aligned;
+    std::memcpy(&allocated, &outDesc[pos], sizeof(void *));
+    std::memcpy(&aligned, &outDesc[pos + 1], sizeof(void *));
+    int64_t offset = outDesc[pos + 2];
+    std::vector<int64_t> shape(&outDesc[pos + 3], &outDesc[pos + 3] + r);
+    pos += 3 + 2 * r;
+    ssm_tensor *t = nullptr;
+    if (status == SSM_OK) {
+      if (ssm_tensor_create(io.dtype, r, shape.data(), &t) != SSM_OK) {
+        status = SSM_ERROR_OUT_OF_MEMORY;
+        message = ssm_last_error();
+      } else {
+        int64_t bytes =
+            t->numElements() * static_cast<int64_t>(kDtypeSizes[io.dtype]);
+        lib.deviceCopy(t->data,
+                       static_cast<char *>(aligned) +
+                           offset * static_cast<int64_t>(kDtypeSizes[io.dtype]),
+                       bytes);
+        made.push_back(t);
+      }
+    }
+    if (status == SSM_OK && k + 1 == numOutputs) {
+      if (const char *m = lib.deviceSynchronize()) {
+        status = SSM_ERROR_DEVICE;
+        message = where + m;
+      }
+    }
+    if (allocated)
+      lib.free(allocated);
+  }
+  if (numOutputs == 0)
+    if (const char *m = lib.deviceSynchronize()) {
+      status = SSM_ERROR_DEVICE;
+      message = where + m;
+    }
+  if (status != SSM_OK) {
+    for (ssm_tensor *t : made)
+      ssm_tensor_release(t);
+    return setError(status, message);
+  }
+  for (size_t k = 0; k < numOutputs; ++k)
+    outputs[k] = made[k];
+  return SSM_OK;
+}
+
 ssm_status ssm_run(const ssm_model *model, const char *entry,
                    ssm_tensor *const *inputs, int64_t numInputs,
                    ssm_tensor **outputs, int64_t numOutputs) {
@@ -512,6 +656,10 @@ ssm_status ssm_run(const ssm_model *model, const char *entry,
                     where + "input '" + e->inputs[0].name +
                         "' (#0) must hold at least one token per sequence, "
                         "got 0");
+
+  const Library &lib = *model->library;
+  if (lib.deviceAlloc)
+    return runOnDevice(model, *e, inputs, outputs);
 
   // Descriptors: inputs, then the output area.
   std::vector<std::vector<int64_t>> inDesc(numInputs);

@@ -8,7 +8,7 @@
 // RUN: ssmc %s -o %t.o && llvm-nm %t.o | FileCheck %s --check-prefix=OBJ
 // RUN: ssmc %s -o %t.so -O3 && llvm-nm -D --defined-only %t.so | FileCheck %s --check-prefix=SO
 // RUN: ssmc %s -o %t.timed.so --mlir-timing 2>&1 | FileCheck %s --check-prefix=TIMING
-// RUN: not ssmc %s --target=cuda 2>&1 | FileCheck %s --check-prefix=ERR-TARGET
+// RUN: not ssmc %s --target=tpu 2>&1 | FileCheck %s --check-prefix=ERR-TARGET
 // RUN: not ssmc %s -O4 2>&1 | FileCheck %s --check-prefix=ERR-OPT
 // RUN: not ssmc %s --compile-to=bufferize --emit=so -o %t.bad.so 2>&1 | FileCheck %s --check-prefix=ERR-PHASE
 // RUN: not ls %t.bad.so
@@ -57,7 +57,7 @@
 // SO-DAG: T ssmlib_entry_mix
 // SO-DAG: T ssmlib_signature
 // SO-DAG: T ssmlib_free
-// ERR-TARGET: ssmc: error: target 'cuda' is not available yet; only --target=cpu is
+// ERR-TARGET: ssmc: error: target 'tpu' is not available; the targets are cpu and cuda
 // ERR-OPT: ssmc: error: -O4 is out of range (0..3)
 // ERR-PHASE: ssmc: error: --emit=llvm|obj|so needs --compile-to=serialize; earlier phases write MLIR
 // ERR-STDOUT: ssmc: error: binary output needs a file: give -o

@@ -31,9 +31,27 @@ cl::opt<std::string> outputFile("o", cl::desc("Output file (- for stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
                                 cl::cat(category));
 cl::opt<std::string> target("target",
-                            cl::desc("Target: cpu (cuda and vulkan are "
-                                     "not available yet)"),
+                            cl::desc("Target: cpu, or cuda (NVIDIA GPUs; "
+                                     "vulkan is not available yet)"),
                             cl::init("cpu"), cl::cat(category));
+cl::opt<std::string>
+    cudaArch("cuda-arch",
+             cl::desc("CUDA target: the GPU architecture the kernels are "
+                      "built for (sm_80, sm_90a, ...; default sm_80, which "
+                      "newer GPUs run through the embedded PTX)"),
+             cl::init("sm_80"), cl::cat(category));
+cl::opt<std::string> cudaFormat(
+    "cuda-format",
+    cl::desc("CUDA target: how the kernels are embedded: ptx (the driver "
+             "compiles them when the model loads), fatbin (cubin for "
+             "--cuda-arch and PTX; needs the CUDA toolkit's ptxas and "
+             "fatbinary), auto (fatbin when the toolkit is found; default)"),
+    cl::init("auto"), cl::cat(category));
+cl::opt<std::string> cudaToolkit(
+    "cuda-toolkit",
+    cl::desc("CUDA target: the CUDA toolkit directory for fatbin (default: "
+             "$CUDA_PATH, the ptxas on PATH, or /usr/local/cuda)"),
+    cl::init(""), cl::cat(category));
 cl::opt<Emit>
     emit("emit",
          cl::desc("What to write (default: from the -o extension, .so "
@@ -154,6 +172,9 @@ int main(int argc, char **argv) {
 
   ssm::CompileOptions options;
   options.target = target;
+  options.cudaArch = cudaArch;
+  options.cudaFormat = cudaFormat;
+  options.cudaToolkit = cudaToolkit;
   options.emit = emit;
   options.compileTo = compileTo;
   options.mixerForm = mixerForm;

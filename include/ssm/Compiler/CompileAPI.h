@@ -22,7 +22,10 @@ namespace mlir::ssm {
 struct CompileRequest {
   std::string input;  ///< .onnx or .mlir file
   std::string output; ///< output file
-  std::string target = "cpu";
+  std::string target = "cpu";           ///< cpu | cuda
+  std::string cudaArch = "sm_80";        ///< sm_XX[a]
+  std::string cudaFormat = "auto";       ///< auto | ptx | fatbin
+  std::string cudaToolkit;               ///< empty: found
   std::string emit = "auto";             ///< auto | mlir | llvm | obj | so
   std::string compileTo = "serialize";   ///< import | graph | ... | serialize
   std::string mixerForm = "chunked";     ///< chunked | quadratic | recurrent

@@ -53,8 +53,17 @@ enum class GenerationMode {
 };
 
 struct CompileOptions {
-  /// Only "cpu" is available.
+  /// "cpu" or "cuda".
   std::string target = "cpu";
+  /// CUDA target: the GPU architecture (sm_XX[a]) the kernels are built for.
+  std::string cudaArch = "sm_80";
+  /// CUDA target: "ptx" (the driver compiles it when the model loads),
+  /// "fatbin" (cubin for cudaArch and PTX; needs ptxas and fatbinary) or
+  /// "auto" (fatbin when the CUDA toolkit is found, else ptx).
+  std::string cudaFormat = "auto";
+  /// CUDA target: the toolkit directory (bin/ptxas); empty: $CUDA_PATH,
+  /// the directory above the ptxas on PATH, or /usr/local/cuda.
+  std::string cudaToolkit;
   EmitKind emit = EmitKind::Auto;
   CompilePhase compileTo = CompilePhase::Serialize;
   MixerForm mixerForm = MixerForm::Chunked;

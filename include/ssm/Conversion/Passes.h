@@ -10,10 +10,14 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassOptions.h"
 
@@ -62,6 +66,21 @@ void addBufferizePasses(OpPassManager &pm);
 /// (ssm-lower-to-llvm, for mlir-runner) buffers come from malloc and those
 /// loops run on the calling thread.
 void addTargetPasses(OpPassManager &pm, bool modelLibrary = false);
+
+/// The target phase for NVIDIA GPUs: linalg on buffers to GPU kernels
+/// (ssm-linalg-to-gpu, ssm-gpu-device-buffers), the kernels outlined and
+/// lowered to NVVM, the host code to the LLVM dialect calling the CUDA model
+/// support code (lib/Target/CUDA/ModelSupportCUDA.c), and the kernels
+/// serialized for `chip` (an sm_XX name): as PTX (`format` "isa"), or as a
+/// fatbin of cubin and PTX ("fatbin", which needs ptxas and fatbinary under
+/// `toolkit`).
+struct CUDATargetOptions {
+  std::string chip = "sm_80";
+  std::string format = "isa";
+  std::string toolkit;
+  unsigned optLevel = 2;
+};
+void addCUDATargetPasses(OpPassManager &pm, const CUDATargetOptions &options);
 
 /// Builds the reference CPU pipeline: the three phases above in order.
 void buildLowerToLLVMPipeline(OpPassManager &pm,

@@ -69,4 +69,107 @@ def SSMIdentityLayoutResults : Pass<"ssm-identity-layout-results", "::mlir::func
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def SSMLinalgToGPU : Pass<"ssm-linalg-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Run every linalg.generic on buffers as a GPU kernel, one thread per point of its parallel loops";
+  let description = [{
+    Each `linalg.generic` on buffers in a host function becomes a
+    `gpu.launch` on a 1-D grid of `block-size`-thread blocks. The parallel
+    loops are linearized into one range (the innermost fastest, so that
+    neighbouring threads touch neighbouring elements); the thread at point
+    `i` (guarded by `i < range`) recovers its loop indices with `remui` and
+    `divui`, loads the inputs through the indexing maps, and runs the
+    reduction loops as `scf.for` loops carrying the outputs' values, stored
+    after them. A range of 0 points launches nothing.
+
+    An op whose points could touch the same memory (an output map that is
+    not a projected permutation of exactly the parallel loops, or an input
+    viewing an output's buffer other than as that very operand through the
+    same map) runs whole on one thread, in the op's sequential order, so
+    the result never depends on scheduling.
+
+    The kernels are named `<kernel-prefix><n>` in the gpu.module
+    `<kernel-prefix>module` (`gpu-kernel-outlining` then puts them all in
+    one module: one device binary per model). Named linalg ops must be
+    generalized first (`linalg-generalize-named-ops`); any other is an
+    error.
+
+    ```mlir
+    linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+        ins(%a : memref<?xf32>) outs(%b : memref<?xf32>) { ... }
+    // becomes
+    scf.if %nonempty {
+      gpu.launch blocks(%bx, ...) in (%gx = %blocks, ...)
+                 threads(%tx, ...) in (%sx = %c256, ...) {
+        %i = (%bx * 256 + %tx)
+        scf.if (%i < %n) { %x = memref.load %a[%i] ... memref.store %y, %b[%i] }
+        gpu.terminator
+      }
+    }
+    ```
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block">,
+    Option<"kernelPrefix", "kernel-prefix", "std::string",
+           /*default=*/"\"ssm_kernel\"",
+           "Prefix of the kernels' names (and of their gpu.module's)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::ub::UBDialect"
+  ];
+}
+
+def SSMGPUDeviceBuffers : Pass<"ssm-gpu-device-buffers", "::mlir::ModuleOp"> {
+  let summary = "Keep the buffers of kernel-launching host code in device memory";
+  let description = [{
+    Runs after `ssm-linalg-to-gpu`, on the functions that launch kernels and
+    on every public function (the entry points, whose arguments and results
+    are device memory on the CUDA target). There `memref.alloc` and
+    `memref.dealloc` stand for the device allocator of the CUDA model
+    support code, and what the host reads or writes is rewritten:
+
+    - a buffer only the host touches (loads, stores, deallocs, pointer
+      extraction and calls of host helper functions: the deallocation
+      pipeline's arrays of pointers and flags) becomes a `memref.alloca`
+      (it must have a static shape) and its deallocs are dropped;
+    - a host `memref.store` into any other buffer becomes a one-thread
+      `gpu.launch` doing that store;
+    - a host `memref.load` of any other buffer becomes a one-thread launch
+      copying the element into a one-element device buffer, a call of
+      `__ssm_gpu_copy_to_host(i64 dst, i64 src, i64 bytes)` (support code:
+      it waits for the kernels launched before) into a one-element alloca,
+      and a load of that.
+
+    The names and byte sizes of the `memref.global`s these functions use are
+    recorded in the module attribute `ssm.gpu.device_globals`, for
+    `ssm-gpu-device-constants`.
+  }];
+  let options = [
+    Option<"kernelPrefix", "kernel-prefix", "std::string",
+           /*default=*/"\"ssm_kernel\"",
+           "Prefix of the one-thread kernels' names">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+    "::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect"
+  ];
+}
+
+def SSMGPUDeviceConstants : Pass<"ssm-gpu-device-constants", "::mlir::ModuleOp"> {
+  let summary = "Read the constants that kernels use from their device copies";
+  let description = [{
+    Runs on the LLVM dialect after the host code is lowered. Each
+    `llvm.mlir.addressof` in a host function of a global named in the module
+    attribute `ssm.gpu.device_globals` (name to size in bytes, written by
+    `ssm-gpu-device-buffers`) is followed by a call of
+    `ptr __ssm_gpu_constant(ptr host, i64 bytes)`, whose result replaces the
+    address: the CUDA model support code copies the global to the device on
+    first use and keeps the copy while the library is loaded. The attribute
+    is removed.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // SSM_CONVERSION_PASSES_TD

@@ -311,7 +311,17 @@ def SSMCPUMathApproximation : Pass<"ssm-cpu-math-approximation"> {
     softplus of dt run in vector lanes. Measured errors are below 2 float32
     ulps (test_math_approximation.py bounds them by 1e-6 relative); every
     model test compares with float64 references within its tolerance.
+
+    With `all-functions` every function upstream approximates (also sin,
+    cos, erf, atan, asin, acos, cbrt, rsqrt, ...) is rewritten, after the
+    f32 expansions of upstream (powf, tan, ...): the CUDA target uses this
+    so that its kernels need no libdevice.
   }];
+  let options = [
+    Option<"allFunctions", "all-functions", "bool", /*default=*/"false",
+           "Approximate every function upstream can, not only exp, expm1, "
+           "log, log1p and tanh">
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::vector::VectorDialect"];

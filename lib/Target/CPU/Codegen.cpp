@@ -22,7 +22,7 @@
 using namespace mlir;
 
 static std::unique_ptr<llvm::TargetMachine>
-hostTargetMachine(unsigned optLevel, std::string &error) {
+hostTargetMachine(unsigned optLevel, bool genericCPU, std::string &error) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   std::string triple = llvm::sys::getProcessTriple();
@@ -37,15 +37,18 @@ hostTargetMachine(unsigned optLevel, std::string &error) {
                                     : llvm::CodeGenOptLevel::Aggressive;
   llvm::TargetOptions options;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      llvm::Triple(triple), llvm::sys::getHostCPUName(), /*Features=*/"",
-      options, llvm::Reloc::PIC_, std::nullopt, level));
+      llvm::Triple(triple),
+      genericCPU ? llvm::StringRef("generic") : llvm::sys::getHostCPUName(),
+      /*Features=*/"", options, llvm::Reloc::PIC_, std::nullopt, level));
   if (!tm)
     error = "cannot create a target machine for " + triple;
   return tm;
 }
 
-FailureOr<std::unique_ptr<llvm::Module>> mlir::ssm::cpu::translateAndOptimize(
-    ModuleOp module, llvm::LLVMContext &context, unsigned optLevel) {
+FailureOr<std::unique_ptr<llvm::Module>>
+mlir::ssm::cpu::translateAndOptimize(ModuleOp module,
+                                     llvm::LLVMContext &context,
+                                     unsigned optLevel, bool genericCPU) {
   DialectRegistry registry;
   registerAllToLLVMIRTranslations(registry);
   module->getContext()->appendDialectRegistry(registry);
@@ -57,7 +60,8 @@ FailureOr<std::unique_ptr<llvm::Module>> mlir::ssm::cpu::translateAndOptimize(
     return failure();
   }
   std::string error;
-  std::unique_ptr<llvm::TargetMachine> tm = hostTargetMachine(optLevel, error);
+  std::unique_ptr<llvm::TargetMachine> tm =
+      hostTargetMachine(optLevel, genericCPU, error);
   if (!tm) {
     module.emitError() << error;
     return failure();
@@ -75,10 +79,11 @@ FailureOr<std::unique_ptr<llvm::Module>> mlir::ssm::cpu::translateAndOptimize(
 }
 
 LogicalResult mlir::ssm::cpu::emitObject(llvm::Module &module,
-                                         unsigned optLevel,
+                                         unsigned optLevel, bool genericCPU,
                                          llvm::raw_pwrite_stream &os,
                                          std::string &error) {
-  std::unique_ptr<llvm::TargetMachine> tm = hostTargetMachine(optLevel, error);
+  std::unique_ptr<llvm::TargetMachine> tm =
+      hostTargetMachine(optLevel, genericCPU, error);
   if (!tm)
     return failure();
   llvm::legacy::PassManager pm;
@@ -92,10 +97,13 @@ LogicalResult mlir::ssm::cpu::emitObject(llvm::Module &module,
 }
 
 #include "ModelSupport.inc"
+#include "ModelSupportCUDA.inc"
 
 /// Runs the C compiler driver ($CC, else cc) with `args` after the program
-/// name, compiling the model support source (ModelSupport.c) along.
-static LogicalResult runDriver(ArrayRef<StringRef> args, std::string &error) {
+/// name, compiling the model support source of `target` along
+/// (ModelSupport.c, or ModelSupportCUDA.c for "cuda").
+static LogicalResult runDriver(ArrayRef<StringRef> args, StringRef target,
+                               std::string &error) {
   std::string driver = "cc";
   if (const char *cc = std::getenv("CC"); cc && *cc)
     driver = cc;
@@ -119,7 +127,7 @@ static LogicalResult runDriver(ArrayRef<StringRef> args, std::string &error) {
       error = "cannot write '" + support.str().str() + "': " + ec.message();
       return failure();
     }
-    os << kModelSupportSource;
+    os << (target == "cuda" ? kModelSupportCUDASource : kModelSupportSource);
   }
   SmallVector<StringRef> argv = {*program};
   argv.append(args.begin(), args.end());
@@ -137,17 +145,21 @@ static LogicalResult runDriver(ArrayRef<StringRef> args, std::string &error) {
 
 LogicalResult mlir::ssm::cpu::linkSharedLibrary(ArrayRef<StringRef> inputs,
                                                 StringRef outputPath,
+                                                StringRef target,
                                                 std::string &error) {
   SmallVector<StringRef> args = {"-shared", "-o", outputPath};
   args.append(inputs.begin(), inputs.end());
   args.push_back("-lm");
-  return runDriver(args, error);
+  if (target == "cuda")
+    args.push_back("-ldl");
+  return runDriver(args, target, error);
 }
 
 LogicalResult mlir::ssm::cpu::linkRelocatable(ArrayRef<StringRef> inputs,
                                               StringRef outputPath,
+                                              StringRef target,
                                               std::string &error) {
   SmallVector<StringRef> args = {"-r", "-nostdlib", "-o", outputPath};
   args.append(inputs.begin(), inputs.end());
-  return runDriver(args, error);
+  return runDriver(args, target, error);
 }

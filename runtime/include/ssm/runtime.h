@@ -37,6 +37,7 @@ typedef enum ssm_status {
   SSM_ERROR_NOT_FOUND = 2,        /* no such entry point, input or file */
   SSM_ERROR_LOAD = 3,             /* not a model library, ABI mismatch */
   SSM_ERROR_OUT_OF_MEMORY = 4,
+  SSM_ERROR_DEVICE = 5, /* the model's device (CUDA) is missing or failed */
 } ssm_status;
 
 typedef enum ssm_dtype {

@@ -26,10 +26,13 @@
 namespace mlir::ssm::cpu {
 
 /// Translates a module in the LLVM dialect to LLVM IR for the host and
-/// optimizes it at `optLevel` (0..3). Reports errors on the module.
+/// optimizes it at `optLevel` (0..3) for the host CPU, or for the generic
+/// CPU of the host's architecture with `genericCPU` (the CUDA target, whose
+/// host code may run on another machine's CPU). Reports errors on the
+/// module.
 FailureOr<std::unique_ptr<llvm::Module>>
 translateAndOptimize(ModuleOp module, llvm::LLVMContext &context,
-                     unsigned optLevel);
+                     unsigned optLevel, bool genericCPU = false);
 
 /// What externalizeConstants moved out of a module.
 struct ExternalConstants {
@@ -51,23 +54,28 @@ ExternalConstants externalizeConstants(ModuleOp module, uint64_t threshold,
                                        llvm::raw_ostream &data,
                                        llvm::raw_ostream &assembly);
 
-/// Writes `module` as a position-independent host object file.
+/// Writes `module` as a position-independent host object file (for the host
+/// CPU, or the generic one with `genericCPU`).
 LogicalResult emitObject(llvm::Module &module, unsigned optLevel,
-                         llvm::raw_pwrite_stream &os, std::string &error);
+                         bool genericCPU, llvm::raw_pwrite_stream &os,
+                         std::string &error);
 
 /// Links `inputs` (the object file, and the assembly source of
 /// externalizeConstants if any) and the model support code (ModelSupport.c:
 /// buffer memory and the thread pool of parallel loops) into the shared library
 /// `outputPath` with the C compiler driver ($CC, else cc), against libc
-/// and libm only.
+/// and libm only. For `target` "cuda" the support code is ModelSupportCUDA.c
+/// (the CUDA driver opened at run time, device buffers, kernel launches),
+/// linked against libc, libm and libdl.
 LogicalResult linkSharedLibrary(ArrayRef<StringRef> inputs,
-                                StringRef outputPath, std::string &error);
+                                StringRef outputPath, StringRef target,
+                                std::string &error);
 
-/// Combines `inputs` and the model support code into the relocatable
-/// object `outputPath` (`cc -r`), so that an object file emitted by ssmc
-/// links by itself.
+/// Combines `inputs` and the model support code of `target` into the
+/// relocatable object `outputPath` (`cc -r`), so that an object file emitted
+/// by ssmc links by itself.
 LogicalResult linkRelocatable(ArrayRef<StringRef> inputs, StringRef outputPath,
-                              std::string &error);
+                              StringRef target, std::string &error);
 
 } // namespace mlir::ssm::cpu
 
