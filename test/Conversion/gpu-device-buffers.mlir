@@ -1,0 +1,43 @@
+// RUN: ssm-opt %s --ssm-gpu-device-buffers --split-input-file --verify-diagnostics | FileCheck %s
+
+memref.global "private" constant @w : memref<4xf32> = dense<[1.0, 2.0, 3.0, 4.0]>
+
+// Host-only buffers go to the stack; a host store into an argument becomes a
+// one-thread kernel; a host load of one becomes a kernel, a copy and a load.
+// CHECK-LABEL: module attributes {ssm.gpu.device_globals = {w = 16 : i64}}
+// CHECK-LABEL: func.func @f
+// CHECK: %[[FLAGS:.*]] = memref.alloca() : memref<2xi1>
+// CHECK-NOT: memref.dealloc %[[FLAGS]]
+// CHECK: gpu.launch {{.*}} module(@ssm_kernelmodule) function(@ssm_kernelscalar0)
+// CHECK-NEXT: memref.store %{{.*}}, %arg0[%{{.*}}] : memref<1xi64>
+// CHECK: %[[TMP:.*]] = memref.alloc() : memref<1xi64>
+// CHECK: gpu.launch {{.*}} function(@ssm_kernelscalar1)
+// CHECK: memref.store %{{.*}}, %[[TMP]]
+// CHECK: %[[HOST:.*]] = memref.alloca() : memref<1xi64>
+// CHECK: call @__ssm_gpu_copy_to_host
+// CHECK: memref.dealloc %[[TMP]]
+// CHECK: memref.load %[[HOST]]
+// CHECK: func.func private @__ssm_gpu_copy_to_host(i64, i64, i64)
+func.func @f(%arg0: memref<1xi64>) -> (i64, memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %true = arith.constant true
+  %c7 = arith.constant 7 : i64
+  %flags = memref.alloc() : memref<2xi1>
+  memref.store %true, %flags[%c0] : memref<2xi1>
+  memref.dealloc %flags : memref<2xi1>
+  memref.store %c7, %arg0[%c0] : memref<1xi64>
+  %v = memref.load %arg0[%c0] : memref<1xi64>
+  %w = memref.get_global @w : memref<4xf32>
+  return %v, %w : i64, memref<4xf32>
+}
+
+// -----
+
+func.func @dynamic(%n: index) -> i1 {
+  %c0 = arith.constant 0 : index
+  // expected-error @+1 {{is a host buffer of dynamic size}}
+  %flags = memref.alloc(%n) : memref<?xi1>
+  %v = memref.load %flags[%c0] : memref<?xi1>
+  memref.dealloc %flags : memref<?xi1>
+  return %v : i1
+}
