@@ -476,6 +476,22 @@ int64_t ssm_tensor_num_elements(const ssm_tensor *t) {
 }
 void *ssm_tensor_data(ssm_tensor *t) { return t ? t->data : nullptr; }
 
+/// Fills `desc` with the memref descriptor of a contiguous row-major buffer
+/// at `data` of shape `shape`.
+static void contiguousDescriptor(std::vector<int64_t> &desc, void *data,
+                                 const std::vector<int64_t> &shape) {
+  int64_t r = shape.size();
+  desc.assign(3 + 2 * r, 0);
+  std::memcpy(&desc[0], &data, sizeof(void *));
+  std::memcpy(&desc[1], &data, sizeof(void *));
+  int64_t stride = 1;
+  for (int64_t k = r - 1; k >= 0; --k) {
+    desc[3 + k] = shape[k];
+    desc[3 + r + k] = stride;
+    stride *= shape[k];
+  }
+}
+
 /// Runs entry point `e` of a device model: the inputs are copied to device
 /// buffers, the outputs back into host tensors; a device error (no driver,
 /// a failed launch) is reported as SSM_ERROR_DEVICE with the model's
@@ -512,18 +528,8 @@ static ssm_status runOnDevice(const ssm_model *model, const Entry &e,
       return deviceError(lib.deviceSynchronize());
     deviceInputs.push_back(d);
     lib.deviceCopy(d, t->data, bytes);
-    int64_t r = t->shape.size();
-    std::vector<int64_t> &desc = inDesc[j];
-    desc.assign(3 + 2 * r, 0);
-    std::memcpy(&desc[0], &d, sizeof(void *));
-    std::memcpy(&desc[1], &d, sizeof(void *));
-    int64_t stride = 1;
-    for (int64_t k = r - 1; k >= 0; --k) {
-      desc[3 + k] = t->shape[k];
-      desc[3 + r + k] = stride;
-      stride *= t->shape[k];
-    }
-    args.push_back(desc.data());
+    contiguousDescriptor(inDesc[j], d, t->shape);
+    args.push_back(inDesc[j].data());
   }
   e.fn(args.data());
   if (const char *message = lib.deviceSynchronize()) {
@@ -672,18 +678,8 @@ ssm_status ssm_run(const ssm_model *model, const char *entry,
     args.push_back(outDesc.data());
   for (int64_t j = 0; j < numInputs; ++j) {
     const ssm_tensor *t = inputs[j];
-    int64_t r = t->shape.size();
-    std::vector<int64_t> &d = inDesc[j];
-    d.assign(3 + 2 * r, 0);
-    std::memcpy(&d[0], &t->data, sizeof(void *));
-    std::memcpy(&d[1], &t->data, sizeof(void *));
-    int64_t stride = 1;
-    for (int64_t k = r - 1; k >= 0; --k) {
-      d[3 + k] = t->shape[k];
-      d[3 + r + k] = stride;
-      stride *= t->shape[k];
-    }
-    args.push_back(d.data());
+    contiguousDescriptor(inDesc[j], t->data, t->shape);
+    args.push_back(inDesc[j].data());
   }
   e->fn(args.data());
 
