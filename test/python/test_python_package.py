@@ -228,6 +228,16 @@ def test_compile_in_process(tmp_path):
         ssmc.compile(b"\x08\x01garbage")
     with pytest.raises(ssmc.NotFoundError):
         ssmc.compile(tmp_path / "missing.onnx")
+    # Upstream's linalg.transpose parser crashes after this error: the
+    # compiler recovers, the process lives on.
+    bad = tmp_path / "bad.mlir"
+    bad.write_text(
+        "func.func @f(%t: tensor<2x3xf32>) -> tensor<3x2xf32> {\n"
+        "  %e = tensor.empty() : tensor<3x2xf32>\n"
+        "  %r = linalg.transpose ins(%t : tensor<2x3xf32>) outs(%e : tensor<3x2xf32>) permutation = [1, ?]\n"
+        "  return %r : tensor<3x2xf32>\n}\n")
+    with pytest.raises(ssmc.CompileError, match="the MLIR parser crashed on this input"):
+        ssmc.compile(bad)
 
 
 def test_runtime_extension_has_no_mlir(zoo_libs):

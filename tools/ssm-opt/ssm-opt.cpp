@@ -20,6 +20,11 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "llvm/Support/CrashRecoveryContext.h"
+#include "llvm/Support/Signals.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdlib>
 
 namespace mlir::ssm::test {
 void registerTestMixingMatrixPass();
@@ -38,6 +43,32 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   // gpu-module-to-binary translates the kernels to LLVM IR.
   mlir::registerAllToLLVMIRTranslations(registry);
-  return mlir::asMainReturnCode(
-      mlir::MlirOptMain(argc, argv, "SSMC pass driver\n", registry));
+
+  // Some upstream custom parsers crash on malformed input after reporting the
+  // error (linalg.transpose with `permutation = [0, ?]` stores the null
+  // attribute its failed parse returns). Run the driver under crash recovery:
+  // a crash after diagnostics were printed ends as the error it follows
+  // (exit 1); a crash before any output is an internal error (exit 70), which
+  // the fuzz tests treat as a failure.
+  // The stack dump also goes to stderr: note how much was written before it.
+  static uint64_t before = 0, atCrash = 0;
+  before = atCrash = llvm::errs().tell();
+  llvm::sys::AddSignalHandler([](void *) { atCrash = llvm::errs().tell(); },
+                              nullptr);
+  llvm::CrashRecoveryContext::Enable();
+  llvm::CrashRecoveryContext crc;
+  crc.DumpStackAndCleanupOnFailure = true;
+  mlir::LogicalResult result = mlir::failure();
+  if (crc.RunSafely([&] {
+        result = mlir::MlirOptMain(argc, argv, "SSMC pass driver\n", registry);
+      }))
+    return mlir::asMainReturnCode(result);
+  llvm::outs().flush();
+  if (atCrash > before) {
+    llvm::errs() << "ssm-opt: error: MLIR crashed after reporting the "
+                    "errors above; the input is invalid\n";
+    std::_Exit(1);
+  }
+  llvm::errs() << "ssm-opt: internal error: MLIR crashed\n";
+  std::_Exit(70);
 }
