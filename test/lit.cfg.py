@@ -13,3 +13,10 @@ config.environment["PATH"] = os.pathsep.join(
     [config.ssm_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")]
 )
 config.substitutions.append(("%mlir_lib_dir", config.mlir_lib_dir))
+
+# The CUDA toolkit's ptxas (as ssmc --target=cuda finds it): tests that
+# assemble the generated PTX need it.
+import shutil
+_cuda = os.environ.get("CUDA_PATH") or os.environ.get("CUDA_HOME") or "/usr/local/cuda"
+if shutil.which("ptxas") or os.path.exists(os.path.join(_cuda, "bin", "ptxas")):
+    config.available_features.add("ptxas")

@@ -86,6 +86,7 @@ static struct {
   CUresult (*MemFreeAsync)(CUdeviceptr, CUstream);
   CUresult (*MemcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
   CUresult (*MemcpyHtoD)(CUdeviceptr, const void *, size_t);
+  CUresult (*MemsetD8Async)(CUdeviceptr, unsigned char, size_t, CUstream);
   CUresult (*DeviceGetDefaultMemPool)(CUmemoryPool *, CUdevice);
   CUresult (*MemPoolSetAttribute)(CUmemoryPool, int, void *);
   CUresult (*MemPoolTrimTo)(CUmemoryPool, size_t);
@@ -134,6 +135,8 @@ static CUdevice ssm_device;
 static CUcontext ssm_context;
 static CUmemoryPool ssm_pool;
 static int ssm_sync_launches;
+/* SSM_CUDA_POISON set: new device buffers are filled with 0xFF bytes. */
+static int ssm_poison;
 
 static void ssm_init(void) {
   void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
@@ -169,6 +172,7 @@ static void ssm_init(void) {
   SSM_LOAD(MemAlloc, "cuMemAlloc_v2");
   SSM_LOAD(MemFree, "cuMemFree_v2");
   SSM_LOAD(MemAllocAsync, "cuMemAllocAsync");
+  SSM_LOAD(MemsetD8Async, "cuMemsetD8Async");
   SSM_LOAD(MemFreeAsync, "cuMemFreeAsync");
   SSM_LOAD(MemcpyAsync, "cuMemcpyAsync");
   SSM_LOAD(MemcpyHtoD, "cuMemcpyHtoD_v2");
@@ -227,6 +231,8 @@ static void ssm_init(void) {
   }
   env = getenv("SSM_CUDA_SYNC");
   ssm_sync_launches = env && *env && strcmp(env, "0") != 0;
+  env = getenv("SSM_CUDA_POISON");
+  ssm_poison = env && *env && strcmp(env, "0") != 0;
 }
 
 static __thread CUstream ssm_stream;
@@ -434,6 +440,12 @@ static void *ssm_device_alloc(size_t bytes) {
   CUdeviceptr p = 0;
   if (!ssm_check(cu.MemAllocAsync(&p, bytes ? bytes : 1, ssm_stream),
                  "cuMemAllocAsync"))
+    return NULL;
+  /* SSM_CUDA_POISON: every new buffer starts as 0xFF bytes (float NaN), so
+   * that an element no kernel writes shows in the results. */
+  if (ssm_poison &&
+      !ssm_check(cu.MemsetD8Async(p, 0xFF, bytes, ssm_stream),
+                 "cuMemsetD8Async"))
     return NULL;
   return (void *)(uintptr_t)p;
 }
