@@ -62,36 +62,45 @@ static bool insideKernel(Operation *op) {
   return op->getParentOfType<gpu::LaunchOp>() != nullptr;
 }
 
-/// Whether only host code touches `alloc`, through loads, stores, deallocs,
-/// pointer extraction and calls of host helpers.
+/// Whether only host code touches `alloc` (directly or through
+/// memref.cast), through loads, stores, deallocs, pointer extraction and calls
+/// of host helpers.
 static bool isHostOnly(memref::AllocOp alloc) {
-  for (OpOperand &use : alloc->getUses()) {
-    Operation *user = use.getOwner();
-    if (insideKernel(user))
+  auto module = alloc->getParentOfType<ModuleOp>();
+  SmallVector<Value> worklist = {alloc.getResult()};
+  while (!worklist.empty()) {
+    Value v = worklist.pop_back_val();
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      if (insideKernel(user))
+        return false;
+      if (auto cast = dyn_cast<memref::CastOp>(user)) {
+        worklist.push_back(cast.getResult());
+        continue;
+      }
+      if (auto load = dyn_cast<memref::LoadOp>(user)) {
+        if (load.getMemRef() != v)
+          return false;
+        continue;
+      }
+      if (auto store = dyn_cast<memref::StoreOp>(user)) {
+        if (store.getMemRef() != v)
+          return false;
+        continue;
+      }
+      if (isa<memref::DeallocOp, memref::ExtractAlignedPointerAsIndexOp>(user))
+        continue;
+      if (auto call = dyn_cast<func::CallOp>(user)) {
+        auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
+        bool launches = false;
+        if (callee)
+          callee.walk([&](gpu::LaunchOp) { launches = true; });
+        if (!callee || callee.isPublic() || launches)
+          return false;
+        continue;
+      }
       return false;
-    if (auto load = dyn_cast<memref::LoadOp>(user)) {
-      if (load.getMemRef() != alloc.getResult())
-        return false;
-      continue;
     }
-    if (auto store = dyn_cast<memref::StoreOp>(user)) {
-      if (store.getMemRef() != alloc.getResult())
-        return false;
-      continue;
-    }
-    if (isa<memref::DeallocOp, memref::ExtractAlignedPointerAsIndexOp>(user))
-      continue;
-    if (auto call = dyn_cast<func::CallOp>(user)) {
-      auto module = alloc->getParentOfType<ModuleOp>();
-      auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
-      bool launches = false;
-      if (callee)
-        callee.walk([&](gpu::LaunchOp) { launches = true; });
-      if (!callee || callee.isPublic() || launches)
-        return false;
-      continue;
-    }
-    return false;
   }
   return true;
 }
@@ -150,9 +159,15 @@ struct SSMGPUDeviceBuffers
                             "buffers on the stack and needs static sizes");
           return signalPassFailure();
         }
-        for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
-          if (isa<memref::DeallocOp>(user))
-            user->erase();
+        SmallVector<Value> aliases = {alloc.getResult()};
+        while (!aliases.empty())
+          for (Operation *user : llvm::make_early_inc_range(
+                   aliases.pop_back_val().getUsers())) {
+            if (isa<memref::DeallocOp>(user))
+              user->erase();
+            else if (auto cast = dyn_cast<memref::CastOp>(user))
+              aliases.push_back(cast.getResult());
+          }
         OpBuilder b(alloc);
         auto alloca =
             memref::AllocaOp::create(b, alloc.getLoc(), alloc.getType(),

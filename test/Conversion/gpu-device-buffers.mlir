@@ -33,6 +33,35 @@ func.func @f(%arg0: memref<1xi64>) -> (i64, memref<4xf32>) {
 
 // -----
 
+// The deallocation pipeline's arrays reach its helper through memref.cast:
+// still host-only, on the stack, their stores and loads left to the host.
+// CHECK-LABEL: func.func @through_cast
+// CHECK: %[[PTRS:.*]] = memref.alloca() : memref<2xindex>
+// CHECK-NEXT: memref.store %{{.*}}, %[[PTRS]][%{{.*}}] : memref<2xindex>
+// CHECK-NEXT: %[[CAST:.*]] = memref.cast %[[PTRS]]
+// CHECK-NEXT: call @helper(%[[CAST]])
+// CHECK-NEXT: %[[V:.*]] = memref.load %[[PTRS]]
+// CHECK-NEXT: return %[[V]]
+// CHECK-NOT: gpu.launch
+func.func private @helper(%p: memref<?xindex>) {
+  %c1 = arith.constant 1 : index
+  %v = memref.load %p[%c1] : memref<?xindex>
+  memref.store %v, %p[%c1] : memref<?xindex>
+  return
+}
+func.func @through_cast(%i: index) -> index {
+  %c0 = arith.constant 0 : index
+  %ptrs = memref.alloc() : memref<2xindex>
+  memref.store %i, %ptrs[%c0] : memref<2xindex>
+  %cast = memref.cast %ptrs : memref<2xindex> to memref<?xindex>
+  call @helper(%cast) : (memref<?xindex>) -> ()
+  %v = memref.load %ptrs[%c0] : memref<2xindex>
+  memref.dealloc %cast : memref<?xindex>
+  return %v : index
+}
+
+// -----
+
 func.func @dynamic(%n: index) -> i1 {
   %c0 = arith.constant 0 : index
   // expected-error @+1 {{is a host buffer of dynamic size}}
