@@ -130,9 +130,14 @@ struct ssm_tensor {
   void *allocated = nullptr;
   std::shared_ptr<Library> library; // for model-allocated outputs
   bool ownsMalloc = false;
+  // In the device memory of `library` (a device model's output or a copy
+  // made by ssm_tensor_to_device).
+  bool device = false;
 
   ~ssm_tensor() {
-    if (library && library->free && allocated)
+    if (device && allocated)
+      library->deviceFree(allocated);
+    else if (library && library->free && allocated)
       library->free(allocated);
     else if (ownsMalloc)
       std::free(allocated);
@@ -497,7 +502,8 @@ static void contiguousDescriptor(std::vector<int64_t> &desc, void *data,
 /// a failed launch) is reported as SSM_ERROR_DEVICE with the model's
 /// message.
 static ssm_status runOnDevice(const ssm_model *model, const Entry &e,
-                              ssm_tensor *const *inputs, ssm_tensor **outputs) {
+                              ssm_tensor *const *inputs, ssm_tensor **outputs,
+                              bool deviceOutputs) {
   const Library &lib = *model->library;
   const std::string where = "entry point '" + e.name + "': ";
   std::vector<void *> deviceInputs;
@@ -521,6 +527,11 @@ static ssm_status runOnDevice(const ssm_model *model, const Entry &e,
     args.push_back(outDesc.data());
   for (size_t j = 0; j < numInputs; ++j) {
     const ssm_tensor *t = inputs[j];
+    if (t->device) {
+      contiguousDescriptor(inDesc[j], t->data, t->shape);
+      args.push_back(inDesc[j].data());
+      continue;
+    }
     int64_t bytes =
         t->numElements() * static_cast<int64_t>(kDtypeSizes[t->dtype]);
     void *d = lib.deviceAlloc(bytes);
@@ -546,6 +557,42 @@ static ssm_status runOnDevice(const ssm_model *model, const Entry &e,
   }
   cleanup();
   deviceInputs.clear();
+
+  if (deviceOutputs) {
+    // Wrap the device buffers; they are contiguous by the ABI.
+    int64_t pos = 0;
+    std::vector<ssm_tensor *> made;
+    for (size_t k = 0; k < numOutputs; ++k) {
+      const IOInfo &io = e.outputs[k];
+      int64_t r = io.dims.size();
+      void *allocated, *aligned;
+      std::memcpy(&allocated, &outDesc[pos], sizeof(void *));
+      std::memcpy(&aligned, &outDesc[pos + 1], sizeof(void *));
+      ssm_tensor *t = new (std::nothrow) ssm_tensor;
+      if (!t) {
+        for (ssm_tensor *m : made)
+          delete m;
+        for (size_t rest = k; rest < numOutputs; ++rest) {
+          std::memcpy(&allocated, &outDesc[pos], sizeof(void *));
+          lib.free(allocated);
+          pos += 3 + 2 * static_cast<int64_t>(e.outputs[rest].dims.size());
+        }
+        return setError(SSM_ERROR_OUT_OF_MEMORY, "out of memory");
+      }
+      t->dtype = io.dtype;
+      t->shape.assign(&outDesc[pos + 3], &outDesc[pos + 3] + r);
+      t->allocated = allocated;
+      t->library = model->library;
+      t->device = true;
+      t->data = static_cast<char *>(aligned) +
+                outDesc[pos + 2] * static_cast<int64_t>(kDtypeSizes[io.dtype]);
+      made.push_back(t);
+      pos += 3 + 2 * r;
+    }
+    for (size_t k = 0; k < numOutputs; ++k)
+      outputs[k] = made[k];
+    return SSM_OK;
+  }
 
   // Copy the outputs to host tensors and free the device buffers.
   int64_t pos = 0;
@@ -600,9 +647,10 @@ static ssm_status runOnDevice(const ssm_model *model, const Entry &e,
   return SSM_OK;
 }
 
-ssm_status ssm_run(const ssm_model *model, const char *entry,
-                   ssm_tensor *const *inputs, int64_t numInputs,
-                   ssm_tensor **outputs, int64_t numOutputs) {
+static ssm_status runEntry(const ssm_model *model, const char *entry,
+                           ssm_tensor *const *inputs, int64_t numInputs,
+                           ssm_tensor **outputs, int64_t numOutputs,
+                           bool deviceOutputs) {
   const Entry *e = findEntry(model, entry);
   if (!e)
     return model ? SSM_ERROR_NOT_FOUND : SSM_ERROR_INVALID_ARGUMENT;
@@ -627,6 +675,11 @@ ssm_status ssm_run(const ssm_model *model, const char *entry,
         where + "input '" + io.name + "' (#" + std::to_string(j) + ")";
     if (!t)
       return setError(SSM_ERROR_INVALID_ARGUMENT, what + " is missing");
+    if (t->device && t->library->device != model->library->device)
+      return setError(SSM_ERROR_INVALID_ARGUMENT,
+                      what + " is in " + t->library->device +
+                          " device memory; this model runs on " +
+                          model->library->device);
     if (t->dtype != io.dtype)
       return setError(SSM_ERROR_INVALID_ARGUMENT,
                       what + " must be " + kDtypeNames[io.dtype] + ", got " +
@@ -665,7 +718,7 @@ ssm_status ssm_run(const ssm_model *model, const char *entry,
 
   const Library &lib = *model->library;
   if (lib.deviceAlloc)
-    return runOnDevice(model, *e, inputs, outputs);
+    return runOnDevice(model, *e, inputs, outputs, deviceOutputs);
 
   // Descriptors: inputs, then the output area.
   std::vector<std::vector<int64_t>> inDesc(numInputs);
@@ -712,6 +765,101 @@ ssm_status ssm_run(const ssm_model *model, const char *entry,
   return SSM_OK;
 }
 
+ssm_status ssm_run(const ssm_model *model, const char *entry,
+                   ssm_tensor *const *inputs, int64_t numInputs,
+                   ssm_tensor **outputs, int64_t numOutputs) {
+  return runEntry(model, entry, inputs, numInputs, outputs, numOutputs,
+                  /*deviceOutputs=*/false);
+}
+
+ssm_status ssm_run_device(const ssm_model *model, const char *entry,
+                          ssm_tensor *const *inputs, int64_t numInputs,
+                          ssm_tensor **outputs, int64_t numOutputs) {
+  if (model && !model->library->deviceAlloc)
+    return setError(SSM_ERROR_INVALID_ARGUMENT,
+                    "ssm_run_device: this model runs on the CPU (compiled "
+                    "with --target=cpu); use ssm_run");
+  return runEntry(model, entry, inputs, numInputs, outputs, numOutputs,
+                  /*deviceOutputs=*/true);
+}
+
+const char *ssm_model_device(const ssm_model *model) {
+  return model ? model->library->device.c_str() : nullptr;
+}
+
+int ssm_tensor_is_device(const ssm_tensor *t) { return t && t->device; }
+
+ssm_status ssm_tensor_to_device(const ssm_model *model, const ssm_tensor *host,
+                                ssm_tensor **device) {
+  if (!device)
+    return setError(SSM_ERROR_INVALID_ARGUMENT, "NULL tensor");
+  *device = nullptr;
+  if (!model || !host)
+    return setError(SSM_ERROR_INVALID_ARGUMENT,
+                    model ? "NULL tensor" : "NULL model");
+  const Library &lib = *model->library;
+  if (!lib.deviceAlloc)
+    return setError(SSM_ERROR_INVALID_ARGUMENT,
+                    "ssm_tensor_to_device: this model runs on the CPU");
+  if (host->device)
+    return setError(SSM_ERROR_INVALID_ARGUMENT,
+                    "ssm_tensor_to_device: the tensor is in device memory "
+                    "already");
+  std::unique_ptr<ssm_tensor> t(new (std::nothrow) ssm_tensor);
+  if (!t)
+    return setError(SSM_ERROR_OUT_OF_MEMORY, "out of memory");
+  int64_t bytes =
+      host->numElements() * static_cast<int64_t>(kDtypeSizes[host->dtype]);
+  void *d = lib.deviceAlloc(bytes);
+  if (!d) {
+    const char *m = lib.deviceSynchronize();
+    return setError(SSM_ERROR_DEVICE, std::string("ssm_tensor_to_device: ") +
+                                          (m ? m : "device allocation failed"));
+  }
+  lib.deviceCopy(d, host->data, bytes);
+  if (const char *m = lib.deviceSynchronize()) {
+    lib.deviceFree(d);
+    return setError(SSM_ERROR_DEVICE,
+                    std::string("ssm_tensor_to_device: ") + m);
+  }
+  t->dtype = host->dtype;
+  t->shape = host->shape;
+  t->data = t->allocated = d;
+  t->library = model->library;
+  t->device = true;
+  *device = t.release();
+  return SSM_OK;
+}
+
+ssm_status ssm_tensor_to_host(const ssm_tensor *tensor, ssm_tensor **host) {
+  if (!host)
+    return setError(SSM_ERROR_INVALID_ARGUMENT, "NULL tensor");
+  *host = nullptr;
+  if (!tensor)
+    return setError(SSM_ERROR_INVALID_ARGUMENT, "NULL tensor");
+  ssm_tensor *t = nullptr;
+  if (ssm_status s = ssm_tensor_create(
+          tensor->dtype, static_cast<int64_t>(tensor->shape.size()),
+          tensor->shape.data(), &t))
+    return s;
+  int64_t bytes =
+      tensor->numElements() * static_cast<int64_t>(kDtypeSizes[tensor->dtype]);
+  if (!tensor->device) {
+    if (bytes)
+      std::memcpy(t->data, tensor->data, bytes);
+    *host = t;
+    return SSM_OK;
+  }
+  const Library &lib = *tensor->library;
+  lib.deviceCopy(t->data, tensor->data, bytes);
+  if (const char *m = lib.deviceSynchronize()) {
+    ssm_tensor_release(t);
+    return setError(SSM_ERROR_DEVICE, std::string("ssm_tensor_to_host: ") + m);
+  }
+  *host = t;
+  return SSM_OK;
+}
+
 //===----------------------------------------------------------------------===//
 // Generation
 //===----------------------------------------------------------------------===//
@@ -752,9 +900,21 @@ struct ssm_generator {
                         "state '" + io.name + "' has a size in dimension " +
                             std::to_string(d) + " the runtime cannot choose");
     }
-    return ssm_tensor_create(io.dtype, static_cast<int64_t>(shape.size()),
-                             shape.data(), out);
+    ssm_tensor *host = nullptr;
+    if (ssm_status s = ssm_tensor_create(
+            io.dtype, static_cast<int64_t>(shape.size()), shape.data(), &host))
+      return s;
+    if (!onDevice()) {
+      *out = host;
+      return SSM_OK;
+    }
+    // A device model's state stays in device memory between calls.
+    ssm_status s = ssm_tensor_to_device(model, host, out);
+    ssm_tensor_release(host);
+    return s;
   }
+
+  bool onDevice() const { return model->library->deviceAlloc != nullptr; }
 
   ssm_status resetAll() {
     std::vector<ssm_tensor *> next;
@@ -790,10 +950,21 @@ struct ssm_generator {
     std::vector<ssm_tensor *> in = {const_cast<ssm_tensor *>(tokens)};
     in.insert(in.end(), state.begin(), state.end());
     std::vector<ssm_tensor *> out(e->outputs.size(), nullptr);
-    if (ssm_status s = ssm_run(model, e->name.c_str(), in.data(),
-                               static_cast<int64_t>(in.size()), out.data(),
-                               static_cast<int64_t>(out.size())))
+    if (ssm_status s = runEntry(model, e->name.c_str(), in.data(),
+                                static_cast<int64_t>(in.size()), out.data(),
+                                static_cast<int64_t>(out.size()), onDevice()))
       return s;
+    if (onDevice() && outputs) {
+      // The state stays on the device; the first output comes to the host.
+      ssm_tensor *host = nullptr;
+      if (ssm_status s = ssm_tensor_to_host(out[0], &host)) {
+        for (ssm_tensor *t : out)
+          ssm_tensor_release(t);
+        return s;
+      }
+      ssm_tensor_release(out[0]);
+      out[0] = host;
+    }
     size_t first = out.size() - state.size();
     for (size_t k = 0; k < state.size(); ++k) {
       ssm_tensor_release(state[k]);
@@ -905,7 +1076,16 @@ ssm_status ssm_generator_reset(ssm_generator *g, int64_t slot) {
       continue;
     int64_t row = t->numElements() / t->shape[0] *
                   static_cast<int64_t>(kDtypeSizes[t->dtype]);
-    std::memset(static_cast<char *>(t->data) + slot * row, 0, row);
+    char *at = static_cast<char *>(t->data) + slot * row;
+    if (!t->device) {
+      std::memset(at, 0, row);
+      continue;
+    }
+    std::vector<char> zeros(row, 0);
+    const Library &lib = *t->library;
+    lib.deviceCopy(at, zeros.data(), row);
+    if (const char *m = lib.deviceSynchronize())
+      return setError(SSM_ERROR_DEVICE, std::string("generator reset: ") + m);
   }
   return SSM_OK;
 }

@@ -81,3 +81,78 @@ def test_cuda_options_errors(tmp_path):
     with pytest.raises(ssmc.CompileError, match="cuda"):
         ssmc.compile(path, target="cuda", cuda_format="fatbin",
                      cuda_toolkit=str(tmp_path / "no-toolkit"))
+
+
+SILU = """
+func.func @silu(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?x8xf32>
+  %e = tensor.empty(%n) : tensor<?x8xf32>
+  %one = arith.constant 1.0 : f32
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<?x8xf32>) outs(%e : tensor<?x8xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %m = arith.negf %v : f32
+    %ex = math.exp %m : f32
+    %d = arith.addf %ex, %one : f32
+    %s = arith.divf %v, %d : f32
+    linalg.yield %s : f32
+  } -> tensor<?x8xf32>
+  return %r : tensor<?x8xf32>
+}
+"""
+
+
+def test_device_tensor_api(tmp_path):
+    """The device tensor calls of the C API: which device a model runs on,
+    host copies, and the errors where no device memory can be had (a CPU
+    model, or no driver)."""
+    from test_runtime import load_runtime, wrap
+    src = tmp_path / "silu.mlir"
+    src.write_text(SILU)
+    libs = {}
+    for target in ("cpu", "cuda"):
+        so = tmp_path / f"silu-{target}.so"
+        r = subprocess.run([str(BUILD / "bin" / "ssmc"), str(src), "-o", str(so),
+                            f"--target={target}"], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        libs[target] = so
+    rt = load_runtime()
+    rt.ssm_model_device.restype = ctypes.c_char_p
+    models = {}
+    for target, so in libs.items():
+        m = ctypes.c_void_p()
+        assert rt.ssm_model_load(str(so).encode(), ctypes.byref(m)) == 0
+        models[target] = m
+        assert rt.ssm_model_device(m) == target.encode()
+    x = np.random.default_rng().standard_normal((3, 8)).astype(np.float32)
+    host = wrap(rt, x)
+    assert rt.ssm_tensor_is_device(host) == 0
+    # A host copy of a host tensor: equal, and its own memory.
+    copy = ctypes.c_void_p()
+    assert rt.ssm_tensor_to_host(host, ctypes.byref(copy)) == 0
+    assert rt.ssm_tensor_data(copy) != x.ctypes.data
+    got = np.ctypeslib.as_array(ctypes.cast(rt.ssm_tensor_data(copy),
+                                            ctypes.POINTER(ctypes.c_float)), (3, 8))
+    np.testing.assert_array_equal(got, x)
+    rt.ssm_tensor_release(copy)
+    # CPU models have no device memory.
+    dev = ctypes.c_void_p()
+    assert rt.ssm_tensor_to_device(models["cpu"], host, ctypes.byref(dev)) == 1
+    assert b"this model runs on the CPU" in rt.ssm_last_error()
+    assert not dev.value
+    outs = (ctypes.c_void_p * 1)()
+    ins = (ctypes.c_void_p * 1)(host)
+    assert rt.ssm_run_device(models["cpu"], None, ins, 1, outs, 1) == 1
+    assert b"ssm_run_device: this model runs on the CPU" in rt.ssm_last_error()
+    if not HAVE_DRIVER:
+        # SSM_ERROR_DEVICE (5) with the driver's absence, from every path.
+        assert rt.ssm_tensor_to_device(models["cuda"], host, ctypes.byref(dev)) == 5
+        assert b"the CUDA driver is not available" in rt.ssm_last_error()
+        assert rt.ssm_run_device(models["cuda"], None, ins, 1, outs, 1) == 5
+        assert b"the CUDA driver is not available" in rt.ssm_last_error()
+        assert not outs[0]
+    rt.ssm_tensor_release(host)
+    for m in models.values():
+        rt.ssm_model_release(m)

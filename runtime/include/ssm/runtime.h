@@ -117,10 +117,34 @@ void *ssm_tensor_data(ssm_tensor *tensor);
 
 /* Runs `entry` (NULL: the first entry point). inputs[j] is input j of the
  * signature; outputs[k] receives a new tensor the caller releases. On failure
- * no output is set. */
+ * no output is set. For a device model (ssm_model_device() is not "cpu"),
+ * host inputs are copied to the device and the outputs back to host tensors;
+ * device tensors among the inputs are used in place. */
 ssm_status ssm_run(const ssm_model *model, const char *entry,
                    ssm_tensor *const *inputs, int64_t num_inputs,
                    ssm_tensor **outputs, int64_t num_outputs);
+
+/* Device tensors (models compiled with ssmc --target=cuda).
+ *
+ * A device tensor holds its elements in the device memory of the model that
+ * made it; ssm_tensor_data returns the device address. Device work is
+ * ordered per calling thread: use a device tensor from the thread that made
+ * it (or from others only after that thread's calls have returned). Device
+ * failures come back as SSM_ERROR_DEVICE with the driver's message. */
+/* "cpu", or the device a model runs on ("cuda"); NULL for a NULL model. */
+const char *ssm_model_device(const ssm_model *model);
+/* Like ssm_run, but the outputs stay in device memory (device tensors), so
+ * that they can feed the next call without a copy. Device models only. */
+ssm_status ssm_run_device(const ssm_model *model, const char *entry,
+                          ssm_tensor *const *inputs, int64_t num_inputs,
+                          ssm_tensor **outputs, int64_t num_outputs);
+/* A device copy of host tensor `host`, in `model`'s device memory. */
+ssm_status ssm_tensor_to_device(const ssm_model *model, const ssm_tensor *host,
+                                ssm_tensor **device);
+/* A host copy of `tensor` (a device or a host tensor). */
+ssm_status ssm_tensor_to_host(const ssm_tensor *tensor, ssm_tensor **host);
+/* 1 for a device tensor, else 0. */
+int ssm_tensor_is_device(const ssm_tensor *tensor);
 
 /* Generation: stateful prefill and decode.
  *
@@ -134,6 +158,8 @@ ssm_status ssm_run(const ssm_model *model, const char *entry,
  * outputs as the model's main entry point over the whole sequence.
  *
  * Sequences are slots 0..batch-1 of one batch; every call feeds every slot.
+ * A device model's generator keeps the state in device memory; only the
+ * outputs asked for are copied to the host.
  * A generator is not thread-safe; different generators are independent. */
 typedef struct ssm_generator ssm_generator;
 

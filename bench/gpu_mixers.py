@@ -1,0 +1,341 @@
+"""One mixer at a time on the GPU: SSMC's CUDA target against the peers of
+../shared/BENCHMARKS.md, at the shapes of the NVIDIA backend issue.
+
+  prepare (here, next to the build):
+      .venv/bin/python bench/gpu_mixers.py prepare
+    compiles an `ssm.ssd` op (h 32, p 64, n 128, one B/C group, dt_softplus;
+    batch and length symbolic) and a causal `ssm.attention` op (32 heads,
+    d 128) with `ssmc --target=cuda --cuda-arch=sm_90a -O3`, and packs them
+    with ssm-run into bench/.work/carry/mixers.tar.xz.
+
+  run (on the GPU machine; bench/.work/carry carried):
+      python3 bench/gpu_mixers.py run
+    For SSD at (b 4, L 8192) and (b 16, L 2048), and attention at
+    (b 2, L 4096): fresh random inputs (A = -U(1, 16), as Mamba-2
+    initializes it), SSMC's outputs (through ssm-run) checked against a
+    float64 PyTorch reference written from SEMANTICS.md (the chunked SSD
+    sums; attention through softmax of the full score matrix), every
+    element, tolerance max|got - want| / max|want| < 1e-4; then timings.
+    SSMC: `ssm-run --bench` (inputs and outputs in device memory, host wall
+    clock around each call, which waits for the device; median). Peers,
+    timed with triton.testing.do_bench (CUDA events, median):
+    mamba_ssm's `mamba_chunk_scan_combined` (Triton; sources of
+    state-spaces/mamba carried in bench/.work/carry/peers, never committed;
+    einops from bench/.work/carry/whl) in float32 and bf16, and torch
+    `scaled_dot_product_attention` (PyTorch's choice of backend) in float32
+    and bf16. One table: times, ratios (peer time / SSMC time; > 1 means
+    SSMC is faster), achieved bandwidth and FLOP rate.
+
+SSMC's CUDA kernels are float32 only so far; the issue's targets are bf16.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / ".work" / "mixers"
+CARRY = ROOT / "bench" / ".work" / "carry"
+ARCHIVE = CARRY / "mixers.tar.xz"
+TOL = 1e-4
+H, P, N = 32, 64, 128
+AH, AD = 32, 128
+
+SSD = f"""
+func.func @ssd(%x: tensor<?x?x{H}x{P}xf32>, %dt: tensor<?x?x{H}xf32>, %A: tensor<{H}xf32>,
+               %B: tensor<?x?x1x{N}xf32>, %C: tensor<?x?x1x{N}xf32>)
+    -> (tensor<?x?x{H}x{P}xf32>, tensor<?x{H}x{P}x{N}xf32>) {{
+  %y, %h = ssm.ssd %x, %dt, %A, %B, %C {{dt_softplus}}
+      : (tensor<?x?x{H}x{P}xf32>, tensor<?x?x{H}xf32>, tensor<{H}xf32>,
+         tensor<?x?x1x{N}xf32>, tensor<?x?x1x{N}xf32>)
+      -> (tensor<?x?x{H}x{P}xf32>, tensor<?x{H}x{P}x{N}xf32>)
+  return %y, %h : tensor<?x?x{H}x{P}xf32>, tensor<?x{H}x{P}x{N}xf32>
+}}
+"""
+
+ATTENTION = f"""
+func.func @attention(%q: tensor<?x?x{AH}x{AD}xf32>, %k: tensor<?x?x{AH}x{AD}xf32>,
+                     %v: tensor<?x?x{AH}x{AD}xf32>) -> tensor<?x?x{AH}x{AD}xf32> {{
+  %y = ssm.attention %q, %k, %v {{causal}}
+      : (tensor<?x?x{AH}x{AD}xf32>, tensor<?x?x{AH}x{AD}xf32>, tensor<?x?x{AH}x{AD}xf32>)
+      -> tensor<?x?x{AH}x{AD}xf32>
+  return %y : tensor<?x?x{AH}x{AD}xf32>
+}}
+"""
+
+
+def prepare(args):
+    WORK.mkdir(parents=True, exist_ok=True)
+    ssmc = ROOT / "build" / "bin" / "ssmc"
+    shutil.copy2(ROOT / "build" / "bin" / "ssm-run", WORK / "ssm-run")
+    shutil.copy2(ROOT / "build" / "lib" / "libssmrt.so", WORK / "libssmrt.so")
+    for name, text in (("ssd", SSD), ("attention", ATTENTION)):
+        src = WORK / f"{name}.mlir"
+        src.write_text(text)
+        r = subprocess.run([str(ssmc), str(src), "-o", str(WORK / f"{name}.so"), "-O3",
+                            "--target=cuda", "--cuda-arch=sm_90a"],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"{name}: {r.stderr}")
+        print(f"{name}: ok", flush=True)
+    CARRY.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(ARCHIVE, "w:xz") as tar:
+        tar.add(WORK, arcname="mixers")
+    print(f"packed {ARCHIVE} ({ARCHIVE.stat().st_size / 1e6:.1f} MB)")
+
+
+def ssm_run(*args):
+    env = dict(os.environ, LD_LIBRARY_PATH=str(WORK), SSM_CUDA_POISON="1")
+    return subprocess.run([str(WORK / "ssm-run"), *map(str, args)], capture_output=True,
+                          text=True, env=env)
+
+
+def ours(name, inputs, tmp, runs):
+    """SSMC's outputs (name order) and median milliseconds."""
+    args = []
+    for j, a in enumerate(inputs):
+        np.save(tmp / f"in{j}.npy", a)
+        args += ["--input", f"arg{j}={tmp / f'in{j}.npy'}"]
+    so = WORK / f"{name}.so"
+    r = ssm_run(so, *args, "--output-dir", tmp / "out")
+    if r.returncode != 0:
+        raise RuntimeError(f"ssm-run {name}: {r.stderr.strip()[-500:]}")
+    outs = [np.load(tmp / "out" / f"result{k}.npy")
+            for k in range(len(list((tmp / "out").glob("result*.npy"))))]
+    r = ssm_run(so, *args, "--bench", runs, "--warmup", 2)
+    if r.returncode != 0:
+        raise RuntimeError(f"ssm-run --bench {name}: {r.stderr.strip()[-500:]}")
+    rep = json.loads(r.stdout)
+    assert rep["device"] == "cuda", rep
+    return outs, rep["median_ms"]
+
+
+def rel_err(got, want):
+    got = np.asarray(got, np.float64)
+    if not np.isfinite(got).all():
+        return float("nan")
+    return float(np.abs(got - want).max() / np.abs(want).max())
+
+
+def ssd_reference(x, dt, A, B, C, chunk=256):
+    """float64 chunked SSD (SEMANTICS.md), on the GPU; returns y, final state."""
+    import torch
+    import torch.nn.functional as F
+    b, L, h, p = x.shape
+    assert L % chunk == 0
+    dt = F.softplus(dt, threshold=20.0)
+    B = B.expand(b, L, h, B.shape[-1]) if B.shape[2] == 1 else B
+    C = C.expand(b, L, h, C.shape[-1]) if C.shape[2] == 1 else C
+    c, Q = L // chunk, chunk
+    r = lambda t: t.reshape(b, c, Q, *t.shape[2:])
+    x, dt, B, C = r(x), r(dt), r(B), r(C)
+    acum = torch.cumsum(dt * A, dim=2)                      # b c Q h
+    seg = acum[:, :, :, None, :] - acum[:, :, None, :, :]   # b c i j h
+    mask = torch.tril(torch.ones(Q, Q, dtype=torch.bool, device=x.device))
+    decay = torch.where(mask[None, None, :, :, None], torch.exp(seg.clamp(max=0)),
+                        torch.zeros((), dtype=x.dtype, device=x.device))
+    cb = torch.einsum("bcihn,bcjhn->bcijh", C, B)
+    y = torch.einsum("bcijh,bcjhp->bcihp", cb * decay * dt[:, :, None, :, :], x)
+    ds = torch.exp((acum[:, :, -1:, :] - acum).clamp(max=0)) * dt  # b c Q h
+    s_chunk = torch.einsum("bcjh,bcjhp,bcjhn->bchpn", ds, x, B)
+    s = torch.zeros(b, h, p, B.shape[-1], dtype=x.dtype, device=x.device)
+    prev = []
+    for k in range(c):
+        prev.append(s)
+        s = torch.exp(acum[:, k, -1, :])[:, :, None, None] * s + s_chunk[:, k]
+    prev = torch.stack(prev, 1)                             # b c h p n
+    y = y + torch.einsum("bcih,bchpn,bcihn->bcihp", torch.exp(acum), prev, C)
+    return y.reshape(b, L, h, p), s
+
+
+def attention_reference(q, k, v):
+    import torch
+    b, L, h, d = q.shape
+    qt, kt, vt = (t.transpose(1, 2) for t in (q, k, v))
+    scores = qt @ kt.transpose(-1, -2) / d ** 0.5
+    mask = torch.triu(torch.ones(L, L, dtype=torch.bool, device=q.device), 1)
+    scores = scores.masked_fill(mask, float("-inf"))
+    return (torch.softmax(scores, -1) @ vt).transpose(1, 2)
+
+
+def do_bench(fn):
+    import triton.testing
+    return triton.testing.do_bench(fn, warmup=50, rep=300, return_mode="median")
+
+
+def mamba_peer(x, dt, A, B, C, dtype):
+    sys.path.insert(0, str(CARRY / "peers"))
+    from mamba_ssm.ops.triton.ssd_combined import mamba_chunk_scan_combined
+    import torch
+    xs, Bs, Cs = (t.to(dtype) for t in (x, B, C))
+    fn = lambda: mamba_chunk_scan_combined(xs, dt, A, Bs, Cs, chunk_size=256,
+                                           dt_softplus=True, return_final_states=True)
+    y, _ = fn()
+    return y.float(), do_bench(fn)
+
+
+def run(args):
+    import torch
+    import torch.nn.functional as F
+    if not (WORK / "ssd.so").exists():
+        with tarfile.open(ARCHIVE) as tar:
+            tar.extractall(WORK.parent, filter="tar")
+    whl = CARRY / "whl"
+    if whl.exists():
+        site = Path(tempfile.mkdtemp())
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps",
+                        "--target", str(site), *map(str, whl.glob("*.whl"))], check=True)
+        sys.path.insert(0, str(site))
+    dev = torch.device("cuda")
+    print(f"GPU: {torch.cuda.get_device_name()}; torch {torch.__version__}", flush=True)
+    rng = np.random.default_rng()
+    rows, failed = [], False
+    for b, L in ((4, 8192), (16, 2048)):
+        x = rng.standard_normal((b, L, H, P), dtype=np.float32)
+        dt = (rng.standard_normal((b, L, H), dtype=np.float32) - 1.0).astype(np.float32)
+        A = -rng.uniform(1, 16, H).astype(np.float32)
+        B = rng.standard_normal((b, L, 1, N), dtype=np.float32)
+        C = rng.standard_normal((b, L, 1, N), dtype=np.float32)
+        tx, tdt, tA, tB, tC = (torch.from_numpy(a).to(dev) for a in (x, dt, A, B, C))
+        want_y, want_h = ssd_reference(*(t.double() for t in (tx, tdt, tA, tB, tC)))
+        want_y, want_h = want_y.cpu().numpy(), want_h.cpu().numpy()
+        name = f"SSD b{b} L{L}"
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                (y, hN), ms = ours("ssd", [x, dt, A, B, C], Path(d), args.runs)
+            err = max(rel_err(y, want_y), rel_err(hN, want_h))
+        except Exception as e:  # noqa: BLE001 (reported in the table)
+            print(f"{name}: {e}", flush=True)
+            err, ms = float("nan"), None
+        ok = err < TOL
+        failed |= not ok
+        flops = 2 * b * L * 256 * (N + H * P) + 4 * b * L * H * P * N
+        bytes_ = 4 * (2 * b * L * H * P + b * L * H + 2 * b * L * N)
+        row = {"case": name, "err": err, "ok": ok, "ssmc_ms": ms, "flops": flops,
+               "bytes": bytes_}
+        for dtype, tag in ((torch.float32, "f32"), (torch.bfloat16, "bf16")):
+            try:
+                py, pms = mamba_peer(tx, tdt, tA, tB, tC, dtype)
+                row[f"mamba_ssm_{tag}_ms"] = pms
+                row[f"mamba_ssm_{tag}_err"] = rel_err(py.cpu().numpy(), want_y)
+            except Exception as e:  # noqa: BLE001
+                print(f"mamba_ssm {tag}: {type(e).__name__}: {e}", flush=True)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        del tx, tdt, tA, tB, tC
+        torch.cuda.empty_cache()
+
+    b, L = 2, 4096
+    q, k, v = (rng.standard_normal((b, L, AH, AD), dtype=np.float32) for _ in range(3))
+    tq, tk, tv = (torch.from_numpy(a).to(dev) for a in (q, k, v))
+    want = attention_reference(tq.double(), tk.double(), tv.double()).cpu().numpy()
+    name = f"attention b{b} L{L} causal"
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            (y,), ms = ours("attention", [q, k, v], Path(d), args.runs)
+        err = rel_err(y, want)
+    except Exception as e:  # noqa: BLE001
+        print(f"{name}: {e}", flush=True)
+        err, ms = float("nan"), None
+    ok = err < TOL
+    failed |= not ok
+    row = {"case": name, "err": err, "ok": ok, "ssmc_ms": ms,
+           "flops": 2 * b * AH * L * L * AD, "bytes": 4 * 4 * b * L * AH * AD}
+    for dtype, tag in ((torch.float32, "f32"), (torch.bfloat16, "bf16")):
+        qs, ks, vs = (t.to(dtype).transpose(1, 2) for t in (tq, tk, tv))
+        fn = lambda: F.scaled_dot_product_attention(qs, ks, vs, is_causal=True)
+        row[f"sdpa_{tag}_ms"] = do_bench(fn)
+        row[f"sdpa_{tag}_err"] = rel_err(fn().transpose(1, 2).float().cpu().numpy(), want)
+    rows.append(row)
+    print(json.dumps(row), flush=True)
+
+    print("\n| case | SSMC f32 ms | rel err | SSMC GB/s, TFLOP/s | peer | peer ms "
+          "| peer rel err | peer / SSMC |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        ms = r["ssmc_ms"]
+        rate = "-" if not ms else (f"{r['bytes'] / ms / 1e6:.0f}, "
+                                   f"{r['flops'] / ms / 1e9:.1f}")
+        peers = [(k[:-3], r[k], r.get(k[:-3] + "_err")) for k in r
+                 if k.endswith("_ms") and k != "ssmc_ms"]
+        for i, (peer, pms, perr) in enumerate(peers or [("-", None, None)]):
+            head = (f"| {r['case']} | {ms:.2f} | {r['err']:.1e}{'' if r['ok'] else ' FAIL'} "
+                    f"| {rate} " if (i == 0 and ms) else
+                    f"| {r['case']} | - | {r['err']:.1e} FAIL | - " if i == 0 else "| | | | ")
+            ratio = f"{pms / ms:.3f}" if (ms and pms) else "-"
+            perr_s = f"{perr:.1e}" if perr is not None else "-"
+            print(head + f"| {peer} | {pms:.3f} | {perr_s} | {ratio} |" if pms else
+                  head + f"| {peer} | - | - | - |")
+    sys.exit(1 if failed else 0)
+
+
+def profile(args):
+    """Nsight Compute's duration of every kernel of one SSMC call (random
+    inputs), summed per kernel; the top ones and their share."""
+    import csv
+    import io
+    if not (WORK / "ssd.so").exists():
+        with tarfile.open(ARCHIVE) as tar:
+            tar.extractall(WORK.parent, filter="tar")
+    env = dict(os.environ, LD_LIBRARY_PATH=str(WORK))
+    rng = np.random.default_rng()
+    tmp = Path(tempfile.mkdtemp())
+    b, L = 1, args.seq
+    shapes = {"ssd": [(b, L, H, P), (b, L, H), (H,), (b, L, 1, N), (b, L, 1, N)],
+              "attention": [(b, L, AH, AD)] * 3}
+    for name, inputs in shapes.items():
+        so = WORK / f"{name}.so"
+        feeds = []
+        for j, shape in enumerate(inputs):
+            a = rng.standard_normal(shape, dtype=np.float32)
+            if name == "ssd" and j == 2:
+                a = -np.abs(a) - 1
+            np.save(tmp / f"{name}{j}.npy", a)
+            feeds += ["--input", f"arg{j}={tmp / f'{name}{j}.npy'}"]
+        cmd = ["ncu", "--metrics", "gpu__time_duration.sum", "--csv",
+               str(WORK / "ssm-run"), str(so), *feeds]
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        rows = [l for l in r.stdout.splitlines() if l.startswith('"')]
+        if r.returncode != 0 or not rows:
+            print(f"{name}: ncu failed: {(r.stdout + r.stderr)[-1500:]}")
+            continue
+        table = list(csv.DictReader(io.StringIO("\n".join(rows))))
+        per = {}
+        for t in table:
+            if t.get("Metric Name") != "gpu__time_duration.sum":
+                continue
+            v = float(t["Metric Value"].replace(",", ""))
+            v *= {"nsecond": 1e-6, "ns": 1e-6, "usecond": 1e-3, "us": 1e-3,
+                  "msecond": 1.0, "ms": 1.0}[t["Metric Unit"]]
+            k = t["Kernel Name"]
+            n, tot = per.get(k, (0, 0.0))
+            per[k] = (n + 1, tot + v)
+        total = sum(v for _, v in per.values())
+        print(f"\n{name} at b {b}, L {L}: {sum(n for n, _ in per.values())} "
+              f"launches of {len(per)} kernels, {total:.2f} ms of kernel time")
+        for k, (n, v) in sorted(per.items(), key=lambda kv: -kv[1][1])[:12]:
+            print(f"  {k:40s} x{n:<4d} {v:9.3f} ms  {100 * v / total:5.1f}%")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("prepare")
+    r = sub.add_parser("run")
+    r.add_argument("--runs", type=int, default=5)
+    pr = sub.add_parser("profile")
+    pr.add_argument("--seq", type=int, default=2048)
+    args = ap.parse_args()
+    {"prepare": prepare, "run": run, "profile": profile}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
