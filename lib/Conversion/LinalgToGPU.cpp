@@ -75,9 +75,10 @@ static bool pointsAreIndependent(linalg::GenericOp op) {
 /// outputs' current values from `outs` and returning the yielded values.
 /// `preloaded` gives the values of some inputs (by operand number) that the
 /// caller has read already.
-static SmallVector<Value>
-emitPayload(OpBuilder &b, Location loc, linalg::GenericOp op, ValueRange ivs,
-            ValueRange outs, const DenseMap<unsigned, Value> &preloaded = {}) {
+static SmallVector<Value> emitPayload(
+    OpBuilder &b, Location loc, linalg::GenericOp op, ValueRange ivs,
+    ValueRange outs,
+    const DenseMap<unsigned, Value> &preloaded = DenseMap<unsigned, Value>()) {
   IRMapping map;
   Block *body = op.getBody();
   for (OpOperand *input : op.getDpsInputOperands()) {
@@ -202,7 +203,8 @@ static void emitLoops(OpBuilder &b, Location loc, linalg::GenericOp op,
 namespace {
 /// A reduction whose inputs are read again by neighbouring points (a matrix
 /// product and its relatives): a block of kTile x kTile threads computes a
-/// tile of two parallel loops (x, the output's innermost, and y), and steps
+/// tile of two parallel loops (x, the output's innermost, and y; kTile *
+/// kReg points in each), and steps
 /// through the reduction loop k in slices of kTile, each input that varies
 /// with k and with only one of x and y staged in shared memory once per
 /// slice for the whole block.
@@ -219,6 +221,8 @@ struct TiledPlan {
 } // namespace
 
 static constexpr int64_t kTile = 16;
+/// Points per thread in each of x and y.
+static constexpr int64_t kReg = 4;
 
 /// The loops `map` uses.
 static llvm::SmallBitVector loopsOf(AffineMap map, unsigned numLoops) {
@@ -298,15 +302,23 @@ static std::optional<TiledPlan> planTiled(linalg::GenericOp op) {
 }
 
 /// Emits the tiled kernel of `op` at the builder (host code); see TiledPlan.
+/// Thread (tx, ty) of a block computes the kReg x kReg points x = x0 + tx +
+/// kTile * j, y = y0 + ty + kTile * i of the block's tile (kTile * kReg
+/// wide in x and y), their values carried in registers through the
+/// reduction. Points past the end compute on clamped indices (every read
+/// stays in bounds) and are not stored.
 static void emitTiled(OpBuilder &b, Location loc, linalg::GenericOp op,
                       const TiledPlan &plan, ArrayRef<Value> sizes,
                       StringRef module, StringRef name) {
   MLIRContext *ctx = b.getContext();
+  constexpr int64_t span = kTile * kReg;
+  constexpr int64_t threads = kTile * kTile;
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
   Value tile = arith::ConstantIndexOp::create(b, loc, kTile);
-  Value tilesX = arith::CeilDivUIOp::create(b, loc, sizes[plan.x], tile);
-  Value tilesY = arith::CeilDivUIOp::create(b, loc, sizes[plan.y], tile);
+  Value spanV = arith::ConstantIndexOp::create(b, loc, span);
+  Value tilesX = arith::CeilDivUIOp::create(b, loc, sizes[plan.x], spanV);
+  Value tilesY = arith::CeilDivUIOp::create(b, loc, sizes[plan.y], spanV);
   Value blocks = arith::MulIOp::create(b, loc, tilesX, tilesY);
   for (unsigned d : plan.others)
     blocks = arith::MulIOp::create(b, loc, blocks, sizes[d]);
@@ -317,7 +329,7 @@ static void emitTiled(OpBuilder &b, Location loc, linalg::GenericOp op,
         cast<MemRefType>(op->getOperand(s.operand).getType()).getElementType();
     SmallVector<int64_t> shape = {kTile};
     if (s.along >= 0)
-      shape.push_back(kTile + 1); // padded against bank conflicts
+      shape.push_back(span + 1); // padded against bank conflicts
     tileTypes.push_back(MemRefType::get(shape, elementType,
                                         MemRefLayoutAttrInterface{}, shared));
   }
@@ -328,125 +340,167 @@ static void emitTiled(OpBuilder &b, Location loc, linalg::GenericOp op,
   b.setInsertionPointToStart(&launch.getBody().front());
   ArrayRef<BlockArgument> tiles = launch.getWorkgroupAttributions();
   Value tx = launch.getThreadIds().x, ty = launch.getThreadIds().y;
+  Value tid = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, ty, tile), tx);
   Value rest = launch.getBlockIds().x;
   Value bx = arith::RemUIOp::create(b, loc, rest, tilesX);
   rest = arith::DivUIOp::create(b, loc, rest, tilesX);
   Value by = arith::RemUIOp::create(b, loc, rest, tilesY);
   rest = arith::DivUIOp::create(b, loc, rest, tilesY);
   unsigned numLoops = op.getNumLoops();
-  SmallVector<Value> ivs(numLoops, c0);
+  SmallVector<Value> base(numLoops, c0);
   for (unsigned d : llvm::reverse(plan.others)) {
-    ivs[d] = arith::RemUIOp::create(b, loc, rest, sizes[d]);
+    base[d] = arith::RemUIOp::create(b, loc, rest, sizes[d]);
     rest = arith::DivUIOp::create(b, loc, rest, sizes[d]);
   }
-  Value x0 = arith::MulIOp::create(b, loc, bx, tile);
-  Value y0 = arith::MulIOp::create(b, loc, by, tile);
-  ivs[plan.x] = arith::AddIOp::create(b, loc, x0, tx);
-  ivs[plan.y] = arith::AddIOp::create(b, loc, y0, ty);
+  Value x0 = arith::MulIOp::create(b, loc, bx, spanV);
+  Value y0 = arith::MulIOp::create(b, loc, by, spanV);
+  base[plan.x] = x0;
+  base[plan.y] = y0;
   auto ult = [&](Value a, Value c) {
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, a, c);
   };
-  Value inRange = arith::AndIOp::create(b, loc, ult(ivs[plan.x], sizes[plan.x]),
-                                        ult(ivs[plan.y], sizes[plan.y]));
+  auto index = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
 
-  // The outputs' initial values (placeholders outside the op's range).
-  SmallVector<Type> accTypes;
-  for (Value init : op.getDpsInits())
-    accTypes.push_back(cast<MemRefType>(init.getType()).getElementType());
-  auto initIf = scf::IfOp::create(b, loc, accTypes, inRange, true);
-  {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(initIf.thenBlock());
-    scf::YieldOp::create(b, loc, loadOutputs(b, loc, op, ivs));
-    b.setInsertionPointToStart(initIf.elseBlock());
-    SmallVector<Value> poison;
-    for (Type t : accTypes)
-      poison.push_back(ub::PoisonOp::create(b, loc, t));
-    scf::YieldOp::create(b, loc, poison);
+  // The points of this thread: their loop indices (clamped), whether they
+  // are inside the op's range, and their offsets in the tiles.
+  Value lastX = arith::SubIOp::create(b, loc, sizes[plan.x], c1);
+  Value lastY = arith::SubIOp::create(b, loc, sizes[plan.y], c1);
+  SmallVector<Value> xs, ys, xin, yin, xoff, yoff;
+  for (int64_t r = 0; r < kReg; ++r) {
+    Value ox = arith::AddIOp::create(b, loc, tx, index(kTile * r));
+    Value oy = arith::AddIOp::create(b, loc, ty, index(kTile * r));
+    Value x = arith::AddIOp::create(b, loc, x0, ox);
+    Value y = arith::AddIOp::create(b, loc, y0, oy);
+    xoff.push_back(ox);
+    yoff.push_back(oy);
+    xin.push_back(ult(x, sizes[plan.x]));
+    yin.push_back(ult(y, sizes[plan.y]));
+    xs.push_back(arith::MinUIOp::create(b, loc, x, lastX));
+    ys.push_back(arith::MinUIOp::create(b, loc, y, lastY));
   }
+  auto pointIvs = [&](int64_t i, int64_t j) {
+    SmallVector<Value> ivs(base);
+    ivs[plan.x] = xs[j];
+    ivs[plan.y] = ys[i];
+    return ivs;
+  };
+
+  unsigned numOutputs = op.getNumDpsInits();
+  SmallVector<Value> init;
+  for (int64_t i = 0; i < kReg; ++i)
+    for (int64_t j = 0; j < kReg; ++j)
+      llvm::append_range(init, loadOutputs(b, loc, op, pointIvs(i, j)));
 
   Value size = sizes[plan.k];
   Value slices = arith::CeilDivUIOp::create(b, loc, size, tile);
-  auto sliceLoop =
-      scf::ForOp::create(b, loc, c0, slices, c1, initIf.getResults());
+  auto sliceLoop = scf::ForOp::create(b, loc, c0, slices, c1, init);
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(sliceLoop.getBody());
     Value k0 = arith::MulIOp::create(b, loc, sliceLoop.getInductionVar(), tile);
-    // Stage the slice: each thread loads at most one element of each tile.
+    // Stage the slice: kTile x span elements of each tile, spread over the
+    // block's threads, neighbouring threads on neighbouring elements of the
+    // input's innermost dimension.
     for (auto [s, t] : llvm::zip(plan.staged, tiles)) {
-      // Along k with the x thread index when k is the input's innermost
-      // dimension (neighbouring threads read neighbouring elements).
-      Value kk = s.kInner || s.along < 0 ? tx : ty;
-      Value uu = s.kInner || s.along < 0 ? ty : tx;
-      SmallVector<Value> at(ivs);
-      at[plan.k] = arith::AddIOp::create(b, loc, k0, kk);
-      Value valid = ult(at[plan.k], size);
-      if (s.along >= 0) {
-        Value u0 = static_cast<unsigned>(s.along) == plan.x ? x0 : y0;
-        at[s.along] = arith::AddIOp::create(b, loc, u0, uu);
-        valid = arith::AndIOp::create(b, loc, valid,
-                                      ult(at[s.along], sizes[s.along]));
-      } else {
-        // One row of threads loads the k-only slice.
-        valid = arith::AndIOp::create(
-            b, loc, valid,
-            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, uu, c0));
+      int64_t elements = s.along >= 0 ? kTile * span : kTile;
+      for (int64_t r = 0; r * threads < elements; ++r) {
+        Value linear = arith::AddIOp::create(b, loc, tid, index(threads * r));
+        Value kk, uu;
+        if (s.along < 0) {
+          kk = linear;
+          uu = c0;
+        } else if (s.kInner) {
+          kk = arith::RemUIOp::create(b, loc, linear, tile);
+          uu = arith::DivUIOp::create(b, loc, linear, tile);
+        } else {
+          kk = arith::DivUIOp::create(b, loc, linear, spanV);
+          uu = arith::RemUIOp::create(b, loc, linear, spanV);
+        }
+        SmallVector<Value> at(base);
+        at[plan.k] = arith::AddIOp::create(b, loc, k0, kk);
+        Value valid = ult(at[plan.k], size);
+        if (s.along >= 0) {
+          at[s.along] = arith::AddIOp::create(b, loc, base[s.along], uu);
+          valid = arith::AndIOp::create(b, loc, valid,
+                                        ult(at[s.along], sizes[s.along]));
+        } else if (elements < threads) {
+          valid = arith::AndIOp::create(b, loc, valid, ult(linear, tile));
+        }
+        auto load = scf::IfOp::create(b, loc, valid, false);
+        OpBuilder::InsertionGuard g2(b);
+        b.setInsertionPointToStart(load.thenBlock());
+        OpOperand &operand = op->getOpOperand(s.operand);
+        auto indices = affine::expandAffineMap(
+            b, loc, op.getMatchingIndexingMap(&operand), at);
+        Value v = memref::LoadOp::create(b, loc, operand.get(), *indices);
+        SmallVector<Value> tileIdx = {kk};
+        if (s.along >= 0)
+          tileIdx.push_back(uu);
+        memref::StoreOp::create(b, loc, v, t, tileIdx);
       }
-      auto load = scf::IfOp::create(b, loc, valid, false);
-      OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(load.thenBlock());
-      OpOperand &operand = op->getOpOperand(s.operand);
-      auto indices = affine::expandAffineMap(
-          b, loc, op.getMatchingIndexingMap(&operand), at);
-      Value v = memref::LoadOp::create(b, loc, operand.get(), *indices);
-      SmallVector<Value> tileIdx = {kk};
-      if (s.along >= 0)
-        tileIdx.push_back(uu);
-      memref::StoreOp::create(b, loc, v, t, tileIdx);
     }
     gpu::BarrierOp::create(b, loc);
     Value remaining = arith::SubIOp::create(b, loc, size, k0);
     Value count = arith::MinUIOp::create(b, loc, remaining, tile);
-    auto compute = scf::IfOp::create(b, loc, accTypes, inRange, true);
+    auto inner = scf::ForOp::create(b, loc, c0, count, c1,
+                                    sliceLoop.getRegionIterArgs());
     {
       OpBuilder::InsertionGuard g2(b);
-      b.setInsertionPointToStart(compute.thenBlock());
-      auto inner = scf::ForOp::create(b, loc, c0, count, c1,
-                                      sliceLoop.getRegionIterArgs());
-      {
-        OpBuilder::InsertionGuard g3(b);
-        b.setInsertionPointToStart(inner.getBody());
-        Value kk = inner.getInductionVar();
-        SmallVector<Value> at(ivs);
-        at[plan.k] = arith::AddIOp::create(b, loc, k0, kk);
-        DenseMap<unsigned, Value> preloaded;
-        for (auto [s, t] : llvm::zip(plan.staged, tiles)) {
-          SmallVector<Value> tileIdx = {kk};
-          if (s.along >= 0)
-            tileIdx.push_back(static_cast<unsigned>(s.along) == plan.x ? tx
-                                                                       : ty);
-          preloaded[s.operand] = memref::LoadOp::create(b, loc, t, tileIdx);
+      b.setInsertionPointToStart(inner.getBody());
+      Value kk = inner.getInductionVar();
+      Value k = arith::AddIOp::create(b, loc, k0, kk);
+      // This step's staged values: per row i, per column j, or shared.
+      SmallVector<DenseMap<unsigned, Value>> rowVals(kReg), colVals(kReg);
+      DenseMap<unsigned, Value> common;
+      for (auto [s, t] : llvm::zip(plan.staged, tiles)) {
+        if (s.along < 0) {
+          common[s.operand] = memref::LoadOp::create(b, loc, t, kk);
+          continue;
         }
-        scf::YieldOp::create(
-            b, loc,
-            emitPayload(b, loc, op, at, inner.getRegionIterArgs(), preloaded));
+        bool alongX = static_cast<unsigned>(s.along) == plan.x;
+        for (int64_t r = 0; r < kReg; ++r) {
+          Value v = memref::LoadOp::create(
+              b, loc, t, ValueRange{kk, alongX ? xoff[r] : yoff[r]});
+          (alongX ? colVals : rowVals)[r][s.operand] = v;
+        }
       }
-      scf::YieldOp::create(b, loc, inner.getResults());
-      b.setInsertionPointToStart(compute.elseBlock());
-      scf::YieldOp::create(b, loc, sliceLoop.getRegionIterArgs());
+      ValueRange acc = inner.getRegionIterArgs();
+      SmallVector<Value> next;
+      for (int64_t i = 0; i < kReg; ++i)
+        for (int64_t j = 0; j < kReg; ++j) {
+          SmallVector<Value> ivs = pointIvs(i, j);
+          ivs[plan.k] = k;
+          DenseMap<unsigned, Value> preloaded(common);
+          for (auto [operand, v] : rowVals[i])
+            preloaded[operand] = v;
+          for (auto [operand, v] : colVals[j])
+            preloaded[operand] = v;
+          unsigned at = (i * kReg + j) * numOutputs;
+          llvm::append_range(next,
+                             emitPayload(b, loc, op, ivs,
+                                         acc.slice(at, numOutputs), preloaded));
+        }
+      scf::YieldOp::create(b, loc, next);
     }
     gpu::BarrierOp::create(b, loc);
-    scf::YieldOp::create(b, loc, compute.getResults());
+    scf::YieldOp::create(b, loc, inner.getResults());
   }
-  auto store = scf::IfOp::create(b, loc, inRange, false);
-  {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(store.thenBlock());
-    for (auto [k, v] : llvm::enumerate(sliceLoop.getResults()))
-      memref::StoreOp::create(b, loc, v, op.getDpsInits()[k],
-                              outputIndices(b, loc, op, k, ivs));
-  }
+  for (int64_t i = 0; i < kReg; ++i)
+    for (int64_t j = 0; j < kReg; ++j) {
+      Value inside = arith::AndIOp::create(b, loc, xin[j], yin[i]);
+      auto store = scf::IfOp::create(b, loc, inside, false);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(store.thenBlock());
+      SmallVector<Value> ivs = pointIvs(i, j);
+      unsigned at = (i * kReg + j) * numOutputs;
+      for (unsigned k = 0; k < numOutputs; ++k)
+        memref::StoreOp::create(b, loc, sliceLoop.getResult(at + k),
+                                op.getDpsInits()[k],
+                                outputIndices(b, loc, op, k, ivs));
+    }
   gpu::TerminatorOp::create(b, loc);
 }
 
@@ -481,6 +535,37 @@ struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
     std::optional<TiledPlan> plan;
     if (independent)
       plan = planTiled(op);
+    // Sizes known at compile time decide the branch here: a static loop
+    // shorter than a tile never takes the tiled kernel, so none is emitted.
+    auto staticSize = [&](unsigned d) { return getConstantIntValue(sizes[d]); };
+    if (plan) {
+      for (unsigned d : {plan->x, plan->y})
+        if (std::optional<int64_t> n = staticSize(d); n && *n < kTile)
+          plan.reset();
+    }
+    if (plan) {
+      for (unsigned d : plan->others)
+        if (std::optional<int64_t> n = staticSize(d); n && *n == 0)
+          plan.reset();
+    }
+    // All of them known to fill a tile: the tiled kernel alone.
+    if (plan) {
+      bool always = true;
+      for (unsigned d : {plan->x, plan->y}) {
+        std::optional<int64_t> n = staticSize(d);
+        always &= n && *n >= kTile;
+      }
+      for (unsigned d : plan->others) {
+        std::optional<int64_t> n = staticSize(d);
+        always &= n && *n > 0;
+      }
+      if (always) {
+        emitTiled(b, loc, op, *plan, sizes, kernelPrefix + "module",
+                  kernelPrefix + std::to_string(counter++));
+        op.erase();
+        return success();
+      }
+    }
     if (plan) {
       Value tile = arith::ConstantIndexOp::create(b, loc, kTile);
       auto uge = [&](Value a, Value c) {

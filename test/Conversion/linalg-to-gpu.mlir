@@ -65,3 +65,125 @@ func.func @tensors(%a: tensor<4xf32>) -> tensor<4xf32> {
   } -> tensor<4xf32>
   return %r : tensor<4xf32>
 }
+
+// -----
+
+#a = affine_map<(d0, d1, d2) -> (d0, d2)>
+#b = affine_map<(d0, d1, d2) -> (d2, d1)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+// A product with dynamic sizes: the tiled kernel (16x16 threads, the row and
+// column operands staged in padded shared tiles, a barrier around each k
+// slice, 4x4 points per thread) when both tiled loops fill a tile, else one
+// thread per point.
+// CHECK-LABEL: func.func @matmul
+// CHECK-DAG: %[[M:.*]] = memref.dim %arg0, %c0
+// CHECK-DAG: %[[N:.*]] = memref.dim %arg1, %c1
+// CHECK-DAG: %[[C16:.*]] = arith.constant 16 : index
+// CHECK-DAG: %[[BIGM:.*]] = arith.cmpi uge, %[[M]], %[[C16]]
+// CHECK-DAG: %[[BIGN:.*]] = arith.cmpi uge, %[[N]], %[[C16]]
+// CHECK: scf.if
+// CHECK: %[[C64:.*]] = arith.constant 64 : index
+// CHECK: %[[TN:.*]] = arith.ceildivui %[[N]], %[[C64]]
+// CHECK: %[[TM:.*]] = arith.ceildivui %[[M]], %[[C64]]
+// CHECK: %[[BLOCKS:.*]] = arith.muli %[[TN]], %[[TM]]
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[BLOCKS]], {{.*}}) threads({{.*}}) in ({{.*}} = %[[T:.*]], {{.*}} = %[[T]], {{.*}}) module(@ssm_kernelmodule) function(@ssm_kernel0) workgroup(%[[RT:.*]] : memref<16x65xf32, #gpu.address_space<workgroup>>, %[[CT:.*]] : memref<16x65xf32, #gpu.address_space<workgroup>>)
+// CHECK: scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK: memref.load %arg0
+// CHECK: memref.store {{.*}}, %[[RT]]
+// CHECK: memref.load %arg1
+// CHECK: memref.store {{.*}}, %[[CT]]
+// CHECK: gpu.barrier
+// CHECK: scf.for
+// CHECK-COUNT-4: memref.load %[[RT]]
+// CHECK-COUNT-4: memref.load %[[CT]]
+// CHECK-COUNT-16: arith.mulf
+// CHECK: gpu.barrier
+// CHECK-COUNT-16: memref.store {{.*}}, %arg2
+// CHECK: } else {
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c256{{.*}}) module(@ssm_kernelmodule) function(@ssm_kernel1)
+// CHECK-NOT: workgroup
+// CHECK-NOT: linalg.generic
+func.func @matmul(%a: memref<?x?xf32>, %b: memref<?x?xf32>, %c: memref<?x?xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<?x?xf32>, memref<?x?xf32>) outs(%c : memref<?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(d0, d1, d2) -> (d0, d2)>
+#b = affine_map<(d0, d1, d2) -> (d2, d1)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+// Static sizes that fill a tile: the tiled kernel alone, 2x1 blocks of 64x64
+// points.
+// CHECK-LABEL: func.func @matmul_static
+// CHECK-NOT: scf.if
+// CHECK: %[[TN:.*]] = arith.ceildivui %c100, %c64
+// CHECK: %[[TM:.*]] = arith.ceildivui %c40, %c64
+// CHECK: %[[BLOCKS:.*]] = arith.muli %[[TN]], %[[TM]]
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[BLOCKS]], {{.*}}) threads({{.*}}) in ({{.*}} = %c16, {{.*}} = %c16, {{.*}}) {{.*}} workgroup(
+// CHECK-NOT: gpu.launch
+// CHECK: return
+func.func @matmul_static(%a: memref<40x20xf32>, %b: memref<20x100xf32>, %c: memref<40x100xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<40x20xf32>, memref<20x100xf32>) outs(%c : memref<40x100xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(d0, d1, d2) -> (d0, d2)>
+#b = affine_map<(d0, d1, d2) -> (d2, d1)>
+#c = affine_map<(d0, d1, d2) -> (d0, d1)>
+// A static loop shorter than a tile (a decode step's single row): no tiled
+// kernel at all.
+// CHECK-LABEL: func.func @matvec
+// CHECK-NOT: workgroup
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c256{{.*}})
+// CHECK-NOT: workgroup
+// CHECK-NOT: gpu.launch
+// CHECK: return
+func.func @matvec(%a: memref<1x?xf32>, %b: memref<?x?xf32>, %c: memref<1x?xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<1x?xf32>, memref<?x?xf32>) outs(%c : memref<1x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#a = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+#b = affine_map<(d0, d1, d2, d3) -> (d0, d3, d2)>
+#c = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// A batched product: one block per 64x64 tile of each batch element.
+// CHECK-LABEL: func.func @batched
+// CHECK-DAG: %[[BATCH:.*]] = memref.dim %arg0, %c0
+// CHECK: scf.if
+// CHECK: %[[TILES:.*]] = arith.muli
+// CHECK: %[[BLOCKS:.*]] = arith.muli %[[TILES]], %[[BATCH]]
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[BLOCKS]], {{.*}}) {{.*}} workgroup(
+// CHECK: } else {
+func.func @batched(%a: memref<?x?x?xf32>, %b: memref<?x?x?xf32>, %c: memref<?x?x?xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<?x?x?xf32>, memref<?x?x?xf32>) outs(%c : memref<?x?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
