@@ -24,9 +24,9 @@ Two halves, because the GPU machine has no MLIR:
     evaluator of test/python/onnx_reference.py (written from SEMANTICS.md)
     for those with ai.ssmc ops. Tolerance: max |got - want| / max |want| <
     1e-4 (float32 everywhere).
-    Then timings of main (ssm-run --bench: median of host wall times, which
-    include the copies of inputs and logits) and of generation (prefill and
-    decode tokens per second), and one table.
+    Then timings of main (ssm-run --bench: median of host wall times; a
+    device model's inputs and state stay on the device between runs) and of
+    generation (prefill and decode tokens per second), and one table.
 
 Exit status 1 when any check fails.
 """

@@ -240,10 +240,18 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
       failed(deriveGeneration(context, module)))
     return failure();
 
-  // Public functions are entry points: give them C interfaces.
+  // Public functions are entry points: give them C interfaces. Their
+  // arguments are the caller's arrays: read-only unless marked otherwise
+  // (the generation state of prefill and decode is updated in place).
   module->walk([&](func::FuncOp f) {
-    if (f.isPublic() && !f.isExternal())
-      f->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
+    if (!f.isPublic() || f.isExternal())
+      return;
+    f->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
+    for (unsigned i = 0; i < f.getNumArguments(); ++i)
+      if (isa<TensorType>(f.getArgumentTypes()[i]) &&
+          !f.getArgAttr(i, "bufferization.writable"))
+        f.setArgAttr(i, "bufferization.writable",
+                     BoolAttr::get(&context, false));
   });
 
   // Entry points of the model ABI, taken before lowering.

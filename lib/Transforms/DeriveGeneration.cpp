@@ -546,6 +546,12 @@ void SSMDeriveGeneration::runOnOperation() {
   decode->setAttr("ssm.signature",
                   b.getStringAttr(signature(entryFn, "decode", *slots,
                                             /*decode=*/true)));
+  // The state arguments belong to the caller's generation state, which the
+  // results replace: they may be updated in place (the other arguments of
+  // entry points are read-only, see ssmc).
+  for (func::FuncOp f : {prefill, decode})
+    for (unsigned i = 1; i < f.getNumArguments(); ++i)
+      f.setArgAttr(i, "bufferization.writable", b.getBoolAttr(true));
   // The importer's marks have served their purpose.
   module.walk([](Operation *op) { op->removeAttr("ssm.token_mixing"); });
 }

@@ -17,9 +17,10 @@
 // CHECK: return
 
 // CHECK-LABEL: func.func @prefill(
-// CHECK-SAME: %[[IDS:[^:]*]]: tensor<?x?xi64>, %[[POS:[^:]*]]: tensor<1xi64>,
-// CHECK-SAME: %[[CONV:[^:]*]]: tensor<?x8x3xf32>, %[[SSM:[^:]*]]: tensor<?x2x4x6xf32>,
-// CHECK-SAME: %[[KC:[^:]*]]: tensor<?x?x2x4xf32>, %[[VC:[^:]*]]: tensor<?x?x2x4xf32>)
+// The state arguments may be updated in place.
+// CHECK-SAME: %[[IDS:[^:]*]]: tensor<?x?xi64>, %[[POS:[^:]*]]: tensor<1xi64> {bufferization.writable = true},
+// CHECK-SAME: %[[CONV:[^:]*]]: tensor<?x8x3xf32> {bufferization.writable = true}, %[[SSM:[^:]*]]: tensor<?x2x4x6xf32> {bufferization.writable = true},
+// CHECK-SAME: %[[KC:[^:]*]]: tensor<?x?x2x4xf32> {bufferization.writable = true}, %[[VC:[^:]*]]: tensor<?x?x2x4xf32> {bufferization.writable = true})
 // CHECK-SAME: -> (tensor<?x?x2x4xf32>, tensor<1xi64>, tensor<?x8x3xf32>, tensor<?x2x4x6xf32>, tensor<?x?x2x4xf32>, tensor<?x?x2x4xf32>)
 // CHECK-SAME: ssm.signature = "{\22generation\22:\22prefill\22,
 // CHECK-SAME: {\22dtype\22:\22float32\22,\22name\22:\22k_cache.0\22,\22shape\22:[null,\22past\22,2,4]}

@@ -145,6 +145,31 @@ def test_inputs_and_dlpack(zoo_libs):
     np.testing.assert_array_equal(model.run({"input_ids": wide[:, ::2]})["logits"], want)
 
 
+def test_inputs_are_read_only(tmp_path, rng):
+    """Arrays passed in place are never written, even where the function's
+    tensors would update them (insert_slice into an argument)."""
+    src = tmp_path / "f.mlir"
+    src.write_text("""
+func.func @f(%a: tensor<6x6xf64>) -> (tensor<6x3xf64>, tensor<6x6xf64>) {
+  %s = tensor.extract_slice %a[0, 3] [6, 3] [1, 1] : tensor<6x6xf64> to tensor<6x3xf64>
+  %e = tensor.empty() : tensor<6x3xf64>
+  %c = arith.constant 0.0 : f64
+  %z = linalg.fill ins(%c : f64) outs(%e : tensor<6x3xf64>) -> tensor<6x3xf64>
+  %i = tensor.insert_slice %z into %a[0, 3] [6, 3] [1, 1] : tensor<6x3xf64> into tensor<6x6xf64>
+  return %s, %i : tensor<6x3xf64>, tensor<6x6xf64>
+}
+""")
+    model = ssmc.compile(src, tmp_path / "f.so", generation="off")
+    a = rng.standard_normal((6, 6))
+    before = a.copy()
+    out = model.run({"arg0": a})
+    np.testing.assert_array_equal(a, before)
+    np.testing.assert_array_equal(out["result0"], before[:, 3:])
+    want = before.copy()
+    want[:, 3:] = 0
+    np.testing.assert_array_equal(out["result1"], want)
+
+
 def test_errors(zoo_libs, tmp_path):
     path, so = zoo_libs("llama")
     model = ssmc.load(so)

@@ -181,6 +181,59 @@ def SSMDeriveGeneration : Pass<"ssm-derive-generation", "::mlir::ModuleOp"> {
   ];
 }
 
+def SSMDifferentiate : Pass<"ssm-differentiate", "::mlir::ModuleOp"> {
+  let summary = "Build the gradient function of a function (reverse mode)";
+  let description = [{
+    For each function `f(x...) -> (y...)` named in `functions` (or, when
+    that list is empty, carrying the unit attribute `ssm.differentiate`),
+    adds a public function `f_grad(x..., dy...) -> (y..., dx...)`: one
+    cotangent argument per floating-point tensor result (named `d_<result>`)
+    and, after the original results, the gradient of every floating-point
+    tensor argument (named `d_<argument>`): the vector-Jacobian product
+    `dx = (dy/dx)^T dy`. Integer arguments (token ids) get no gradient.
+
+    The gradient function runs the forward computation, then the reverse
+    of each op in reverse order, accumulating the adjoints of values used
+    more than once. Every forward value stays available to the reverse
+    (no recomputation yet). Rules:
+
+    - `linalg.generic`: for each operand `x` that depends on the
+      differentiated arguments, a generic over the same loops computes
+      `dx[m_x(i)] += sum_k dy_k[m_k(i)] * d body_k / d x` with the
+      derivative of the body taken in forward mode over its scalar ops
+      (`arith` add, sub, mul, div, neg, max/min, select, extf, truncf;
+      `math` exp, exp2, expm1, log, log1p, log2, sqrt, rsqrt, tanh, sin,
+      cos, absf, erf, powf, fma; floor, ceil, round and trunc have zero
+      derivative); loops that `m_x` does not use are reduced. Reduction
+      loops are supported when each output combines its accumulator as
+      `acc + e` (the adjoint flows to `e` and unchanged to the initial
+      value) or `max/min(acc, e)` (the adjoint flows to the points that
+      attain the result). Operands must be read through projections of
+      the loops.
+    - named `linalg` ops are generalized first; `linalg.fill` overwrites
+      its output (no gradient flows through it).
+    - `tensor.extract_slice`, `insert_slice`, `expand_shape`,
+      `collapse_shape` and `cast`: their structural reverses.
+
+    `ssm` dialect ops have no rule yet: lower them first with
+    `ssm-materialize-mixers` and `convert-ssm-to-linalg` (the quadratic
+    forms, O(L^2) memory per head). A value that a generic's body captures
+    from above, control flow, calls and any other op on a value that
+    depends on the arguments are reported as errors.
+  }];
+  let options = [
+    ListOption<"functions", "functions", "std::string",
+               "The functions to differentiate (default: those carrying "
+               "ssm.differentiate)">,
+    Option<"suffix", "suffix", "std::string", /*default=*/"\"_grad\"",
+           "The gradient function's name: the function's name and this">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def SSMFoldTransposes : Pass<"ssm-fold-transposes"> {
   let summary = "Read transposed operands of contractions in place instead of copying them";
   let description = [{

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/StringSet.h"
 
 using namespace mlir;
 using namespace mlir::ssm;
@@ -29,16 +30,37 @@ static std::string jsonString(StringRef s) {
 
 /// Signature of a function without an importer-written one: arguments are
 /// arg<i>, results result<i>, dynamic sizes null.
+/// The JSON signature of `f` from its types; names from the `ssm.name`
+/// argument and result attributes, arg<i> and result<i> where there is none
+/// (all arg<i> and result<i> if that leaves two alike).
 static std::string deriveSignature(func::FuncOp f) {
-  auto list = [&](TypeRange types, StringRef prefix) {
+  auto names = [&](unsigned n, auto attrOf, StringRef prefix) {
+    SmallVector<std::string> out;
+    llvm::StringSet<> seen;
+    for (unsigned i = 0; i < n; ++i) {
+      auto name = dyn_cast_or_null<StringAttr>(attrOf(i));
+      std::string s = name && !name.getValue().empty()
+                          ? name.str()
+                          : prefix.str() + std::to_string(i);
+      if (!seen.insert(s).second)
+        break;
+      out.push_back(s);
+    }
+    if (out.size() != n) {
+      out.clear();
+      for (unsigned i = 0; i < n; ++i)
+        out.push_back(prefix.str() + std::to_string(i));
+    }
+    return out;
+  };
+  auto list = [&](TypeRange types, ArrayRef<std::string> names) {
     std::string s = "[";
     for (auto [i, t] : llvm::enumerate(types)) {
       auto shaped = cast<ShapedType>(t);
       if (i)
         s += ",";
-      s += "{\"name\":\"" + prefix.str() + std::to_string(i) +
-           "\",\"dtype\":\"" + dtypeName(shaped.getElementType()).str() +
-           "\",\"shape\":[";
+      s += "{\"name\":" + jsonString(names[i]) + ",\"dtype\":\"" +
+           dtypeName(shaped.getElementType()).str() + "\",\"shape\":[";
       for (auto [j, d] : llvm::enumerate(shaped.getShape())) {
         if (j)
           s += ",";
@@ -48,9 +70,15 @@ static std::string deriveSignature(func::FuncOp f) {
     }
     return s + "]";
   };
+  SmallVector<std::string> inputs = names(
+      f.getNumArguments(),
+      [&](unsigned i) { return f.getArgAttr(i, "ssm.name"); }, "arg");
+  SmallVector<std::string> outputs = names(
+      f.getNumResults(),
+      [&](unsigned i) { return f.getResultAttr(i, "ssm.name"); }, "result");
   return "{\"name\":" + jsonString(f.getName()) +
-         ",\"inputs\":" + list(f.getArgumentTypes(), "arg") +
-         ",\"outputs\":" + list(f.getResultTypes(), "result") + "}";
+         ",\"inputs\":" + list(f.getArgumentTypes(), inputs) +
+         ",\"outputs\":" + list(f.getResultTypes(), outputs) + "}";
 }
 
 static bool isABIType(Type t) {

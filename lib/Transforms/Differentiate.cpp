@@ -1,0 +1,737 @@
+//===- Differentiate.cpp - Reverse-mode differentiation of functions ------===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Builds, for a function f(x...) -> (y...), its gradient function
+// f_grad(x..., dy...) -> (y..., dx...): the forward computation followed by
+// the vector-Jacobian products of its ops in reverse order. The rules work on
+// linalg on tensors: every linalg.generic's reverse is derived from its body
+// (forward-mode derivatives of the scalar ops, contracted with the result's
+// adjoint over the loops the operand does not use), and the tensor shape ops
+// have their structural reverses.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ssm/Transforms/Passes.h"
+
+#include "ssm/Dialect/SSM/IR/SSMDialect.h"
+
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/Support/JSON.h"
+
+#include "llvm/Support/MathExtras.h"
+
+namespace mlir::ssm {
+#define GEN_PASS_DEF_SSMDIFFERENTIATE
+#include "ssm/Transforms/Passes.h.inc"
+} // namespace mlir::ssm
+
+using namespace mlir;
+using namespace mlir::ssm;
+
+static bool isFloatTensor(Type t) {
+  auto rt = dyn_cast<RankedTensorType>(t);
+  return rt && isa<FloatType>(rt.getElementType());
+}
+
+/// A tensor of zeros shaped like `v`.
+static Value zerosLike(OpBuilder &b, Location loc, Value v) {
+  auto t = cast<RankedTensorType>(v.getType());
+  Value empty = tensor::EmptyOp::create(
+      b, loc, tensor::getMixedSizes(b, loc, v), t.getElementType());
+  Value zero =
+      arith::ConstantOp::create(b, loc, b.getZeroAttr(t.getElementType()));
+  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+/// a + b elementwise (same shapes).
+static Value addTensors(OpBuilder &b, Location loc, Value x, Value y) {
+  auto t = cast<RankedTensorType>(x.getType());
+  Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, x),
+                                       t.getElementType());
+  AffineMap id = b.getMultiDimIdentityMap(t.getRank());
+  SmallVector<utils::IteratorType> iters(t.getRank(),
+                                         utils::IteratorType::parallel);
+  auto op = linalg::GenericOp::create(
+      b, loc, TypeRange{t}, ValueRange{x, y}, ValueRange{init},
+      ArrayRef<AffineMap>{id, id, id}, iters,
+      [](OpBuilder &nb, Location l, ValueRange args) {
+        Value s = arith::AddFOp::create(nb, l, args[0], args[1]);
+        linalg::YieldOp::create(nb, l, s);
+      });
+  return op.getResult(0);
+}
+
+namespace {
+
+/// Scalar arithmetic on possibly-zero (null) tangents.
+struct Scalar {
+  OpBuilder &b;
+  Location loc;
+
+  Value add(Value x, Value y) {
+    if (!x)
+      return y;
+    if (!y)
+      return x;
+    return arith::AddFOp::create(b, loc, x, y);
+  }
+  Value sub(Value x, Value y) {
+    if (!y)
+      return x;
+    if (!x)
+      return arith::NegFOp::create(b, loc, y);
+    return arith::SubFOp::create(b, loc, x, y);
+  }
+  Value mul(Value x, Value y) {
+    if (!x || !y)
+      return nullptr;
+    return arith::MulFOp::create(b, loc, x, y);
+  }
+  Value div(Value x, Value y) {
+    if (!x)
+      return nullptr;
+    return arith::DivFOp::create(b, loc, x, y);
+  }
+  Value neg(Value x) { return x ? arith::NegFOp::create(b, loc, x) : x; }
+  Value constant(Type t, double v) {
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(t, v));
+  }
+  Value orZero(Value x, Type t) { return x ? x : constant(t, 0.0); }
+  Value select(Value c, Value x, Value y, Type t) {
+    if (!x && !y)
+      return nullptr;
+    return arith::SelectOp::create(b, loc, c, orZero(x, t), orZero(y, t));
+  }
+};
+
+/// The reverse of one function.
+class Differentiator {
+public:
+  explicit Differentiator(OpBuilder &b) : b(b) {}
+
+  /// Marks the values that depend on the float tensor arguments of `f`.
+  void findActive(func::FuncOp f) {
+    for (BlockArgument a : f.getArguments())
+      if (isFloatTensor(a.getType()))
+        active.insert(a);
+    f.getBody().walk([&](Operation *op) {
+      if (op->getParentOp() != f.getOperation())
+        return;
+      bool any = llvm::any_of(op->getOperands(),
+                              [&](Value v) { return active.contains(v); });
+      op->walk([&](Operation *inner) {
+        for (Value v : inner->getOperands())
+          any |= active.contains(v);
+      });
+      if (!any)
+        return;
+      for (Value r : op->getResults())
+        if (isa<FloatType>(getElementTypeOrSelf(r.getType())))
+          active.insert(r);
+    });
+  }
+
+  bool isActive(Value v) const { return active.contains(v); }
+
+  Value adjoint(Value v) const { return adjoints.lookup(v); }
+
+  void addAdjoint(Value primal, Value contribution) {
+    if (!contribution)
+      return;
+    Value &slot = adjoints[primal];
+    slot = slot ? addTensors(b, contribution.getLoc(), slot, contribution)
+                : contribution;
+  }
+
+  LogicalResult reverse(Operation *op) {
+    if (llvm::none_of(op->getResults(),
+                      [&](Value r) { return adjoints.count(r); }))
+      return success();
+    bool anyActive = false;
+    op->walk([&](Operation *inner) {
+      for (Value v : inner->getOperands())
+        anyActive |= isActive(v);
+    });
+    if (!anyActive)
+      return success();
+    return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+        .Case([&](linalg::GenericOp g) { return reverseGeneric(g); })
+        .Case([&](linalg::FillOp fill) -> LogicalResult {
+          if (isActive(fill.value()))
+            return fill.emitOpError(
+                "ssm-differentiate: the fill value depends on the "
+                "differentiated arguments; not supported yet");
+          return success(); // the output is overwritten: no gradient
+        })
+        .Case([&](tensor::ExtractSliceOp s) {
+          Value adj = adjoint(s.getResult());
+          if (isActive(s.getSource())) {
+            Value z = zerosLike(b, s.getLoc(), s.getSource());
+            addAdjoint(s.getSource(),
+                       tensor::InsertSliceOp::create(
+                           b, s.getLoc(), adj, z, s.getMixedOffsets(),
+                           s.getMixedSizes(), s.getMixedStrides()));
+          }
+          return success();
+        })
+        .Case([&](tensor::InsertSliceOp s) {
+          Value adj = adjoint(s.getResult());
+          if (isActive(s.getSource()))
+            addAdjoint(s.getSource(),
+                       tensor::ExtractSliceOp::create(
+                           b, s.getLoc(), s.getSourceType(), adj,
+                           s.getMixedOffsets(), s.getMixedSizes(),
+                           s.getMixedStrides()));
+          if (isActive(s.getDest())) {
+            Value z = zerosLike(b, s.getLoc(), s.getSource());
+            addAdjoint(s.getDest(),
+                       tensor::InsertSliceOp::create(
+                           b, s.getLoc(), z, adj, s.getMixedOffsets(),
+                           s.getMixedSizes(), s.getMixedStrides()));
+          }
+          return success();
+        })
+        .Case([&](tensor::ExpandShapeOp e) {
+          if (isActive(e.getSrc()))
+            addAdjoint(e.getSrc(), tensor::CollapseShapeOp::create(
+                                       b, e.getLoc(), e.getSrcType(),
+                                       adjoint(e.getResult()),
+                                       e.getReassociationIndices()));
+          return success();
+        })
+        .Case([&](tensor::CollapseShapeOp c) {
+          if (isActive(c.getSrc()))
+            addAdjoint(c.getSrc(),
+                       tensor::ExpandShapeOp::create(
+                           b, c.getLoc(), c.getSrcType(),
+                           adjoint(c.getResult()), c.getReassociationIndices(),
+                           tensor::getMixedSizes(b, c.getLoc(), c.getSrc())));
+          return success();
+        })
+        .Case([&](tensor::CastOp c) {
+          if (isActive(c.getSource()))
+            addAdjoint(c.getSource(),
+                       tensor::CastOp::create(b, c.getLoc(),
+                                              c.getSource().getType(),
+                                              adjoint(c.getResult())));
+          return success();
+        })
+        .Default([&](Operation *other) -> LogicalResult {
+          if (isa<SSMDialect>(other->getDialect()))
+            return other->emitOpError(
+                "ssm-differentiate has no reverse rule for this op yet: "
+                "lower it first (ssm-materialize-mixers, "
+                "convert-ssm-to-linalg)");
+          return other->emitOpError(
+              "ssm-differentiate has no reverse rule for this op");
+        });
+  }
+
+private:
+  OpBuilder &b;
+  llvm::DenseSet<Value> active;
+  DenseMap<Value, Value> adjoints;
+
+  /// How output k of a generic combines its value over the reduction loops.
+  enum class Combiner { None, Add, Select };
+
+  LogicalResult reverseGeneric(linalg::GenericOp g);
+};
+
+} // namespace
+
+/// The forward-mode derivative of the scalar op `op` whose clone is `c`,
+/// given the tangents of its operands (null: zero). Sets `ok` to false when
+/// the op has no rule.
+static Value tangentOf(Scalar &s, Operation *op, Operation *c,
+                       ArrayRef<Value> t, bool &ok) {
+  auto x = [&](unsigned i) { return c->getOperand(i); };
+  Value r = c->getNumResults() == 1 ? c->getResult(0) : Value();
+  Type type = r ? r.getType() : Type();
+  if (!r || !isa<FloatType>(type))
+    return nullptr; // integer, index and i1 values carry no derivative
+  if (llvm::all_of(t, [](Value v) { return !v; }) && !isa<arith::SelectOp>(op))
+    return nullptr;
+  return llvm::TypeSwitch<Operation *, Value>(op)
+      .Case([&](arith::AddFOp) { return s.add(t[0], t[1]); })
+      .Case([&](arith::SubFOp) { return s.sub(t[0], t[1]); })
+      .Case([&](arith::MulFOp) {
+        return s.add(s.mul(t[0], x(1)), s.mul(x(0), t[1]));
+      })
+      .Case([&](arith::DivFOp) {
+        // d(a/b) = (da - db * (a/b)) / b
+        return s.div(s.sub(t[0], s.mul(t[1], r)), x(1));
+      })
+      .Case([&](arith::NegFOp) { return s.neg(t[0]); })
+      .Case<arith::MaximumFOp, arith::MaxNumFOp>([&](Operation *) {
+        Value ge = arith::CmpFOp::create(s.b, s.loc, arith::CmpFPredicate::OGE,
+                                         x(0), x(1));
+        return s.select(ge, t[0], t[1], type);
+      })
+      .Case<arith::MinimumFOp, arith::MinNumFOp>([&](Operation *) {
+        Value le = arith::CmpFOp::create(s.b, s.loc, arith::CmpFPredicate::OLE,
+                                         x(0), x(1));
+        return s.select(le, t[0], t[1], type);
+      })
+      .Case([&](arith::SelectOp) { return s.select(x(0), t[1], t[2], type); })
+      .Case([&](arith::ExtFOp) -> Value {
+        return t[0] ? arith::ExtFOp::create(s.b, s.loc, type, t[0]) : t[0];
+      })
+      .Case([&](arith::TruncFOp) -> Value {
+        return t[0] ? arith::TruncFOp::create(s.b, s.loc, type, t[0]) : t[0];
+      })
+      .Case([&](math::ExpOp) { return s.mul(t[0], r); })
+      .Case([&](math::Exp2Op) {
+        return s.mul(t[0], s.mul(r, s.constant(type, llvm::numbers::ln2)));
+      })
+      .Case([&](math::ExpM1Op) {
+        return s.mul(t[0], s.add(r, s.constant(type, 1.0)));
+      })
+      .Case([&](math::LogOp) { return s.div(t[0], x(0)); })
+      .Case([&](math::Log1pOp) {
+        return s.div(t[0], s.add(x(0), s.constant(type, 1.0)));
+      })
+      .Case([&](math::Log2Op) {
+        return s.div(t[0], s.mul(x(0), s.constant(type, llvm::numbers::ln2)));
+      })
+      .Case([&](math::SqrtOp) {
+        return s.div(t[0], s.mul(r, s.constant(type, 2.0)));
+      })
+      .Case([&](math::RsqrtOp) {
+        // d(a^-1/2) = -1/2 a^-3/2 da = -1/2 r / a da
+        return s.mul(t[0], s.div(s.mul(r, s.constant(type, -0.5)), x(0)));
+      })
+      .Case([&](math::TanhOp) {
+        return s.mul(t[0], s.sub(s.constant(type, 1.0), s.mul(r, r)));
+      })
+      .Case([&](math::SinOp) {
+        return s.mul(t[0], math::CosOp::create(s.b, s.loc, x(0)));
+      })
+      .Case([&](math::CosOp) {
+        return s.neg(s.mul(t[0], math::SinOp::create(s.b, s.loc, x(0))));
+      })
+      .Case([&](math::AbsFOp) {
+        Value negative = arith::CmpFOp::create(
+            s.b, s.loc, arith::CmpFPredicate::OLT, x(0), s.constant(type, 0));
+        return s.select(negative, s.neg(t[0]), t[0], type);
+      })
+      .Case([&](math::ErfOp) {
+        // 2/sqrt(pi) exp(-a^2)
+        Value sq = s.mul(x(0), x(0));
+        Value e = math::ExpOp::create(s.b, s.loc, s.neg(sq));
+        return s.mul(t[0],
+                     s.mul(e, s.constant(type, llvm::numbers::inv_sqrtpi * 2)));
+      })
+      .Case([&](math::PowFOp) {
+        // d(a^c) = c a^(c-1) da + a^c log(a) dc
+        Value da;
+        if (t[0]) {
+          Value cm1 = s.sub(x(1), s.constant(type, 1.0));
+          Value p = math::PowFOp::create(s.b, s.loc, x(0), cm1);
+          da = s.mul(t[0], s.mul(x(1), p));
+        }
+        Value dc;
+        if (t[1])
+          dc = s.mul(t[1], s.mul(r, math::LogOp::create(s.b, s.loc, x(0))));
+        return s.add(da, dc);
+      })
+      .Case([&](math::FmaOp) {
+        return s.add(s.add(s.mul(t[0], x(1)), s.mul(x(0), t[1])), t[2]);
+      })
+      .Case<math::FloorOp, math::CeilOp, math::RoundOp, math::RoundEvenOp,
+            math::TruncOp>([&](Operation *) { return Value(); })
+      .Default([&](Operation *) {
+        ok = false;
+        return Value();
+      });
+}
+
+LogicalResult Differentiator::reverseGeneric(linalg::GenericOp g) {
+  Location loc = g.getLoc();
+  Block *body = g.getBody();
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  unsigned numIns = g.getNumDpsInputs();
+  unsigned numOuts = g.getNumDpsInits();
+  bool reduces = g.getNumReductionLoops() > 0;
+  SmallVector<AffineMap> maps = g.getIndexingMapsArray();
+
+  // Values the body captures from above must not need a gradient.
+  WalkResult captured = g.getRegion().walk([&](Operation *inner) {
+    for (Value v : inner->getOperands())
+      if (isActive(v) && !g.getRegion().isAncestor(v.getParentRegion())) {
+        inner->emitOpError("ssm-differentiate: the body of a linalg.generic "
+                           "reads a value it captures from above that "
+                           "depends on the differentiated arguments; not "
+                           "supported yet");
+        return WalkResult::interrupt();
+      }
+    return WalkResult::advance();
+  });
+  if (captured.wasInterrupted())
+    return failure();
+
+  // The combiners of the reduced outputs: acc + e or max/min(acc, e).
+  SmallVector<Combiner> combiners(numOuts, Combiner::None);
+  SmallVector<Value> reduced(numOuts); // e, the value combined into acc
+  for (unsigned k = 0; k < numOuts; ++k) {
+    if (!reduces || !adjoint(g.getResult(k)))
+      continue;
+    BlockArgument acc = body->getArgument(numIns + k);
+    Operation *def = yield.getOperand(k).getDefiningOp();
+    bool single = acc.hasOneUse() && def && def->getNumOperands() == 2 &&
+                  llvm::is_contained(def->getOperands(), Value(acc));
+    if (single) {
+      Value other =
+          def->getOperand(0) == acc ? def->getOperand(1) : def->getOperand(0);
+      if (isa<arith::AddFOp>(def))
+        combiners[k] = Combiner::Add;
+      else if (isa<arith::MaximumFOp, arith::MaxNumFOp, arith::MinimumFOp,
+                   arith::MinNumFOp>(def))
+        combiners[k] = Combiner::Select;
+      reduced[k] = other;
+    }
+    if (combiners[k] == Combiner::None)
+      return g.emitOpError("ssm-differentiate: output #")
+             << k
+             << " is reduced by a combiner other than a sum, max or min of "
+                "the accumulator; no reverse rule";
+  }
+
+  // One gradient generic per active operand, over the same loops.
+  for (unsigned j = 0; j < numIns + numOuts; ++j) {
+    Value operand = g->getOperand(j);
+    if (!isActive(operand))
+      continue;
+    if (!isa<RankedTensorType>(operand.getType()))
+      return g.emitOpError("ssm-differentiate: scalar operand #")
+             << j
+             << " depends on the differentiated arguments; not "
+                "supported yet";
+    BlockArgument seed = body->getArgument(j);
+    if (j >= numIns) {
+      unsigned k = j - numIns;
+      Value adj = adjoint(g.getResult(k));
+      if (reduces) {
+        if (combiners[k] == Combiner::Add) {
+          addAdjoint(operand, adj); // d(init + sum e)/d(init) = 1
+          continue;
+        }
+        if (combiners[k] == Combiner::Select)
+          return g.emitOpError("ssm-differentiate: the initial value of a "
+                               "max/min reduction depends on the "
+                               "differentiated arguments; not supported yet");
+        continue; // no adjoint for this output: nothing flows back
+      }
+      if (seed.use_empty())
+        continue; // overwritten
+    }
+    AffineMap map = maps[j];
+    if (!map.isProjectedPermutation())
+      return g.emitOpError("ssm-differentiate: operand #")
+             << j << " is read through " << AffineMapAttr::get(map)
+             << ", not a projection of the loops; no reverse rule yet";
+
+    // Inputs of the gradient op: the original operands, then per output
+    // with an adjoint its result (for max/min) and its adjoint.
+    SmallVector<Value> inputs(g->getOperands());
+    SmallVector<AffineMap> newMaps(maps);
+    SmallVector<int> resultArg(numOuts, -1), adjArg(numOuts, -1);
+    for (unsigned k = 0; k < numOuts; ++k) {
+      Value adj = adjoint(g.getResult(k));
+      if (!adj)
+        continue;
+      if (combiners[k] == Combiner::Select) {
+        resultArg[k] = inputs.size();
+        inputs.push_back(g.getResult(k));
+        newMaps.push_back(maps[numIns + k]);
+      }
+      adjArg[k] = inputs.size();
+      inputs.push_back(adj);
+      newMaps.push_back(maps[numIns + k]);
+    }
+    newMaps.push_back(map);
+    llvm::SmallBitVector used(g.getNumLoops());
+    for (AffineExpr e : map.getResults())
+      used.set(cast<AffineDimExpr>(e).getPosition());
+    SmallVector<utils::IteratorType> iters;
+    for (unsigned d = 0; d < g.getNumLoops(); ++d)
+      iters.push_back(used.test(d) ? utils::IteratorType::parallel
+                                   : utils::IteratorType::reduction);
+    Value init = zerosLike(b, loc, operand);
+
+    bool ok = true;
+    Operation *failedOp = nullptr;
+    bool any = false;
+    auto grad = linalg::GenericOp::create(
+        b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, newMaps,
+        iters, [&](OpBuilder &nb, Location l, ValueRange args) {
+          Scalar s{nb, l};
+          IRMapping primal;
+          DenseMap<Value, Value> tangent;
+          for (unsigned i = 0; i < numIns + numOuts; ++i)
+            primal.map(body->getArgument(i), args[i]);
+          tangent[seed] =
+              s.constant(seed.getType(), 1.0); // d(seed)/d(seed) = 1
+          for (Operation &op : body->without_terminator()) {
+            Operation *c = nb.clone(op, primal);
+            SmallVector<Value> t;
+            for (Value v : op.getOperands())
+              t.push_back(tangent.lookup(v));
+            if (op.getNumRegions() != 0) {
+              ok = false;
+              failedOp = &op;
+              continue;
+            }
+            bool ruleOk = true;
+            Value tr = tangentOf(s, &op, c, t, ruleOk);
+            if (!ruleOk) {
+              ok = false;
+              failedOp = &op;
+            }
+            if (tr)
+              tangent[op.getResult(0)] = tr;
+          }
+          Value total;
+          for (unsigned k = 0; k < numOuts; ++k) {
+            if (adjArg[k] < 0)
+              continue;
+            Value e = combiners[k] == Combiner::None ? yield.getOperand(k)
+                                                     : reduced[k];
+            Value te = tangent.lookup(e);
+            if (!te)
+              continue;
+            Value contribution = s.mul(args[adjArg[k]], te);
+            if (combiners[k] == Combiner::Select) {
+              // Only the point that attains the max/min receives it.
+              Value attains =
+                  arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ,
+                                        primal.lookup(e), args[resultArg[k]]);
+              contribution =
+                  s.select(attains, contribution, nullptr, te.getType());
+            }
+            total = s.add(total, contribution);
+          }
+          Value acc = args.back();
+          any = total != nullptr;
+          linalg::YieldOp::create(nb, l, total ? s.add(acc, total) : acc);
+        });
+    if (!ok) {
+      grad->erase();
+      return failedOp->emitOpError(
+          "ssm-differentiate: no derivative rule for this op in the body of "
+          "a linalg.generic");
+    }
+    if (!any) {
+      grad->erase();
+      continue;
+    }
+    addAdjoint(operand, grad.getResult(0));
+  }
+  return success();
+}
+
+/// The name of argument/result i from its ssm.name attribute.
+static std::string nameOf(DictionaryAttr attrs, StringRef fallback,
+                          unsigned i) {
+  if (attrs)
+    if (auto n = attrs.getAs<StringAttr>("ssm.name"))
+      return n.str();
+  return (fallback + Twine(i)).str();
+}
+
+/// The JSON signature of the gradient function from the function's own
+/// (which names dimensions symbolically): inputs, then one cotangent per
+/// float output; outputs, then one gradient per float input.
+static std::optional<std::string>
+gradientSignature(StringRef signature, StringRef name,
+                  ArrayRef<unsigned> cotangentOf, ArrayRef<unsigned> gradOf) {
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(signature);
+  if (!parsed) {
+    llvm::consumeError(parsed.takeError());
+    return std::nullopt;
+  }
+  llvm::json::Object *sig = parsed->getAsObject();
+  llvm::json::Array *inputs = sig ? sig->getArray("inputs") : nullptr;
+  llvm::json::Array *outputs = sig ? sig->getArray("outputs") : nullptr;
+  if (!inputs || !outputs)
+    return std::nullopt;
+  auto renamed =
+      [](const llvm::json::Value &entry) -> std::optional<llvm::json::Value> {
+    const llvm::json::Object *o = entry.getAsObject();
+    std::optional<StringRef> n = o ? o->getString("name") : std::nullopt;
+    if (!n)
+      return std::nullopt;
+    llvm::json::Object copy = *o;
+    copy["name"] = ("d_" + *n).str();
+    return llvm::json::Value(std::move(copy));
+  };
+  llvm::json::Array newInputs = *inputs, newOutputs = *outputs;
+  for (unsigned i : cotangentOf) {
+    if (i >= outputs->size())
+      return std::nullopt;
+    std::optional<llvm::json::Value> e = renamed((*outputs)[i]);
+    if (!e)
+      return std::nullopt;
+    newInputs.push_back(std::move(*e));
+  }
+  for (unsigned i : gradOf) {
+    if (i >= inputs->size())
+      return std::nullopt;
+    std::optional<llvm::json::Value> e = renamed((*inputs)[i]);
+    if (!e)
+      return std::nullopt;
+    newOutputs.push_back(std::move(*e));
+  }
+  llvm::json::Object out{{"name", name},
+                         {"inputs", std::move(newInputs)},
+                         {"outputs", std::move(newOutputs)}};
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::json::Value(std::move(out));
+  return text;
+}
+
+static LogicalResult differentiate(func::FuncOp f, StringRef suffix,
+                                   SymbolTable &symbols) {
+  MLIRContext *ctx = f.getContext();
+  if (f.isExternal())
+    return f.emitOpError("ssm-differentiate: the function has no body");
+  if (!f.getBody().hasOneBlock())
+    return f.emitOpError(
+        "ssm-differentiate: the function has more than one block");
+  std::string name = (f.getName() + suffix).str();
+  if (symbols.lookup(name))
+    return f.emitOpError("ssm-differentiate: a symbol named '")
+           << name << "' exists already";
+
+  auto grad = cast<func::FuncOp>(f->clone());
+  grad.setName(name);
+  grad.setPublic();
+  grad->removeAttr("ssm.signature");
+  symbols.insert(grad, std::next(Block::iterator(f)));
+
+  // Named ops to generics (their reverse comes from the body); fills stay.
+  IRRewriter rewriter(ctx);
+  SmallVector<linalg::LinalgOp> named;
+  grad.walk([&](linalg::LinalgOp op) {
+    if (!isa<linalg::GenericOp, linalg::FillOp>(op))
+      named.push_back(op);
+  });
+  for (linalg::LinalgOp op : named) {
+    rewriter.setInsertionPoint(op);
+    if (failed(linalg::generalizeNamedOp(rewriter, op)))
+      return op->emitOpError("ssm-differentiate: cannot generalize");
+  }
+
+  Block &entry = grad.getBody().front();
+  auto ret = cast<func::ReturnOp>(entry.getTerminator());
+  unsigned numArgs = grad.getNumArguments();
+  unsigned numResults = grad.getNumResults();
+
+  // Cotangent arguments, one per float tensor result.
+  SmallVector<Type> argTypes(grad.getArgumentTypes());
+  SmallVector<DictionaryAttr> argAttrs, resultAttrs;
+  for (unsigned i = 0; i < numArgs; ++i)
+    argAttrs.push_back(grad.getArgAttrDict(i));
+  for (unsigned i = 0; i < numResults; ++i)
+    resultAttrs.push_back(grad.getResultAttrDict(i));
+  SmallVector<std::pair<unsigned, BlockArgument>> cotangents;
+  SmallVector<unsigned> cotangentOf, gradOf;
+  for (unsigned i = 0; i < numResults; ++i) {
+    Type t = grad.getResultTypes()[i];
+    if (!isFloatTensor(t))
+      continue;
+    BlockArgument a = entry.addArgument(t, grad.getLoc());
+    argTypes.push_back(t);
+    argAttrs.push_back(DictionaryAttr::get(
+        ctx,
+        {NamedAttribute(StringAttr::get(ctx, "ssm.name"),
+                        StringAttr::get(ctx, "d_" + nameOf(resultAttrs[i],
+                                                           "result", i)))}));
+    cotangents.push_back({i, a});
+    cotangentOf.push_back(i);
+  }
+
+  OpBuilder b(ret);
+  Differentiator diff(b);
+  diff.findActive(grad);
+  for (auto [i, a] : cotangents)
+    if (diff.isActive(ret.getOperand(i)))
+      diff.addAdjoint(ret.getOperand(i), a);
+  SmallVector<Operation *> ops;
+  for (Operation &op : entry.without_terminator())
+    ops.push_back(&op);
+  for (Operation *op : llvm::reverse(ops))
+    if (failed(diff.reverse(op)))
+      return failure();
+
+  SmallVector<Value> results(ret.getOperands());
+  SmallVector<Type> resultTypes(grad.getResultTypes());
+  for (unsigned i = 0; i < numArgs; ++i) {
+    BlockArgument a = entry.getArgument(i);
+    if (!isFloatTensor(a.getType()))
+      continue;
+    gradOf.push_back(i);
+    Value g = diff.adjoint(a);
+    results.push_back(g ? g : zerosLike(b, grad.getLoc(), a));
+    resultTypes.push_back(a.getType());
+    resultAttrs.push_back(DictionaryAttr::get(
+        ctx, {NamedAttribute(
+                 StringAttr::get(ctx, "ssm.name"),
+                 StringAttr::get(ctx, "d_" + nameOf(argAttrs[i], "arg", i)))}));
+  }
+  func::ReturnOp::create(b, ret.getLoc(), results);
+  ret.erase();
+  grad.setType(FunctionType::get(ctx, argTypes, resultTypes));
+  grad.setAllArgAttrs(argAttrs);
+  grad.setAllResultAttrs(resultAttrs);
+  if (auto sig = f->getAttrOfType<StringAttr>("ssm.signature")) {
+    std::optional<std::string> text =
+        gradientSignature(sig.getValue(), name, cotangentOf, gradOf);
+    if (!text)
+      return f.emitOpError("ssm-differentiate: cannot read the function's "
+                           "ssm.signature");
+    grad->setAttr("ssm.signature", StringAttr::get(ctx, *text));
+  }
+  return success();
+}
+
+namespace {
+struct SSMDifferentiate
+    : mlir::ssm::impl::SSMDifferentiateBase<SSMDifferentiate> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    SmallVector<func::FuncOp> targets;
+    for (const std::string &name : functions) {
+      auto f = symbols.lookup<func::FuncOp>(name);
+      if (!f) {
+        module.emitError("ssm-differentiate: no function named '")
+            << name << "' to differentiate";
+        return signalPassFailure();
+      }
+      targets.push_back(f);
+    }
+    if (functions.empty())
+      for (auto f : module.getOps<func::FuncOp>())
+        if (f->hasAttr("ssm.differentiate"))
+          targets.push_back(f);
+    for (func::FuncOp f : targets) {
+      f->removeAttr("ssm.differentiate");
+      if (failed(differentiate(f, suffix, symbols)))
+        return signalPassFailure();
+    }
+  }
+};
+} // namespace

@@ -1,0 +1,191 @@
+// RUN: ssm-opt %s --ssm-differentiate --split-input-file --verify-diagnostics | FileCheck %s
+
+#id = affine_map<(d0) -> (d0)>
+// y = x * x: dx = dy * (x + x) from the body's forward-mode derivative.
+// CHECK-LABEL: func.func @square(
+// CHECK-LABEL: func.func @square_grad(
+// CHECK-SAME: %[[X:.*]]: tensor<?xf32>, %[[DY:.*]]: tensor<?xf32> {ssm.name = "d_result0"})
+// CHECK-SAME: -> (tensor<?xf32>, tensor<?xf32> {ssm.name = "d_arg0"})
+// CHECK: %[[Y:.*]] = linalg.generic
+// CHECK: %[[Z:.*]] = linalg.fill
+// CHECK: %[[DX:.*]] = linalg.generic {{.*}} ins(%[[X]], %{{.*}}, %[[DY]] : {{.*}}) outs(%[[Z]] : tensor<?xf32>)
+// CHECK-NEXT: ^bb0(%[[A:.*]]: f32, %{{.*}}: f32, %[[D:.*]]: f32, %[[ACC:.*]]: f32):
+// CHECK: %[[ONE:.*]] = arith.constant 1.0
+// CHECK: arith.mulf %[[A]], %[[A]]
+// CHECK-NEXT: %[[T0:.*]] = arith.mulf %[[A]], %[[ONE]]
+// CHECK-NEXT: %[[T1:.*]] = arith.mulf %[[ONE]], %[[A]]
+// CHECK-NEXT: %[[T:.*]] = arith.addf %[[T1]], %[[T0]]
+// CHECK-NEXT: %[[C:.*]] = arith.mulf %[[D]], %[[T]]
+// CHECK-NEXT: %[[S:.*]] = arith.addf %[[ACC]], %[[C]]
+// CHECK-NEXT: linalg.yield %[[S]]
+// CHECK: return %[[Y]], %[[DX]]
+func.func @square(%x: tensor<?xf32>) -> tensor<?xf32> attributes {ssm.differentiate} {
+  %y = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%x : tensor<?xf32>) outs(%x : tensor<?xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.mulf %a, %a : f32
+    linalg.yield %m : f32
+  } -> tensor<?xf32>
+  return %y : tensor<?xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+// A row sum: the adjoint of each row is broadcast back along d1, and the
+// gradient op has no reduction loop (every loop indexes dx).
+// CHECK-LABEL: func.func @row_sum_grad(
+// CHECK: linalg.generic {indexing_maps = [#[[ID:.*]], #[[ROW:.*]], #[[ROW]], #[[ID]]], iterator_types = ["parallel", "parallel"]}
+// CHECK-SAME: ins(%arg0, %arg1, %arg2 : tensor<?x8xf32>, tensor<?xf32>, tensor<?xf32>)
+func.func @row_sum(%x: tensor<?x8xf32>, %init: tensor<?xf32>) -> tensor<?xf32> attributes {ssm.differentiate} {
+  %s = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<?x8xf32>) outs(%init : tensor<?xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %r = arith.addf %a, %acc : f32
+    linalg.yield %r : f32
+  } -> tensor<?xf32>
+  return %s : tensor<?xf32>
+}
+
+// The initial value of a sum receives the adjoint unchanged.
+// CHECK: return %{{.*}}, %{{.*}}, %arg2 :
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+// A row max: only the points that attain the max receive the adjoint.
+// CHECK-LABEL: func.func @row_max_grad(
+// CHECK: ^bb0(%[[A:.*]]: f32, %{{.*}}: f32, %[[M:.*]]: f32, %[[D:.*]]: f32, %[[ACC:.*]]: f32):
+// CHECK: %[[C:.*]] = arith.mulf %[[D]], %{{.*}}
+// CHECK: %[[EQ:.*]] = arith.cmpf oeq, %[[A]], %[[M]]
+// CHECK: %[[SEL:.*]] = arith.select %[[EQ]], %[[C]], %{{.*}}
+// CHECK: arith.addf %[[ACC]], %[[SEL]]
+func.func @row_max(%x: tensor<?x8xf32>, %n: index) -> tensor<?xf32> attributes {ssm.differentiate} {
+  %ninf = arith.constant 0xFF800000 : f32
+  %e = tensor.empty(%n) : tensor<?xf32>
+  %init = linalg.fill ins(%ninf : f32) outs(%e : tensor<?xf32>) -> tensor<?xf32>
+  %s = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<?x8xf32>) outs(%init : tensor<?xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %r = arith.maximumf %a, %acc : f32
+    linalg.yield %r : f32
+  } -> tensor<?xf32>
+  return %s : tensor<?xf32>
+}
+
+// -----
+
+// Shape ops reverse structurally; a value used twice sums its adjoints; the
+// integer argument gets no gradient.
+// CHECK-LABEL: func.func @shapes_grad(
+// CHECK-SAME: %[[X:.*]]: tensor<4x6xf32> {ssm.name = "x"}, %[[I:.*]]: tensor<2xi64> {ssm.name = "ids"}, %[[DY:.*]]: tensor<2x2x3xf32> {ssm.name = "d_y"}, %[[DS:.*]]: tensor<2x6xf32> {ssm.name = "d_s"})
+// CHECK-SAME: -> (tensor<2x2x3xf32> {ssm.name = "y"}, tensor<2x6xf32> {ssm.name = "s"}, tensor<4x6xf32> {ssm.name = "d_x"})
+// CHECK: %[[C:.*]] = tensor.collapse_shape %[[DY]] {{\[}}[0], [1, 2]] : tensor<2x2x3xf32> into tensor<2x6xf32>
+// CHECK: %[[IN2:.*]] = tensor.insert_slice %[[DS]] into %{{.*}}[2, 0] [2, 6] [1, 1]
+// CHECK: %[[IN1:.*]] = tensor.insert_slice %[[C]] into %{{.*}}[0, 0] [2, 6] [1, 1]
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} ins(%[[IN2]], %[[IN1]] :
+// CHECK: arith.addf
+// CHECK: return %{{.*}}, %{{.*}}, %[[SUM]] :
+func.func @shapes(%x: tensor<4x6xf32> {ssm.name = "x"}, %i: tensor<2xi64> {ssm.name = "ids"})
+    -> (tensor<2x2x3xf32> {ssm.name = "y"}, tensor<2x6xf32> {ssm.name = "s"}) attributes {ssm.differentiate} {
+  %a = tensor.extract_slice %x[0, 0] [2, 6] [1, 1] : tensor<4x6xf32> to tensor<2x6xf32>
+  %b = tensor.extract_slice %x[2, 0] [2, 6] [1, 1] : tensor<4x6xf32> to tensor<2x6xf32>
+  %y = tensor.expand_shape %a [[0], [1, 2]] output_shape [2, 2, 3] : tensor<2x6xf32> into tensor<2x2x3xf32>
+  return %y, %b : tensor<2x2x3xf32>, tensor<2x6xf32>
+}
+
+// -----
+
+// Named ops are generalized: a matrix product's gradients are products.
+// CHECK-LABEL: func.func @matmul_grad(
+// CHECK-NOT: linalg.matmul
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}, #{{.*}}, #[[DA:.*]]], iterator_types = ["parallel", "reduction", "parallel"]}
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}, #{{.*}}, #[[DB:.*]]], iterator_types = ["reduction", "parallel", "parallel"]}
+func.func @matmul(%a: tensor<3x4xf32>, %b: tensor<4x5xf32>) -> tensor<3x5xf32> attributes {ssm.differentiate} {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3x5xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<3x5xf32>) -> tensor<3x5xf32>
+  %c = linalg.matmul ins(%a, %b : tensor<3x4xf32>, tensor<4x5xf32>) outs(%f : tensor<3x5xf32>) -> tensor<3x5xf32>
+  return %c : tensor<3x5xf32>
+}
+
+// -----
+
+// The function's JSON signature (symbolic dimension names) carries over.
+// CHECK-LABEL: func.func @named_grad(
+// CHECK-SAME: ssm.signature = "{\22inputs\22:[{\22dtype\22:\22float32\22,\22name\22:\22x\22,\22shape\22:[\22batch\22]},{\22dtype\22:\22float32\22,\22name\22:\22d_y\22,\22shape\22:[\22batch\22]}],\22name\22:\22named_grad\22,\22outputs\22:[{\22dtype\22:\22float32\22,\22name\22:\22y\22,\22shape\22:[\22batch\22]},{\22dtype\22:\22float32\22,\22name\22:\22d_x\22,\22shape\22:[\22batch\22]}]}"
+func.func @named(%x: tensor<?xf32> {ssm.name = "x"}) -> (tensor<?xf32> {ssm.name = "y"}) attributes {ssm.differentiate, ssm.signature = "{\22name\22:\22named\22,\22inputs\22:[{\22name\22:\22x\22,\22dtype\22:\22float32\22,\22shape\22:[\22batch\22]}],\22outputs\22:[{\22name\22:\22y\22,\22dtype\22:\22float32\22,\22shape\22:[\22batch\22]}]}"} {
+  return %x : tensor<?xf32>
+}
+
+// -----
+
+func.func @ssm_op(%x: tensor<2x3x8xf32>, %w: tensor<8xf32>) -> tensor<2x3x8xf32> attributes {ssm.differentiate} {
+  // expected-error @+1 {{ssm-differentiate has no reverse rule for this op yet: lower it first (ssm-materialize-mixers, convert-ssm-to-linalg)}}
+  %y = ssm.rms_norm %x, %w {epsilon = 1.0e-5 : f32} : (tensor<2x3x8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
+  return %y : tensor<2x3x8xf32>
+}
+
+// -----
+
+#in = affine_map<(d0, d1) -> (d0 + d1)>
+#w = affine_map<(d0, d1) -> (d1)>
+#out = affine_map<(d0, d1) -> (d0)>
+func.func @window(%x: tensor<10xf32>, %w: tensor<3xf32>, %init: tensor<8xf32>) -> tensor<8xf32> attributes {ssm.differentiate} {
+  // expected-error @+1 {{operand #0 is read through affine_map<(d0, d1) -> (d0 + d1)>, not a projection of the loops; no reverse rule yet}}
+  %y = linalg.generic {indexing_maps = [#in, #w, #out], iterator_types = ["parallel", "reduction"]}
+      ins(%x, %w : tensor<10xf32>, tensor<3xf32>) outs(%init : tensor<8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<8xf32>
+  return %y : tensor<8xf32>
+}
+
+// -----
+
+#id = affine_map<(d0) -> (d0)>
+func.func @no_rule(%x: tensor<4xf32>) -> tensor<4xf32> attributes {ssm.differentiate} {
+  %y = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%x : tensor<4xf32>) outs(%x : tensor<4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    // expected-error @+1 {{no derivative rule for this op in the body of a linalg.generic}}
+    %t = math.atan %a : f32
+    linalg.yield %t : f32
+  } -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+#id = affine_map<(d0) -> (d0)>
+#row = affine_map<(d0) -> ()>
+func.func @product(%x: tensor<4xf32>, %init: tensor<f32>) -> tensor<f32> attributes {ssm.differentiate} {
+  // expected-error @+1 {{output #0 is reduced by a combiner other than a sum, max or min of the accumulator; no reverse rule}}
+  %y = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["reduction"]}
+      ins(%x : tensor<4xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %p = arith.mulf %a, %acc : f32
+    linalg.yield %p : f32
+  } -> tensor<f32>
+  return %y : tensor<f32>
+}
+
+// -----
+
+#id = affine_map<(d0) -> (d0)>
+func.func @captured(%x: tensor<4xf32>) -> tensor<4xf32> attributes {ssm.differentiate} {
+  %c0 = arith.constant 0 : index
+  %e = tensor.empty() : tensor<4xf32>
+  %y = linalg.generic {indexing_maps = [#id], iterator_types = ["parallel"]}
+      outs(%e : tensor<4xf32>) {
+  ^bb0(%o: f32):
+    // expected-error @+1 {{reads a value it captures from above that depends on the differentiated arguments}}
+    %v = tensor.extract %x[%c0] : tensor<4xf32>
+    linalg.yield %v : f32
+  } -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
