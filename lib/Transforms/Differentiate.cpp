@@ -19,7 +19,10 @@
 
 #include "ssm/Dialect/SSM/IR/SSMDialect.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
@@ -245,6 +248,14 @@ private:
   enum class Combiner { None, Add, Select };
 
   LogicalResult reverseGeneric(linalg::GenericOp g);
+  Value emitContribution(OpBuilder &nb, Location l, linalg::GenericOp g,
+                         ArrayRef<Combiner> combiners, ArrayRef<Value> reduced,
+                         ValueRange args, ValueRange ivs, ArrayRef<Value> adjs,
+                         ArrayRef<Value> results, Value seed,
+                         Operation *&failedOp, IRMapping *primalOut = nullptr);
+  LogicalResult scatterGathered(linalg::GenericOp g, Value table,
+                                ArrayRef<Combiner> combiners,
+                                ArrayRef<Value> reduced);
 };
 
 } // namespace
@@ -355,6 +366,71 @@ static Value tangentOf(Scalar &s, Operation *op, Operation *c,
       });
 }
 
+/// Emits at `nb`'s insertion point the body of `g` on the element values
+/// `args` (one per operand of `g`) and, when `ivs` is not empty, at those
+/// loop indices (replacing linalg.index); returns sum_k adjs[k] *
+/// d(out_k)/d(seed) (null: zero), where `seed` is a block argument or a
+/// value of the body. Sets `failedOp` to a body op without a rule.
+Value Differentiator::emitContribution(
+    OpBuilder &nb, Location l, linalg::GenericOp g,
+    ArrayRef<Combiner> combiners, ArrayRef<Value> reduced, ValueRange args,
+    ValueRange ivs, ArrayRef<Value> adjs, ArrayRef<Value> results, Value seed,
+    Operation *&failedOp, IRMapping *primalOut) {
+  Block *body = g.getBody();
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  Scalar s{nb, l};
+  IRMapping primal;
+  DenseMap<Value, Value> tangent;
+  for (auto [i, a] : llvm::enumerate(args))
+    primal.map(body->getArgument(i), a);
+  if (isa<BlockArgument>(seed))
+    tangent[seed] = s.constant(seed.getType(), 1.0); // d(seed)/d(seed) = 1
+  for (Operation &op : body->without_terminator()) {
+    if (auto index = dyn_cast<linalg::IndexOp>(op); index && !ivs.empty()) {
+      primal.map(index.getResult(), ivs[index.getDim()]);
+      continue;
+    }
+    Operation *c = nb.clone(op, primal);
+    if (op.getNumRegions() != 0) {
+      failedOp = &op;
+      continue;
+    }
+    if (op.getNumResults() == 1 && op.getResult(0) == seed) {
+      tangent[seed] = s.constant(seed.getType(), 1.0);
+      continue;
+    }
+    SmallVector<Value> t;
+    for (Value v : op.getOperands())
+      t.push_back(tangent.lookup(v));
+    bool ruleOk = true;
+    Value tr = tangentOf(s, &op, c, t, ruleOk);
+    if (!ruleOk)
+      failedOp = &op;
+    if (tr)
+      tangent[op.getResult(0)] = tr;
+  }
+  Value total;
+  for (unsigned k = 0; k < g.getNumDpsInits(); ++k) {
+    if (!adjs[k])
+      continue;
+    Value e = combiners[k] == Combiner::None ? yield.getOperand(k) : reduced[k];
+    Value te = tangent.lookup(e);
+    if (!te)
+      continue;
+    Value contribution = s.mul(adjs[k], te);
+    if (combiners[k] == Combiner::Select) {
+      // Only the point that attains the max/min receives it.
+      Value attains = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ,
+                                            primal.lookup(e), results[k]);
+      contribution = s.select(attains, contribution, nullptr, te.getType());
+    }
+    total = s.add(total, contribution);
+  }
+  if (primalOut)
+    *primalOut = primal;
+  return total;
+}
+
 LogicalResult Differentiator::reverseGeneric(linalg::GenericOp g) {
   Location loc = g.getLoc();
   Block *body = g.getBody();
@@ -364,16 +440,29 @@ LogicalResult Differentiator::reverseGeneric(linalg::GenericOp g) {
   bool reduces = g.getNumReductionLoops() > 0;
   SmallVector<AffineMap> maps = g.getIndexingMapsArray();
 
-  // Values the body captures from above must not need a gradient.
+  // Values the body captures from above that need a gradient: tables it
+  // reads elements of (tensor.extract, an embedding lookup).
+  llvm::SetVector<Value> tables;
   WalkResult captured = g.getRegion().walk([&](Operation *inner) {
-    for (Value v : inner->getOperands())
-      if (isActive(v) && !g.getRegion().isAncestor(v.getParentRegion())) {
-        inner->emitOpError("ssm-differentiate: the body of a linalg.generic "
-                           "reads a value it captures from above that "
-                           "depends on the differentiated arguments; not "
-                           "supported yet");
-        return WalkResult::interrupt();
+    for (Value v : inner->getOperands()) {
+      if (!isActive(v) || g.getRegion().isAncestor(v.getParentRegion()))
+        continue;
+      if (llvm::none_of(inner->getResultTypes(), [](Type t) {
+            return isa<FloatType>(getElementTypeOrSelf(t));
+          }))
+        continue; // tensor.dim and the like: no derivative
+
+      auto extract = dyn_cast<tensor::ExtractOp>(inner);
+      if (extract && extract.getTensor() == v && inner->getBlock() == body) {
+        tables.insert(v);
+        continue;
       }
+      inner->emitOpError("ssm-differentiate: the body of a linalg.generic "
+                         "reads a value it captures from above that "
+                         "depends on the differentiated arguments (other "
+                         "than through tensor.extract); not supported yet");
+      return WalkResult::interrupt();
+    }
     return WalkResult::advance();
   });
   if (captured.wasInterrupted())
@@ -406,6 +495,10 @@ LogicalResult Differentiator::reverseGeneric(linalg::GenericOp g) {
                 "the accumulator; no reverse rule";
   }
 
+  for (Value table : tables)
+    if (failed(scatterGathered(g, table, combiners, reduced)))
+      return failure();
+
   // One gradient generic per active operand, over the same loops.
   for (unsigned j = 0; j < numIns + numOuts; ++j) {
     Value operand = g->getOperand(j);
@@ -434,11 +527,39 @@ LogicalResult Differentiator::reverseGeneric(linalg::GenericOp g) {
       if (seed.use_empty())
         continue; // overwritten
     }
+    // The operand's map: distinct loops, or constants (a fixed index, as
+    // in the taps of a convolution). The gradient op writes the part of
+    // the gradient the loops index; constants select the slice it goes to.
     AffineMap map = maps[j];
-    if (!map.isProjectedPermutation())
+    auto operandType = cast<RankedTensorType>(operand.getType());
+    SmallVector<AffineExpr> loopResults;
+    SmallVector<OpFoldResult> offsets, sizes, reducedSizes;
+    llvm::SmallBitVector used(g.getNumLoops());
+    bool projection = true;
+    for (auto [r, e] : llvm::enumerate(map.getResults())) {
+      OpFoldResult size =
+          tensor::getMixedSize(b, loc, operand, static_cast<int64_t>(r));
+      if (auto c = dyn_cast<AffineConstantExpr>(e)) {
+        offsets.push_back(b.getIndexAttr(c.getValue()));
+        sizes.push_back(b.getIndexAttr(1));
+        continue;
+      }
+      auto d = dyn_cast<AffineDimExpr>(e);
+      if (!d || used.test(d.getPosition())) {
+        projection = false;
+        break;
+      }
+      used.set(d.getPosition());
+      loopResults.push_back(e);
+      offsets.push_back(b.getIndexAttr(0));
+      sizes.push_back(size);
+      reducedSizes.push_back(size);
+    }
+    if (!projection)
       return g.emitOpError("ssm-differentiate: operand #")
              << j << " is read through " << AffineMapAttr::get(map)
              << ", not a projection of the loops; no reverse rule yet";
+    bool sliced = loopResults.size() != map.getNumResults();
 
     // Inputs of the gradient op: the original operands, then per output
     // with an adjoint its result (for max/min) and its adjoint.
@@ -458,73 +579,44 @@ LogicalResult Differentiator::reverseGeneric(linalg::GenericOp g) {
       inputs.push_back(adj);
       newMaps.push_back(maps[numIns + k]);
     }
-    newMaps.push_back(map);
-    llvm::SmallBitVector used(g.getNumLoops());
-    for (AffineExpr e : map.getResults())
-      used.set(cast<AffineDimExpr>(e).getPosition());
+    newMaps.push_back(AffineMap::get(map.getNumDims(), map.getNumSymbols(),
+                                     loopResults, g.getContext()));
     SmallVector<utils::IteratorType> iters;
     for (unsigned d = 0; d < g.getNumLoops(); ++d)
       iters.push_back(used.test(d) ? utils::IteratorType::parallel
                                    : utils::IteratorType::reduction);
-    Value init = zerosLike(b, loc, operand);
+    Value init;
+    if (!sliced) {
+      init = zerosLike(b, loc, operand);
+    } else {
+      Value empty = tensor::EmptyOp::create(b, loc, reducedSizes,
+                                            operandType.getElementType());
+      Value zero = arith::ConstantOp::create(
+          b, loc, b.getZeroAttr(operandType.getElementType()));
+      init = linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+    }
 
-    bool ok = true;
     Operation *failedOp = nullptr;
     bool any = false;
     auto grad = linalg::GenericOp::create(
         b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, newMaps,
         iters, [&](OpBuilder &nb, Location l, ValueRange args) {
-          Scalar s{nb, l};
-          IRMapping primal;
-          DenseMap<Value, Value> tangent;
-          for (unsigned i = 0; i < numIns + numOuts; ++i)
-            primal.map(body->getArgument(i), args[i]);
-          tangent[seed] =
-              s.constant(seed.getType(), 1.0); // d(seed)/d(seed) = 1
-          for (Operation &op : body->without_terminator()) {
-            Operation *c = nb.clone(op, primal);
-            SmallVector<Value> t;
-            for (Value v : op.getOperands())
-              t.push_back(tangent.lookup(v));
-            if (op.getNumRegions() != 0) {
-              ok = false;
-              failedOp = &op;
-              continue;
-            }
-            bool ruleOk = true;
-            Value tr = tangentOf(s, &op, c, t, ruleOk);
-            if (!ruleOk) {
-              ok = false;
-              failedOp = &op;
-            }
-            if (tr)
-              tangent[op.getResult(0)] = tr;
-          }
-          Value total;
+          SmallVector<Value> adjs(numOuts), results(numOuts);
           for (unsigned k = 0; k < numOuts; ++k) {
-            if (adjArg[k] < 0)
-              continue;
-            Value e = combiners[k] == Combiner::None ? yield.getOperand(k)
-                                                     : reduced[k];
-            Value te = tangent.lookup(e);
-            if (!te)
-              continue;
-            Value contribution = s.mul(args[adjArg[k]], te);
-            if (combiners[k] == Combiner::Select) {
-              // Only the point that attains the max/min receives it.
-              Value attains =
-                  arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ,
-                                        primal.lookup(e), args[resultArg[k]]);
-              contribution =
-                  s.select(attains, contribution, nullptr, te.getType());
-            }
-            total = s.add(total, contribution);
+            if (adjArg[k] >= 0)
+              adjs[k] = args[adjArg[k]];
+            if (resultArg[k] >= 0)
+              results[k] = args[resultArg[k]];
           }
+          Value total = emitContribution(
+              nb, l, g, combiners, reduced, args.take_front(numIns + numOuts),
+              /*ivs=*/{}, adjs, results, seed, failedOp);
+          Scalar s{nb, l};
           Value acc = args.back();
           any = total != nullptr;
           linalg::YieldOp::create(nb, l, total ? s.add(acc, total) : acc);
         });
-    if (!ok) {
+    if (failedOp) {
       grad->erase();
       return failedOp->emitOpError(
           "ssm-differentiate: no derivative rule for this op in the body of "
@@ -534,8 +626,98 @@ LogicalResult Differentiator::reverseGeneric(linalg::GenericOp g) {
       grad->erase();
       continue;
     }
-    addAdjoint(operand, grad.getResult(0));
+    Value result = grad.getResult(0);
+    if (sliced) {
+      SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
+      result = tensor::InsertSliceOp::create(
+          b, loc, result, zerosLike(b, loc, operand), offsets, sizes, strides);
+    }
+    addAdjoint(operand, result);
   }
+  return success();
+}
+
+/// The reverse of the elements a generic's body reads from a captured
+/// tensor (tensor.extract at computed indices, as in an embedding lookup):
+/// the adjoints are added into the table's gradient at those indices, in a
+/// loop nest over the generic's iteration space (sequential: indices may
+/// repeat).
+LogicalResult Differentiator::scatterGathered(linalg::GenericOp g, Value table,
+                                              ArrayRef<Combiner> combiners,
+                                              ArrayRef<Value> reduced) {
+  Location loc = g.getLoc();
+  Block *body = g.getBody();
+  unsigned numOuts = g.getNumDpsInits();
+  SmallVector<AffineMap> maps = g.getIndexingMapsArray();
+  SmallVector<tensor::ExtractOp> extracts;
+  for (Operation &op : body->without_terminator())
+    if (auto e = dyn_cast<tensor::ExtractOp>(op); e && e.getTensor() == table)
+      extracts.push_back(e);
+  SmallVector<Value> lbs, ubs, steps;
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  for (Range r :
+       cast<linalg::LinalgOp>(g.getOperation()).createLoopRanges(b, loc)) {
+    lbs.push_back(zero);
+    ubs.push_back(getValueOrCreateConstantIndexOp(b, loc, r.size));
+    steps.push_back(one);
+  }
+  Value init = zerosLike(b, loc, table);
+  Operation *failedOp = nullptr;
+  bool any = false;
+  scf::LoopNest nest = scf::buildLoopNest(
+      b, loc, lbs, ubs, steps, ValueRange{init},
+      [&](OpBuilder &nb, Location l, ValueRange ivs,
+          ValueRange iterArgs) -> scf::ValueVector {
+        // The element of `v` at map(ivs).
+        auto element = [&](Value v, AffineMap map) -> Value {
+          SmallVector<Value> indices;
+          for (AffineExpr e : map.getResults()) {
+            AffineMap m = AffineMap::get(map.getNumDims(), 0, e);
+            indices.push_back(getValueOrCreateConstantIndexOp(
+                nb, l,
+                affine::makeComposedFoldedAffineApply(
+                    nb, l, m, getAsOpFoldResult(SmallVector<Value>(ivs)))));
+          }
+          return tensor::ExtractOp::create(nb, l, v, indices);
+        };
+        SmallVector<Value> args;
+        for (OpOperand &operand : g->getOpOperands())
+          args.push_back(
+              isa<RankedTensorType>(operand.get().getType())
+                  ? element(operand.get(), maps[operand.getOperandNumber()])
+                  : operand.get());
+        SmallVector<Value> adjs(numOuts), results(numOuts);
+        for (unsigned k = 0; k < numOuts; ++k) {
+          AffineMap m = maps[g.getNumDpsInputs() + k];
+          if (Value adj = adjoint(g.getResult(k)))
+            adjs[k] = element(adj, m);
+          if (adjs[k] && combiners[k] == Combiner::Select)
+            results[k] = element(g.getResult(k), m);
+        }
+        Value grad = iterArgs[0];
+        for (tensor::ExtractOp e : extracts) {
+          IRMapping primal;
+          Value c =
+              emitContribution(nb, l, g, combiners, reduced, args, ivs, adjs,
+                               results, e.getResult(), failedOp, &primal);
+          if (!c)
+            continue;
+          any = true;
+          SmallVector<Value> indices;
+          for (Value i : e.getIndices())
+            indices.push_back(primal.lookupOrDefault(i));
+          Value old = tensor::ExtractOp::create(nb, l, grad, indices);
+          Value sum = arith::AddFOp::create(nb, l, old, c);
+          grad = tensor::InsertOp::create(nb, l, sum, grad, indices);
+        }
+        return {grad};
+      });
+  if (failedOp)
+    return failedOp->emitOpError("ssm-differentiate: no derivative rule for "
+                                 "this op in the body of a linalg.generic");
+  if (any)
+    addAdjoint(table, nest.results[0]);
   return success();
 }
 

@@ -177,14 +177,45 @@ func.func @product(%x: tensor<4xf32>, %init: tensor<f32>) -> tensor<f32> attribu
 // -----
 
 #id = affine_map<(d0) -> (d0)>
+// An embedding lookup: the adjoint of each element read is added into the
+// table's gradient at the same (computed) index, in a loop nest.
+// CHECK-LABEL: func.func @gather_grad(
+// CHECK-SAME: %[[T:.*]]: tensor<8x4xf32>, %[[IDS:.*]]: tensor<3xindex>, %[[DY:.*]]: tensor<3x4xf32>
+// CHECK: %[[Z:.*]] = linalg.fill
+// CHECK: scf.for %[[I:.*]] = {{.*}} iter_args(%[[G0:.*]] = %[[Z]])
+// CHECK: scf.for %[[J:.*]] = {{.*}} iter_args(%[[G:.*]] = %[[G0]])
+// CHECK-DAG: %[[ID:.*]] = tensor.extract %[[IDS]][%[[I]]]
+// CHECK-DAG: %[[D:.*]] = tensor.extract %[[DY]][%[[I]], %[[J]]]
+// CHECK: %[[C:.*]] = arith.mulf %[[D]], %{{.*}}
+// CHECK: %[[OLD:.*]] = tensor.extract %[[G]][%[[ID]], %[[J]]]
+// CHECK: %[[NEW:.*]] = arith.addf %[[OLD]], %[[C]]
+// CHECK: tensor.insert %[[NEW]] into %[[G]][%[[ID]], %[[J]]]
+#ij = affine_map<(d0, d1) -> (d0, d1)>
+#i = affine_map<(d0, d1) -> (d0)>
+func.func @gather(%t: tensor<8x4xf32>, %ids: tensor<3xindex>) -> tensor<3x4xf32> attributes {ssm.differentiate} {
+  %e = tensor.empty() : tensor<3x4xf32>
+  %y = linalg.generic {indexing_maps = [#i, #ij], iterator_types = ["parallel", "parallel"]}
+      ins(%ids : tensor<3xindex>) outs(%e : tensor<3x4xf32>) {
+  ^bb0(%id: index, %o: f32):
+    %j = linalg.index 1 : index
+    %v = tensor.extract %t[%id, %j] : tensor<8x4xf32>
+    linalg.yield %v : f32
+  } -> tensor<3x4xf32>
+  return %y : tensor<3x4xf32>
+}
+
+// -----
+
+#id = affine_map<(d0) -> (d0)>
 func.func @captured(%x: tensor<4xf32>) -> tensor<4xf32> attributes {ssm.differentiate} {
   %c0 = arith.constant 0 : index
+  %s = tensor.extract %x[%c0] : tensor<4xf32>
   %e = tensor.empty() : tensor<4xf32>
-  %y = linalg.generic {indexing_maps = [#id], iterator_types = ["parallel"]}
-      outs(%e : tensor<4xf32>) {
-  ^bb0(%o: f32):
-    // expected-error @+1 {{reads a value it captures from above that depends on the differentiated arguments}}
-    %v = tensor.extract %x[%c0] : tensor<4xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%x : tensor<4xf32>) outs(%e : tensor<4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    // expected-error @+1 {{reads a value it captures from above that depends on the differentiated arguments (other than through tensor.extract)}}
+    %v = arith.mulf %a, %s : f32
     linalg.yield %v : f32
   } -> tensor<4xf32>
   return %y : tensor<4xf32>

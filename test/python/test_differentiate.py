@@ -185,7 +185,40 @@ func.func @shapes(%x: tensor<4x6xf64>, %b: tensor<2x3x5xf64>) -> (tensor<2x2x5xf
 }
 """
 
+# An embedding lookup (token ids clamped into range) and constant indices
+# in an indexing map (the taps of a convolution).
+GATHER_TAPS = """
+#i = affine_map<(d0, d1) -> (d0)>
+#ij = affine_map<(d0, d1) -> (d0, d1)>
+#w0 = affine_map<(d0, d1) -> (d1, 0)>
+#w2 = affine_map<(d0, d1) -> (d1, 2)>
+func.func @gather_taps(%t: tensor<6x4xf64>, %w: tensor<4x3xf64>, %ids: tensor<?xi64>) -> tensor<?x4xf64>
+    attributes {ssm.differentiate} {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %ids, %c0 : tensor<?xi64>
+  %e = tensor.empty(%n) : tensor<?x4xf64>
+  %y = linalg.generic {indexing_maps = [#i, #w0, #w2, #ij], iterator_types = ["parallel", "parallel"]}
+      ins(%ids, %w, %w : tensor<?xi64>, tensor<4x3xf64>, tensor<4x3xf64>) outs(%e : tensor<?x4xf64>) {
+  ^bb0(%id: i64, %a: f64, %b: f64, %o: f64):
+    %lo = arith.constant 0 : index
+    %hi = arith.constant 5 : index
+    %i = arith.index_cast %id : i64 to index
+    %i1 = arith.minsi %i, %hi : index
+    %i2 = arith.maxsi %i1, %lo : index
+    %j = linalg.index 1 : index
+    %v = tensor.extract %t[%i2, %j] : tensor<6x4xf64>
+    %vv = arith.mulf %v, %v : f64
+    %p = arith.mulf %v, %a : f64
+    %q = arith.mulf %vv, %b : f64
+    %r = arith.addf %p, %q : f64
+    linalg.yield %r : f64
+  } -> tensor<?x4xf64>
+  return %y : tensor<?x4xf64>
+}
+"""
+
 CASES = {
+    "gather_taps": (GATHER_TAPS, {"t": (6, 4), "w": (4, 3), "ids": ("int", (7,), 8)}),
     "elementwise": (ELEMENTWISE, {"a": (4, 5), "b": (4, 5)}),
     "softmax_matmul": (SOFTMAX_MATMUL, {"x": (5, 4), "w": (4, 3)}),
     "norm": (NORM, {"x": (3, 6), "w": (6,)}),
@@ -225,6 +258,9 @@ def check_gradients(model, name, inputs, rng, eps=1e-6, tol=1e-6):
         return sum(float((outs[o] * cot[f"d_{o}"]).sum()) for o in out_names)
 
     for i, x in enumerate(inputs):
+        if x.dtype != np.float64:
+            assert f"d_{in_names[i]}" not in got  # no gradient for ids
+            continue
         fd = np.zeros_like(x)
         for idx in np.ndindex(x.shape):
             plus = [v.copy() for v in inputs]
@@ -242,7 +278,8 @@ def check_gradients(model, name, inputs, rng, eps=1e-6, tol=1e-6):
 def test_gradient(case, rng, tmp_path):
     text, shapes = CASES[case]
     model = compile_module(text, tmp_path)
-    inputs = [rng.standard_normal(s) for s in shapes.values()]
+    inputs = [rng.integers(-1, s[2], s[1]) if s[0] == "int"
+              else rng.standard_normal(s) for s in shapes.values()]
     check_gradients(model, case, inputs, rng)
 
 

@@ -209,7 +209,11 @@ def SSMDifferentiate : Pass<"ssm-differentiate", "::mlir::ModuleOp"> {
       `acc + e` (the adjoint flows to `e` and unchanged to the initial
       value) or `max/min(acc, e)` (the adjoint flows to the points that
       attain the result). Operands must be read through projections of
-      the loops.
+      the loops, constants allowed (a convolution's taps: the gradient goes
+      to that slice). Elements the body reads with `tensor.extract` from a
+      tensor it captures (an embedding lookup) have their adjoints added at
+      the same indices, in a sequential loop nest over the op's iteration
+      space (indices may repeat).
     - named `linalg` ops are generalized first; `linalg.fill` overwrites
       its output (no gradient flows through it).
     - `tensor.extract_slice`, `insert_slice`, `expand_shape`,
@@ -218,8 +222,9 @@ def SSMDifferentiate : Pass<"ssm-differentiate", "::mlir::ModuleOp"> {
     `ssm` dialect ops have no rule yet: lower them first with
     `ssm-materialize-mixers` and `convert-ssm-to-linalg` (the quadratic
     forms, O(L^2) memory per head). A value that a generic's body captures
-    from above, control flow, calls and any other op on a value that
-    depends on the arguments are reported as errors.
+    from above and uses other than through `tensor.extract`, control flow,
+    calls and any other op on a value that depends on the arguments are
+    reported as errors.
   }];
   let options = [
     ListOption<"functions", "functions", "std::string",
@@ -228,9 +233,11 @@ def SSMDifferentiate : Pass<"ssm-differentiate", "::mlir::ModuleOp"> {
     Option<"suffix", "suffix", "std::string", /*default=*/"\"_grad\"",
            "The gradient function's name: the function's name and this">,
   ];
-  let dependentDialects = ["::mlir::arith::ArithDialect",
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect"];
 }
 
