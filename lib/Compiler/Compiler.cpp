@@ -112,6 +112,8 @@ struct Compilation {
 LogicalResult Compilation::deriveGeneration(MLIRContext &context,
                                             OwningOpRef<ModuleOp> &module) {
   GenerationMode mode = options.generation;
+  if (options.gradients)
+    return success(); // main takes the parameters: no prefill/decode
   if (mode == GenerationMode::Off ||
       (mode == GenerationMode::Auto &&
        !SymbolTable::lookupSymbolIn(*module, "main")))
@@ -150,6 +152,12 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
   if (options.target != "cpu" && !cuda)
     return fail("target '" + options.target +
                 "' is not available; the targets are cpu and cuda");
+  if (options.gradients && cuda)
+    return fail("--gradients needs --target=cpu for now (the CUDA target "
+                "has no gradient kernels yet)");
+  if (options.gradients && options.generation == GenerationMode::On)
+    return fail("--gradients builds main and main_grad only; it cannot be "
+                "combined with --generation=on");
   std::string cudaFormat, cudaToolkit;
   if (cuda) {
     StringRef arch = options.cudaArch;
@@ -210,7 +218,10 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
   OwningOpRef<ModuleOp> module;
   TimingScope importTimer = rootTimer.nest("import");
   if (inputPath.ends_with(".onnx")) {
-    module = onnx_frontend::importONNXFile(&context, inputPath, error);
+    onnx_frontend::ImportOptions importOptions;
+    importOptions.parametersAsArguments = options.gradients;
+    module = onnx_frontend::importONNXFile(&context, inputPath, error,
+                                           importOptions);
     if (!module)
       return fail(inputPath + ": " + error);
   } else {
@@ -240,6 +251,20 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
       failed(deriveGeneration(context, module)))
     return failure();
 
+  // Training: the mixers in their quadratic form, then main_grad (an entry
+  // point, so before they are collected).
+  if (compileTo >= CompilePhase::Graph && options.gradients) {
+    PassManager gpm(&context);
+    TimingScope gradientTimer = rootTimer.nest("gradients");
+    gpm.enableTiming(gradientTimer);
+    gpm.addPass(createCanonicalizerPass());
+    gpm.addPass(createSSMMaterializeMixers());
+    gpm.addPass(createConvertSSMToLinalg());
+    gpm.addPass(createSSMDifferentiate(SSMDifferentiateOptions{{"main"}}));
+    if (failed(gpm.run(*module)))
+      return failure();
+  }
+
   // Public functions are entry points: give them C interfaces. Their
   // arguments are the caller's arrays: read-only unless marked otherwise
   // (the generation state of prefill and decode is updated in place).
@@ -266,6 +291,7 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
     return failure();
   if (compileTo >= CompilePhase::Graph)
     pm.addPass(createCanonicalizerPass());
+
   if (compileTo >= CompilePhase::Algorithm)
     addAlgorithmPasses(pm, options.mixerForm, options.chunkSize);
   if (compileTo >= CompilePhase::Bufferize)
@@ -476,6 +502,7 @@ bool mlir::ssm::compile(const CompileRequest &request,
   if (!generation)
     return bad("generation", request.generation, "auto, on, off");
   options.generation = *generation;
+  options.gradients = request.gradients;
   if (request.prefillLogits != "last" && request.prefillLogits != "all")
     return bad("prefill_logits", request.prefillLogits, "last, all");
   options.prefillLogitsAll = request.prefillLogits == "all";

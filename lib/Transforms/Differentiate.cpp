@@ -29,6 +29,7 @@
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/JSON.h"
+#include <functional>
 
 #include "llvm/Support/MathExtras.h"
 
@@ -248,6 +249,10 @@ private:
   enum class Combiner { None, Add, Select };
 
   LogicalResult reverseGeneric(linalg::GenericOp g);
+  Value sumGroups(Location loc, Value t,
+                  ArrayRef<std::pair<size_t, int64_t>> groups);
+  Value reverseDims(Location loc, Value t,
+                    ArrayRef<std::pair<size_t, int64_t>> flips);
   Value emitContribution(OpBuilder &nb, Location l, linalg::GenericOp g,
                          ArrayRef<Combiner> combiners, ArrayRef<Value> reduced,
                          ValueRange args, ValueRange ivs, ArrayRef<Value> adjs,
@@ -468,31 +473,69 @@ LogicalResult Differentiator::reverseGeneric(linalg::GenericOp g) {
   if (captured.wasInterrupted())
     return failure();
 
-  // The combiners of the reduced outputs: acc + e or max/min(acc, e).
+  // The combiners of the reduced outputs: additive in the accumulator
+  // (acc + e, also under selects: a masked sum), or max/min(acc, e).
   SmallVector<Combiner> combiners(numOuts, Combiner::None);
   SmallVector<Value> reduced(numOuts); // e, the value combined into acc
+  auto isAcc = [&](Value v) {
+    auto a = dyn_cast<BlockArgument>(v);
+    return a && a.getOwner() == body && a.getArgNumber() >= numIns;
+  };
+  std::function<bool(Value)> dependsOnAcc = [&](Value v) -> bool {
+    if (isAcc(v))
+      return true;
+    Operation *def = v.getDefiningOp();
+    if (!def || def->getBlock() != body)
+      return false;
+    return llvm::any_of(def->getOperands(), dependsOnAcc);
+  };
+  // y = acc + (terms that do not depend on any accumulator).
+  std::function<bool(Value, Value)> additive = [&](Value y, Value acc) -> bool {
+    if (y == acc)
+      return true;
+    Operation *def = y.getDefiningOp();
+    if (!def || def->getBlock() != body)
+      return false;
+    if (isa<arith::AddFOp>(def))
+      return (additive(def->getOperand(0), acc) &&
+              !dependsOnAcc(def->getOperand(1))) ||
+             (additive(def->getOperand(1), acc) &&
+              !dependsOnAcc(def->getOperand(0)));
+    if (isa<arith::SubFOp>(def))
+      return additive(def->getOperand(0), acc) &&
+             !dependsOnAcc(def->getOperand(1));
+    if (auto sel = dyn_cast<arith::SelectOp>(def))
+      return !dependsOnAcc(sel.getCondition()) &&
+             additive(sel.getTrueValue(), acc) &&
+             additive(sel.getFalseValue(), acc);
+    return false;
+  };
   for (unsigned k = 0; k < numOuts; ++k) {
     if (!reduces || !adjoint(g.getResult(k)))
       continue;
     BlockArgument acc = body->getArgument(numIns + k);
-    Operation *def = yield.getOperand(k).getDefiningOp();
+    Value y = yield.getOperand(k);
+    if (additive(y, acc)) {
+      // d(y)/d(x) with the accumulators held constant is d(e)/d(x).
+      combiners[k] = Combiner::Add;
+      reduced[k] = y;
+      continue;
+    }
+    Operation *def = y.getDefiningOp();
     bool single = acc.hasOneUse() && def && def->getNumOperands() == 2 &&
                   llvm::is_contained(def->getOperands(), Value(acc));
-    if (single) {
-      Value other =
+    if (single && isa<arith::MaximumFOp, arith::MaxNumFOp, arith::MinimumFOp,
+                      arith::MinNumFOp>(def)) {
+      combiners[k] = Combiner::Select;
+      reduced[k] =
           def->getOperand(0) == acc ? def->getOperand(1) : def->getOperand(0);
-      if (isa<arith::AddFOp>(def))
-        combiners[k] = Combiner::Add;
-      else if (isa<arith::MaximumFOp, arith::MaxNumFOp, arith::MinimumFOp,
-                   arith::MinNumFOp>(def))
-        combiners[k] = Combiner::Select;
-      reduced[k] = other;
+      continue;
     }
-    if (combiners[k] == Combiner::None)
-      return g.emitOpError("ssm-differentiate: output #")
-             << k
-             << " is reduced by a combiner other than a sum, max or min of "
-                "the accumulator; no reverse rule";
+    return g.emitOpError("ssm-differentiate: output #")
+           << k
+           << " is reduced by a combiner other than a sum (acc + e, possibly "
+              "masked by selects), max or min of the accumulator; no reverse "
+              "rule";
   }
 
   for (Value table : tables)
@@ -533,10 +576,13 @@ LogicalResult Differentiator::reverseGeneric(linalg::GenericOp g) {
     AffineMap map = maps[j];
     auto operandType = cast<RankedTensorType>(operand.getType());
     SmallVector<AffineExpr> loopResults;
-    SmallVector<OpFoldResult> offsets, sizes, reducedSizes;
+    SmallVector<OpFoldResult> offsets, sizes, reducedSizes, loopSizes;
+    SmallVector<std::pair<size_t, int64_t>> groups; // (dim, group size)
+    SmallVector<std::pair<size_t, int64_t>> flips;  // (dim, c): c - d
     llvm::SmallBitVector used(g.getNumLoops());
     bool projection = true;
-    for (auto [r, e] : llvm::enumerate(map.getResults())) {
+    for (auto [r, result] : llvm::enumerate(map.getResults())) {
+      AffineExpr e = result;
       OpFoldResult size =
           tensor::getMixedSize(b, loc, operand, static_cast<int64_t>(r));
       if (auto c = dyn_cast<AffineConstantExpr>(e)) {
@@ -544,15 +590,58 @@ LogicalResult Differentiator::reverseGeneric(linalg::GenericOp g) {
         sizes.push_back(b.getIndexAttr(1));
         continue;
       }
+      // d floordiv c: c consecutive points of loop d share the element (a
+      // group of heads reading one key or B/C head): the gradient is
+      // computed along d, then summed over each group.
+      int64_t factor = 1;
+      if (auto bin = dyn_cast<AffineBinaryOpExpr>(e);
+          bin && bin.getKind() == AffineExprKind::FloorDiv) {
+        auto c = dyn_cast<AffineConstantExpr>(bin.getRHS());
+        if (c && c.getValue() > 0) {
+          factor = c.getValue();
+          e = bin.getLHS();
+        }
+      }
+      // c - d over d in [0, c]: the dimension reversed (the partner of a
+      // rotary pair): the gradient is computed along d, then reversed.
+      std::optional<int64_t> reflect;
+      if (auto sum = dyn_cast<AffineBinaryOpExpr>(e);
+          sum && sum.getKind() == AffineExprKind::Add) {
+        AffineExpr lhs = sum.getLHS(), rhs = sum.getRHS();
+        if (isa<AffineConstantExpr>(lhs))
+          std::swap(lhs, rhs);
+        auto c = dyn_cast<AffineConstantExpr>(rhs);
+        auto mul = dyn_cast<AffineBinaryOpExpr>(lhs);
+        if (c && mul && mul.getKind() == AffineExprKind::Mul &&
+            isa<AffineDimExpr>(mul.getLHS())) {
+          auto m = dyn_cast<AffineConstantExpr>(mul.getRHS());
+          std::optional<int64_t> n = getConstantIntValue(size);
+          if (m && m.getValue() == -1 && n && *n == c.getValue() + 1) {
+            reflect = c.getValue();
+            e = mul.getLHS();
+          }
+        }
+      }
       auto d = dyn_cast<AffineDimExpr>(e);
       if (!d || used.test(d.getPosition())) {
         projection = false;
         break;
       }
+      if (reflect)
+        flips.push_back({reducedSizes.size(), *reflect});
       used.set(d.getPosition());
       loopResults.push_back(e);
       offsets.push_back(b.getIndexAttr(0));
       sizes.push_back(size);
+      if (factor != 1) {
+        if (loopSizes.empty())
+          for (Range range : cast<linalg::LinalgOp>(g.getOperation())
+                                 .createLoopRanges(b, loc))
+            loopSizes.push_back(range.size);
+        groups.push_back({reducedSizes.size(), factor});
+        reducedSizes.push_back(loopSizes[d.getPosition()]);
+        continue;
+      }
       reducedSizes.push_back(size);
     }
     if (!projection)
@@ -586,7 +675,7 @@ LogicalResult Differentiator::reverseGeneric(linalg::GenericOp g) {
       iters.push_back(used.test(d) ? utils::IteratorType::parallel
                                    : utils::IteratorType::reduction);
     Value init;
-    if (!sliced) {
+    if (!sliced && groups.empty() && flips.empty()) {
       init = zerosLike(b, loc, operand);
     } else {
       Value empty = tensor::EmptyOp::create(b, loc, reducedSizes,
@@ -627,6 +716,18 @@ LogicalResult Differentiator::reverseGeneric(linalg::GenericOp g) {
       continue;
     }
     Value result = grad.getResult(0);
+    if (!flips.empty())
+      result = reverseDims(loc, result, flips);
+    if (!groups.empty())
+      result = sumGroups(loc, result, groups);
+    // Static sizes the group sums found may be dynamic in the operand.
+    SmallVector<int64_t> shape;
+    for (auto [r, e] : llvm::enumerate(map.getResults()))
+      if (!isa<AffineConstantExpr>(e))
+        shape.push_back(operandType.getDimSize(r));
+    auto wanted = RankedTensorType::get(shape, operandType.getElementType());
+    if (result.getType() != wanted)
+      result = tensor::CastOp::create(b, loc, wanted, result);
     if (sliced) {
       SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
       result = tensor::InsertSliceOp::create(
@@ -719,6 +820,97 @@ LogicalResult Differentiator::scatterGathered(linalg::GenericOp g, Value table,
   if (any)
     addAdjoint(table, nest.results[0]);
   return success();
+}
+
+/// `t` with the dimensions of `flips` (dimension, c) reversed: element i
+/// taken from c - i.
+Value Differentiator::reverseDims(Location loc, Value t,
+                                  ArrayRef<std::pair<size_t, int64_t>> flips) {
+  auto type = cast<RankedTensorType>(t.getType());
+  SmallVector<AffineExpr> read;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    read.push_back(b.getAffineDimExpr(i));
+  for (auto [i, c] : flips)
+    read[i] = b.getAffineConstantExpr(c) - b.getAffineDimExpr(i);
+  Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, t),
+                                       type.getElementType());
+  SmallVector<utils::IteratorType> iters(type.getRank(),
+                                         utils::IteratorType::parallel);
+  auto op = linalg::GenericOp::create(
+      b, loc, TypeRange{type}, ValueRange{t}, ValueRange{init},
+      ArrayRef<AffineMap>{
+          AffineMap::get(type.getRank(), 0, read, b.getContext()),
+          b.getMultiDimIdentityMap(type.getRank())},
+      iters, [](OpBuilder &nb, Location l, ValueRange args) {
+        linalg::YieldOp::create(nb, l, args[0]);
+      });
+  return op.getResult(0);
+}
+
+/// Sums groups of consecutive elements of `t`: (dimension, group size) in
+/// `groups`; each such dimension shrinks by its group size.
+Value Differentiator::sumGroups(Location loc, Value t,
+                                ArrayRef<std::pair<size_t, int64_t>> groups) {
+  auto type = cast<RankedTensorType>(t.getType());
+  SmallVector<ReassociationIndices> reassociation;
+  SmallVector<OpFoldResult> expandedSizes;
+  SmallVector<int64_t> expandedShape;
+  SmallVector<bool> inner;
+  unsigned next = 0;
+  DenseMap<size_t, int64_t> factorOf(groups.begin(), groups.end());
+  for (int64_t i = 0; i < type.getRank(); ++i) {
+    OpFoldResult full = tensor::getMixedSize(b, loc, t, i);
+    auto it = factorOf.find(i);
+    if (it == factorOf.end()) {
+      reassociation.push_back({next++});
+      expandedSizes.push_back(full);
+      expandedShape.push_back(type.getDimSize(i));
+      inner.push_back(false);
+      continue;
+    }
+    int64_t f = it->second;
+    OpFoldResult outerSize = affine::makeComposedFoldedAffineApply(
+        b, loc, b.getAffineSymbolExpr(0).floorDiv(f), {full});
+    reassociation.push_back({next, next + 1});
+    next += 2;
+    expandedSizes.push_back(outerSize);
+    expandedSizes.push_back(b.getIndexAttr(f));
+    std::optional<int64_t> o = getConstantIntValue(outerSize);
+    expandedShape.push_back(o ? *o : ShapedType::kDynamic);
+    expandedShape.push_back(f);
+    inner.push_back(false);
+    inner.push_back(true);
+  }
+  auto expandedType =
+      RankedTensorType::get(expandedShape, type.getElementType());
+  Value expanded = tensor::ExpandShapeOp::create(b, loc, expandedType, t,
+                                                 reassociation, expandedSizes);
+  SmallVector<AffineExpr> kept;
+  SmallVector<OpFoldResult> keptSizes;
+  SmallVector<utils::IteratorType> iters;
+  for (auto [i, isInner] : llvm::enumerate(inner)) {
+    iters.push_back(isInner ? utils::IteratorType::reduction
+                            : utils::IteratorType::parallel);
+    if (!isInner) {
+      kept.push_back(b.getAffineDimExpr(i));
+      keptSizes.push_back(expandedSizes[i]);
+    }
+  }
+  Value empty =
+      tensor::EmptyOp::create(b, loc, keptSizes, type.getElementType());
+  Value zero =
+      arith::ConstantOp::create(b, loc, b.getZeroAttr(type.getElementType()));
+  Value init = linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+  auto sum = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{expanded}, ValueRange{init},
+      ArrayRef<AffineMap>{
+          b.getMultiDimIdentityMap(inner.size()),
+          AffineMap::get(inner.size(), 0, kept, b.getContext())},
+      iters, [](OpBuilder &nb, Location l, ValueRange args) {
+        Value s = arith::AddFOp::create(nb, l, args[0], args[1]);
+        linalg::YieldOp::create(nb, l, s);
+      });
+  return sum.getResult(0);
 }
 
 /// The name of argument/result i from its ssm.name attribute.

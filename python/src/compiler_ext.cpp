@@ -29,7 +29,7 @@ NB_MODULE(_compiler, m) {
          const std::string &generation, const std::string &prefillLogits,
          int64_t chunkSize, int64_t optLevel, int64_t constantDataThreshold,
          const std::string &cudaArch, const std::string &cudaFormat,
-         const std::string &cudaToolkit) {
+         const std::string &cudaToolkit, bool gradients) {
         mlir::ssm::CompileRequest r;
         r.input = input;
         r.output = output;
@@ -45,6 +45,7 @@ NB_MODULE(_compiler, m) {
         r.cudaArch = cudaArch;
         r.cudaFormat = cudaFormat;
         r.cudaToolkit = cudaToolkit;
+        r.gradients = gradients;
         std::string diagnostics;
         bool ok;
         {
@@ -57,6 +58,6 @@ NB_MODULE(_compiler, m) {
       nb::arg("compile_to"), nb::arg("mixer_form"), nb::arg("generation"),
       nb::arg("prefill_logits"), nb::arg("chunk_size"), nb::arg("opt_level"),
       nb::arg("constant_data_threshold"), nb::arg("cuda_arch"),
-      nb::arg("cuda_format"), nb::arg("cuda_toolkit"),
+      nb::arg("cuda_format"), nb::arg("cuda_toolkit"), nb::arg("gradients"),
       "Compiles as ssmc does; returns (ok, diagnostics text).");
 }

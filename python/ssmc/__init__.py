@@ -292,7 +292,8 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
             target: str = "cpu", *, opt_level: int = 2, mixer_form: str = "chunked",
             chunk_size: int = 0, generation: str = "auto", prefill_logits: str = "last",
             constant_data_threshold: int = 64 * 1024, cuda_arch: str = "sm_80",
-            cuda_format: str = "auto", cuda_toolkit: str = "") -> Model:
+            cuda_format: str = "auto", cuda_toolkit: str = "",
+            gradients: bool = False) -> Model:
     """Compiles an ONNX model (a path, or the bytes of a model without
     external data) or an .mlir file to a model library, in process, and
     loads it. The library goes to `output` (default: a temporary file,
@@ -301,7 +302,10 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
     (0: the cost model), generation auto|on|off, prefill_logits last|all,
     constant_data_threshold (bytes); for target "cuda", cuda_arch (sm_80,
     sm_90a, ...), cuda_format auto|ptx|fatbin and cuda_toolkit (a CUDA
-    toolkit directory; default: found). Compiler errors raise `CompileError`
+    toolkit directory; default: found); gradients=True makes the
+    parameters inputs of "main" and adds "main_grad" (see `ssmc --help`:
+    the gradient of each float input for cotangents d_<output>). Compiler
+    errors raise `CompileError`
     with its diagnostics; notes (such as why prefill and decode were not
     derived) are kept in `model.compile_notes`."""
     from . import _compiler  # loads MLIR and LLVM: only when compiling
@@ -323,7 +327,7 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
         ok, diagnostics = _compiler.compile(
             str(source), str(output), target, "so", "serialize", mixer_form, generation,
             prefill_logits, int(chunk_size), int(opt_level), int(constant_data_threshold),
-            str(cuda_arch), str(cuda_format), str(cuda_toolkit))
+            str(cuda_arch), str(cuda_format), str(cuda_toolkit), bool(gradients))
     finally:
         if tmp is not None:
             tmp.cleanup()

@@ -164,7 +164,7 @@ func.func @no_rule(%x: tensor<4xf32>) -> tensor<4xf32> attributes {ssm.different
 #id = affine_map<(d0) -> (d0)>
 #row = affine_map<(d0) -> ()>
 func.func @product(%x: tensor<4xf32>, %init: tensor<f32>) -> tensor<f32> attributes {ssm.differentiate} {
-  // expected-error @+1 {{output #0 is reduced by a combiner other than a sum, max or min of the accumulator; no reverse rule}}
+  // expected-error @+1 {{output #0 is reduced by a combiner other than a sum (acc + e, possibly masked by selects), max or min of the accumulator; no reverse rule}}
   %y = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["reduction"]}
       ins(%x : tensor<4xf32>) outs(%init : tensor<f32>) {
   ^bb0(%a: f32, %acc: f32):
@@ -219,4 +219,54 @@ func.func @captured(%x: tensor<4xf32>) -> tensor<4xf32> attributes {ssm.differen
     linalg.yield %v : f32
   } -> tensor<4xf32>
   return %y : tensor<4xf32>
+}
+
+// -----
+
+#x = affine_map<(d0, d1) -> (d1)>
+#y = affine_map<(d0, d1) -> (d0)>
+// A masked cumulative sum (y[i] = sum_{j <= i} x[j]): the combiner adds
+// under a select; the adjoint of x[j] sums dy[i] over i >= j.
+// CHECK-LABEL: func.func @masked_sum_grad(
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "parallel"]
+// CHECK: arith.cmpi ule
+// CHECK: arith.select
+func.func @masked_sum(%x: tensor<5xf32>, %init: tensor<5xf32>) -> tensor<5xf32> attributes {ssm.differentiate} {
+  %y = linalg.generic {indexing_maps = [#x, #y], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<5xf32>) outs(%init : tensor<5xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %i = linalg.index 0 : index
+    %j = linalg.index 1 : index
+    %le = arith.cmpi ule, %j, %i : index
+    %s = arith.addf %acc, %a : f32
+    %r = arith.select %le, %s, %acc : f32
+    linalg.yield %r : f32
+  } -> tensor<5xf32>
+  return %y : tensor<5xf32>
+}
+
+// -----
+
+#k = affine_map<(d0, d1) -> (d0 floordiv 2, d1)>
+#o = affine_map<(d0, d1) -> (d0, d1)>
+#pair = affine_map<(d0, d1) -> (d0, -d1 + 1)>
+// A key shared by groups of 2 heads (GQA, d0 floordiv 2): the gradient is
+// taken per head, then summed over each group. The partner of a rotary pair
+// (-d1 + 1): the gradient is taken along d1, then reversed.
+// CHECK-LABEL: func.func @grouped_grad(
+// CHECK: %[[PERHEAD:.*]] = linalg.generic {{.*}} ins(%arg0, %arg1, %arg2, %arg3 : {{.*}}) outs(%{{.*}} : tensor<4x2xf32>)
+// CHECK: %[[SPLIT:.*]] = tensor.expand_shape %[[PERHEAD]] {{\[}}[0, 1], [2]] output_shape [2, 2, 2] : tensor<4x2xf32> into tensor<2x2x2xf32>
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[SPLIT]] : tensor<2x2x2xf32>)
+// CHECK: %[[DKEY:.*]] = tensor.cast %[[SUM]] : tensor<2x2xf32> to tensor<?x2xf32>
+// CHECK: %[[ALONG:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<4x2xf32>)
+// CHECK: %[[DX:.*]] = linalg.generic {indexing_maps = [#[[REV:.*]], #{{.*}}], {{.*}} ins(%[[ALONG]] : tensor<4x2xf32>)
+// CHECK: return %{{.*}}, %[[DKEY]], %[[DX]],
+func.func @grouped(%key: tensor<?x2xf32>, %x: tensor<4x2xf32>, %init: tensor<4x2xf32>) -> tensor<4x2xf32> attributes {ssm.differentiate} {
+  %y = linalg.generic {indexing_maps = [#k, #pair, #o], iterator_types = ["parallel", "parallel"]}
+      ins(%key, %x : tensor<?x2xf32>, tensor<4x2xf32>) outs(%init : tensor<4x2xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    linalg.yield %p : f32
+  } -> tensor<4x2xf32>
+  return %y : tensor<4x2xf32>
 }

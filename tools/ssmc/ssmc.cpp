@@ -113,6 +113,16 @@ cl::opt<PrefillLogits> prefillLogits(
                clEnumValN(PrefillLogits::All, "all",
                           "every token's (to score a prompt)")),
     cl::init(PrefillLogits::Last), cl::cat(category));
+cl::opt<bool> gradients(
+    "gradients",
+    cl::desc("Training: the ONNX model's parameters (float initializers of "
+             "more than one element) become inputs of main, after the graph "
+             "inputs and named as the initializers; main_grad takes main's "
+             "inputs and a cotangent d_<output> of each float output and "
+             "returns main's outputs and the gradient d_<input> of each float "
+             "input (reverse mode, ssm-differentiate; mixers in their "
+             "quadratic form). CPU target only; no prefill/decode"),
+    cl::init(false), cl::cat(category));
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0..3"), cl::Prefix,
                            cl::init(2), cl::cat(category));
 
@@ -183,6 +193,7 @@ int main(int argc, char **argv) {
   options.prefillLogitsAll = prefillLogits == PrefillLogits::All;
   options.optLevel = optLevel;
   options.constantDataThreshold = constantDataThreshold;
+  options.gradients = gradients;
   ssm::CompileHooks hooks;
   hooks.timing = &rootTimer;
   hooks.configurePassManager = [](PassManager &pm) {

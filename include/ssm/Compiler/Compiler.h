@@ -76,6 +76,10 @@ struct CompileOptions {
   unsigned optLevel = 2;
   /// Constants of at least this many bytes bypass LLVM (0: none do).
   uint64_t constantDataThreshold = 64 * 1024;
+  /// Training: the parameters (float initializers of an ONNX model) become
+  /// arguments of main, and main_grad (ssm-differentiate) returns their
+  /// gradients for a cotangent of each output. No prefill/decode.
+  bool gradients = false;
 };
 
 /// Hooks of a caller: `configurePassManager` applies command-line pass

@@ -974,6 +974,24 @@ LogicalResult Importer::importGraph(func::FuncOp &func) {
     argTypes.push_back(RankedTensorType::get(dims, et));
     args.push_back(&in);
   }
+  // Parameters as arguments: the float initializers of more than one
+  // element (scalars stay constants: epsilons and the like).
+  SmallVector<const onnx::TensorProto *> params;
+  llvm::StringSet<> paramNames;
+  if (parametersAsArguments) {
+    for (const onnx::TensorProto &init : graph.initializer()) {
+      Type et = elementTypeOf(context, init.data_type());
+      int64_t numel = 1;
+      for (int64_t d : init.dims())
+        numel *= d;
+      if (!et || !isa<FloatType>(et) || init.dims_size() == 0 || numel <= 1)
+        continue;
+      argTypes.push_back(RankedTensorType::get(
+          SmallVector<int64_t>(init.dims().begin(), init.dims().end()), et));
+      params.push_back(&init);
+      paramNames.insert(init.name());
+    }
+  }
 
   func = func::FuncOp::create(builder, UnknownLoc::get(context), "main",
                               builder.getFunctionType(argTypes, {}));
@@ -1009,10 +1027,21 @@ LogicalResult Importer::importGraph(func::FuncOp &func) {
     func.setArgAttr(i, "ssm.name", builder.getStringAttr(in->name()));
     values[in->name()] = t;
   }
+  for (auto [i, p] : llvm::enumerate(params)) {
+    unsigned index = args.size() + i;
+    Value arg = entry->getArgument(index);
+    auto type = cast<RankedTensorType>(arg.getType());
+    Tensor t{arg, type.getElementType(), {}, std::nullopt, nullptr};
+    for (int64_t d : type.getShape())
+      t.shape.push_back(cst(d));
+    inputsInfo.push_back(IOInfo{p->name(), p->data_type(), t.shape});
+    func.setArgAttr(index, "ssm.name", builder.getStringAttr(p->name()));
+    values[p->name()] = t;
+  }
 
   findTokenInput(func);
   for (const onnx::TensorProto &init : graph.initializer())
-    if (failed(importInitializer(init)))
+    if (!paramNames.contains(init.name()) && failed(importInitializer(init)))
       return failure();
 
   for (const onnx::NodeProto &node : graph.node()) {
@@ -1113,7 +1142,8 @@ void mlir::ssm::onnx_frontend::registerImportDialects(
 
 OwningOpRef<ModuleOp>
 mlir::ssm::onnx_frontend::importONNXFile(MLIRContext *context, StringRef path,
-                                         std::string &error) {
+                                         std::string &error,
+                                         const ImportOptions &options) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer) {
@@ -1143,5 +1173,6 @@ mlir::ssm::onnx_frontend::importONNXFile(MLIRContext *context, StringRef path,
   if (dir.empty())
     dir = ".";
   Importer importer(context, model, dir.str().str(), error);
+  importer.parametersAsArguments = options.parametersAsArguments;
   return importer.run();
 }

@@ -76,6 +76,9 @@ public:
 
   OwningOpRef<ModuleOp> run();
 
+  /// See ImportOptions.
+  bool parametersAsArguments = false;
+
   //===--------------------------------------------------------------------===//
   // Diagnostics and attributes
   //===--------------------------------------------------------------------===//

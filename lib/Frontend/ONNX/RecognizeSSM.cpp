@@ -211,7 +211,8 @@ bool Importer::recognizeSSD(Node &n) {
   if (!cumAxis || cumAxis->size() != 1 ||
       ((*cumAxis)[0] != 1 && (*cumAxis)[0] != -2))
     return false;
-  // The log decay: dt * A with A a negative constant and dt >= 0 a Softplus
+  // The log decay: dt * A with A a negative constant (or a parameter) and
+  // dt >= 0 a Softplus
   // output (Mamba-2), or -softplus(A_log) (Discrete Mamba-2).
   std::string dtName, aName, aLogName;
   if (const onnx::NodeProto *dA = m.single(cum->input(0), "Mul")) {
@@ -219,8 +220,11 @@ bool Importer::recognizeSSD(Node &n) {
       Tensor *a = lookup(dA->input(1 - i));
       std::optional<SmallVector<double>> av =
           a ? constFloats(*a) : std::nullopt;
-      if (a && a->rank() == 1 && av &&
-          llvm::all_of(*av, [](double v) { return v <= 0; })) {
+      // A parameter when the parameters are arguments (training): its
+      // sign is the model's business (usually -exp(A_log)).
+      if (a && a->rank() == 1 &&
+          ((av && llvm::all_of(*av, [](double v) { return v <= 0; })) ||
+           (!av && parametersAsArguments))) {
         dtName = dA->input(i);
         aName = dA->input(1 - i);
       }

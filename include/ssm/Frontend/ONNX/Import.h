@@ -29,11 +29,20 @@ namespace mlir::ssm::onnx_frontend {
 constexpr int64_t kMinOpset = 13;
 constexpr int64_t kMaxOpset = 27;
 
+struct ImportOptions {
+  /// The floating-point initializers of more than one element (the
+  /// parameters) become arguments of `@main` after the graph inputs, named
+  /// as the initializers, instead of constants: for training, where they
+  /// change from call to call.
+  bool parametersAsArguments = false;
+};
+
 /// Imports the ONNX model at `path` (external data files are read relative to
 /// its directory). On failure returns null and sets `error` to one message that
 /// names the offending node, op and opset where there is one.
 OwningOpRef<ModuleOp> importONNXFile(MLIRContext *context, StringRef path,
-                                     std::string &error);
+                                     std::string &error,
+                                     const ImportOptions &options = {});
 
 /// Registers the dialects the importer creates ops of.
 void registerImportDialects(DialectRegistry &registry);
