@@ -112,7 +112,7 @@ struct Compilation {
 LogicalResult Compilation::deriveGeneration(MLIRContext &context,
                                             OwningOpRef<ModuleOp> &module) {
   GenerationMode mode = options.generation;
-  if (options.gradients)
+  if (options.gradients || options.train)
     return success(); // main takes the parameters: no prefill/decode
   if (mode == GenerationMode::Off ||
       (mode == GenerationMode::Auto &&
@@ -152,12 +152,13 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
   if (options.target != "cpu" && !cuda)
     return fail("target '" + options.target +
                 "' is not available; the targets are cpu and cuda");
-  if (options.gradients && cuda)
-    return fail("--gradients needs --target=cpu for now (the CUDA target "
-                "has no gradient kernels yet)");
-  if (options.gradients && options.generation == GenerationMode::On)
-    return fail("--gradients builds main and main_grad only; it cannot be "
-                "combined with --generation=on");
+  if ((options.gradients || options.train) && cuda)
+    return fail("--gradients and --train need --target=cpu for now (the "
+                "CUDA target has no gradient kernels yet)");
+  if ((options.gradients || options.train) &&
+      options.generation == GenerationMode::On)
+    return fail("--gradients and --train build training entry points only; "
+                "they cannot be combined with --generation=on");
   std::string cudaFormat, cudaToolkit;
   if (cuda) {
     StringRef arch = options.cudaArch;
@@ -219,7 +220,7 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
   TimingScope importTimer = rootTimer.nest("import");
   if (inputPath.ends_with(".onnx")) {
     onnx_frontend::ImportOptions importOptions;
-    importOptions.parametersAsArguments = options.gradients;
+    importOptions.parametersAsArguments = options.gradients || options.train;
     module = onnx_frontend::importONNXFile(&context, inputPath, error,
                                            importOptions);
     if (!module)
@@ -253,14 +254,18 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
 
   // Training: the mixers in their quadratic form, then main_grad (an entry
   // point, so before they are collected).
-  if (compileTo >= CompilePhase::Graph && options.gradients) {
+  if (compileTo >= CompilePhase::Graph &&
+      (options.gradients || options.train)) {
     PassManager gpm(&context);
     TimingScope gradientTimer = rootTimer.nest("gradients");
     gpm.enableTiming(gradientTimer);
     gpm.addPass(createCanonicalizerPass());
     gpm.addPass(createSSMMaterializeMixers());
     gpm.addPass(createConvertSSMToLinalg());
-    gpm.addPass(createSSMDifferentiate(SSMDifferentiateOptions{{"main"}}));
+    if (options.gradients)
+      gpm.addPass(createSSMDifferentiate(SSMDifferentiateOptions{{"main"}}));
+    if (options.train)
+      gpm.addPass(createSSMBuildTrainStep());
     if (failed(gpm.run(*module)))
       return failure();
   }
@@ -503,6 +508,7 @@ bool mlir::ssm::compile(const CompileRequest &request,
     return bad("generation", request.generation, "auto, on, off");
   options.generation = *generation;
   options.gradients = request.gradients;
+  options.train = request.train;
   if (request.prefillLogits != "last" && request.prefillLogits != "all")
     return bad("prefill_logits", request.prefillLogits, "last, all");
   options.prefillLogitsAll = request.prefillLogits == "all";

@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ssm/Transforms/Differentiate.h"
 #include "ssm/Transforms/Passes.h"
 
 #include "ssm/Dialect/SSM/IR/SSMDialect.h"
@@ -974,8 +975,9 @@ gradientSignature(StringRef signature, StringRef name,
   return text;
 }
 
-static LogicalResult differentiate(func::FuncOp f, StringRef suffix,
-                                   SymbolTable &symbols) {
+FailureOr<func::FuncOp> mlir::ssm::buildGradientFunction(func::FuncOp f,
+                                                         StringRef suffix,
+                                                         SymbolTable &symbols) {
   MLIRContext *ctx = f.getContext();
   if (f.isExternal())
     return f.emitOpError("ssm-differentiate: the function has no body");
@@ -1076,7 +1078,7 @@ static LogicalResult differentiate(func::FuncOp f, StringRef suffix,
                            "ssm.signature");
     grad->setAttr("ssm.signature", StringAttr::get(ctx, *text));
   }
-  return success();
+  return grad;
 }
 
 namespace {
@@ -1103,7 +1105,7 @@ struct SSMDifferentiate
           targets.push_back(f);
     for (func::FuncOp f : targets) {
       f->removeAttr("ssm.differentiate");
-      if (failed(differentiate(f, suffix, symbols)))
+      if (failed(buildGradientFunction(f, suffix, symbols)))
         return signalPassFailure();
     }
   }

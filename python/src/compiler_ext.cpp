@@ -29,7 +29,7 @@ NB_MODULE(_compiler, m) {
          const std::string &generation, const std::string &prefillLogits,
          int64_t chunkSize, int64_t optLevel, int64_t constantDataThreshold,
          const std::string &cudaArch, const std::string &cudaFormat,
-         const std::string &cudaToolkit, bool gradients) {
+         const std::string &cudaToolkit, bool gradients, bool train) {
         mlir::ssm::CompileRequest r;
         r.input = input;
         r.output = output;
@@ -46,6 +46,7 @@ NB_MODULE(_compiler, m) {
         r.cudaFormat = cudaFormat;
         r.cudaToolkit = cudaToolkit;
         r.gradients = gradients;
+        r.train = train;
         std::string diagnostics;
         bool ok;
         {
@@ -59,5 +60,6 @@ NB_MODULE(_compiler, m) {
       nb::arg("prefill_logits"), nb::arg("chunk_size"), nb::arg("opt_level"),
       nb::arg("constant_data_threshold"), nb::arg("cuda_arch"),
       nb::arg("cuda_format"), nb::arg("cuda_toolkit"), nb::arg("gradients"),
+      nb::arg("train"),
       "Compiles as ssmc does; returns (ok, diagnostics text).");
 }

@@ -31,7 +31,8 @@ from . import _runtime
 
 __all__ = ["Error", "InvalidArgumentError", "NotFoundError", "LoadError",
            "OutOfMemoryError", "DeviceError", "CompileError", "Model", "Session", "Sampling",
-           "compile", "load"]
+           "compile", "load", "Trainer", "cosine_schedule", "warmup_stable_decay_schedule",
+           "save_safetensors", "load_safetensors"]
 
 
 class Error(RuntimeError):
@@ -81,11 +82,16 @@ def _as_input(value: Any, dtype: Optional[str], what: str) -> Any:
                 raise InvalidArgumentError(
                     f"{what} must be {dtype}, got {value.dtype}")
             value = value.astype(want)
-        return np.ascontiguousarray(value)
+        return _contiguous(value)
     if hasattr(value, "__dlpack__"):
         return value
-    array = np.asarray(value, dtype=want)
-    return np.ascontiguousarray(array)
+    return _contiguous(np.asarray(value, dtype=want))
+
+
+def _contiguous(array: np.ndarray) -> np.ndarray:
+    """C-contiguous, keeping 0-d arrays 0-d (np.ascontiguousarray makes them
+    1-d)."""
+    return array if array.flags.c_contiguous else array.copy(order="C")
 
 
 class Model:
@@ -293,7 +299,7 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
             chunk_size: int = 0, generation: str = "auto", prefill_logits: str = "last",
             constant_data_threshold: int = 64 * 1024, cuda_arch: str = "sm_80",
             cuda_format: str = "auto", cuda_toolkit: str = "",
-            gradients: bool = False) -> Model:
+            gradients: bool = False, train: bool = False) -> Model:
     """Compiles an ONNX model (a path, or the bytes of a model without
     external data) or an .mlir file to a model library, in process, and
     loads it. The library goes to `output` (default: a temporary file,
@@ -304,7 +310,8 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
     sm_90a, ...), cuda_format auto|ptx|fatbin and cuda_toolkit (a CUDA
     toolkit directory; default: found); gradients=True makes the
     parameters inputs of "main" and adds "main_grad" (see `ssmc --help`:
-    the gradient of each float input for cotangents d_<output>). Compiler
+    the gradient of each float input for cotangents d_<output>); train=True
+    adds "loss", "loss_grad" and "train_step" (see `Trainer`). Compiler
     errors raise `CompileError`
     with its diagnostics; notes (such as why prefill and decode were not
     derived) are kept in `model.compile_notes`."""
@@ -327,7 +334,8 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
         ok, diagnostics = _compiler.compile(
             str(source), str(output), target, "so", "serialize", mixer_form, generation,
             prefill_logits, int(chunk_size), int(opt_level), int(constant_data_threshold),
-            str(cuda_arch), str(cuda_format), str(cuda_toolkit), bool(gradients))
+            str(cuda_arch), str(cuda_format), str(cuda_toolkit), bool(gradients),
+            bool(train))
     finally:
         if tmp is not None:
             tmp.cleanup()
@@ -346,3 +354,7 @@ def _temporary_dir() -> str:
     if _TEMP is None:
         _TEMP = tempfile.TemporaryDirectory(prefix="ssmc-models-")
     return _TEMP.name
+
+
+from .training import (Trainer, cosine_schedule, load_safetensors,  # noqa: E402
+                       save_safetensors, warmup_stable_decay_schedule)

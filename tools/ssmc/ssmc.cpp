@@ -123,6 +123,17 @@ cl::opt<bool> gradients(
              "input (reverse mode, ssm-differentiate; mixers in their "
              "quadratic form). CPU target only; no prefill/decode"),
     cl::init(false), cl::cat(category));
+cl::opt<bool> train(
+    "train",
+    cl::desc("Training: the parameters become inputs as for --gradients, and "
+             "the library gets loss(input_ids, labels, parameters...) "
+             "(cross-entropy; labels outside the vocabulary ignored), "
+             "loss_grad, and train_step(input_ids, labels, parameters..., "
+             "adam_m.<p>..., adam_v.<p>..., lr, step) -> (loss, grad_norm, "
+             "new parameters and AdamW state): AdamW (0.9, 0.95, eps 1e-8, "
+             "weight decay 0.1), gradients clipped to global norm 1 "
+             "(ssm-build-train-step has the options). CPU target only"),
+    cl::init(false), cl::cat(category));
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0..3"), cl::Prefix,
                            cl::init(2), cl::cat(category));
 
@@ -194,6 +205,7 @@ int main(int argc, char **argv) {
   options.optLevel = optLevel;
   options.constantDataThreshold = constantDataThreshold;
   options.gradients = gradients;
+  options.train = train;
   ssm::CompileHooks hooks;
   hooks.timing = &rootTimer;
   hooks.configurePassManager = [](PassManager &pm) {

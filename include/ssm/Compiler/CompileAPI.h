@@ -35,6 +35,7 @@ struct CompileRequest {
   int64_t optLevel = 2;                  ///< 0..3
   int64_t constantDataThreshold = 65536; ///< bytes; 0: none
   bool gradients = false;                ///< parameters as arguments, main_grad
+  bool train = false;                    ///< loss, loss_grad, train_step
 };
 
 /// Compiles as `ssmc` does. Returns true on success. Errors and notes, the

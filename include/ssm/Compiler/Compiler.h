@@ -80,6 +80,10 @@ struct CompileOptions {
   /// arguments of main, and main_grad (ssm-differentiate) returns their
   /// gradients for a cotangent of each output. No prefill/decode.
   bool gradients = false;
+  /// Training: the parameters become arguments (as for gradients) and the
+  /// module gets loss, loss_grad and train_step (ssm-build-train-step:
+  /// cross-entropy on labels, one AdamW step).
+  bool train = false;
 };
 
 /// Hooks of a caller: `configurePassManager` applies command-line pass

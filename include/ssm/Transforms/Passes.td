@@ -241,6 +241,51 @@ def SSMDifferentiate : Pass<"ssm-differentiate", "::mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def SSMBuildTrainStep : Pass<"ssm-build-train-step", "::mlir::ModuleOp"> {
+  let summary = "Build a language model's cross-entropy loss and AdamW train step";
+  let description = [{
+    From the entry function `main(input_ids, parameters...) -> (logits,
+    ...)` (integer token ids (batch, seq) first, float32 logits (batch,
+    seq, vocab) first; the parameters are the other float arguments, as
+    `ssmc --train` imports them), adds:
+
+    - `loss(input_ids, labels, parameters...) -> loss`: the mean over the
+      tokens of `logsumexp(logits) - logits[label]`; labels outside
+      `[0, vocab)` (PyTorch's -100) are ignored and not counted.
+    - `loss_grad`: its gradient function (ssm-differentiate).
+    - `train_step(input_ids, labels, parameters..., adam_m.<p>...,
+      adam_v.<p>..., lr, step) -> (loss, grad_norm, parameters'...,
+      adam_m.<p>'..., adam_v.<p>'...)`: one AdamW step at learning rate
+      `lr` (a scalar, so that the caller runs any schedule) and step number
+      `step` (1 for the first step; bias corrections `1 - beta^step`):
+      gradients scaled by `min(1, max-grad-norm / (norm + 1e-6))` (the
+      global norm over the trained parameters, returned as `grad_norm`),
+      `m' = b1 m + (1 - b1) g`, `v' = b2 v + (1 - b2) g^2`,
+      `p' = p - lr (m'/(1 - b1^t) / (sqrt(v'/(1 - b2^t)) + eps) + wd p)`.
+      Parameters whose names match a `frozen` glob pattern are returned
+      unchanged and left out of the norm.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"main\"",
+           "The model's entry function">,
+    Option<"beta1", "beta1", "double", /*default=*/"0.9", "AdamW beta1">,
+    Option<"beta2", "beta2", "double", /*default=*/"0.95", "AdamW beta2">,
+    Option<"eps", "eps", "double", /*default=*/"1e-8", "AdamW epsilon">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"0.1",
+           "Decoupled weight decay">,
+    Option<"maxGradNorm", "max-grad-norm", "double", /*default=*/"1.0",
+           "Clip the global gradient norm to this (0: no clipping)">,
+    ListOption<"frozen", "frozen", "std::string",
+               "Glob patterns of parameter names not to train">,
+  ];
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def SSMFoldTransposes : Pass<"ssm-fold-transposes"> {
   let summary = "Read transposed operands of contractions in place instead of copying them";
   let description = [{

@@ -1,0 +1,24 @@
+//===- Differentiate.h - Reverse-mode differentiation -----------*- C++ -*-===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SSM_TRANSFORMS_DIFFERENTIATE_H
+#define SSM_TRANSFORMS_DIFFERENTIATE_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace mlir::ssm {
+
+/// Adds `f`'s gradient function `<f><suffix>(x..., dy...) -> (y..., dx...)`
+/// next to it (see the ssm-differentiate pass) and returns it; on failure
+/// the diagnostics name the op without a rule.
+FailureOr<func::FuncOp> buildGradientFunction(func::FuncOp f, StringRef suffix,
+                                              SymbolTable &symbols);
+
+} // namespace mlir::ssm
+
+#endif // SSM_TRANSFORMS_DIFFERENTIATE_H

@@ -1,0 +1,65 @@
+// RUN: ssm-opt %s --ssm-build-train-step="frozen=bias*" --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: not ssm-opt %s --ssm-build-train-step=entry=nope --split-input-file 2>&1 | FileCheck %s --check-prefix=NOENTRY
+
+// NOENTRY: ssm-build-train-step: no function named 'nope'
+
+#i = affine_map<(d0, d1, d2) -> (d0, d1)>
+#v = affine_map<(d0, d1, d2) -> (d2)>
+#o = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// A bigram model: logits[b, l, v] = table[ids[b, l], v] + bias[v].
+// CHECK-LABEL: func.func @main(
+// CHECK-LABEL: func.func @loss(
+// CHECK-SAME: %{{[^:]*}}: tensor<?x?xi64> {ssm.name = "input_ids"}, %{{[^:]*}}: tensor<?x?xi64> {ssm.name = "labels"}, %{{[^:]*}}: tensor<8x5xf32> {ssm.name = "table"}, %{{[^:]*}}: tensor<5xf32> {ssm.name = "bias"})
+// CHECK-SAME: -> (tensor<f32> {ssm.name = "loss"})
+// Per token: log(sum exp(z - max)) + max - z[label], masked to labels in range.
+// CHECK: arith.maximumf
+// CHECK: math.exp
+// CHECK: arith.cmpi sge
+// CHECK: arith.cmpi slt
+// CHECK: tensor.extract
+// CHECK: math.log
+// CHECK: arith.divf
+// CHECK-LABEL: func.func @loss_grad(
+// CHECK-LABEL: func.func @train_step(
+// CHECK-SAME: %[[IDS:[^:]*]]: tensor<?x?xi64> {ssm.name = "input_ids"}, %[[LABELS:[^:]*]]: tensor<?x?xi64> {ssm.name = "labels"}, %[[TABLE:[^:]*]]: tensor<8x5xf32> {ssm.name = "table"}, %[[BIAS:[^:]*]]: tensor<5xf32> {ssm.name = "bias"},
+// CHECK-SAME: %[[MT:[^:]*]]: tensor<8x5xf32> {ssm.name = "adam_m.table"}, %[[MB:[^:]*]]: tensor<5xf32> {ssm.name = "adam_m.bias"}, %[[VT:[^:]*]]: tensor<8x5xf32> {ssm.name = "adam_v.table"}, %[[VB:[^:]*]]: tensor<5xf32> {ssm.name = "adam_v.bias"}, %[[LR:[^:]*]]: tensor<f32> {ssm.name = "lr"}, %[[STEP:[^:]*]]: tensor<f32> {ssm.name = "step"})
+// CHECK-SAME: -> (tensor<f32> {ssm.name = "loss"}, tensor<f32> {ssm.name = "grad_norm"}, tensor<8x5xf32> {ssm.name = "table"}, tensor<5xf32> {ssm.name = "bias"}, tensor<8x5xf32> {ssm.name = "adam_m.table"}, tensor<5xf32> {ssm.name = "adam_m.bias"}, tensor<8x5xf32> {ssm.name = "adam_v.table"}, tensor<5xf32> {ssm.name = "adam_v.bias"})
+// d(loss) is the constant 1.
+// CHECK: arith.constant dense<1.000000e+00> : tensor<f32>
+// The clipping scale min(1, 1.0 / (norm + 1e-6)).
+// CHECK: math.sqrt
+// CHECK: arith.minimumf
+// The AdamW update of table (bias is frozen: returned as it came).
+// CHECK: %[[NEW:.*]]:3 = linalg.generic {{.*}} ins(%[[TABLE]], %{{.*}}, %[[MT]], %[[VT]], %{{.*}}, %[[LR]], %[[STEP]] :
+// CHECK: math.powf
+// CHECK: math.sqrt
+// CHECK: return %{{.*}}, %{{.*}}, %[[NEW]]#0, %[[BIAS]], %[[NEW]]#1, %[[MB]], %[[NEW]]#2, %[[VB]] :
+func.func @main(%ids: tensor<?x?xi64> {ssm.name = "input_ids"}, %table: tensor<8x5xf32> {ssm.name = "table"},
+                %bias: tensor<5xf32> {ssm.name = "bias"}) -> (tensor<?x?x5xf32> {ssm.name = "logits"}) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %b = tensor.dim %ids, %c0 : tensor<?x?xi64>
+  %l = tensor.dim %ids, %c1 : tensor<?x?xi64>
+  %e = tensor.empty(%b, %l) : tensor<?x?x5xf32>
+  %y = linalg.generic {indexing_maps = [#i, #v, #o], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%ids, %bias : tensor<?x?xi64>, tensor<5xf32>) outs(%e : tensor<?x?x5xf32>) {
+  ^bb0(%id: i64, %bv: f32, %out: f32):
+    %lo = arith.constant 0 : index
+    %hi = arith.constant 7 : index
+    %i = arith.index_cast %id : i64 to index
+    %i1 = arith.minsi %i, %hi : index
+    %i2 = arith.maxsi %i1, %lo : index
+    %v = linalg.index 2 : index
+    %t = tensor.extract %table[%i2, %v] : tensor<8x5xf32>
+    %s = arith.addf %t, %bv : f32
+    linalg.yield %s : f32
+  } -> tensor<?x?x5xf32>
+  return %y : tensor<?x?x5xf32>
+}
+
+// -----
+
+// expected-error @+1 {{the entry must take integer token ids (batch, seq) first and return float32 logits (batch, seq, vocab) first}}
+func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {
+  return %x : tensor<4xf32>
+}
