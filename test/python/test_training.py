@@ -183,3 +183,25 @@ def test_trainer_errors(llama, tmp_path):
     plain = ssmc.compile(path, tmp_path / "plain.so", generation="off")
     with pytest.raises(ValueError, match="no train_step: compile it with train=True"):
         ssmc.Trainer(plain, initializers(path))
+
+
+def test_readme_training_block_runs(tmp_path, rng):
+    """The README's training example, verbatim, on a zoo model."""
+    import os
+    import subprocess
+
+    from harness import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("## Training", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    onnx.save(zoo.build("llama", seed=1), str(tmp_path / "model.onnx"))
+    ids, labels = batch(rng)
+    prelude = ("import numpy as np, ssmc\n"
+               f"input_ids = np.array({ids.tolist()})\nlabels = np.array({labels.tolist()})\n")
+    code = prelude + block + "\nprint(metrics['loss'] > 0, trainer.steps)\n"
+    env = dict(os.environ, PYTHONPATH=str(BUILD / "python"))
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                       text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().endswith("True 1"), r.stdout
+    assert (tmp_path / "ckpt.safetensors").exists() and (tmp_path / "trained.onnx").exists()
