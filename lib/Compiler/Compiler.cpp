@@ -264,8 +264,12 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
     gpm.addPass(createConvertSSMToLinalg());
     if (options.gradients)
       gpm.addPass(createSSMDifferentiate(SSMDifferentiateOptions{{"main"}}));
-    if (options.train)
-      gpm.addPass(createSSMBuildTrainStep());
+    if (options.train) {
+      SSMBuildTrainStepOptions trainOptions;
+      trainOptions.loss = options.trainLoss;
+      trainOptions.temperature = options.temperature;
+      gpm.addPass(createSSMBuildTrainStep(trainOptions));
+    }
     if (failed(gpm.run(*module)))
       return failure();
   }
@@ -509,6 +513,11 @@ bool mlir::ssm::compile(const CompileRequest &request,
   options.generation = *generation;
   options.gradients = request.gradients;
   options.train = request.train;
+  if (request.trainLoss != "cross-entropy" &&
+      request.trainLoss != "distillation")
+    return bad("train_loss", request.trainLoss, "cross-entropy, distillation");
+  options.trainLoss = request.trainLoss;
+  options.temperature = request.temperature;
   if (request.prefillLogits != "last" && request.prefillLogits != "all")
     return bad("prefill_logits", request.prefillLogits, "last, all");
   options.prefillLogitsAll = request.prefillLogits == "all";

@@ -124,9 +124,10 @@ public:
   explicit Differentiator(OpBuilder &b) : b(b) {}
 
   /// Marks the values that depend on the float tensor arguments of `f`.
-  void findActive(func::FuncOp f) {
+  void findActive(func::FuncOp f, ArrayRef<unsigned> constants) {
     for (BlockArgument a : f.getArguments())
-      if (isFloatTensor(a.getType()))
+      if (isFloatTensor(a.getType()) &&
+          !llvm::is_contained(constants, a.getArgNumber()))
         active.insert(a);
     f.getBody().walk([&](Operation *op) {
       if (op->getParentOp() != f.getOperation())
@@ -975,9 +976,10 @@ gradientSignature(StringRef signature, StringRef name,
   return text;
 }
 
-FailureOr<func::FuncOp> mlir::ssm::buildGradientFunction(func::FuncOp f,
-                                                         StringRef suffix,
-                                                         SymbolTable &symbols) {
+FailureOr<func::FuncOp>
+mlir::ssm::buildGradientFunction(func::FuncOp f, StringRef suffix,
+                                 SymbolTable &symbols,
+                                 ArrayRef<unsigned> constants) {
   MLIRContext *ctx = f.getContext();
   if (f.isExternal())
     return f.emitOpError("ssm-differentiate: the function has no body");
@@ -1039,7 +1041,7 @@ FailureOr<func::FuncOp> mlir::ssm::buildGradientFunction(func::FuncOp f,
 
   OpBuilder b(ret);
   Differentiator diff(b);
-  diff.findActive(grad);
+  diff.findActive(grad, constants);
   for (auto [i, a] : cotangents)
     if (diff.isActive(ret.getOperand(i)))
       diff.addAdjoint(ret.getOperand(i), a);
@@ -1054,7 +1056,7 @@ FailureOr<func::FuncOp> mlir::ssm::buildGradientFunction(func::FuncOp f,
   SmallVector<Type> resultTypes(grad.getResultTypes());
   for (unsigned i = 0; i < numArgs; ++i) {
     BlockArgument a = entry.getArgument(i);
-    if (!isFloatTensor(a.getType()))
+    if (!isFloatTensor(a.getType()) || llvm::is_contained(constants, i))
       continue;
     gradOf.push_back(i);
     Value g = diff.adjoint(a);

@@ -90,11 +90,25 @@ struct SSMBuildTrainStep
             << p << "'";
         return signalPassFailure();
       }
+    if (loss != "cross-entropy" && loss != "distillation") {
+      module.emitError("ssm-build-train-step: loss must be cross-entropy or "
+                       "distillation, got '")
+          << loss << "'";
+      return signalPassFailure();
+    }
+    if (!(temperature > 0)) {
+      module.emitError("ssm-build-train-step: temperature must be positive");
+      return signalPassFailure();
+    }
     if (failed(buildLoss(main, symbols)))
       return signalPassFailure();
-    auto loss = symbols.lookup<func::FuncOp>("loss");
+    auto lossFn = symbols.lookup<func::FuncOp>("loss");
+    // The teacher's logits are data, not parameters.
+    SmallVector<unsigned> constants;
+    if (loss == "distillation")
+      constants.push_back(2);
     FailureOr<func::FuncOp> lossGrad =
-        buildGradientFunction(loss, "_grad", symbols);
+        buildGradientFunction(lossFn, "_grad", symbols, constants);
     if (failed(lossGrad) || failed(buildTrainStep(*lossGrad, symbols)))
       return signalPassFailure();
   }
@@ -123,25 +137,37 @@ LogicalResult SSMBuildTrainStep::buildLoss(func::FuncOp main,
         "ssm-build-train-step: the entry must take integer token ids (batch, "
         "seq) first and return float32 logits (batch, seq, vocab) first");
 
-  auto loss = cast<func::FuncOp>(main->clone());
-  loss.setName("loss");
-  loss->removeAttr("ssm.signature");
-  symbols.insert(loss, std::next(Block::iterator(main)));
-  Block &entry = loss.getBody().front();
+  auto lossFn = cast<func::FuncOp>(main->clone());
+  lossFn.setName("loss");
+  lossFn->removeAttr("ssm.signature");
+  symbols.insert(lossFn, std::next(Block::iterator(main)));
+  Block &entry = lossFn.getBody().front();
   auto ret = cast<func::ReturnOp>(entry.getTerminator());
   auto labelsType = RankedTensorType::get(ids.getShape(), ids.getElementType());
-  if (failed(loss.insertArgument(
+  if (failed(lossFn.insertArgument(
           1, labelsType,
           DictionaryAttr::get(ctx,
                               {NamedAttribute(StringAttr::get(ctx, "ssm.name"),
                                               StringAttr::get(ctx, "labels"))}),
-          loss.getLoc())))
+          lossFn.getLoc())))
     return failure();
   Value labels = entry.getArgument(1);
   Value z = ret.getOperand(0);
+  bool distill = loss == "distillation";
+  Value teacher;
+  if (distill) {
+    if (failed(lossFn.insertArgument(
+            2, logitsType,
+            DictionaryAttr::get(
+                ctx, {NamedAttribute(StringAttr::get(ctx, "ssm.name"),
+                                     StringAttr::get(ctx, "teacher_logits"))}),
+            lossFn.getLoc())))
+      return failure();
+    teacher = entry.getArgument(2);
+  }
 
   OpBuilder b(ret);
-  Location loc = loss.getLoc();
+  Location loc = lossFn.getLoc();
   Type f32 = b.getF32Type();
   Builder t{b, loc, f32};
   auto par = utils::IteratorType::parallel;
@@ -199,6 +225,66 @@ LogicalResult SSMBuildTrainStep::buildLoss(func::FuncOp main,
         Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(f32, 0));
         return arith::SelectOp::create(nb, l, ok, v, zero);
       });
+  if (distill) {
+    // -sum_v softmax(t)_v log softmax(z / tau)_v
+    //   = logsumexp(z / tau) - sum_v softmax(t)_v z_v / tau,
+    // plus label-weight times the cross-entropy on the labels.
+    double tau = temperature, w = labelWeight;
+    Value mt = t.generic(
+        {teacher}, {id3},
+        t.filled(rows, -std::numeric_limits<double>::infinity()), row3,
+        {par, par, red}, [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          return arith::MaximumFOp::create(nb, l, a[0], a[1]);
+        });
+    // st = sum exp(t - mt), cross = sum exp(t - mt) z, sz = sum exp((z -
+    // m)/tau)
+    auto sumOf = [&](ArrayRef<Value> ins, ArrayRef<AffineMap> maps,
+                     function_ref<Value(OpBuilder &, Location, ValueRange)> f) {
+      return t.generic(ins, maps, t.filled(rows, 0.0), row3, {par, par, red},
+                       [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                         return arith::AddFOp::create(nb, l, a.back(),
+                                                      f(nb, l, a));
+                       });
+    };
+    Value st = sumOf({teacher, mt}, {id3, row3},
+                     [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                       return math::ExpOp::create(
+                           nb, l, arith::SubFOp::create(nb, l, a[0], a[1]));
+                     });
+    Value cross = sumOf({teacher, mt, z}, {id3, row3, id3},
+                        [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                          Value e = math::ExpOp::create(
+                              nb, l, arith::SubFOp::create(nb, l, a[0], a[1]));
+                          return arith::MulFOp::create(nb, l, e, a[2]);
+                        });
+    Value sz = sumOf(
+        {z, m}, {id3, row3},
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          Value d = arith::SubFOp::create(nb, l, a[0], a[1]);
+          Value c =
+              arith::ConstantOp::create(nb, l, nb.getFloatAttr(f32, 1.0 / tau));
+          return math::ExpOp::create(nb, l, arith::MulFOp::create(nb, l, d, c));
+        });
+    perToken = t.generic(
+        {labels, m, sz, st, cross, perToken}, {id2, id2, id2, id2, id2, id2},
+        tensor::EmptyOp::create(b, loc, rows, f32), id2, {par, par},
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          auto c = [&](double v) -> Value {
+            return arith::ConstantOp::create(nb, l, nb.getFloatAttr(f32, v));
+          };
+          // logsumexp(z / tau) = log(sz) + m / tau
+          Value lse = arith::AddFOp::create(
+              nb, l, math::LogOp::create(nb, l, a[2]),
+              arith::MulFOp::create(nb, l, a[1], c(1.0 / tau)));
+          Value expect = arith::DivFOp::create(
+              nb, l, a[4], arith::MulFOp::create(nb, l, a[3], c(tau)));
+          Value kd = arith::SubFOp::create(nb, l, lse, expect);
+          if (w != 0)
+            kd = arith::AddFOp::create(
+                nb, l, kd, arith::MulFOp::create(nb, l, c(w), a[5]));
+          return arith::SelectOp::create(nb, l, valid(nb, l, a[0]), kd, c(0));
+        });
+  }
   Value total =
       t.generic({perToken}, {id2}, t.filled({}, 0.0), scalar2, {red, red},
                 [](OpBuilder &nb, Location l, ValueRange a) -> Value {
@@ -222,9 +308,9 @@ LogicalResult SSMBuildTrainStep::buildLoss(func::FuncOp main,
       });
   func::ReturnOp::create(b, ret.getLoc(), ValueRange{mean});
   ret.erase();
-  SmallVector<Type> argTypes(loss.getArgumentTypes());
-  loss.setType(FunctionType::get(ctx, argTypes, {mean.getType()}));
-  loss.setAllResultAttrs(ArrayRef<DictionaryAttr>{DictionaryAttr::get(
+  SmallVector<Type> argTypes(lossFn.getArgumentTypes());
+  lossFn.setType(FunctionType::get(ctx, argTypes, {mean.getType()}));
+  lossFn.setAllResultAttrs(ArrayRef<DictionaryAttr>{DictionaryAttr::get(
       ctx, {NamedAttribute(StringAttr::get(ctx, "ssm.name"),
                            StringAttr::get(ctx, "loss"))})});
   return success();
@@ -257,7 +343,8 @@ LogicalResult SSMBuildTrainStep::buildTrainStep(func::FuncOp lossGrad,
   SmallVector<unsigned> params;
   for (unsigned i = 0; i < numArgs; ++i)
     if (auto rt = dyn_cast<RankedTensorType>(step.getArgumentTypes()[i]);
-        rt && isa<FloatType>(rt.getElementType()))
+        rt && isa<FloatType>(rt.getElementType()) &&
+        argName(step, i) != "teacher_logits")
       params.push_back(i);
   if (ret.getNumOperands() != 1 + params.size())
     return step.emitOpError("ssm-build-train-step: unexpected gradient "
@@ -296,7 +383,7 @@ LogicalResult SSMBuildTrainStep::buildTrainStep(func::FuncOp lossGrad,
   argAttrs.append({named("lr"), named("step")});
 
   b.setInsertionPoint(ret);
-  Value loss = ret.getOperand(0);
+  Value lossValue = ret.getOperand(0);
   // The global gradient norm over the trained parameters, and the clipping
   // scale min(1, max_norm / (norm + 1e-6)).
   Value sq = t.filled({}, 0.0);
@@ -397,7 +484,7 @@ LogicalResult SSMBuildTrainStep::buildTrainStep(func::FuncOp lossGrad,
     newVs.push_back(op.getResult(2));
   }
 
-  SmallVector<Value> results = {loss, norm};
+  SmallVector<Value> results = {lossValue, norm};
   SmallVector<DictionaryAttr> resultAttrs = {named("loss"), named("grad_norm")};
   results.append(newParams);
   for (unsigned p : params)

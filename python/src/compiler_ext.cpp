@@ -29,7 +29,8 @@ NB_MODULE(_compiler, m) {
          const std::string &generation, const std::string &prefillLogits,
          int64_t chunkSize, int64_t optLevel, int64_t constantDataThreshold,
          const std::string &cudaArch, const std::string &cudaFormat,
-         const std::string &cudaToolkit, bool gradients, bool train) {
+         const std::string &cudaToolkit, bool gradients, bool train,
+         const std::string &trainLoss, double temperature) {
         mlir::ssm::CompileRequest r;
         r.input = input;
         r.output = output;
@@ -47,6 +48,8 @@ NB_MODULE(_compiler, m) {
         r.cudaToolkit = cudaToolkit;
         r.gradients = gradients;
         r.train = train;
+        r.trainLoss = trainLoss;
+        r.temperature = temperature;
         std::string diagnostics;
         bool ok;
         {
@@ -60,6 +63,6 @@ NB_MODULE(_compiler, m) {
       nb::arg("prefill_logits"), nb::arg("chunk_size"), nb::arg("opt_level"),
       nb::arg("constant_data_threshold"), nb::arg("cuda_arch"),
       nb::arg("cuda_format"), nb::arg("cuda_toolkit"), nb::arg("gradients"),
-      nb::arg("train"),
+      nb::arg("train"), nb::arg("train_loss"), nb::arg("temperature"),
       "Compiles as ssmc does; returns (ok, diagnostics text).");
 }

@@ -125,7 +125,8 @@ class Trainer:
         self.model = model
         sig = model.signature("train_step")
         self._inputs = sig["inputs"]
-        names = [i["name"] for i in model.signature("loss")["inputs"][2:]]
+        names = [i["name"] for i in model.signature("loss")["inputs"][2:]
+                 if i["name"] != "teacher_logits"]
         missing = [n for n in names if n not in parameters]
         if missing:
             raise ValueError(f"missing parameters: {', '.join(missing)}")
@@ -148,19 +149,26 @@ class Trainer:
     def learning_rate(self, step: int) -> float:
         return float(self.lr(step)) if callable(self.lr) else float(self.lr)
 
-    def _feed(self, input_ids, labels):
+    def _feed(self, input_ids, labels, teacher_logits=None):
         feed = {"input_ids": np.asarray(input_ids, dtype=np.int64),
                 "labels": np.asarray(labels, dtype=np.int64)}
+        wants_teacher = any(i["name"] == "teacher_logits" for i in self._inputs)
+        if wants_teacher != (teacher_logits is not None):
+            raise ValueError("teacher_logits must be given exactly when the model was "
+                             "compiled with train_loss='distillation'")
+        if teacher_logits is not None:
+            feed["teacher_logits"] = np.asarray(teacher_logits, dtype=np.float32)
         feed.update(self.parameters)
         feed.update({f"adam_m.{n}": a for n, a in self.adam_m.items()})
         feed.update({f"adam_v.{n}": a for n, a in self.adam_v.items()})
         return feed
 
-    def step(self, input_ids, labels) -> Dict[str, float]:
-        """One AdamW step on the batch; returns the loss before the step and
-        the gradient norm before clipping."""
+    def step(self, input_ids, labels, teacher_logits=None) -> Dict[str, float]:
+        """One AdamW step on the batch (and the teacher's logits, for a
+        distillation loss); returns the loss before the step and the
+        gradient norm before clipping."""
         step = self.steps + 1
-        feed = self._feed(input_ids, labels)
+        feed = self._feed(input_ids, labels, teacher_logits)
         lr = self.learning_rate(step)
         feed["lr"] = np.array(lr, dtype=np.float32)
         feed["step"] = np.array(step, dtype=np.float32)
@@ -173,10 +181,10 @@ class Trainer:
         return {"loss": float(out["loss"]), "grad_norm": float(out["grad_norm"]),
                 "lr": lr}
 
-    def loss(self, input_ids, labels) -> float:
+    def loss(self, input_ids, labels, teacher_logits=None) -> float:
         """The loss at the current parameters (no step)."""
-        feed = {"input_ids": np.asarray(input_ids, dtype=np.int64),
-                "labels": np.asarray(labels, dtype=np.int64), **self.parameters}
+        feed = self._feed(input_ids, labels, teacher_logits)
+        feed = {k: v for k, v in feed.items() if not k.startswith("adam_")}
         return float(self.model.run(feed, entry="loss")["loss"])
 
     def save(self, path: Union[str, os.PathLike]) -> None:

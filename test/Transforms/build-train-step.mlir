@@ -1,7 +1,27 @@
 // RUN: ssm-opt %s --ssm-build-train-step="frozen=bias*" --split-input-file --verify-diagnostics | FileCheck %s
 // RUN: not ssm-opt %s --ssm-build-train-step=entry=nope --split-input-file 2>&1 | FileCheck %s --check-prefix=NOENTRY
 
+// RUN: ssm-opt %s --ssm-build-train-step="loss=distillation temperature=4.0 label-weight=0.5" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=KD
+// RUN: not ssm-opt %s --ssm-build-train-step=loss=mse --split-input-file 2>&1 | FileCheck %s --check-prefix=BADLOSS
+// RUN: not ssm-opt %s --ssm-build-train-step="loss=distillation temperature=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADTEMP
+
 // NOENTRY: ssm-build-train-step: no function named 'nope'
+// BADLOSS: ssm-build-train-step: loss must be cross-entropy or distillation, got 'mse'
+// BADTEMP: ssm-build-train-step: temperature must be positive
+
+// Distillation: the teacher's logits follow the labels; they get no
+// gradient and are not a parameter of train_step.
+// KD-LABEL: func.func @loss(
+// KD-SAME: %{{[^:]*}}: tensor<?x?xi64> {ssm.name = "labels"}, %{{[^:]*}}: tensor<?x?x5xf32> {ssm.name = "teacher_logits"}, %{{[^:]*}}: tensor<8x5xf32> {ssm.name = "table"}
+// 1/T and T scale the student's logits; 0.5 weighs the cross-entropy.
+// KD-DAG: arith.constant 2.500000e-01 : f32
+// KD-DAG: arith.constant 4.000000e+00 : f32
+// KD-DAG: arith.constant 5.000000e-01 : f32
+// KD-LABEL: func.func @loss_grad(
+// KD-SAME: -> (tensor<f32> {ssm.name = "loss"}, tensor<8x5xf32> {ssm.name = "d_table"}, tensor<5xf32> {ssm.name = "d_bias"})
+// KD-LABEL: func.func @train_step(
+// KD-SAME: {ssm.name = "teacher_logits"}, %{{[^:]*}}: tensor<8x5xf32> {ssm.name = "table"}
+// KD-SAME: {ssm.name = "adam_m.table"}, %{{[^:]*}}: tensor<5xf32> {ssm.name = "adam_m.bias"}, %{{[^:]*}}: tensor<8x5xf32> {ssm.name = "adam_v.table"}
 
 #i = affine_map<(d0, d1, d2) -> (d0, d1)>
 #v = affine_map<(d0, d1, d2) -> (d2)>

@@ -205,3 +205,42 @@ def test_readme_training_block_runs(tmp_path, rng):
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().endswith("True 1"), r.stdout
     assert (tmp_path / "ckpt.safetensors").exists() and (tmp_path / "trained.onnx").exists()
+
+
+def test_distillation(tmp_path, rng):
+    """MOHAWK stage 3: the student (same architecture, other weights) learns
+    the teacher's distribution; the loss is -sum softmax(t) log softmax(z/T)
+    averaged over the tokens with valid labels, plus nothing from labels."""
+    teacher_path = tmp_path / "teacher.onnx"
+    student_path = tmp_path / "student.onnx"
+    onnx.save(zoo.build("llama", seed=11), str(teacher_path))
+    onnx.save(zoo.build("llama", seed=12), str(student_path))
+    teacher = ssmc.compile(teacher_path, tmp_path / "t.so", generation="off")
+    student = ssmc.compile(student_path, tmp_path / "s.so", train=True,
+                           train_loss="distillation", temperature=2.0)
+    assert [i["name"] for i in student.signature("train_step")["inputs"]][:3] == [
+        "input_ids", "labels", "teacher_logits"]
+    ids, labels = batch(rng)
+    t_logits = teacher.run({"input_ids": ids})["logits"]
+    trainer = ssmc.Trainer.from_onnx(student, student_path, lr=3e-3)
+    z = student.run({"input_ids": ids, **trainer.parameters})["logits"].astype(np.float64)
+    t = t_logits.astype(np.float64)
+    p = np.exp(t - t.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    zs = z / 2.0
+    logq = zs - (np.log(np.exp(zs - zs.max(-1, keepdims=True)).sum(-1, keepdims=True))
+                 + zs.max(-1, keepdims=True))
+    valid = labels >= 0
+    want = float((-(p * logq).sum(-1) * valid).sum() / valid.sum())
+    assert trainer.loss(ids, labels, t_logits) == pytest.approx(want, rel=1e-5)
+    # The teacher's logits are data: loss_grad has no gradient for them.
+    grad_sig = student.signature("loss_grad")
+    assert "d_teacher_logits" not in [o["name"] for o in grad_sig["outputs"]]
+    losses = [trainer.step(ids, labels, t_logits)["loss"] for _ in range(30)]
+    # The loss is the teacher's entropy plus KL(teacher || student at T):
+    # the KL part must shrink.
+    entropy = float((-(p * np.log(p)).sum(-1) * valid).sum() / valid.sum())
+    assert losses[0] > entropy
+    assert losses[-1] - entropy < 0.3 * (losses[0] - entropy), (entropy, losses)
+    with pytest.raises(ValueError, match="teacher_logits must be given"):
+        trainer.step(ids, labels)

@@ -134,6 +134,20 @@ cl::opt<bool> train(
              "weight decay 0.1), gradients clipped to global norm 1 "
              "(ssm-build-train-step has the options). CPU target only"),
     cl::init(false), cl::cat(category));
+enum class TrainLoss { CrossEntropy, Distillation };
+cl::opt<TrainLoss> trainLoss(
+    "train-loss", cl::desc("With --train: the loss of train_step"),
+    cl::values(clEnumValN(TrainLoss::CrossEntropy, "cross-entropy",
+                          "cross-entropy on the labels (default)"),
+               clEnumValN(TrainLoss::Distillation, "distillation",
+                          "knowledge distillation (MOHAWK stage 3): "
+                          "-sum softmax(teacher_logits) log softmax(logits "
+                          "/ T), teacher_logits an input after the labels")),
+    cl::init(TrainLoss::CrossEntropy), cl::cat(category));
+cl::opt<double> temperature(
+    "temperature",
+    cl::desc("With --train-loss=distillation: the student's temperature T"),
+    cl::init(1.0), cl::cat(category));
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0..3"), cl::Prefix,
                            cl::init(2), cl::cat(category));
 
@@ -206,6 +220,9 @@ int main(int argc, char **argv) {
   options.constantDataThreshold = constantDataThreshold;
   options.gradients = gradients;
   options.train = train;
+  options.trainLoss =
+      trainLoss == TrainLoss::Distillation ? "distillation" : "cross-entropy";
+  options.temperature = temperature;
   ssm::CompileHooks hooks;
   hooks.timing = &rootTimer;
   hooks.configurePassManager = [](PassManager &pm) {

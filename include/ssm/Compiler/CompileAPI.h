@@ -20,9 +20,9 @@
 namespace mlir::ssm {
 
 struct CompileRequest {
-  std::string input;  ///< .onnx or .mlir file
-  std::string output; ///< output file
-  std::string target = "cpu";           ///< cpu | cuda
+  std::string input;                     ///< .onnx or .mlir file
+  std::string output;                    ///< output file
+  std::string target = "cpu";            ///< cpu | cuda
   std::string cudaArch = "sm_80";        ///< sm_XX[a]
   std::string cudaFormat = "auto";       ///< auto | ptx | fatbin
   std::string cudaToolkit;               ///< empty: found
@@ -36,6 +36,8 @@ struct CompileRequest {
   int64_t constantDataThreshold = 65536; ///< bytes; 0: none
   bool gradients = false;                ///< parameters as arguments, main_grad
   bool train = false;                    ///< loss, loss_grad, train_step
+  std::string trainLoss = "cross-entropy"; ///< or distillation
+  double temperature = 1.0;                ///< distillation temperature
 };
 
 /// Compiles as `ssmc` does. Returns true on success. Errors and notes, the

@@ -84,6 +84,10 @@ struct CompileOptions {
   /// module gets loss, loss_grad and train_step (ssm-build-train-step:
   /// cross-entropy on labels, one AdamW step).
   bool train = false;
+  /// With train: "cross-entropy" or "distillation" (teacher_logits input,
+  /// MOHAWK stage 3) and the student's temperature.
+  std::string trainLoss = "cross-entropy";
+  double temperature = 1.0;
 };
 
 /// Hooks of a caller: `configurePassManager` applies command-line pass

@@ -15,9 +15,11 @@ namespace mlir::ssm {
 
 /// Adds `f`'s gradient function `<f><suffix>(x..., dy...) -> (y..., dx...)`
 /// next to it (see the ssm-differentiate pass) and returns it; on failure
-/// the diagnostics name the op without a rule.
-FailureOr<func::FuncOp> buildGradientFunction(func::FuncOp f, StringRef suffix,
-                                              SymbolTable &symbols);
+/// the diagnostics name the op without a rule. The float arguments whose
+/// numbers are in `constants` are held constant (no gradient).
+FailureOr<func::FuncOp>
+buildGradientFunction(func::FuncOp f, StringRef suffix, SymbolTable &symbols,
+                      ArrayRef<unsigned> constants = {});
 
 } // namespace mlir::ssm
 

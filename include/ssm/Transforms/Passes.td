@@ -252,6 +252,11 @@ def SSMBuildTrainStep : Pass<"ssm-build-train-step", "::mlir::ModuleOp"> {
     - `loss(input_ids, labels, parameters...) -> loss`: the mean over the
       tokens of `logsumexp(logits) - logits[label]`; labels outside
       `[0, vocab)` (PyTorch's -100) are ignored and not counted.
+      With `loss=distillation` (MOHAWK stage 3, SEMANTICS.md), `loss`
+      takes `teacher_logits` (batch, seq, vocab) after the labels and
+      averages `-sum_v softmax(teacher)_v log softmax(logits / T)_v` over
+      the tokens whose labels are valid, plus `label-weight` times the
+      cross-entropy; the teacher's logits get no gradient.
     - `loss_grad`: its gradient function (ssm-differentiate).
     - `train_step(input_ids, labels, parameters..., adam_m.<p>...,
       adam_v.<p>..., lr, step) -> (loss, grad_norm, parameters'...,
@@ -277,6 +282,14 @@ def SSMBuildTrainStep : Pass<"ssm-build-train-step", "::mlir::ModuleOp"> {
            "Clip the global gradient norm to this (0: no clipping)">,
     ListOption<"frozen", "frozen", "std::string",
                "Glob patterns of parameter names not to train">,
+    Option<"loss", "loss", "std::string", /*default=*/"\"cross-entropy\"",
+           "cross-entropy (on the labels) or distillation (knowledge "
+           "distillation from teacher logits, MOHAWK stage 3)">,
+    Option<"temperature", "temperature", "double", /*default=*/"1.0",
+           "distillation: the student's softmax temperature">,
+    Option<"labelWeight", "label-weight", "double", /*default=*/"0.0",
+           "distillation: weight of the cross-entropy on the labels added "
+           "to the distillation loss">,
   ];
   let dependentDialects = ["::mlir::affine::AffineDialect",
                            "::mlir::arith::ArithDialect",
