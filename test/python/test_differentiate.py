@@ -372,3 +372,117 @@ def test_zoo_model_gradients_unsupported(tmp_path):
         ssmc.compile(path, tmp_path / "g.so", "cuda", gradients=True)
     with pytest.raises(ssmc.CompileError, match="cannot be combined with --generation=on"):
         ssmc.compile(path, tmp_path / "g.so", gradients=True, generation="on")
+
+
+# Each ssm op, lowered by ssm-materialize-mixers and convert-ssm-to-linalg
+# (the forms --gradients differentiates), then moved to float64 (the ops
+# take f32/f16/bf16; the lowered linalg works in any float type) so that
+# its gradient is checked against central differences to 1e-6.
+SSM_OPS = {
+    "ssd": ("""
+func.func @ssd(%x: tensor<1x5x2x3xf32>, %dt: tensor<1x5x2xf32>, %A: tensor<2xf32>,
+               %B: tensor<1x5x1x4xf32>, %C: tensor<1x5x1x4xf32>)
+    -> (tensor<1x5x2x3xf32>, tensor<1x2x3x4xf32>) attributes {ssm.differentiate} {
+  %y, %h = ssm.ssd %x, %dt, %A, %B, %C {dt_softplus}
+      : (tensor<1x5x2x3xf32>, tensor<1x5x2xf32>, tensor<2xf32>, tensor<1x5x1x4xf32>, tensor<1x5x1x4xf32>)
+      -> (tensor<1x5x2x3xf32>, tensor<1x2x3x4xf32>)
+  return %y, %h : tensor<1x5x2x3xf32>, tensor<1x2x3x4xf32>
+}"""),
+    "discrete_ssd": ("""
+func.func @discrete_ssd(%x: tensor<1x4x2x2xf32>, %a: tensor<1x4x2xf32>, %B: tensor<1x4x2x3xf32>,
+                        %C: tensor<1x4x2x3xf32>) -> (tensor<1x4x2x2xf32>, tensor<1x2x2x3xf32>)
+    attributes {ssm.differentiate} {
+  %y, %h = ssm.discrete_ssd %x, %a, %B, %C
+      : (tensor<1x4x2x2xf32>, tensor<1x4x2xf32>, tensor<1x4x2x3xf32>, tensor<1x4x2x3xf32>)
+      -> (tensor<1x4x2x2xf32>, tensor<1x2x2x3xf32>)
+  return %y, %h : tensor<1x4x2x2xf32>, tensor<1x2x2x3xf32>
+}"""),
+    "attention": ("""
+func.func @attention(%q: tensor<1x4x4x3xf32>, %k: tensor<1x4x2x3xf32>, %v: tensor<1x4x2x3xf32>)
+    -> tensor<1x4x4x3xf32> attributes {ssm.differentiate} {
+  %y = ssm.attention %q, %k, %v {causal, softcap = 3.0 : f32}
+      : (tensor<1x4x4x3xf32>, tensor<1x4x2x3xf32>, tensor<1x4x2x3xf32>) -> tensor<1x4x4x3xf32>
+  return %y : tensor<1x4x4x3xf32>
+}"""),
+    "mamba3": ("""
+func.func @mamba3(%x: tensor<1x4x2x2xf32>, %dt: tensor<1x4x2xf32>, %A: tensor<1x4x2xf32>,
+                  %lam: tensor<1x4x2xf32>, %th: tensor<1x4x2x1xf32>, %B: tensor<1x4x1x1x4xf32>,
+                  %C: tensor<1x4x1x1x4xf32>) -> tensor<1x4x2x2xf32> attributes {ssm.differentiate} {
+  %y, %h, %a, %k, %xl = ssm.mamba3 %x, %dt, %A, %lam, %th, %B, %C
+      : (tensor<1x4x2x2xf32>, tensor<1x4x2xf32>, tensor<1x4x2xf32>, tensor<1x4x2xf32>,
+         tensor<1x4x2x1xf32>, tensor<1x4x1x1x4xf32>, tensor<1x4x1x1x4xf32>)
+      -> (tensor<1x4x2x2xf32>, tensor<1x2x2x4xf32>, tensor<1x2x1xf32>, tensor<1x1x2x4xf32>, tensor<1x2x2xf32>)
+  return %y : tensor<1x4x2x2xf32>
+}"""),
+    "linear_attention": ("""
+func.func @linear_attention(%q: tensor<1x4x2x3xf32>, %k: tensor<1x4x2x3xf32>, %v: tensor<1x4x2x2xf32>,
+                            %g: tensor<1x4x2xf32>) -> tensor<1x4x2x2xf32> attributes {ssm.differentiate} {
+  %y, %s = ssm.linear_attention %q, %k, %v decay(%g)
+      {update_rule = #ssm.linear_attention_rule<gated>}
+      : (tensor<1x4x2x3xf32>, tensor<1x4x2x3xf32>, tensor<1x4x2x2xf32>, tensor<1x4x2xf32>)
+      -> (tensor<1x4x2x2xf32>, tensor<1x2x3x2xf32>)
+  return %y : tensor<1x4x2x2xf32>
+}"""),
+    "rms_norm": ("""
+func.func @rms_norm(%x: tensor<1x3x8xf32>, %w: tensor<8xf32>, %z: tensor<1x3x8xf32>)
+    -> tensor<1x3x8xf32> attributes {ssm.differentiate} {
+  %y = ssm.rms_norm %x, %w gate(%z) {group_size = 4 : i64}
+      : (tensor<1x3x8xf32>, tensor<8xf32>, tensor<1x3x8xf32>) -> tensor<1x3x8xf32>
+  return %y : tensor<1x3x8xf32>
+}"""),
+    "causal_conv1d": ("""
+func.func @causal_conv1d(%x: tensor<1x5x3xf32>, %w: tensor<3x4xf32>, %b: tensor<3xf32>)
+    -> (tensor<1x5x3xf32>, tensor<1x3x3xf32>) attributes {ssm.differentiate} {
+  %y, %f = ssm.causal_conv1d %x, %w bias(%b) {silu}
+      : (tensor<1x5x3xf32>, tensor<3x4xf32>, tensor<3xf32>) -> (tensor<1x5x3xf32>, tensor<1x3x3xf32>)
+  return %y, %f : tensor<1x5x3xf32>, tensor<1x3x3xf32>
+}"""),
+    "rotary": ("""
+func.func @rotary(%x: tensor<1x3x2x4xf32>, %c: tensor<1x3x2xf32>, %s: tensor<1x3x2xf32>)
+    -> tensor<1x3x2x4xf32> attributes {ssm.differentiate} {
+  %y = ssm.rotary %x, %c, %s : (tensor<1x3x2x4xf32>, tensor<1x3x2xf32>, tensor<1x3x2xf32>) -> tensor<1x3x2x4xf32>
+  return %y : tensor<1x3x2x4xf32>
+}"""),
+    "hybrid_merge": ("""
+func.func @hybrid_merge(%s: tensor<1x3x6xf32>, %a: tensor<1x3x4xf32>, %w: tensor<4x6xf32>)
+    -> tensor<1x3x6xf32> attributes {ssm.differentiate} {
+  %y = ssm.hybrid_merge %s, %a, %w : (tensor<1x3x6xf32>, tensor<1x3x4xf32>, tensor<4x6xf32>) -> tensor<1x3x6xf32>
+  return %y : tensor<1x3x6xf32>
+}"""),
+}
+
+
+def _op_inputs(model, name, rng):
+    """Inputs in each argument's valid range (decays negative, gates in
+    (0, 1))."""
+    values = []
+    for i in model.signature(name)["inputs"]:
+        shape = i["shape"]
+        if i["name"] == "arg2" and name == "ssd":           # A < 0
+            values.append(-rng.uniform(0.5, 1.5, shape))
+        elif name == "mamba3" and i["name"] in ("arg1",):   # dt > 0
+            values.append(rng.uniform(0.2, 1.0, shape))
+        elif name == "mamba3" and i["name"] == "arg2":      # A < 0
+            values.append(-rng.uniform(0.5, 1.5, shape))
+        elif name == "mamba3" and i["name"] == "arg3":      # lambda in (0, 1)
+            values.append(rng.uniform(0.1, 0.9, shape))
+        elif name == "linear_attention" and i["name"] == "arg3":  # log decay < 0
+            values.append(-rng.uniform(0.1, 1.0, shape))
+        else:
+            values.append(rng.standard_normal(shape))
+    return values
+
+
+@pytest.mark.parametrize("op", sorted(SSM_OPS))
+def test_ssm_op_gradient(op, rng, tmp_path):
+    src = tmp_path / "op.mlir"
+    src.write_text(SSM_OPS[op])
+    lowered = tmp_path / "lowered.mlir"
+    r = subprocess.run([str(SSM_OPT), str(src), "--ssm-materialize-mixers",
+                        "--convert-ssm-to-linalg", "-o", str(lowered)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    text = lowered.read_text()
+    assert "ssm." not in text.replace("ssm.differentiate", "")
+    model = compile_module(text.replace("f32", "f64"), tmp_path)
+    check_gradients(model, op, _op_inputs(model, op, rng), rng)
