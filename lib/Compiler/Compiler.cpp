@@ -268,6 +268,7 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
       SSMBuildTrainStepOptions trainOptions;
       trainOptions.loss = options.trainLoss;
       trainOptions.temperature = options.temperature;
+      trainOptions.frozen.assign(options.frozen.begin(), options.frozen.end());
       gpm.addPass(createSSMBuildTrainStep(trainOptions));
     }
     if (failed(gpm.run(*module)))
@@ -518,6 +519,7 @@ bool mlir::ssm::compile(const CompileRequest &request,
     return bad("train_loss", request.trainLoss, "cross-entropy, distillation");
   options.trainLoss = request.trainLoss;
   options.temperature = request.temperature;
+  options.frozen = request.frozen;
   if (request.prefillLogits != "last" && request.prefillLogits != "all")
     return bad("prefill_logits", request.prefillLogits, "last, all");
   options.prefillLogitsAll = request.prefillLogits == "all";

@@ -16,6 +16,7 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
 
 namespace nb = nanobind;
 
@@ -30,7 +31,8 @@ NB_MODULE(_compiler, m) {
          int64_t chunkSize, int64_t optLevel, int64_t constantDataThreshold,
          const std::string &cudaArch, const std::string &cudaFormat,
          const std::string &cudaToolkit, bool gradients, bool train,
-         const std::string &trainLoss, double temperature) {
+         const std::string &trainLoss, double temperature,
+         const std::vector<std::string> &frozen) {
         mlir::ssm::CompileRequest r;
         r.input = input;
         r.output = output;
@@ -50,6 +52,7 @@ NB_MODULE(_compiler, m) {
         r.train = train;
         r.trainLoss = trainLoss;
         r.temperature = temperature;
+        r.frozen = frozen;
         std::string diagnostics;
         bool ok;
         {
@@ -64,5 +67,6 @@ NB_MODULE(_compiler, m) {
       nb::arg("constant_data_threshold"), nb::arg("cuda_arch"),
       nb::arg("cuda_format"), nb::arg("cuda_toolkit"), nb::arg("gradients"),
       nb::arg("train"), nb::arg("train_loss"), nb::arg("temperature"),
+      nb::arg("frozen"),
       "Compiles as ssmc does; returns (ok, diagnostics text).");
 }

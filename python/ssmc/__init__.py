@@ -300,7 +300,8 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
             constant_data_threshold: int = 64 * 1024, cuda_arch: str = "sm_80",
             cuda_format: str = "auto", cuda_toolkit: str = "",
             gradients: bool = False, train: bool = False,
-            train_loss: str = "cross-entropy", temperature: float = 1.0) -> Model:
+            train_loss: str = "cross-entropy", temperature: float = 1.0,
+            frozen: Sequence[str] = ()) -> Model:
     """Compiles an ONNX model (a path, or the bytes of a model without
     external data) or an .mlir file to a model library, in process, and
     loads it. The library goes to `output` (default: a temporary file,
@@ -314,7 +315,8 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
     the gradient of each float input for cotangents d_<output>); train=True
     adds "loss", "loss_grad" and "train_step" (see `Trainer`), with
     train_loss "cross-entropy" or "distillation" (teacher_logits input,
-    student temperature `temperature`). Compiler
+    student temperature `temperature`) and `frozen` glob patterns of
+    parameters train_step leaves unchanged. Compiler
     errors raise `CompileError`
     with its diagnostics; notes (such as why prefill and decode were not
     derived) are kept in `model.compile_notes`."""
@@ -338,7 +340,8 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
             str(source), str(output), target, "so", "serialize", mixer_form, generation,
             prefill_logits, int(chunk_size), int(opt_level), int(constant_data_threshold),
             str(cuda_arch), str(cuda_format), str(cuda_toolkit), bool(gradients),
-            bool(train), str(train_loss), float(temperature))
+            bool(train), str(train_loss), float(temperature),
+            [str(f) for f in frozen])
     finally:
         if tmp is not None:
             tmp.cleanup()

@@ -244,3 +244,28 @@ def test_distillation(tmp_path, rng):
     assert losses[-1] - entropy < 0.3 * (losses[0] - entropy), (entropy, losses)
     with pytest.raises(ValueError, match="teacher_logits must be given"):
         trainer.step(ids, labels)
+
+
+def test_frozen_parameters(tmp_path, rng):
+    path = tmp_path / "llama.onnx"
+    onnx.save(zoo.build("llama", seed=3), str(path))
+    model = ssmc.compile(path, tmp_path / "f.so", train=True, frozen=["embed", "c_1*"])
+    trainer = ssmc.Trainer.from_onnx(model, path, lr=1e-2)
+    before = {k: v.copy() for k, v in trainer.parameters.items()}
+    frozen = {k for k in before if k == "embed" or k.startswith("c_1")}
+    assert "embed" in frozen and len(frozen) > 1
+    ids, labels = batch(rng)
+    metrics = trainer.step(ids, labels)
+    for k, v in trainer.parameters.items():
+        if k in frozen:
+            np.testing.assert_array_equal(v, before[k], err_msg=k)
+        else:
+            assert not np.array_equal(v, before[k]), k
+    # The norm covers the trained parameters only.
+    grads = model.run({"input_ids": ids, "labels": labels, **before,
+                       "d_loss": np.array(1.0, np.float32)}, entry="loss_grad")
+    norm = np.sqrt(sum((grads[f"d_{k}"].astype(np.float64) ** 2).sum()
+                       for k in before if k not in frozen))
+    assert metrics["grad_norm"] == pytest.approx(norm, rel=1e-4)
+    with pytest.raises(ssmc.CompileError, match="invalid frozen pattern"):
+        ssmc.compile(path, tmp_path / "bad.so", train=True, frozen=["[a"])

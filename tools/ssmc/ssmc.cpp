@@ -148,6 +148,11 @@ cl::opt<double> temperature(
     "temperature",
     cl::desc("With --train-loss=distillation: the student's temperature T"),
     cl::init(1.0), cl::cat(category));
+cl::list<std::string>
+    frozen("frozen",
+           cl::desc("With --train: glob patterns of parameter names that "
+                    "train_step leaves unchanged (comma-separated)"),
+           cl::CommaSeparated, cl::cat(category));
 cl::opt<unsigned> optLevel("O", cl::desc("Optimization level 0..3"), cl::Prefix,
                            cl::init(2), cl::cat(category));
 
@@ -223,6 +228,7 @@ int main(int argc, char **argv) {
   options.trainLoss =
       trainLoss == TrainLoss::Distillation ? "distillation" : "cross-entropy";
   options.temperature = temperature;
+  options.frozen.assign(frozen.begin(), frozen.end());
   ssm::CompileHooks hooks;
   hooks.timing = &rootTimer;
   hooks.configurePassManager = [](PassManager &pm) {

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mlir::ssm {
 
@@ -38,6 +39,7 @@ struct CompileRequest {
   bool train = false;                    ///< loss, loss_grad, train_step
   std::string trainLoss = "cross-entropy"; ///< or distillation
   double temperature = 1.0;                ///< distillation temperature
+  std::vector<std::string> frozen;         ///< parameter globs not trained
 };
 
 /// Compiles as `ssmc` does. Returns true on success. Errors and notes, the

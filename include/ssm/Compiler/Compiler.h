@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace mlir {
 class PassManager;
@@ -88,6 +89,8 @@ struct CompileOptions {
   /// MOHAWK stage 3) and the student's temperature.
   std::string trainLoss = "cross-entropy";
   double temperature = 1.0;
+  /// With train: glob patterns of parameters train_step leaves unchanged.
+  std::vector<std::string> frozen;
 };
 
 /// Hooks of a caller: `configurePassManager` applies command-line pass
