@@ -1030,11 +1030,8 @@ mlir::ssm::buildGradientFunction(func::FuncOp f, StringRef suffix,
       continue;
     BlockArgument a = entry.addArgument(t, grad.getLoc());
     argTypes.push_back(t);
-    argAttrs.push_back(DictionaryAttr::get(
-        ctx,
-        {NamedAttribute(StringAttr::get(ctx, "ssm.name"),
-                        StringAttr::get(ctx, "d_" + nameOf(resultAttrs[i],
-                                                           "result", i)))}));
+    argAttrs.push_back(
+        nameAttrs(ctx, "d_" + nameOf(resultAttrs[i], "result", i)));
     cotangents.push_back({i, a});
     cotangentOf.push_back(i);
   }
@@ -1062,10 +1059,7 @@ mlir::ssm::buildGradientFunction(func::FuncOp f, StringRef suffix,
     Value g = diff.adjoint(a);
     results.push_back(g ? g : zerosLike(b, grad.getLoc(), a));
     resultTypes.push_back(a.getType());
-    resultAttrs.push_back(DictionaryAttr::get(
-        ctx, {NamedAttribute(
-                 StringAttr::get(ctx, "ssm.name"),
-                 StringAttr::get(ctx, "d_" + nameOf(argAttrs[i], "arg", i)))}));
+    resultAttrs.push_back(nameAttrs(ctx, "d_" + nameOf(argAttrs[i], "arg", i)));
   }
   func::ReturnOp::create(b, ret.getLoc(), results);
   ret.erase();

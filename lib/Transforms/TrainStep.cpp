@@ -144,12 +144,8 @@ LogicalResult SSMBuildTrainStep::buildLoss(func::FuncOp main,
   Block &entry = lossFn.getBody().front();
   auto ret = cast<func::ReturnOp>(entry.getTerminator());
   auto labelsType = RankedTensorType::get(ids.getShape(), ids.getElementType());
-  if (failed(lossFn.insertArgument(
-          1, labelsType,
-          DictionaryAttr::get(ctx,
-                              {NamedAttribute(StringAttr::get(ctx, "ssm.name"),
-                                              StringAttr::get(ctx, "labels"))}),
-          lossFn.getLoc())))
+  if (failed(lossFn.insertArgument(1, labelsType, nameAttrs(ctx, "labels"),
+                                   lossFn.getLoc())))
     return failure();
   Value labels = entry.getArgument(1);
   Value z = ret.getOperand(0);
@@ -157,11 +153,7 @@ LogicalResult SSMBuildTrainStep::buildLoss(func::FuncOp main,
   Value teacher;
   if (distill) {
     if (failed(lossFn.insertArgument(
-            2, logitsType,
-            DictionaryAttr::get(
-                ctx, {NamedAttribute(StringAttr::get(ctx, "ssm.name"),
-                                     StringAttr::get(ctx, "teacher_logits"))}),
-            lossFn.getLoc())))
+            2, logitsType, nameAttrs(ctx, "teacher_logits"), lossFn.getLoc())))
       return failure();
     teacher = entry.getArgument(2);
   }
@@ -310,9 +302,7 @@ LogicalResult SSMBuildTrainStep::buildLoss(func::FuncOp main,
   ret.erase();
   SmallVector<Type> argTypes(lossFn.getArgumentTypes());
   lossFn.setType(FunctionType::get(ctx, argTypes, {mean.getType()}));
-  lossFn.setAllResultAttrs(ArrayRef<DictionaryAttr>{DictionaryAttr::get(
-      ctx, {NamedAttribute(StringAttr::get(ctx, "ssm.name"),
-                           StringAttr::get(ctx, "loss"))})});
+  lossFn.setAllResultAttrs(ArrayRef<DictionaryAttr>{nameAttrs(ctx, "loss")});
   return success();
 }
 
@@ -358,11 +348,7 @@ LogicalResult SSMBuildTrainStep::buildTrainStep(func::FuncOp lossGrad,
   };
 
   // Optimizer state and hyperparameters as arguments.
-  auto named = [&](StringRef n) {
-    return DictionaryAttr::get(ctx,
-                               {NamedAttribute(StringAttr::get(ctx, "ssm.name"),
-                                               StringAttr::get(ctx, n))});
-  };
+  auto named = [&](StringRef n) { return nameAttrs(ctx, n); };
   SmallVector<BlockArgument> ms, vs;
   SmallVector<Type> argTypes(step.getArgumentTypes());
   SmallVector<DictionaryAttr> argAttrs;

@@ -83,3 +83,27 @@ func.func @main(%ids: tensor<?x?xi64> {ssm.name = "input_ids"}, %table: tensor<8
 func.func @main(%x: tensor<4xf32>) -> tensor<4xf32> {
   return %x : tensor<4xf32>
 }
+
+// -----
+
+// expected-error @+1 {{the entry must take the token ids and return the logits}}
+func.func @main() {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{ssm-build-train-step: a symbol named 'loss' exists already}}
+module {
+  func.func @main(%ids: tensor<?x?xi64>) -> tensor<?x?x5xf32> {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %b = tensor.dim %ids, %c0 : tensor<?x?xi64>
+    %l = tensor.dim %ids, %c1 : tensor<?x?xi64>
+    %e = tensor.empty(%b, %l) : tensor<?x?x5xf32>
+    return %e : tensor<?x?x5xf32>
+  }
+  func.func @loss() {
+    return
+  }
+}

@@ -270,3 +270,91 @@ func.func @grouped(%key: tensor<?x2xf32>, %x: tensor<4x2xf32>, %init: tensor<4x2
   } -> tensor<4x2xf32>
   return %y : tensor<4x2xf32>
 }
+
+// -----
+
+func.func @fill_value(%x: tensor<4xf32>) -> tensor<4xf32> attributes {ssm.differentiate} {
+  %c0 = arith.constant 0 : index
+  %s = tensor.extract %x[%c0] : tensor<4xf32>
+  %e = tensor.empty() : tensor<4xf32>
+  // expected-error @+1 {{ssm-differentiate: the fill value depends on the differentiated arguments; not supported yet}}
+  %f = linalg.fill ins(%s : f32) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+  return %f : tensor<4xf32>
+}
+
+// -----
+
+#id = affine_map<(d0) -> (d0)>
+#s = affine_map<(d0) -> ()>
+func.func @scalar_operand(%x: tensor<4xf32>) -> tensor<4xf32> attributes {ssm.differentiate} {
+  %c0 = arith.constant 0 : index
+  %v = tensor.extract %x[%c0] : tensor<4xf32>
+  %e = tensor.empty() : tensor<4xf32>
+  // expected-error @+1 {{ssm-differentiate: scalar operand #1 depends on the differentiated arguments; not supported yet}}
+  %y = linalg.generic {indexing_maps = [#id, #s, #id], iterator_types = ["parallel"]}
+      ins(%x, %v : tensor<4xf32>, f32) outs(%e : tensor<4xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+#id = affine_map<(d0) -> (d0)>
+#s = affine_map<(d0) -> ()>
+func.func @max_init(%x: tensor<4xf32>, %init: tensor<f32>) -> tensor<f32> attributes {ssm.differentiate} {
+  // expected-error @+1 {{ssm-differentiate: the initial value of a max/min reduction depends on the differentiated arguments; not supported yet}}
+  %y = linalg.generic {indexing_maps = [#id, #s], iterator_types = ["reduction"]}
+      ins(%x : tensor<4xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %m = arith.maximumf %a, %acc : f32
+    linalg.yield %m : f32
+  } -> tensor<f32>
+  return %y : tensor<f32>
+}
+
+// -----
+
+// expected-error @+1 {{ssm-differentiate: the function has no body}}
+func.func private @external(%x: tensor<4xf32>) -> tensor<4xf32> attributes {ssm.differentiate}
+
+// -----
+
+// expected-error @+1 {{ssm-differentiate: the function has more than one block}}
+func.func @blocks(%x: tensor<4xf32>) -> tensor<4xf32> attributes {ssm.differentiate} {
+  cf.br ^bb1
+^bb1:
+  return %x : tensor<4xf32>
+}
+
+// -----
+
+func.func @loop(%x: tensor<4xf32>) -> tensor<4xf32> attributes {ssm.differentiate} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  // expected-error @+1 {{ssm-differentiate has no reverse rule for this op}}
+  %r = scf.for %i = %c0 to %c4 step %c1 iter_args(%a = %x) -> tensor<4xf32> {
+    scf.yield %a : tensor<4xf32>
+  }
+  return %r : tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{ssm-differentiate: cannot read the function's ssm.signature}}
+func.func @bad_signature(%x: tensor<4xf32>) -> tensor<4xf32> attributes {ssm.differentiate, ssm.signature = "{\22inputs\22: 3}"} {
+  return %x : tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{ssm-differentiate: a symbol named 'taken_grad' exists already}}
+func.func @taken(%x: tensor<4xf32>) -> tensor<4xf32> attributes {ssm.differentiate} {
+  return %x : tensor<4xf32>
+}
+func.func @taken_grad() {
+  return
+}

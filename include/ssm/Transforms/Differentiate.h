@@ -13,6 +13,14 @@
 
 namespace mlir::ssm {
 
+/// The argument/result attributes naming an entry point's input or output
+/// (`ssm.name`), as the model signature reads them.
+inline DictionaryAttr nameAttrs(MLIRContext *ctx, StringRef name) {
+  return DictionaryAttr::get(ctx,
+                             {NamedAttribute(StringAttr::get(ctx, "ssm.name"),
+                                             StringAttr::get(ctx, name))});
+}
+
 /// Adds `f`'s gradient function `<f><suffix>(x..., dy...) -> (y..., dx...)`
 /// next to it (see the ssm-differentiate pass) and returns it; on failure
 /// the diagnostics name the op without a rule. The float arguments whose
