@@ -26,8 +26,10 @@
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/JSON.h"
 #include <functional>
@@ -129,21 +131,14 @@ public:
       if (isFloatTensor(a.getType()) &&
           !llvm::is_contained(constants, a.getArgNumber()))
         active.insert(a);
-    f.getBody().walk([&](Operation *op) {
-      if (op->getParentOp() != f.getOperation())
-        return;
-      bool any = llvm::any_of(op->getOperands(),
-                              [&](Value v) { return active.contains(v); });
-      op->walk([&](Operation *inner) {
-        for (Value v : inner->getOperands())
-          any |= active.contains(v);
-      });
-      if (!any)
-        return;
-      for (Value r : op->getResults())
-        if (isa<FloatType>(getElementTypeOrSelf(r.getType())))
-          active.insert(r);
-    });
+    findActive(f.getBody().front());
+  }
+
+  /// Marks `seeds` active, then the values of `block`'s ops that depend on
+  /// active values.
+  void findActive(ArrayRef<Value> seeds, Block &block) {
+    active.insert(seeds.begin(), seeds.end());
+    findActive(block);
   }
 
   bool isActive(Value v) const { return active.contains(v); }
@@ -171,6 +166,7 @@ public:
       return success();
     return llvm::TypeSwitch<Operation *, LogicalResult>(op)
         .Case([&](linalg::GenericOp g) { return reverseGeneric(g); })
+        .Case([&](scf::ForOp loop) { return reverseFor(loop); })
         .Case([&](linalg::FillOp fill) -> LogicalResult {
           if (isActive(fill.value()))
             return fill.emitOpError(
@@ -245,12 +241,28 @@ public:
 private:
   OpBuilder &b;
   llvm::DenseSet<Value> active;
+
+  void findActive(Block &block) {
+    for (Operation &op : block) {
+      bool any = false;
+      op.walk([&](Operation *inner) {
+        for (Value v : inner->getOperands())
+          any |= active.contains(v);
+      });
+      if (!any)
+        continue;
+      for (Value r : op.getResults())
+        if (isa<FloatType>(getElementTypeOrSelf(r.getType())))
+          active.insert(r);
+    }
+  }
   DenseMap<Value, Value> adjoints;
 
   /// How output k of a generic combines its value over the reduction loops.
   enum class Combiner { None, Add, Select };
 
   LogicalResult reverseGeneric(linalg::GenericOp g);
+  LogicalResult reverseFor(scf::ForOp loop);
   Value sumGroups(Location loc, Value t,
                   ArrayRef<std::pair<size_t, int64_t>> groups);
   Value reverseDims(Location loc, Value t,
@@ -737,6 +749,209 @@ LogicalResult Differentiator::reverseGeneric(linalg::GenericOp g) {
     }
     addAdjoint(operand, result);
   }
+  return success();
+}
+
+/// Whether `v` is a tensor of zeros made by zerosLike.
+static bool isZeros(Value v) {
+  auto fill = v.getDefiningOp<linalg::FillOp>();
+  return fill && matchPattern(fill.value(), m_AnyZeroFloat());
+}
+
+/// acc + contribution; a contribution that is a slice inserted into zeros
+/// (the reverse of tensor.extract_slice) is added to that slice of `acc`
+/// only, so a loop that reads one row of a captured tensor per iteration
+/// accumulates its gradient in time proportional to the row.
+static Value accumulate(OpBuilder &b, Location loc, Value acc,
+                        Value contribution) {
+  auto insert = contribution.getDefiningOp<tensor::InsertSliceOp>();
+  if (!insert || !isZeros(insert.getDest()))
+    return addTensors(b, loc, acc, contribution);
+  Value old = tensor::ExtractSliceOp::create(
+      b, loc, insert.getSourceType(), acc, insert.getMixedOffsets(),
+      insert.getMixedSizes(), insert.getMixedStrides());
+  Value sum = addTensors(b, loc, old, insert.getSource());
+  return tensor::InsertSliceOp::create(
+      b, loc, sum, acc, insert.getMixedOffsets(), insert.getMixedSizes(),
+      insert.getMixedStrides());
+}
+
+/// Row `i` of `tape` (n, shape...) as a tensor of `type` (shape...).
+static Value tapeRow(OpBuilder &b, Location loc, Value tape, Value i,
+                     RankedTensorType type) {
+  SmallVector<OpFoldResult> offsets(type.getRank() + 1, b.getIndexAttr(0));
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)};
+  SmallVector<OpFoldResult> strides(type.getRank() + 1, b.getIndexAttr(1));
+  offsets[0] = i;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    sizes.push_back(tensor::getMixedSize(b, loc, tape, d + 1));
+  return tensor::ExtractSliceOp::create(b, loc, type, tape, offsets, sizes,
+                                        strides);
+}
+
+/// The reverse of an scf.for. The loop is replaced by one that also records
+/// the values it carries into each iteration (a tape of trip count x carried
+/// size: the memory this costs is the price of the rule). A second loop then
+/// runs the iterations backwards: it recomputes each iteration's body from
+/// its taped inputs and applies the body's reverse, carrying the adjoints of
+/// the loop-carried values and accumulating those of the values the body
+/// captures from above.
+LogicalResult Differentiator::reverseFor(scf::ForOp loop) {
+  Location loc = loop.getLoc();
+  if (!loop.getInductionVar().getType().isIndex())
+    return loop.emitOpError("ssm-differentiate: the induction variable is not "
+                            "an index; no reverse rule yet");
+  unsigned numCarried = loop.getNumRegionIterArgs();
+  for (Value init : loop.getInitArgs())
+    if (!isa<RankedTensorType>(init.getType()))
+      return loop.emitOpError("ssm-differentiate: a loop-carried value is "
+                              "not a ranked tensor; no reverse rule yet");
+  llvm::SetVector<Value> above;
+  getUsedValuesDefinedAbove(loop.getRegion(), above);
+  SmallVector<Value> captured;
+  for (Value v : above) {
+    if (!isActive(v))
+      continue;
+    if (!isFloatTensor(v.getType()))
+      return loop.emitOpError("ssm-differentiate: the loop body captures a "
+                              "scalar that depends on the differentiated "
+                              "arguments; not supported yet");
+    captured.push_back(v);
+  }
+
+  // The taping loop, in place of the original (right after it, so that the
+  // original's users can read its results).
+  OpBuilder fb(loop->getContext());
+  fb.setInsertionPointAfter(loop);
+  Value lb = loop.getLowerBound(), ub = loop.getUpperBound(),
+        step = loop.getStep();
+  Value zero = arith::ConstantIndexOp::create(fb, loc, 0);
+  Value one = arith::ConstantIndexOp::create(fb, loc, 1);
+  Value trips = arith::CeilDivSIOp::create(
+      fb, loc, arith::SubIOp::create(fb, loc, ub, lb), step);
+  trips = arith::MaxSIOp::create(fb, loc, trips, zero);
+  SmallVector<Value> inits(loop.getInitArgs());
+  for (Value init : loop.getInitArgs()) {
+    auto t = cast<RankedTensorType>(init.getType());
+    SmallVector<OpFoldResult> sizes = {trips};
+    llvm::append_range(sizes, tensor::getMixedSizes(fb, loc, init));
+    inits.push_back(
+        tensor::EmptyOp::create(fb, loc, sizes, t.getElementType()));
+  }
+  Block *body = loop.getBody();
+  auto yield = cast<scf::YieldOp>(body->getTerminator());
+  auto taping = scf::ForOp::create(
+      fb, loc, lb, ub, step, inits,
+      [&](OpBuilder &nb, Location l, Value iv, ValueRange args) {
+        Value i = arith::DivUIOp::create(
+            nb, l, arith::SubIOp::create(nb, l, iv, lb), step);
+        IRMapping map;
+        map.map(loop.getInductionVar(), iv);
+        SmallVector<Value> results;
+        SmallVector<Value> tapes;
+        for (unsigned j = 0; j < numCarried; ++j) {
+          Value c = args[j];
+          map.map(loop.getRegionIterArgs()[j], c);
+          auto t = cast<RankedTensorType>(c.getType());
+          Value tape = args[numCarried + j];
+          SmallVector<OpFoldResult> offsets(t.getRank() + 1,
+                                            nb.getIndexAttr(0));
+          SmallVector<OpFoldResult> sizes = {nb.getIndexAttr(1)};
+          SmallVector<OpFoldResult> strides(t.getRank() + 1,
+                                            nb.getIndexAttr(1));
+          offsets[0] = i;
+          llvm::append_range(sizes, tensor::getMixedSizes(nb, l, c));
+          tapes.push_back(tensor::InsertSliceOp::create(nb, l, c, tape, offsets,
+                                                        sizes, strides));
+        }
+        for (Operation &op : body->without_terminator())
+          nb.clone(op, map);
+        for (Value v : yield.getOperands())
+          results.push_back(map.lookupOrDefault(v));
+        llvm::append_range(results, tapes);
+        scf::YieldOp::create(nb, l, results);
+      });
+  SmallVector<Value> newResults(taping.getResults().take_front(numCarried));
+  // The adjoints of the results, read before the results are replaced.
+  SmallVector<Value> resultAdjoints;
+  for (Value r : loop.getResults())
+    resultAdjoints.push_back(adjoint(r));
+  loop->replaceAllUsesWith(newResults);
+  ValueRange tapes = taping.getResults().drop_front(numCarried);
+
+  // The reverse loop: iteration k undoes forward iteration n - 1 - k.
+  SmallVector<unsigned> floatCarried;
+  SmallVector<Value> revInits;
+  for (unsigned j = 0; j < numCarried; ++j) {
+    if (!isFloatTensor(loop.getResult(j).getType()))
+      continue;
+    floatCarried.push_back(j);
+    revInits.push_back(resultAdjoints[j]
+                           ? resultAdjoints[j]
+                           : zerosLike(b, loc, loop.getInitArgs()[j]));
+  }
+  for (Value v : captured)
+    revInits.push_back(zerosLike(b, loc, v));
+  Value revZero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value revOne = arith::ConstantIndexOp::create(b, loc, 1);
+  Value revTrips = trips;
+  bool failedReverse = false;
+  auto rev = scf::ForOp::create(
+      b, loc, revZero, revTrips, revOne, revInits,
+      [&](OpBuilder &nb, Location l, Value k, ValueRange args) {
+        Value last = arith::SubIOp::create(nb, l, revTrips, revOne);
+        Value i = arith::SubIOp::create(nb, l, last, k);
+        Value t = arith::AddIOp::create(nb, l, lb,
+                                        arith::MulIOp::create(nb, l, i, step));
+        IRMapping map;
+        map.map(loop.getInductionVar(), t);
+        SmallVector<Value> inputs;
+        for (unsigned j = 0; j < numCarried; ++j) {
+          auto type =
+              cast<RankedTensorType>(loop.getRegionIterArgs()[j].getType());
+          Value c = tapeRow(nb, l, tapes[j], i, type);
+          map.map(loop.getRegionIterArgs()[j], c);
+          inputs.push_back(c);
+        }
+        // Recompute the iteration, then reverse it.
+        SmallVector<Operation *> recomputed;
+        for (Operation &op : body->without_terminator())
+          recomputed.push_back(nb.clone(op, map));
+        Differentiator inner(nb);
+        SmallVector<Value> seeds;
+        for (unsigned j : floatCarried)
+          seeds.push_back(inputs[j]);
+        llvm::append_range(seeds, captured);
+        inner.findActive(seeds, *nb.getInsertionBlock());
+        for (auto [n, j] : llvm::enumerate(floatCarried)) {
+          Value y = map.lookupOrDefault(yield.getOperand(j));
+          if (inner.isActive(y))
+            inner.addAdjoint(y, args[n]);
+        }
+        for (Operation *op : llvm::reverse(recomputed))
+          if (failed(inner.reverse(op))) {
+            failedReverse = true;
+            break;
+          }
+        SmallVector<Value> next;
+        for (unsigned j : floatCarried) {
+          Value a = inner.adjoint(inputs[j]);
+          next.push_back(a ? a : zerosLike(nb, l, inputs[j]));
+        }
+        for (auto [m, v] : llvm::enumerate(captured)) {
+          Value acc = args[floatCarried.size() + m];
+          Value a = inner.adjoint(v);
+          next.push_back(a ? accumulate(nb, l, acc, a) : acc);
+        }
+        scf::YieldOp::create(nb, l, next);
+      });
+  if (failedReverse)
+    return failure(); // the body op without a rule has said why
+  for (auto [n, j] : llvm::enumerate(floatCarried))
+    if (isActive(loop.getInitArgs()[j]))
+      addAdjoint(loop.getInitArgs()[j], rev.getResult(n));
+  for (auto [m, v] : llvm::enumerate(captured))
+    addAdjoint(v, rev.getResult(floatCarried.size() + m));
   return success();
 }
 

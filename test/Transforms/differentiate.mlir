@@ -331,13 +331,86 @@ func.func @blocks(%x: tensor<4xf32>) -> tensor<4xf32> attributes {ssm.differenti
 
 // -----
 
-func.func @loop(%x: tensor<4xf32>) -> tensor<4xf32> attributes {ssm.differentiate} {
+// An scf.for: a taping loop replaces the forward loop (it records the value
+// carried into each iteration), and a reverse loop runs the iterations
+// backwards from the tape, carrying the adjoint of the carried value and
+// accumulating the captured weight's gradient one row at a time.
+
+// CHECK-LABEL: func.func @loop_grad(
+// CHECK-SAME: %[[X:[^:]*]]: tensor<4xf32>, %[[W:[^:]*]]: tensor<3x4xf32>, %[[DR:[^:]*]]: tensor<4xf32>
+// CHECK: %[[N0:.*]] = arith.ceildivsi
+// CHECK: %[[N:.*]] = arith.maxsi %[[N0]]
+// CHECK: %[[T0:.*]] = tensor.empty(%[[N]]) : tensor<?x4xf32>
+// CHECK: %[[TAPED:.*]]:2 = scf.for %[[I:[^ ]*]] = {{.*}} iter_args(%[[A:[^ ]*]] = %[[X]], %[[TAPE:[^ ]*]] = %[[T0]])
+// CHECK: %[[ROW:.*]] = arith.divui
+// CHECK: %[[REC:.*]] = tensor.insert_slice %[[A]] into %[[TAPE]][%[[ROW]], 0] [1, 4] [1, 1] : tensor<4xf32> into tensor<?x4xf32>
+// CHECK: %[[FWD:.*]] = linalg.generic
+// CHECK: scf.yield %[[FWD]], %[[REC]]
+// CHECK: %[[REV:.*]]:2 = scf.for %{{[^ ]*}} = %{{[^ ]*}} to %[[N]] step %{{[^ ]*}} iter_args(%[[DA:[^ ]*]] = %[[DR]], %[[DW:[^ ]*]] = %{{[^ ]*}})
+// CHECK: %[[LAST:.*]] = arith.subi %[[N]]
+// CHECK: %[[BACK:.*]] = arith.subi %[[LAST]]
+// CHECK: %[[T:.*]] = arith.addi
+// CHECK: %[[AT:.*]] = tensor.extract_slice %[[TAPED]]#1[%[[BACK]], 0] [1, 4] [1, 1] : tensor<?x4xf32> to tensor<4xf32>
+// CHECK: %[[WT:.*]] = tensor.extract_slice %[[W]][%[[T]], 0]
+// The adjoint carried into the previous iteration: d(a * w_t)/da = w_t.
+// CHECK: %[[DPREV:.*]] = linalg.generic {{.*}} ins(%[[AT]], %[[WT]], %{{.*}}, %[[DA]] :
+// CHECK: %[[DROW:.*]] = linalg.generic {{.*}} ins(%[[AT]], %[[WT]], %{{.*}}, %[[DA]] :
+// CHECK: %[[OLD:.*]] = tensor.extract_slice %[[DW]][%[[T]], 0] [1, 4] [1, 1]
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} ins(%[[OLD]], %[[DROW]] :
+// CHECK: %[[NEWDW:.*]] = tensor.insert_slice %[[SUM]] into %[[DW]][%[[T]], 0] [1, 4] [1, 1]
+// CHECK: scf.yield %[[DPREV]], %[[NEWDW]]
+// CHECK: return %[[TAPED]]#0, %[[REV]]#0, %[[REV]]#1
+func.func @loop(%x: tensor<4xf32>, %w: tensor<3x4xf32>) -> tensor<4xf32> attributes {ssm.differentiate} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %r = scf.for %i = %c0 to %c3 step %c1 iter_args(%a = %x) -> tensor<4xf32> {
+    %row = tensor.extract_slice %w[%i, 0] [1, 4] [1, 1] : tensor<3x4xf32> to tensor<4xf32>
+    %e = tensor.empty() : tensor<4xf32>
+    %m = linalg.mul ins(%a, %row : tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+    scf.yield %m : tensor<4xf32>
+  }
+  return %r : tensor<4xf32>
+}
+
+// -----
+
+func.func @loop_scalar(%x: tensor<4xf32>, %s: f32) -> tensor<4xf32> attributes {ssm.differentiate} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index
-  // expected-error @+1 {{ssm-differentiate has no reverse rule for this op}}
-  %r = scf.for %i = %c0 to %c4 step %c1 iter_args(%a = %x) -> tensor<4xf32> {
+  // expected-error @+1 {{ssm-differentiate: a loop-carried value is not a ranked tensor; no reverse rule yet}}
+  %r:2 = scf.for %i = %c0 to %c4 step %c1 iter_args(%a = %x, %b = %s) -> (tensor<4xf32>, f32) {
+    %t = arith.addf %b, %b : f32
+    scf.yield %a, %t : tensor<4xf32>, f32
+  }
+  return %r#0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @loop_i32(%x: tensor<4xf32>) -> tensor<4xf32> attributes {ssm.differentiate} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c4 = arith.constant 4 : i32
+  // expected-error @+1 {{ssm-differentiate: the induction variable is not an index; no reverse rule yet}}
+  %r = scf.for %i = %c0 to %c4 step %c1 iter_args(%a = %x) -> tensor<4xf32> : i32 {
     scf.yield %a : tensor<4xf32>
+  }
+  return %r : tensor<4xf32>
+}
+
+// -----
+
+func.func @loop_captured_scalar(%x: tensor<4xf32>) -> tensor<4xf32> attributes {ssm.differentiate} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %s = tensor.extract %x[%c0] : tensor<4xf32>
+  // expected-error @+1 {{ssm-differentiate: the loop body captures a scalar that depends on the differentiated arguments; not supported yet}}
+  %r = scf.for %i = %c0 to %c4 step %c1 iter_args(%a = %x) -> tensor<4xf32> {
+    %t = tensor.insert %s into %a[%i] : tensor<4xf32>
+    scf.yield %t : tensor<4xf32>
   }
   return %r : tensor<4xf32>
 }

@@ -307,10 +307,10 @@ def test_gradient_errors(tmp_path):
 # parameter's gradient is checked along a random direction v against a
 # Richardson-extrapolated central difference of the compiled float32 main
 # (steps 2e-3 and 1e-3: truncation error O(step^4), float32 noise about 1e-2
-# absolute at these sizes).
+# absolute at these sizes; 5e-4 and 2.5e-4 where those disagree).
 ZOO_GRADIENTS = ["llama", "mamba2", "hybrid", "llamba", "llamba_hybrid", "llama23",
                  "mamba2_la", "discrete_mamba2", "mamba3", "mamba3_mimo",
-                 "perhead_hybrid"]
+                 "perhead_hybrid", "gated_deltanet"]
 
 
 def _zoo_model(name, tmp_path, rng):
@@ -354,8 +354,13 @@ def test_zoo_model_gradients(name, rng, tmp_path):
             minus[k] = v - eps * d
             return (loss(plus) - loss(minus)) / (2 * eps)
 
-        want = (4 * fd(1e-3) - fd(2e-3)) / 3
         have = float((got[f"d_{k}"].astype(np.float64) * d).sum())
+        want = (4 * fd(1e-3) - fd(2e-3)) / 3
+        if abs(have - want) > 0.03 * abs(want) + 0.05:
+            # Where the function curves sharply along d (the L2 norm of a
+            # key near zero), steps of 1e-3 are too coarse: smaller ones,
+            # at more float32 noise, before failing.
+            want = (4 * fd(2.5e-4) - fd(5e-4)) / 3
         assert abs(have - want) <= 0.03 * abs(want) + 0.05, (k, have, want)
         total_err += abs(have - want)
         total += abs(want)
@@ -363,11 +368,9 @@ def test_zoo_model_gradients(name, rng, tmp_path):
 
 
 def test_zoo_model_gradients_unsupported(tmp_path):
-    """gated_deltanet's delta rule has no quadratic form: its sequential
-    loop has no reverse rule yet, and ssmc says so."""
+    """Gradients are built for the CPU target, without generation entry
+    points; ssmc says so otherwise."""
     path = _zoo_model("gated_deltanet", tmp_path, np.random.default_rng(0))
-    with pytest.raises(ssmc.CompileError, match="'scf.for' op ssm-differentiate has no reverse rule"):
-        ssmc.compile(path, tmp_path / "g.so", gradients=True)
     with pytest.raises(ssmc.CompileError, match="--gradients and --train need --target=cpu"):
         ssmc.compile(path, tmp_path / "g.so", "cuda", gradients=True)
     with pytest.raises(ssmc.CompileError, match="cannot be combined with --generation=on"):
@@ -423,6 +426,29 @@ func.func @linear_attention(%q: tensor<1x4x2x3xf32>, %k: tensor<1x4x2x3xf32>, %v
       -> (tensor<1x4x2x2xf32>, tensor<1x2x3x2xf32>)
   return %y : tensor<1x4x2x2xf32>
 }"""),
+    # The delta rules: forward substitution in an scf.for (taped, reversed).
+    "delta_rule": ("""
+func.func @delta_rule(%q: tensor<1x4x2x3xf32>, %k: tensor<1x4x1x3xf32>, %v: tensor<1x4x1x2xf32>,
+                      %beta: tensor<1x4x1xf32>) -> (tensor<1x4x2x2xf32>, tensor<1x1x3x2xf32>)
+    attributes {ssm.differentiate} {
+  %y, %s = ssm.linear_attention %q, %k, %v beta(%beta)
+      {update_rule = #ssm.linear_attention_rule<delta>}
+      : (tensor<1x4x2x3xf32>, tensor<1x4x1x3xf32>, tensor<1x4x1x2xf32>, tensor<1x4x1xf32>)
+      -> (tensor<1x4x2x2xf32>, tensor<1x1x3x2xf32>)
+  return %y, %s : tensor<1x4x2x2xf32>, tensor<1x1x3x2xf32>
+}"""),
+    "gated_delta_rule": ("""
+func.func @gated_delta_rule(%q: tensor<1x5x2x3xf32>, %k: tensor<1x5x2x3xf32>, %v: tensor<1x5x2x2xf32>,
+                            %g: tensor<1x5x2xf32>, %beta: tensor<1x5x2xf32>,
+                            %s0: tensor<1x2x3x2xf32>) -> (tensor<1x5x2x2xf32>, tensor<1x2x3x2xf32>)
+    attributes {ssm.differentiate} {
+  %y, %s = ssm.linear_attention %q, %k, %v decay(%g) beta(%beta) initial_state(%s0)
+      {update_rule = #ssm.linear_attention_rule<gated_delta>}
+      : (tensor<1x5x2x3xf32>, tensor<1x5x2x3xf32>, tensor<1x5x2x2xf32>, tensor<1x5x2xf32>,
+         tensor<1x5x2xf32>, tensor<1x2x3x2xf32>)
+      -> (tensor<1x5x2x2xf32>, tensor<1x2x3x2xf32>)
+  return %y, %s : tensor<1x5x2x2xf32>, tensor<1x2x3x2xf32>
+}"""),
     "rms_norm": ("""
 func.func @rms_norm(%x: tensor<1x3x8xf32>, %w: tensor<8xf32>, %z: tensor<1x3x8xf32>)
     -> tensor<1x3x8xf32> attributes {ssm.differentiate} {
@@ -466,8 +492,10 @@ def _op_inputs(model, name, rng):
             values.append(-rng.uniform(0.5, 1.5, shape))
         elif name == "mamba3" and i["name"] == "arg3":      # lambda in (0, 1)
             values.append(rng.uniform(0.1, 0.9, shape))
-        elif name == "linear_attention" and i["name"] == "arg3":  # log decay < 0
-            values.append(-rng.uniform(0.1, 1.0, shape))
+        elif name in ("linear_attention", "gated_delta_rule") and i["name"] == "arg3":
+            values.append(-rng.uniform(0.1, 1.0, shape))    # log decay < 0
+        elif (name, i["name"]) in (("delta_rule", "arg3"), ("gated_delta_rule", "arg4")):
+            values.append(rng.uniform(0.1, 0.9, shape))     # beta in (0, 1)
         else:
             values.append(rng.standard_normal(shape))
     return values

@@ -218,12 +218,22 @@ def SSMDifferentiate : Pass<"ssm-differentiate", "::mlir::ModuleOp"> {
       its output (no gradient flows through it).
     - `tensor.extract_slice`, `insert_slice`, `expand_shape`,
       `collapse_shape` and `cast`: their structural reverses.
+    - `scf.for` with an index induction variable and tensors carried: the
+      loop is replaced by one that also records the values carried into
+      each iteration (a tape of trip count x carried size), and a reverse
+      loop runs the iterations backwards: it recomputes each iteration's
+      body from the tape and applies the body's reverse (these rules,
+      nested loops included), carrying the adjoints of the carried values
+      and accumulating those of the tensors the body captures (a slice of
+      a captured tensor gets its adjoint added to that slice only). The
+      delta rules' forward substitution is such a loop.
 
     `ssm` dialect ops have no rule yet: lower them first with
     `ssm-materialize-mixers` and `convert-ssm-to-linalg` (the quadratic
     forms, O(L^2) memory per head). A value that a generic's body captures
-    from above and uses other than through `tensor.extract`, control flow,
-    calls and any other op on a value that depends on the arguments are
+    from above and uses other than through `tensor.extract`, loops carrying
+    scalars, scalars a loop captures, other control flow, calls and any
+    other op on a value that depends on the arguments are
     reported as errors.
   }];
   let options = [
