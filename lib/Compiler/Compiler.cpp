@@ -155,6 +155,11 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
   if ((options.gradients || options.train) && cuda)
     return fail("--gradients and --train need --target=cpu for now (the "
                 "CUDA target has no gradient kernels yet)");
+  if (options.hiddenStates && cuda)
+    return fail("--hidden-states needs --target=cpu for now");
+  if (options.hiddenStates && (options.gradients || options.train))
+    return fail("--hidden-states builds the teacher's entry points; compile "
+                "the teacher without --gradients and --train");
   if ((options.gradients || options.train) &&
       options.generation == GenerationMode::On)
     return fail("--gradients and --train build training entry points only; "
@@ -260,6 +265,11 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
     TimingScope gradientTimer = rootTimer.nest("gradients");
     gpm.enableTiming(gradientTimer);
     gpm.addPass(createCanonicalizerPass());
+    bool aligned = options.trainLoss == "hidden-alignment" ||
+                   options.trainLoss == "matrix-orientation";
+    if (options.train && aligned)
+      gpm.addPass(createSSMBuildAlignment(
+          SSMBuildAlignmentOptions{"main", options.trainLoss}));
     gpm.addPass(createSSMMaterializeMixers());
     gpm.addPass(createConvertSSMToLinalg());
     if (options.gradients)
@@ -272,6 +282,18 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
       gpm.addPass(createSSMBuildTrainStep(trainOptions));
     }
     if (failed(gpm.run(*module)))
+      return failure();
+  }
+
+  // The teacher's hidden states and mixing matrices (MOHAWK stages 1, 2).
+  if (compileTo >= CompilePhase::Graph && options.hiddenStates) {
+    PassManager hpm(&context);
+    TimingScope hiddenTimer = rootTimer.nest("hidden states");
+    hpm.enableTiming(hiddenTimer);
+    hpm.addPass(createCanonicalizerPass());
+    hpm.addPass(createSSMBuildAlignment(
+        SSMBuildAlignmentOptions{"main", "hidden-states"}));
+    if (failed(hpm.run(*module)))
       return failure();
   }
 
@@ -515,11 +537,16 @@ bool mlir::ssm::compile(const CompileRequest &request,
   options.gradients = request.gradients;
   options.train = request.train;
   if (request.trainLoss != "cross-entropy" &&
-      request.trainLoss != "distillation")
-    return bad("train_loss", request.trainLoss, "cross-entropy, distillation");
+      request.trainLoss != "distillation" &&
+      request.trainLoss != "hidden-alignment" &&
+      request.trainLoss != "matrix-orientation")
+    return bad("train_loss", request.trainLoss,
+               "cross-entropy, distillation, hidden-alignment, "
+               "matrix-orientation");
   options.trainLoss = request.trainLoss;
   options.temperature = request.temperature;
   options.frozen = request.frozen;
+  options.hiddenStates = request.hiddenStates;
   if (request.prefillLogits != "last" && request.prefillLogits != "all")
     return bad("prefill_logits", request.prefillLogits, "last, all");
   options.prefillLogitsAll = request.prefillLogits == "all";

@@ -19,6 +19,7 @@
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/GlobPattern.h"
 
 #include <limits>
@@ -62,9 +63,16 @@ struct Builder {
   }
 };
 
+StringRef argName(func::FuncOp f, unsigned i);
+bool isTeacherData(StringRef name);
+llvm::StringSet<> unreachedArguments(func::FuncOp f);
+
 struct SSMBuildTrainStep
     : mlir::ssm::impl::SSMBuildTrainStepBase<SSMBuildTrainStep> {
   using Base::Base;
+
+  /// The parameters the loss does not read (left unchanged).
+  llvm::StringSet<> unreached;
 
   LogicalResult buildLoss(func::FuncOp main, SymbolTable &symbols);
   LogicalResult buildTrainStep(func::FuncOp lossGrad, SymbolTable &symbols);
@@ -78,8 +86,11 @@ struct SSMBuildTrainStep
           << entry << "'";
       return signalPassFailure();
     }
+    // The alignment losses (MOHAWK stages 1 and 2) come built by
+    // ssm-build-alignment; the language-model losses are built here.
+    bool aligned = loss == "hidden-alignment" || loss == "matrix-orientation";
     for (StringRef name : {"loss", "loss_grad", "train_step"})
-      if (symbols.lookup(name)) {
+      if (symbols.lookup(name) && !(aligned && name == "loss")) {
         module.emitError("ssm-build-train-step: a symbol named '")
             << name << "' exists already";
         return signalPassFailure();
@@ -90,9 +101,10 @@ struct SSMBuildTrainStep
             << p << "'";
         return signalPassFailure();
       }
-    if (loss != "cross-entropy" && loss != "distillation") {
-      module.emitError("ssm-build-train-step: loss must be cross-entropy or "
-                       "distillation, got '")
+    if (loss != "cross-entropy" && loss != "distillation" && !aligned) {
+      module.emitError("ssm-build-train-step: loss must be cross-entropy, "
+                       "distillation, hidden-alignment or "
+                       "matrix-orientation, got '")
           << loss << "'";
       return signalPassFailure();
     }
@@ -100,13 +112,27 @@ struct SSMBuildTrainStep
       module.emitError("ssm-build-train-step: temperature must be positive");
       return signalPassFailure();
     }
-    if (failed(buildLoss(main, symbols)))
+    if (aligned) {
+      auto lossFn = symbols.lookup<func::FuncOp>("loss");
+      if (!lossFn || lossFn.getNumResults() != 1 ||
+          lossFn.getResultTypes()[0] !=
+              RankedTensorType::get({}, Float32Type::get(&getContext()))) {
+        module.emitError("ssm-build-train-step: loss=")
+            << loss
+            << " trains the function 'loss' (f32 scalar result) that "
+               "ssm-build-alignment builds; there is none";
+        return signalPassFailure();
+      }
+    } else if (failed(buildLoss(main, symbols))) {
       return signalPassFailure();
+    }
     auto lossFn = symbols.lookup<func::FuncOp>("loss");
-    // The teacher's logits are data, not parameters.
+    // The teacher's outputs are data, not parameters.
     SmallVector<unsigned> constants;
-    if (loss == "distillation")
-      constants.push_back(2);
+    for (unsigned i = 0; i < lossFn.getNumArguments(); ++i)
+      if (isTeacherData(argName(lossFn, i)))
+        constants.push_back(i);
+    unreached = unreachedArguments(lossFn);
     FailureOr<func::FuncOp> lossGrad =
         buildGradientFunction(lossFn, "_grad", symbols, constants);
     if (failed(lossGrad) || failed(buildTrainStep(*lossGrad, symbols)))
@@ -116,11 +142,44 @@ struct SSMBuildTrainStep
 
 } // namespace
 
-static StringRef argName(func::FuncOp f, unsigned i) {
+namespace {
+StringRef argName(func::FuncOp f, unsigned i) {
   if (auto n = f.getArgAttrOfType<StringAttr>(i, "ssm.name"))
     return n.getValue();
   return "";
 }
+
+/// Whether the loss argument named `name` is the teacher's output (data,
+/// not a parameter): its logits, hidden states or mixing matrices.
+bool isTeacherData(StringRef name) {
+  return name == "teacher_logits" || name.starts_with("hidden.") ||
+         name.starts_with("mixing.");
+}
+
+/// The names of the arguments of `f` that its results do not depend on.
+llvm::StringSet<> unreachedArguments(func::FuncOp f) {
+  llvm::DenseSet<Value> seen;
+  llvm::DenseSet<Operation *> walked;
+  Block &entry = f.getBody().front();
+  SmallVector<Value> work(entry.getTerminator()->getOperands());
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    if (!seen.insert(v).second)
+      continue;
+    Operation *def = v.getDefiningOp();
+    if (!def || !walked.insert(def).second)
+      continue;
+    def->walk([&](Operation *inner) {
+      llvm::append_range(work, inner->getOperands());
+    });
+  }
+  llvm::StringSet<> names;
+  for (BlockArgument a : entry.getArguments())
+    if (!seen.contains(a))
+      names.insert(argName(f, a.getArgNumber()));
+  return names;
+}
+} // namespace
 
 LogicalResult SSMBuildTrainStep::buildLoss(func::FuncOp main,
                                            SymbolTable &symbols) {
@@ -334,7 +393,7 @@ LogicalResult SSMBuildTrainStep::buildTrainStep(func::FuncOp lossGrad,
   for (unsigned i = 0; i < numArgs; ++i)
     if (auto rt = dyn_cast<RankedTensorType>(step.getArgumentTypes()[i]);
         rt && isa<FloatType>(rt.getElementType()) &&
-        argName(step, i) != "teacher_logits")
+        !isTeacherData(argName(step, i)))
       params.push_back(i);
   if (ret.getNumOperands() != 1 + params.size())
     return step.emitOpError("ssm-build-train-step: unexpected gradient "
@@ -343,6 +402,10 @@ LogicalResult SSMBuildTrainStep::buildTrainStep(func::FuncOp lossGrad,
   for (const std::string &p : frozen)
     patterns.push_back(cantFail(llvm::GlobPattern::create(p)));
   auto isFrozen = [&](StringRef name) {
+    // A parameter the loss does not read has no gradient: left unchanged
+    // (no weight decay either), as torch.optim.AdamW skips it.
+    if (unreached.contains(name))
+      return true;
     return llvm::any_of(
         patterns, [&](const llvm::GlobPattern &g) { return g.match(name); });
   };

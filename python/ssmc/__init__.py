@@ -301,7 +301,7 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
             cuda_format: str = "auto", cuda_toolkit: str = "",
             gradients: bool = False, train: bool = False,
             train_loss: str = "cross-entropy", temperature: float = 1.0,
-            frozen: Sequence[str] = ()) -> Model:
+            frozen: Sequence[str] = (), hidden_states: bool = False) -> Model:
     """Compiles an ONNX model (a path, or the bytes of a model without
     external data) or an .mlir file to a model library, in process, and
     loads it. The library goes to `output` (default: a temporary file,
@@ -314,9 +314,12 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
     parameters inputs of "main" and adds "main_grad" (see `ssmc --help`:
     the gradient of each float input for cotangents d_<output>); train=True
     adds "loss", "loss_grad" and "train_step" (see `Trainer`), with
-    train_loss "cross-entropy" or "distillation" (teacher_logits input,
-    student temperature `temperature`) and `frozen` glob patterns of
-    parameters train_step leaves unchanged. Compiler
+    train_loss "cross-entropy", "distillation" (teacher_logits input,
+    student temperature `temperature`), "hidden-alignment" (MOHAWK stage 2:
+    inputs hidden.0...) or "matrix-orientation" (stage 1: inputs hidden.l
+    and mixing.l) and `frozen` glob patterns of parameters train_step
+    leaves unchanged; hidden_states=True (a teacher) adds "hidden_states"
+    and "mixing_matrices", the inputs of those two stages. Compiler
     errors raise `CompileError`
     with its diagnostics; notes (such as why prefill and decode were not
     derived) are kept in `model.compile_notes`."""
@@ -341,7 +344,7 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
             prefill_logits, int(chunk_size), int(opt_level), int(constant_data_threshold),
             str(cuda_arch), str(cuda_format), str(cuda_toolkit), bool(gradients),
             bool(train), str(train_loss), float(temperature),
-            [str(f) for f in frozen])
+            [str(f) for f in frozen], bool(hidden_states))
     finally:
         if tmp is not None:
             tmp.cleanup()

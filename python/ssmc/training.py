@@ -106,6 +106,13 @@ def load_safetensors(path: Union[str, os.PathLike]):
     return tensors, metadata
 
 
+def _is_data(name: str) -> bool:
+    """Whether a loss input is the batch or the teacher's output (not a
+    parameter)."""
+    return (name in ("input_ids", "labels", "teacher_logits")
+            or name.startswith(("hidden.", "mixing.")))
+
+
 class Trainer:
     """Runs `train_step` of a model compiled with train=True, keeping the
     parameters and the AdamW moments between steps.
@@ -115,6 +122,14 @@ class Trainer:
                                          lr=ssmc.cosine_schedule(1e-3, 1000, 50))
         metrics = trainer.step(input_ids, labels)   # {"loss": ..., "grad_norm": ...}
         trainer.save("ckpt.safetensors"); trainer.export_onnx("model.onnx", "trained.onnx")
+
+    MOHAWK stages 1 and 2 (train_loss "matrix-orientation" or
+    "hidden-alignment") read the teacher's outputs instead of labels:
+
+        teacher = ssmc.compile("teacher.onnx", hidden_states=True)
+        h = teacher.run({"input_ids": ids}, entry="hidden_states")
+        h.update(teacher.run({"input_ids": ids}, entry="mixing_matrices"))  # stage 1
+        trainer.step(ids, teacher=h)
     """
 
     def __init__(self, model, parameters: Mapping[str, np.ndarray],
@@ -125,8 +140,8 @@ class Trainer:
         self.model = model
         sig = model.signature("train_step")
         self._inputs = sig["inputs"]
-        names = [i["name"] for i in model.signature("loss")["inputs"][2:]
-                 if i["name"] != "teacher_logits"]
+        names = [i["name"] for i in model.signature("loss")["inputs"]
+                 if not _is_data(i["name"])]
         missing = [n for n in names if n not in parameters]
         if missing:
             raise ValueError(f"missing parameters: {', '.join(missing)}")
@@ -149,26 +164,43 @@ class Trainer:
     def learning_rate(self, step: int) -> float:
         return float(self.lr(step)) if callable(self.lr) else float(self.lr)
 
-    def _feed(self, input_ids, labels, teacher_logits=None):
-        feed = {"input_ids": np.asarray(input_ids, dtype=np.int64),
-                "labels": np.asarray(labels, dtype=np.int64)}
-        wants_teacher = any(i["name"] == "teacher_logits" for i in self._inputs)
+    def _feed(self, input_ids, labels, teacher_logits=None, teacher=None):
+        feed = {"input_ids": np.asarray(input_ids, dtype=np.int64)}
+        wanted = {i["name"] for i in self._inputs}
+        wants_teacher = "teacher_logits" in wanted
         if wants_teacher != (teacher_logits is not None):
             raise ValueError("teacher_logits must be given exactly when the model was "
                              "compiled with train_loss='distillation'")
+        if ("labels" in wanted) != (labels is not None):
+            raise ValueError("labels must be given exactly when the loss reads them "
+                             "(cross-entropy and distillation; not the MOHAWK stage 1 "
+                             "and 2 losses)")
+        if labels is not None:
+            feed["labels"] = np.asarray(labels, dtype=np.int64)
         if teacher_logits is not None:
             feed["teacher_logits"] = np.asarray(teacher_logits, dtype=np.float32)
+        aligned = sorted(n for n in wanted if n.startswith(("hidden.", "mixing.")))
+        if aligned and teacher is None:
+            raise ValueError(f"this loss reads the teacher's {', '.join(aligned)}: pass "
+                             "teacher= (the outputs of the teacher's hidden_states and "
+                             "mixing_matrices entry points, compiled with "
+                             "hidden_states=True)")
+        for n in aligned:
+            if n not in teacher:
+                raise ValueError(f"teacher has no '{n}'")
+            feed[n] = np.asarray(teacher[n], dtype=np.float32)
         feed.update(self.parameters)
         feed.update({f"adam_m.{n}": a for n, a in self.adam_m.items()})
         feed.update({f"adam_v.{n}": a for n, a in self.adam_v.items()})
         return feed
 
-    def step(self, input_ids, labels, teacher_logits=None) -> Dict[str, float]:
+    def step(self, input_ids, labels=None, teacher_logits=None, *,
+             teacher: Optional[Mapping[str, np.ndarray]] = None) -> Dict[str, float]:
         """One AdamW step on the batch (and the teacher's logits, for a
         distillation loss); returns the loss before the step and the
         gradient norm before clipping."""
         step = self.steps + 1
-        feed = self._feed(input_ids, labels, teacher_logits)
+        feed = self._feed(input_ids, labels, teacher_logits, teacher)
         lr = self.learning_rate(step)
         feed["lr"] = np.array(lr, dtype=np.float32)
         feed["step"] = np.array(step, dtype=np.float32)
@@ -181,9 +213,10 @@ class Trainer:
         return {"loss": float(out["loss"]), "grad_norm": float(out["grad_norm"]),
                 "lr": lr}
 
-    def loss(self, input_ids, labels, teacher_logits=None) -> float:
+    def loss(self, input_ids, labels=None, teacher_logits=None, *,
+             teacher: Optional[Mapping[str, np.ndarray]] = None) -> float:
         """The loss at the current parameters (no step)."""
-        feed = self._feed(input_ids, labels, teacher_logits)
+        feed = self._feed(input_ids, labels, teacher_logits, teacher)
         feed = {k: v for k, v in feed.items() if not k.startswith("adam_")}
         return float(self.model.run(feed, entry="loss")["loss"])
 

@@ -4,10 +4,12 @@
 // RUN: ssm-opt %s --ssm-build-train-step="loss=distillation temperature=4.0 label-weight=0.5" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=KD
 // RUN: not ssm-opt %s --ssm-build-train-step=loss=mse --split-input-file 2>&1 | FileCheck %s --check-prefix=BADLOSS
 // RUN: not ssm-opt %s --ssm-build-train-step="loss=distillation temperature=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADTEMP
+// RUN: not ssm-opt %s --ssm-build-train-step=loss=hidden-alignment --split-input-file 2>&1 | FileCheck %s --check-prefix=NOALIGN
 
 // NOENTRY: ssm-build-train-step: no function named 'nope'
-// BADLOSS: ssm-build-train-step: loss must be cross-entropy or distillation, got 'mse'
+// BADLOSS: ssm-build-train-step: loss must be cross-entropy, distillation, hidden-alignment or matrix-orientation, got 'mse'
 // BADTEMP: ssm-build-train-step: temperature must be positive
+// NOALIGN: ssm-build-train-step: loss=hidden-alignment trains the function 'loss' (f32 scalar result) that ssm-build-alignment builds; there is none
 
 // Distillation: the teacher's logits follow the labels; they get no
 // gradient and are not a parameter of train_step.

@@ -134,7 +134,12 @@ cl::opt<bool> train(
              "weight decay 0.1), gradients clipped to global norm 1 "
              "(ssm-build-train-step has the options). CPU target only"),
     cl::init(false), cl::cat(category));
-enum class TrainLoss { CrossEntropy, Distillation };
+enum class TrainLoss {
+  CrossEntropy,
+  Distillation,
+  HiddenAlignment,
+  MatrixOrientation
+};
 cl::opt<TrainLoss> trainLoss(
     "train-loss", cl::desc("With --train: the loss of train_step"),
     cl::values(clEnumValN(TrainLoss::CrossEntropy, "cross-entropy",
@@ -142,8 +147,25 @@ cl::opt<TrainLoss> trainLoss(
                clEnumValN(TrainLoss::Distillation, "distillation",
                           "knowledge distillation (MOHAWK stage 3): "
                           "-sum softmax(teacher_logits) log softmax(logits "
-                          "/ T), teacher_logits an input after the labels")),
+                          "/ T), teacher_logits an input after the labels"),
+               clEnumValN(TrainLoss::HiddenAlignment, "hidden-alignment",
+                          "MOHAWK stage 2: every block fed the teacher's "
+                          "block input hidden.l, sum_l mean ||block_l - "
+                          "hidden.(l+1)||_2 (train_step(input_ids, "
+                          "hidden.0..., parameters...))"),
+               clEnumValN(TrainLoss::MatrixOrientation, "matrix-orientation",
+                          "MOHAWK stage 1: each mixer's mixing matrix from "
+                          "the teacher's block input hidden.l against the "
+                          "teacher's mixing.l, sum_l mean ||T_l - "
+                          "mixing.l||_F")),
     cl::init(TrainLoss::CrossEntropy), cl::cat(category));
+cl::opt<bool> hiddenStates(
+    "hidden-states",
+    cl::desc("The teacher's side of MOHAWK stages 1 and 2: adds the entry "
+             "points hidden_states (the residual stream: each block's input "
+             "hidden.l and the final hidden state) and mixing_matrices (each "
+             "mixer's materialized matrix mixing.l). CPU target only"),
+    cl::init(false), cl::cat(category));
 cl::opt<double> temperature(
     "temperature",
     cl::desc("With --train-loss=distillation: the student's temperature T"),
@@ -225,8 +247,21 @@ int main(int argc, char **argv) {
   options.constantDataThreshold = constantDataThreshold;
   options.gradients = gradients;
   options.train = train;
-  options.trainLoss =
-      trainLoss == TrainLoss::Distillation ? "distillation" : "cross-entropy";
+  switch (trainLoss) {
+  case TrainLoss::CrossEntropy:
+    options.trainLoss = "cross-entropy";
+    break;
+  case TrainLoss::Distillation:
+    options.trainLoss = "distillation";
+    break;
+  case TrainLoss::HiddenAlignment:
+    options.trainLoss = "hidden-alignment";
+    break;
+  case TrainLoss::MatrixOrientation:
+    options.trainLoss = "matrix-orientation";
+    break;
+  }
+  options.hiddenStates = hiddenStates;
   options.temperature = temperature;
   options.frozen.assign(frozen.begin(), frozen.end());
   ssm::CompileHooks hooks;

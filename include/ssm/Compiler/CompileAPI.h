@@ -37,9 +37,10 @@ struct CompileRequest {
   int64_t constantDataThreshold = 65536; ///< bytes; 0: none
   bool gradients = false;                ///< parameters as arguments, main_grad
   bool train = false;                    ///< loss, loss_grad, train_step
-  std::string trainLoss = "cross-entropy"; ///< or distillation
+  std::string trainLoss = "cross-entropy"; ///< distillation, hidden-alignment, matrix-orientation
   double temperature = 1.0;                ///< distillation temperature
   std::vector<std::string> frozen;         ///< parameter globs not trained
+  bool hiddenStates = false;               ///< hidden_states, mixing_matrices
 };
 
 /// Compiles as `ssmc` does. Returns true on success. Errors and notes, the

@@ -85,12 +85,16 @@ struct CompileOptions {
   /// module gets loss, loss_grad and train_step (ssm-build-train-step:
   /// cross-entropy on labels, one AdamW step).
   bool train = false;
-  /// With train: "cross-entropy" or "distillation" (teacher_logits input,
-  /// MOHAWK stage 3) and the student's temperature.
+  /// With train: "cross-entropy", "distillation" (teacher_logits input,
+  /// MOHAWK stage 3; with the student's temperature), "hidden-alignment"
+  /// (stage 2) or "matrix-orientation" (stage 1): see ssm-build-alignment.
   std::string trainLoss = "cross-entropy";
   double temperature = 1.0;
   /// With train: glob patterns of parameters train_step leaves unchanged.
   std::vector<std::string> frozen;
+  /// The teacher's side of MOHAWK stages 1 and 2: hidden_states and
+  /// mixing_matrices entry points (ssm-build-alignment).
+  bool hiddenStates = false;
 };
 
 /// Hooks of a caller: `configurePassManager` applies command-line pass

@@ -251,6 +251,53 @@ def SSMDifferentiate : Pass<"ssm-differentiate", "::mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def SSMBuildAlignment : Pass<"ssm-build-alignment", "::mlir::ModuleOp"> {
+  let summary = "MOHAWK stages 1 and 2: a model's blocks, hidden states, "
+                "mixing matrices and alignment losses";
+  let description = [{
+    Finds the blocks of the entry function on its residual stream: each
+    mixer op's block input is the value its operands are computed from
+    that an elementwise add joins with a value computed from the mixer's
+    output (the residual connection; mixers sharing an input, as in a
+    per-head hybrid, form one block). The stream then runs through further
+    residual adds (an add of the stream and a value computed from it: the
+    MLP's) to the next block's input, and after the last block to the final
+    hidden state (the input of the final norm). Then, by `mode`:
+
+    - `hidden-states` (the teacher): adds `hidden_states(inputs...) ->
+      (hidden.0, ..., hidden.n)`, the n block inputs and the final hidden
+      state, and `mixing_matrices(inputs...) -> (mixing.0, ...)`, each
+      mixer's materialized mixing matrix (batch, heads, L, L) in program
+      order (the interface's `materializeMixingMatrix`: an attention
+      layer's softmax matrix; skip connections and gates not included).
+    - `hidden-alignment` (MOHAWK stage 2, SEMANTICS.md): adds
+      `loss(input_ids, hidden.0, ..., hidden.n, parameters...) -> loss`:
+      every block reads `hidden.l` (the teacher's block input) in place of
+      its own, and `loss = sum_l mean_{b,t} ||block_l(hidden.l)_t -
+      hidden.(l+1)_t||_2` (per-token L2 norm, not squared).
+    - `matrix-orientation` (MOHAWK stage 1): adds `loss(input_ids,
+      hidden.0, ..., hidden.(n-1), mixing.0, ..., parameters...) -> loss`:
+      each mixer's matrix `T_l` computed from the teacher's block input,
+      `loss = sum_l mean_{b,h} ||T_l - mixing.l||_F`. One mixer per block.
+
+    The norms are 0 with derivative 0 at 0 (as `torch.linalg.norm`).
+    `ssm-build-train-step` with the same `loss` builds the train step from
+    this function. A model without mixers, a mixer without a residual
+    connection, or a stream that does not reach the next block is an error.
+  }];
+  let options = [
+    Option<"entry", "entry", "std::string", /*default=*/"\"main\"",
+           "The model's entry function">,
+    Option<"mode", "mode", "std::string", /*default=*/"\"hidden-states\"",
+           "hidden-states (teacher outputs), hidden-alignment (stage 2 "
+           "loss) or matrix-orientation (stage 1 loss)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def SSMBuildTrainStep : Pass<"ssm-build-train-step", "::mlir::ModuleOp"> {
   let summary = "Build a language model's cross-entropy loss and AdamW train step";
   let description = [{
