@@ -8,10 +8,12 @@
 #include "ssm/runtime.h"
 #include "ssm/model_abi.h"
 
+#include "internal.h"
 #include "json.h"
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -28,6 +30,14 @@ ssm_status setError(ssm_status status, std::string message) {
   lastError = std::move(message);
   return status;
 }
+
+} // namespace
+
+ssm_status ssm::rt::setError(ssm_status status, std::string message) {
+  return ::setError(status, std::move(message));
+}
+
+namespace {
 
 struct IOInfo {
   std::string name;
@@ -481,6 +491,15 @@ int64_t ssm_tensor_num_elements(const ssm_tensor *t) {
 }
 void *ssm_tensor_data(ssm_tensor *t) { return t ? t->data : nullptr; }
 
+/// Whether an output made so far owns the buffer `allocated`.
+static bool sharesBuffer(const std::vector<ssm_tensor *> &made,
+                         void *allocated) {
+  return allocated &&
+         std::any_of(made.begin(), made.end(), [&](const ssm_tensor *m) {
+           return m->allocated == allocated;
+         });
+}
+
 /// Fills `desc` with the memref descriptor of a contiguous row-major buffer
 /// at `data` of shape `shape`.
 static void contiguousDescriptor(std::vector<int64_t> &desc, void *data,
@@ -544,13 +563,17 @@ static ssm_status runOnDevice(const ssm_model *model, const Entry &e,
   }
   e.fn(args.data());
   if (const char *message = lib.deviceSynchronize()) {
-    // Free whatever outputs were made before the failure.
+    // Free whatever outputs were made before the failure (each buffer once).
     int64_t pos = 0;
+    std::vector<void *> freed;
     for (const IOInfo &io : e.outputs) {
       void *allocated;
       std::memcpy(&allocated, &outDesc[pos], sizeof(void *));
-      if (allocated)
+      if (allocated &&
+          std::find(freed.begin(), freed.end(), allocated) == freed.end()) {
         lib.free(allocated);
+        freed.push_back(allocated);
+      }
       pos += 3 + 2 * static_cast<int64_t>(io.dims.size());
     }
     return deviceError(message);
@@ -586,6 +609,20 @@ static ssm_status runOnDevice(const ssm_model *model, const Entry &e,
       t->device = true;
       t->data = static_cast<char *>(aligned) +
                 outDesc[pos + 2] * static_cast<int64_t>(kDtypeSizes[io.dtype]);
+      if (sharesBuffer(made, allocated)) {
+        // One buffer returned twice: this output gets a device copy.
+        int64_t bytes =
+            t->numElements() * static_cast<int64_t>(kDtypeSizes[io.dtype]);
+        void *copy = lib.deviceAlloc(bytes);
+        if (!copy) {
+          delete t;
+          for (ssm_tensor *m : made)
+            delete m;
+          return deviceError(lib.deviceSynchronize());
+        }
+        lib.deviceCopy(copy, t->data, bytes);
+        t->data = t->allocated = copy;
+      }
       made.push_back(t);
       pos += 3 + 2 * r;
     }
@@ -594,9 +631,11 @@ static ssm_status runOnDevice(const ssm_model *model, const Entry &e,
     return SSM_OK;
   }
 
-  // Copy the outputs to host tensors and free the device buffers.
+  // Copy the outputs to host tensors and free the device buffers (once: an
+  // entry point may return one buffer twice).
   int64_t pos = 0;
   std::vector<ssm_tensor *> made;
+  std::vector<void *> freed;
   ssm_status status = SSM_OK;
   std::string message;
   for (size_t k = 0; k < numOutputs; ++k) {
@@ -629,8 +668,11 @@ static ssm_status runOnDevice(const ssm_model *model, const Entry &e,
         message = where + m;
       }
     }
-    if (allocated)
+    if (allocated &&
+        std::find(freed.begin(), freed.end(), allocated) == freed.end()) {
       lib.free(allocated);
+      freed.push_back(allocated);
+    }
   }
   if (numOutputs == 0)
     if (const char *m = lib.deviceSynchronize()) {
@@ -757,8 +799,25 @@ static ssm_status runEntry(const ssm_model *model, const char *entry,
     t->allocated = allocated;
     t->library = model->library;
     t->data = static_cast<char *>(aligned) + offset * kDtypeSizes[io.dtype];
-    made.push_back(t);
     pos += 3 + 2 * r;
+    if (sharesBuffer(made, allocated)) {
+      // An entry point that returns one buffer twice (two equal results
+      // merged, such as the zero gradients of two unused parameters): this
+      // output gets a copy, so that each output owns its buffer.
+      int64_t bytes = t->numElements() * kDtypeSizes[io.dtype];
+      void *copy = std::malloc(bytes ? bytes : 1);
+      if (!copy) {
+        delete t;
+        for (ssm_tensor *m : made)
+          delete m;
+        return setError(SSM_ERROR_OUT_OF_MEMORY, "out of memory");
+      }
+      std::memcpy(copy, t->data, bytes);
+      t->library = nullptr;
+      t->data = t->allocated = copy;
+      t->ownsMalloc = true;
+    }
+    made.push_back(t);
   }
   for (int64_t k = 0; k < numOutputs; ++k)
     outputs[k] = made[k];

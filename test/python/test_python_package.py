@@ -170,6 +170,39 @@ func.func @f(%a: tensor<6x6xf64>) -> (tensor<6x3xf64>, tensor<6x6xf64>) {
     np.testing.assert_array_equal(out["result1"], want)
 
 
+def test_outputs_own_their_buffers(tmp_path):
+    """An entry point that returns one tensor twice (as CSE makes of equal
+    results: the zero gradients of two unused parameters) gives outputs that
+    each own their memory: independent arrays, each freed once. Run in a
+    child process, since a double free aborts it."""
+    src = tmp_path / "f.mlir"
+    src.write_text("""
+func.func @f(%a: tensor<3xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<3xf32>) {
+  %e = tensor.empty() : tensor<4xf32>
+  %c = arith.constant 0.0 : f32
+  %z = linalg.fill ins(%c : f32) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+  return %z, %z, %a : tensor<4xf32>, tensor<4xf32>, tensor<3xf32>
+}
+""")
+    ssmc.compile(src, tmp_path / "f.so", generation="off")
+    child = f"""
+import gc, numpy as np, ssmc
+m = ssmc.load({str(tmp_path / "f.so")!r})
+for _ in range(3):
+    a = np.arange(3, dtype=np.float32)
+    out = m.run({{"arg0": a}})
+    out["result0"][:] = 7
+    assert (out["result1"] == 0).all(), out
+    assert (out["result2"] == a).all(), out
+    del out
+    gc.collect()
+print("done")
+"""
+    r = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(BUILD / "python")})
+    assert r.returncode == 0 and "done" in r.stdout, r.stderr
+
+
 def test_errors(zoo_libs, tmp_path):
     path, so = zoo_libs("llama")
     model = ssmc.load(so)
