@@ -269,3 +269,122 @@ def test_frozen_parameters(tmp_path, rng):
     assert metrics["grad_norm"] == pytest.approx(norm, rel=1e-4)
     with pytest.raises(ssmc.CompileError, match="invalid frozen pattern"):
         ssmc.compile(path, tmp_path / "bad.so", train=True, frozen=["[a"])
+
+
+def _runtime():
+    """The C runtime through ctypes (ssm_trainer_* and what they need)."""
+    import ctypes
+    rt = ctypes.CDLL(str(BUILD / "lib" / "libssmrt.so"))
+    rt.ssm_last_error.restype = ctypes.c_char_p
+    rt.ssm_tensor_data.restype = ctypes.c_void_p
+    rt.ssm_tensor_data.argtypes = [ctypes.c_void_p]
+    rt.ssm_tensor_shape.restype = ctypes.POINTER(ctypes.c_int64)
+    rt.ssm_tensor_num_elements.restype = ctypes.c_int64
+    rt.ssm_trainer_parameter.restype = ctypes.c_void_p
+    rt.ssm_trainer_parameter_name.restype = ctypes.c_char_p
+    rt.ssm_trainer_batch_input_name.restype = ctypes.c_char_p
+    rt.ssm_trainer_num_parameters.restype = ctypes.c_int64
+    rt.ssm_trainer_num_batch_inputs.restype = ctypes.c_int64
+    rt.ssm_trainer_steps.restype = ctypes.c_int64
+    rt.ssm_trainer_step.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+                                    ctypes.c_float, ctypes.c_void_p, ctypes.c_void_p]
+    return rt
+
+
+def _wrap(rt, a):
+    import ctypes
+    dtype = {np.dtype(np.float32): 0, np.dtype(np.int64): 4}[a.dtype]
+    t = ctypes.c_void_p()
+    shape = (ctypes.c_int64 * a.ndim)(*a.shape)
+    assert rt.ssm_tensor_wrap(dtype, a.ndim, shape, ctypes.c_void_p(a.ctypes.data),
+                              ctypes.byref(t)) == 0
+    return t
+
+
+def _array(rt, t, shape):
+    import ctypes
+    n = int(np.prod(shape))
+    buf = (ctypes.c_float * n).from_address(rt.ssm_tensor_data(t))
+    return np.frombuffer(buf, dtype=np.float32, count=n).reshape(shape).copy()
+
+
+def test_c_runtime_trainer(llama, rng, tmp_path):
+    """ssm_trainer (the C runtime holds the parameters, moments and step
+    count): the same steps as ssmc.Trainer, checkpoints each can read from
+    the other, and clear errors."""
+    import ctypes
+    path, model = llama
+    rt = _runtime()
+    m = ctypes.c_void_p()
+    assert rt.ssm_model_load(str(model.path).encode(), ctypes.byref(m)) == 0
+    inits = initializers(path)
+    names = [i["name"] for i in model.signature("loss")["inputs"][2:]]
+    params = [np.array(inits[n], dtype=np.float32) for n in names]  # copies
+    wrapped = [_wrap(rt, p) for p in params]
+    trainer = ctypes.c_void_p()
+    arr = (ctypes.c_void_p * len(params))(*[w.value for w in wrapped])
+    assert rt.ssm_trainer_create(m, arr, len(params), ctypes.byref(trainer)) == 0, \
+        rt.ssm_last_error()
+    assert rt.ssm_trainer_num_parameters(trainer) == len(names)
+    assert [rt.ssm_trainer_parameter_name(trainer, i).decode()
+            for i in range(len(names))] == names
+    assert rt.ssm_trainer_num_batch_inputs(trainer) == 2
+    assert rt.ssm_trainer_batch_input_name(trainer, 1) == b"labels"
+    params[0][:] = 0  # copied at creation: the caller's arrays are free again
+
+    ids, labels = batch(rng)
+    ids_t, labels_t = _wrap(rt, ids), _wrap(rt, labels)
+    feed = (ctypes.c_void_p * 2)(ids_t.value, labels_t.value)
+    lrs = [1e-3, 3e-3, 2e-3, 1e-3]
+    py = ssmc.Trainer(model, inits, lr=lambda step: lrs[step - 1])
+    for lr in lrs[:3]:
+        loss, norm = ctypes.c_float(), ctypes.c_float()
+        assert rt.ssm_trainer_step(trainer, feed, 2, lr, ctypes.byref(loss),
+                                   ctypes.byref(norm)) == 0, rt.ssm_last_error()
+        want = py.step(ids, labels)
+        np.testing.assert_allclose(loss.value, want["loss"], rtol=1e-6)
+        np.testing.assert_allclose(norm.value, want["grad_norm"], rtol=1e-6)
+    assert rt.ssm_trainer_steps(trainer) == 3
+    for i, n in enumerate(names):
+        got = _array(rt, rt.ssm_trainer_parameter(trainer, i), py.parameters[n].shape)
+        np.testing.assert_allclose(got, py.parameters[n], rtol=1e-6, atol=1e-7)
+
+    # Checkpoints: C to Python and Python to C.
+    c_ckpt, py_ckpt = tmp_path / "c.safetensors", tmp_path / "py.safetensors"
+    assert rt.ssm_trainer_save(trainer, str(c_ckpt).encode()) == 0
+    other = ssmc.Trainer(model, inits)
+    other.load(c_ckpt)
+    assert other.steps == 3
+    for n in names:
+        np.testing.assert_allclose(other.parameters[n], py.parameters[n], rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(other.adam_v[n], py.adam_v[n], rtol=1e-6, atol=1e-12)
+    py.step(ids, labels)
+    py.save(py_ckpt)
+    assert rt.ssm_trainer_load(trainer, str(py_ckpt).encode()) == 0, rt.ssm_last_error()
+    assert rt.ssm_trainer_steps(trainer) == 4
+    got = _array(rt, rt.ssm_trainer_parameter(trainer, 0), py.parameters[names[0]].shape)
+    np.testing.assert_array_equal(got, py.parameters[names[0]])
+
+    # Errors: each a status and a message; the trainer is unchanged.
+    assert rt.ssm_trainer_step(trainer, feed, 1, 1e-3, None, None) == 1
+    assert b"takes 2 batch inputs (input_ids, labels), got 1" in rt.ssm_last_error()
+    assert rt.ssm_trainer_load(trainer, str(tmp_path / "none").encode()) == 2
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{}      ")  # 16 bytes promised
+    assert rt.ssm_trainer_load(trainer, str(bad).encode()) == 1
+    assert b"is not a trainer checkpoint: header size 16" in rt.ssm_last_error()
+    bad.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+    assert rt.ssm_trainer_load(trainer, str(bad).encode()) == 1
+    assert b"no tensor 'embed'" in rt.ssm_last_error()
+    assert rt.ssm_trainer_steps(trainer) == 4
+    wrong = ctypes.c_void_p()
+    assert rt.ssm_trainer_create(m, arr, 1, ctypes.byref(wrong)) == 1
+    assert f"trains {len(names)} parameters, got 1".encode() in rt.ssm_last_error()
+    swapped = (ctypes.c_void_p * len(params))(*[w.value for w in wrapped])
+    swapped[0], swapped[1] = swapped[1], swapped[0]
+    assert rt.ssm_trainer_create(m, swapped, len(params), ctypes.byref(wrong)) == 1
+    assert f"parameter '{names[0]}' must be float32 of shape".encode() in rt.ssm_last_error()
+    rt.ssm_trainer_release(trainer)
+    for w in wrapped + [ids_t, labels_t]:
+        rt.ssm_tensor_release(w)
+    rt.ssm_model_release(m)

@@ -191,6 +191,49 @@ int64_t ssm_generator_state_bytes(const ssm_generator *generator);
  * counting. */
 ssm_status ssm_generator_reset(ssm_generator *generator, int64_t slot);
 
+/* Training (models compiled with ssmc --train).
+ *
+ * A trainer holds what train_step updates between calls: the parameters, the
+ * AdamW moments (zeros at first) and the step count. Each step feeds a batch
+ * (train_step's inputs before the parameters: input_ids, then labels,
+ * teacher_logits or the teacher's hidden.l / mixing.l, by the loss it was
+ * compiled with), runs one AdamW step at learning rate `lr` and returns the
+ * loss and the gradient norm before clipping. Checkpoints are safetensors
+ * files (float32 tensors named as the parameters, adam_m.<p> and adam_v.<p>;
+ * metadata "step"), the layout ssmc.Trainer writes and reads.
+ * A trainer is not thread-safe. */
+typedef struct ssm_trainer ssm_trainer;
+
+/* A trainer starting from `parameters` (copied): one float32 tensor per
+ * parameter input of train_step, in its order. */
+ssm_status ssm_trainer_create(const ssm_model *model,
+                              const ssm_tensor *const *parameters,
+                              int64_t num_parameters, ssm_trainer **trainer);
+void ssm_trainer_release(ssm_trainer *trainer);
+int64_t ssm_trainer_num_parameters(const ssm_trainer *trainer);
+/* Name and current value of parameter `index` (owned by the trainer, valid
+ * until the next step or load). NULL when out of range. */
+const char *ssm_trainer_parameter_name(const ssm_trainer *trainer,
+                                       int64_t index);
+const ssm_tensor *ssm_trainer_parameter(const ssm_trainer *trainer,
+                                        int64_t index);
+/* The batch inputs a step takes (train_step's inputs before the
+ * parameters) and their names. */
+int64_t ssm_trainer_num_batch_inputs(const ssm_trainer *trainer);
+const char *ssm_trainer_batch_input_name(const ssm_trainer *trainer,
+                                         int64_t index);
+/* Steps taken (saved in and restored from checkpoints). */
+int64_t ssm_trainer_steps(const ssm_trainer *trainer);
+/* One AdamW step. `loss` and `grad_norm` may be NULL. On failure the
+ * parameters, moments and step count are unchanged. */
+ssm_status ssm_trainer_step(ssm_trainer *trainer, ssm_tensor *const *batch,
+                            int64_t num_batch, float lr, float *loss,
+                            float *grad_norm);
+ssm_status ssm_trainer_save(const ssm_trainer *trainer, const char *path);
+/* Restores parameters, moments and step count; on failure (a missing
+ * tensor, a wrong shape or dtype, a damaged file) nothing changes. */
+ssm_status ssm_trainer_load(ssm_trainer *trainer, const char *path);
+
 #ifdef __cplusplus
 }
 #endif
