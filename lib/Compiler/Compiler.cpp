@@ -270,6 +270,12 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
     if (options.train && aligned)
       gpm.addPass(createSSMBuildAlignment(
           SSMBuildAlignmentOptions{"main", options.trainLoss}));
+    // Mixers with a chunked form are differentiated in it (a loop over
+    // chunks: its reverse keeps one state per chunk, no L x L matrix); the
+    // others in their quadratic form.
+    gpm.addPass(createSSMSelectChunkSizes(
+        SSMSelectChunkSizesOptions{static_cast<int64_t>(options.chunkSize)}));
+    gpm.addPass(createSSMChunkMixers());
     gpm.addPass(createSSMMaterializeMixers());
     gpm.addPass(createConvertSSMToLinalg());
     if (options.gradients)

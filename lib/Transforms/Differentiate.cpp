@@ -830,16 +830,36 @@ LogicalResult Differentiator::reverseFor(scf::ForOp loop) {
   Value trips = arith::CeilDivSIOp::create(
       fb, loc, arith::SubIOp::create(fb, loc, ub, lb), step);
   trips = arith::MaxSIOp::create(fb, loc, trips, zero);
+  Block *body = loop.getBody();
+  auto yield = cast<scf::YieldOp>(body->getTerminator());
+  // A carried value the body only writes slices of (an insert_slice into it
+  // is its one use, and the result is yielded in its place: the chunk states
+  // of a chunked scan) needs no tape: no iteration reads it.
+  SmallVector<int> tapeOf(numCarried, -1);
+  unsigned numTapes = 0;
+  for (unsigned j = 0; j < numCarried; ++j) {
+    BlockArgument c = loop.getRegionIterArgs()[j];
+    auto insert = c.hasOneUse()
+                      ? dyn_cast<tensor::InsertSliceOp>(*c.getUsers().begin())
+                      : tensor::InsertSliceOp();
+    bool writeOnly = insert && insert.getDest() == c &&
+                     insert->getBlock() == body &&
+                     yield.getOperand(j) == insert.getResult() &&
+                     insert.getResult().hasOneUse();
+    if (!writeOnly)
+      tapeOf[j] = numTapes++;
+  }
   SmallVector<Value> inits(loop.getInitArgs());
-  for (Value init : loop.getInitArgs()) {
+  for (unsigned j = 0; j < numCarried; ++j) {
+    if (tapeOf[j] < 0)
+      continue;
+    Value init = loop.getInitArgs()[j];
     auto t = cast<RankedTensorType>(init.getType());
     SmallVector<OpFoldResult> sizes = {trips};
     llvm::append_range(sizes, tensor::getMixedSizes(fb, loc, init));
     inits.push_back(
         tensor::EmptyOp::create(fb, loc, sizes, t.getElementType()));
   }
-  Block *body = loop.getBody();
-  auto yield = cast<scf::YieldOp>(body->getTerminator());
   auto taping = scf::ForOp::create(
       fb, loc, lb, ub, step, inits,
       [&](OpBuilder &nb, Location l, Value iv, ValueRange args) {
@@ -852,8 +872,10 @@ LogicalResult Differentiator::reverseFor(scf::ForOp loop) {
         for (unsigned j = 0; j < numCarried; ++j) {
           Value c = args[j];
           map.map(loop.getRegionIterArgs()[j], c);
+          if (tapeOf[j] < 0)
+            continue;
           auto t = cast<RankedTensorType>(c.getType());
-          Value tape = args[numCarried + j];
+          Value tape = args[numCarried + tapeOf[j]];
           SmallVector<OpFoldResult> offsets(t.getRank() + 1,
                                             nb.getIndexAttr(0));
           SmallVector<OpFoldResult> sizes = {nb.getIndexAttr(1)};
@@ -896,55 +918,70 @@ LogicalResult Differentiator::reverseFor(scf::ForOp loop) {
   Value revOne = arith::ConstantIndexOp::create(b, loc, 1);
   Value revTrips = trips;
   bool failedReverse = false;
-  auto rev = scf::ForOp::create(
-      b, loc, revZero, revTrips, revOne, revInits,
-      [&](OpBuilder &nb, Location l, Value k, ValueRange args) {
-        Value last = arith::SubIOp::create(nb, l, revTrips, revOne);
-        Value i = arith::SubIOp::create(nb, l, last, k);
-        Value t = arith::AddIOp::create(nb, l, lb,
-                                        arith::MulIOp::create(nb, l, i, step));
-        IRMapping map;
-        map.map(loop.getInductionVar(), t);
-        SmallVector<Value> inputs;
-        for (unsigned j = 0; j < numCarried; ++j) {
-          auto type =
-              cast<RankedTensorType>(loop.getRegionIterArgs()[j].getType());
-          Value c = tapeRow(nb, l, tapes[j], i, type);
-          map.map(loop.getRegionIterArgs()[j], c);
-          inputs.push_back(c);
-        }
-        // Recompute the iteration, then reverse it.
-        SmallVector<Operation *> recomputed;
-        for (Operation &op : body->without_terminator())
-          recomputed.push_back(nb.clone(op, map));
-        Differentiator inner(nb);
-        SmallVector<Value> seeds;
-        for (unsigned j : floatCarried)
-          seeds.push_back(inputs[j]);
-        llvm::append_range(seeds, captured);
-        inner.findActive(seeds, *nb.getInsertionBlock());
-        for (auto [n, j] : llvm::enumerate(floatCarried)) {
-          Value y = map.lookupOrDefault(yield.getOperand(j));
-          if (inner.isActive(y))
-            inner.addAdjoint(y, args[n]);
-        }
-        for (Operation *op : llvm::reverse(recomputed))
-          if (failed(inner.reverse(op))) {
-            failedReverse = true;
-            break;
-          }
-        SmallVector<Value> next;
-        for (unsigned j : floatCarried) {
-          Value a = inner.adjoint(inputs[j]);
-          next.push_back(a ? a : zerosLike(nb, l, inputs[j]));
-        }
-        for (auto [m, v] : llvm::enumerate(captured)) {
-          Value acc = args[floatCarried.size() + m];
-          Value a = inner.adjoint(v);
-          next.push_back(a ? accumulate(nb, l, acc, a) : acc);
-        }
-        scf::YieldOp::create(nb, l, next);
-      });
+  // The body is built in place (not in a body-builder callback), so that
+  // the values of the reverse iteration sit in a region of a real op: the
+  // rules walk their parent regions.
+  auto rev = scf::ForOp::create(b, loc, revZero, revTrips, revOne, revInits);
+  {
+    Block *revBody = rev.getBody();
+    if (!revBody->empty())
+      revBody->getTerminator()->erase();
+    OpBuilder nb = OpBuilder::atBlockEnd(revBody);
+    Location l = loc;
+    Value k = rev.getInductionVar();
+    ValueRange args = rev.getRegionIterArgs();
+    Value last = arith::SubIOp::create(nb, l, revTrips, revOne);
+    Value i = arith::SubIOp::create(nb, l, last, k);
+    Value t =
+        arith::AddIOp::create(nb, l, lb, arith::MulIOp::create(nb, l, i, step));
+    IRMapping map;
+    map.map(loop.getInductionVar(), t);
+    SmallVector<Value> inputs;
+    for (unsigned j = 0; j < numCarried; ++j) {
+      auto type = cast<RankedTensorType>(loop.getRegionIterArgs()[j].getType());
+      // A write-only value's contents are never read: an empty tensor of
+      // its shape stands in for it.
+      Value c = tapeOf[j] >= 0
+                    ? tapeRow(nb, l, tapes[tapeOf[j]], i, type)
+                    : tensor::EmptyOp::create(
+                          nb, l, tensor::getMixedSizes(nb, l, newResults[j]),
+                          type.getElementType())
+                          .getResult();
+      map.map(loop.getRegionIterArgs()[j], c);
+      inputs.push_back(c);
+    }
+    // Recompute the iteration, then reverse it.
+    SmallVector<Operation *> recomputed;
+    for (Operation &op : body->without_terminator())
+      recomputed.push_back(nb.clone(op, map));
+    Differentiator inner(nb);
+    SmallVector<Value> seeds;
+    for (unsigned j : floatCarried)
+      seeds.push_back(inputs[j]);
+    llvm::append_range(seeds, captured);
+    inner.findActive(seeds, *nb.getInsertionBlock());
+    for (auto [n, j] : llvm::enumerate(floatCarried)) {
+      Value y = map.lookupOrDefault(yield.getOperand(j));
+      if (inner.isActive(y))
+        inner.addAdjoint(y, args[n]);
+    }
+    for (Operation *op : llvm::reverse(recomputed))
+      if (failed(inner.reverse(op))) {
+        failedReverse = true;
+        break;
+      }
+    SmallVector<Value> next;
+    for (unsigned j : floatCarried) {
+      Value a = inner.adjoint(inputs[j]);
+      next.push_back(a ? a : zerosLike(nb, l, inputs[j]));
+    }
+    for (auto [m, v] : llvm::enumerate(captured)) {
+      Value acc = args[floatCarried.size() + m];
+      Value a = inner.adjoint(v);
+      next.push_back(a ? accumulate(nb, l, acc, a) : acc);
+    }
+    scf::YieldOp::create(nb, l, next);
+  }
   if (failedReverse)
     return failure(); // the body op without a rule has said why
   for (auto [n, j] : llvm::enumerate(floatCarried))

@@ -375,6 +375,32 @@ func.func @loop(%x: tensor<4xf32>, %w: tensor<3x4xf32>) -> tensor<4xf32> attribu
 
 // -----
 
+// A carried value the body only writes slices of (the chunk states of a
+// chunked scan) gets no tape: one tape, of %a only, and in the reverse
+// loop an empty tensor stands in for the states.
+
+// CHECK-LABEL: func.func @write_only_grad(
+// CHECK: %[[TAPED:.*]]:3 = scf.for {{.*}} -> (tensor<4xf32>, tensor<3x4xf32>, tensor<?x4xf32>)
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (tensor<4xf32>, tensor<3x4xf32>, tensor<4xf32>)
+// CHECK: %[[A:.*]] = tensor.extract_slice %[[TAPED]]#2
+// CHECK: %[[STANDIN:.*]] = tensor.empty() : tensor<3x4xf32>
+// CHECK: tensor.insert_slice %[[A]] into %[[STANDIN]]
+func.func @write_only(%x: tensor<4xf32>, %w: tensor<4xf32>) -> tensor<3x4xf32> attributes {ssm.differentiate} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %s0 = tensor.empty() : tensor<3x4xf32>
+  %r:2 = scf.for %i = %c0 to %c3 step %c1 iter_args(%a = %x, %s = %s0) -> (tensor<4xf32>, tensor<3x4xf32>) {
+    %w1 = tensor.insert_slice %a into %s[%i, 0] [1, 4] [1, 1] : tensor<4xf32> into tensor<3x4xf32>
+    %e = tensor.empty() : tensor<4xf32>
+    %m = linalg.mul ins(%a, %w : tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+    scf.yield %m, %w1 : tensor<4xf32>, tensor<3x4xf32>
+  }
+  return %r#1 : tensor<3x4xf32>
+}
+
+// -----
+
 func.func @loop_scalar(%x: tensor<4xf32>, %s: f32) -> tensor<4xf32> attributes {ssm.differentiate} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index

@@ -324,8 +324,20 @@ def _zoo_model(name, tmp_path, rng):
 
 @pytest.mark.parametrize("name", ZOO_GRADIENTS)
 def test_zoo_model_gradients(name, rng, tmp_path):
+    _check_zoo_gradients(name, rng, tmp_path)
+
+
+# The mixers with a chunked form (SSD, Discrete Mamba-2, Mamba-3,
+# attention) are differentiated in it; chunks of 4 over 6 tokens make two
+# chunks, the second partial.
+@pytest.mark.parametrize("name", ["mamba2", "llamba", "mamba3", "hybrid"])
+def test_zoo_model_gradients_chunked(name, rng, tmp_path):
+    _check_zoo_gradients(name, rng, tmp_path, chunk_size=4)
+
+
+def _check_zoo_gradients(name, rng, tmp_path, chunk_size=0):
     path = _zoo_model(name, tmp_path, rng)
-    model = ssmc.compile(path, tmp_path / "g.so", gradients=True)
+    model = ssmc.compile(path, tmp_path / "g.so", gradients=True, chunk_size=chunk_size)
     assert model.entry_points == ["main", "main_grad"]
     graph = onnx.load(str(path)).graph
     inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
@@ -378,7 +390,8 @@ def test_zoo_model_gradients_unsupported(tmp_path):
 
 
 # Each ssm op, lowered by ssm-materialize-mixers and convert-ssm-to-linalg
-# (the forms --gradients differentiates), then moved to float64 (the ops
+# (and, for the mixers with one, in its chunked form by ssm-chunk-mixers:
+# the forms --gradients differentiates), then moved to float64 (the ops
 # take f32/f16/bf16; the lowered linalg works in any float type) so that
 # its gradient is checked against central differences to 1e-6.
 SSM_OPS = {
@@ -501,16 +514,26 @@ def _op_inputs(model, name, rng):
     return values
 
 
-@pytest.mark.parametrize("op", sorted(SSM_OPS))
-def test_ssm_op_gradient(op, rng, tmp_path):
+# The mixers with a chunked form, differentiated in it (chunks of 2: a
+# partial last chunk where the length is odd).
+CHUNKED = ["ssd", "discrete_ssd", "mamba3", "attention"]
+
+
+@pytest.mark.parametrize("op,form", [(op, "quadratic") for op in sorted(SSM_OPS)]
+                         + [(op, "chunked") for op in CHUNKED])
+def test_ssm_op_gradient(op, form, rng, tmp_path):
     src = tmp_path / "op.mlir"
     src.write_text(SSM_OPS[op])
     lowered = tmp_path / "lowered.mlir"
-    r = subprocess.run([str(SSM_OPT), str(src), "--ssm-materialize-mixers",
+    chunking = (["--ssm-select-chunk-sizes=chunk-size=2", "--ssm-chunk-mixers"]
+                if form == "chunked" else [])
+    r = subprocess.run([str(SSM_OPT), str(src), *chunking, "--ssm-materialize-mixers",
                         "--convert-ssm-to-linalg", "-o", str(lowered)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     text = lowered.read_text()
     assert "ssm." not in text.replace("ssm.differentiate", "")
+    if form == "chunked":
+        assert "scf.for" in text  # the loop over chunks
     model = compile_module(text.replace("f32", "f64"), tmp_path)
     check_gradients(model, op, _op_inputs(model, op, rng), rng)

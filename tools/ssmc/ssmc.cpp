@@ -121,7 +121,8 @@ cl::opt<bool> gradients(
              "inputs and a cotangent d_<output> of each float output and "
              "returns main's outputs and the gradient d_<input> of each float "
              "input (reverse mode, ssm-differentiate; mixers in their "
-             "quadratic form). CPU target only; no prefill/decode"),
+             "chunked form, or quadratic where they have none). CPU target "
+             "only; no prefill/decode"),
     cl::init(false), cl::cat(category));
 cl::opt<bool> train(
     "train",

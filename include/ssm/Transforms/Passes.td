@@ -228,9 +228,9 @@ def SSMDifferentiate : Pass<"ssm-differentiate", "::mlir::ModuleOp"> {
       a captured tensor gets its adjoint added to that slice only). The
       delta rules' forward substitution is such a loop.
 
-    `ssm` dialect ops have no rule yet: lower them first with
-    `ssm-materialize-mixers` and `convert-ssm-to-linalg` (the quadratic
-    forms, O(L^2) memory per head). A value that a generic's body captures
+    `ssm` dialect ops have no rule yet: lower them first (`ssmc
+    --gradients` runs `ssm-chunk-mixers` for the mixers with a chunked form,
+    `ssm-materialize-mixers` for the others, then `convert-ssm-to-linalg`). A value that a generic's body captures
     from above and uses other than through `tensor.extract`, loops carrying
     scalars, scalars a loop captures, other control flow, calls and any
     other op on a value that depends on the arguments are
