@@ -10,6 +10,7 @@ then computed in float64 NumPy from SEMANTICS.md."""
 import os
 import secrets
 import subprocess
+import sys
 
 import numpy as np
 import onnx
@@ -17,10 +18,12 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-import ssmc
 from harness import BUILD
 import onnx_tools  # noqa: F401 (puts examples/ on the path)
-import zoo
+import zoo  # noqa: E402
+
+sys.path.insert(0, str(BUILD / "python"))
+import ssmc  # noqa: E402
 
 SSM_OPT = BUILD / "bin" / "ssm-opt"
 
