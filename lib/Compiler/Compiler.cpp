@@ -271,11 +271,12 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
       gpm.addPass(createSSMBuildAlignment(
           SSMBuildAlignmentOptions{"main", options.trainLoss}));
     // Mixers with a chunked form are differentiated in it (a loop over
-    // chunks: its reverse keeps one state per chunk, no L x L matrix); the
-    // others in their quadratic form.
+    // chunks: its reverse keeps one state per chunk, no L x L matrix;
+    // attention's reverse recomputes each key tile from the log-sum-exp);
+    // the others in their quadratic form.
     gpm.addPass(createSSMSelectChunkSizes(
         SSMSelectChunkSizesOptions{static_cast<int64_t>(options.chunkSize)}));
-    gpm.addPass(createSSMChunkMixers());
+    gpm.addPass(createSSMChunkMixers(SSMChunkMixersOptions{true}));
     gpm.addPass(createSSMMaterializeMixers());
     gpm.addPass(createConvertSSMToLinalg());
     if (options.gradients)

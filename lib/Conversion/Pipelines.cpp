@@ -34,6 +34,7 @@ void mlir::ssm::addAlgorithmPasses(OpPassManager &pm, MixerForm form,
   else
     pm.addPass(createSSMMaterializeMixers());
   pm.addPass(createConvertSSMToLinalg());
+  pm.addPass(createSSMStripStopGradients());
   addUpstream(pm, "convert-elementwise-to-linalg,canonicalize,cse");
   pm.addPass(createSSMFoldTransposes());
   pm.addPass(createSSMTransposeConstantWeights());
@@ -89,8 +90,8 @@ void mlir::ssm::addCUDATargetPasses(OpPassManager &pm,
                   "memref,ub},convert-math-to-llvm,reconcile-unrealized-casts,"
                   "canonicalize,cse)");
   addUpstream(pm, "nvvm-attach-target{chip=" + options.chip +
-                      " features=+ptx80 O=" +
-                      std::to_string(options.optLevel) + "}");
+                      " features=+ptx80 O=" + std::to_string(options.optLevel) +
+                      "}");
   addUpstream(pm, "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
                   "convert-math-to-llvm,convert-math-to-libm,"
                   "convert-arith-to-llvm,convert-index-to-llvm,"

@@ -84,6 +84,7 @@ struct SSMSelectChunkSizes
 };
 
 struct SSMChunkMixers : mlir::ssm::impl::SSMChunkMixersBase<SSMChunkMixers> {
+  using Base::Base;
   void runOnOperation() override {
     SmallVector<MixerOpInterface> mixers;
     getOperation()->walk([&](MixerOpInterface op) {
@@ -105,7 +106,9 @@ struct SSMChunkMixers : mlir::ssm::impl::SSMChunkMixersBase<SSMChunkMixers> {
       }
       OpBuilder b(op);
       FailureOr<SmallVector<Value>> results =
-          mixer.buildChunkedForm(b, size.getInt());
+          differentiable
+              ? mixer.buildDifferentiableChunkedForm(b, size.getInt())
+              : mixer.buildChunkedForm(b, size.getInt());
       if (failed(results) || results->size() != op->getNumResults()) {
         op->emitOpError() << "could not be lowered to its chunked form";
         return signalPassFailure();

@@ -19,6 +19,7 @@
 #include "ssm/Transforms/Passes.h"
 
 #include "ssm/Dialect/SSM/IR/SSMDialect.h"
+#include "ssm/Dialect/SSM/IR/SSMOps.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -38,6 +39,7 @@
 
 namespace mlir::ssm {
 #define GEN_PASS_DEF_SSMDIFFERENTIATE
+#define GEN_PASS_DEF_SSMSTRIPSTOPGRADIENTS
 #include "ssm/Transforms/Passes.h.inc"
 } // namespace mlir::ssm
 
@@ -244,6 +246,8 @@ private:
 
   void findActive(Block &block) {
     for (Operation &op : block) {
+      if (isa<StopGradientOp>(op))
+        continue; // held constant
       bool any = false;
       op.walk([&](Operation *inner) {
         for (Value v : inner->getOperands())
@@ -450,6 +454,49 @@ Value Differentiator::emitContribution(
   return total;
 }
 
+/// Whether output `k` of `g` yields its accumulator plus terms that do not
+/// depend on any accumulator (acc + e, acc - e, also under selects whose
+/// condition does not depend on one: a masked sum). The reverse of such an
+/// output never reads the accumulator's value.
+static bool isAdditiveOutput(linalg::GenericOp g, unsigned k) {
+  Block *body = g.getBody();
+  unsigned numIns = g.getNumDpsInputs();
+  auto isAcc = [&](Value v) {
+    auto a = dyn_cast<BlockArgument>(v);
+    return a && a.getOwner() == body && a.getArgNumber() >= numIns;
+  };
+  std::function<bool(Value)> dependsOnAcc = [&](Value v) -> bool {
+    if (isAcc(v))
+      return true;
+    Operation *def = v.getDefiningOp();
+    if (!def || def->getBlock() != body)
+      return false;
+    return llvm::any_of(def->getOperands(), dependsOnAcc);
+  };
+  std::function<bool(Value, Value)> additive = [&](Value y, Value acc) -> bool {
+    if (y == acc)
+      return true;
+    Operation *def = y.getDefiningOp();
+    if (!def || def->getBlock() != body)
+      return false;
+    if (isa<arith::AddFOp>(def))
+      return (additive(def->getOperand(0), acc) &&
+              !dependsOnAcc(def->getOperand(1))) ||
+             (additive(def->getOperand(1), acc) &&
+              !dependsOnAcc(def->getOperand(0)));
+    if (isa<arith::SubFOp>(def))
+      return additive(def->getOperand(0), acc) &&
+             !dependsOnAcc(def->getOperand(1));
+    if (auto sel = dyn_cast<arith::SelectOp>(def))
+      return !dependsOnAcc(sel.getCondition()) &&
+             additive(sel.getTrueValue(), acc) &&
+             additive(sel.getFalseValue(), acc);
+    return false;
+  };
+  Value y = body->getTerminator()->getOperand(k);
+  return additive(y, body->getArgument(numIns + k));
+}
+
 LogicalResult Differentiator::reverseGeneric(linalg::GenericOp g) {
   Location loc = g.getLoc();
   Block *body = g.getBody();
@@ -491,45 +538,12 @@ LogicalResult Differentiator::reverseGeneric(linalg::GenericOp g) {
   // (acc + e, also under selects: a masked sum), or max/min(acc, e).
   SmallVector<Combiner> combiners(numOuts, Combiner::None);
   SmallVector<Value> reduced(numOuts); // e, the value combined into acc
-  auto isAcc = [&](Value v) {
-    auto a = dyn_cast<BlockArgument>(v);
-    return a && a.getOwner() == body && a.getArgNumber() >= numIns;
-  };
-  std::function<bool(Value)> dependsOnAcc = [&](Value v) -> bool {
-    if (isAcc(v))
-      return true;
-    Operation *def = v.getDefiningOp();
-    if (!def || def->getBlock() != body)
-      return false;
-    return llvm::any_of(def->getOperands(), dependsOnAcc);
-  };
-  // y = acc + (terms that do not depend on any accumulator).
-  std::function<bool(Value, Value)> additive = [&](Value y, Value acc) -> bool {
-    if (y == acc)
-      return true;
-    Operation *def = y.getDefiningOp();
-    if (!def || def->getBlock() != body)
-      return false;
-    if (isa<arith::AddFOp>(def))
-      return (additive(def->getOperand(0), acc) &&
-              !dependsOnAcc(def->getOperand(1))) ||
-             (additive(def->getOperand(1), acc) &&
-              !dependsOnAcc(def->getOperand(0)));
-    if (isa<arith::SubFOp>(def))
-      return additive(def->getOperand(0), acc) &&
-             !dependsOnAcc(def->getOperand(1));
-    if (auto sel = dyn_cast<arith::SelectOp>(def))
-      return !dependsOnAcc(sel.getCondition()) &&
-             additive(sel.getTrueValue(), acc) &&
-             additive(sel.getFalseValue(), acc);
-    return false;
-  };
   for (unsigned k = 0; k < numOuts; ++k) {
     if (!reduces || !adjoint(g.getResult(k)))
       continue;
     BlockArgument acc = body->getArgument(numIns + k);
     Value y = yield.getOperand(k);
-    if (additive(y, acc)) {
+    if (isAdditiveOutput(g, k)) {
       // d(y)/d(x) with the accumulators held constant is d(e)/d(x).
       combiners[k] = Combiner::Add;
       reduced[k] = y;
@@ -832,23 +846,42 @@ LogicalResult Differentiator::reverseFor(scf::ForOp loop) {
   trips = arith::MaxSIOp::create(fb, loc, trips, zero);
   Block *body = loop.getBody();
   auto yield = cast<scf::YieldOp>(body->getTerminator());
-  // A carried value the body only writes slices of (an insert_slice into it
-  // is its one use, and the result is yielded in its place: the chunk states
-  // of a chunked scan) needs no tape: no iteration reads it.
+  // A carried value whose contents the reverse never reads needs no tape:
+  // one the body only writes slices of (an insert_slice into it is its one
+  // use, and the result is yielded in its place: the chunk states of a
+  // chunked scan), and one the body only adds to (it is the accumulator of
+  // a reduction that adds into it, and the sum is yielded in its place: the
+  // output of attention over key tiles, a running sum).
+  auto unread = [&](unsigned j) {
+    BlockArgument c = loop.getRegionIterArgs()[j];
+    if (!c.hasOneUse())
+      return false;
+    OpOperand &use = *c.getUses().begin();
+    Operation *user = use.getOwner();
+    if (user->getBlock() != body || user->getNumResults() == 0)
+      return false;
+    Value written;
+    if (auto insert = dyn_cast<tensor::InsertSliceOp>(user)) {
+      if (insert.getDest() != c)
+        return false;
+      written = insert.getResult();
+    } else if (auto g = dyn_cast<linalg::GenericOp>(user)) {
+      if (!g.isDpsInit(&use) || g.getNumReductionLoops() == 0)
+        return false;
+      unsigned k = use.getOperandNumber() - g.getNumDpsInputs();
+      if (!isAdditiveOutput(g, k))
+        return false;
+      written = g.getResult(k);
+    } else {
+      return false;
+    }
+    return yield.getOperand(j) == written && written.hasOneUse();
+  };
   SmallVector<int> tapeOf(numCarried, -1);
   unsigned numTapes = 0;
-  for (unsigned j = 0; j < numCarried; ++j) {
-    BlockArgument c = loop.getRegionIterArgs()[j];
-    auto insert = c.hasOneUse()
-                      ? dyn_cast<tensor::InsertSliceOp>(*c.getUsers().begin())
-                      : tensor::InsertSliceOp();
-    bool writeOnly = insert && insert.getDest() == c &&
-                     insert->getBlock() == body &&
-                     yield.getOperand(j) == insert.getResult() &&
-                     insert.getResult().hasOneUse();
-    if (!writeOnly)
+  for (unsigned j = 0; j < numCarried; ++j)
+    if (!unread(j))
       tapeOf[j] = numTapes++;
-  }
   SmallVector<Value> inits(loop.getInitArgs());
   for (unsigned j = 0; j < numCarried; ++j) {
     if (tapeOf[j] < 0)
@@ -939,8 +972,8 @@ LogicalResult Differentiator::reverseFor(scf::ForOp loop) {
     SmallVector<Value> inputs;
     for (unsigned j = 0; j < numCarried; ++j) {
       auto type = cast<RankedTensorType>(loop.getRegionIterArgs()[j].getType());
-      // A write-only value's contents are never read: an empty tensor of
-      // its shape stands in for it.
+      // An unread value's contents (see above) are never read: an empty
+      // tensor of its shape stands in for it.
       Value c = tapeOf[j] >= 0
                     ? tapeRow(nb, l, tapes[tapeOf[j]], i, type)
                     : tensor::EmptyOp::create(
@@ -1356,6 +1389,21 @@ struct SSMDifferentiate
       if (failed(buildGradientFunction(f, suffix, symbols)))
         return signalPassFailure();
     }
+    stripStopGradients(module);
   }
 };
+
+struct SSMStripStopGradients
+    : mlir::ssm::impl::SSMStripStopGradientsBase<SSMStripStopGradients> {
+  void runOnOperation() override { stripStopGradients(getOperation()); }
+};
 } // namespace
+
+void mlir::ssm::stripStopGradients(Operation *root) {
+  SmallVector<StopGradientOp> ops;
+  root->walk([&](StopGradientOp op) { ops.push_back(op); });
+  for (StopGradientOp op : ops) {
+    op.getResult().replaceAllUsesWith(op.getInput());
+    op->erase();
+  }
+}

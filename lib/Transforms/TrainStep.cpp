@@ -137,6 +137,7 @@ struct SSMBuildTrainStep
         buildGradientFunction(lossFn, "_grad", symbols, constants);
     if (failed(lossGrad) || failed(buildTrainStep(*lossGrad, symbols)))
       return signalPassFailure();
+    stripStopGradients(module);
   }
 };
 

@@ -1,4 +1,7 @@
 // RUN: ssm-opt %s --ssm-chunk-mixers --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: ssm-opt %s --ssm-chunk-mixers=differentiable --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=DIFF
+// RUN: ssm-opt %s --ssm-chunk-mixers=differentiable --ssm-differentiate --canonicalize --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=GRAD
+// RUN: ssm-opt %s --ssm-chunk-mixers --ssm-differentiate --canonicalize --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=TAPE
 
 // SSD with chunks of 4: the sequence is zero-padded to a multiple of 4 and
 // viewed as (b, chunks, 4, ...); the intra-chunk matrix is (b, h, c, 4, 4)
@@ -85,6 +88,56 @@ func.func @no_chunked_form(%q: tensor<1x3x2x4xf32>) -> tensor<1x3x2x4xf32> {
 // CHECK: arith.divf
 func.func @attention(%q: tensor<1x6x4x8xf32>, %k: tensor<1x10x2x8xf32>, %v: tensor<1x10x2x3xf32>)
     -> tensor<1x6x4x3xf32> {
+  %y = ssm.attention %q, %k, %v {causal, ssm.chunk_size = 4 : i64}
+      : (tensor<1x6x4x8xf32>, tensor<1x10x2x8xf32>, tensor<1x10x2x3xf32>) -> tensor<1x6x4x3xf32>
+  return %y : tensor<1x6x4x3xf32>
+}
+
+// -----
+
+// The differentiable form of the same attention: three loops over the 3 key
+// tiles, each carrying one value: the row maximum (held constant), the sum
+// of exp(score - max), then the output as a plain sum of exp(score - lse) v
+// (no rescaling, no division after the loop).
+// DIFF-LABEL: func.func @attention_training
+// DIFF-NOT: tensor<1x4x6x10xf32>
+// DIFF: %[[MAX:.*]] = scf.for {{.*}} -> (tensor<1x4x6xf32>)
+// DIFF: arith.maximumf
+// DIFF: %[[M:.*]] = ssm.stop_gradient %[[MAX]] : tensor<1x4x6xf32>
+// DIFF: %[[SUM:.*]] = scf.for {{.*}} -> (tensor<1x4x6xf32>)
+// DIFF: linalg.generic {{.*}} ins(%{{.*}}, %[[M]] : tensor<1x4x6x4xf32>, tensor<1x4x6xf32>)
+// DIFF: math.exp
+// DIFF: %[[LSE:.*]] = linalg.generic {{.*}} ins(%[[M]], %[[SUM]] : tensor<1x4x6xf32>, tensor<1x4x6xf32>)
+// DIFF: math.log
+// DIFF: %[[Y:.*]] = scf.for {{.*}} -> (tensor<1x6x4x3xf32>)
+// DIFF: linalg.generic {{.*}} ins(%{{.*}}, %[[LSE]] : tensor<1x4x6x4xf32>, tensor<1x4x6xf32>)
+// DIFF: math.exp
+// DIFF-NOT: arith.divf
+// DIFF: return %[[Y]]
+
+// Its gradient keeps no tape: the forward loops return what they carry
+// and nothing else; the reverse of the output loop carries the gradients of
+// the (padded) keys, values, queries and log-sum-exp, that of the sum loop
+// those of the keys and queries; the maximum's loop has no reverse.
+// GRAD-LABEL: func.func @attention_training_grad(
+// GRAD-NOT: tensor<3x
+// GRAD: scf.for {{.*}} -> (tensor<1x4x6xf32>)
+// GRAD: scf.for {{.*}} -> (tensor<1x4x6xf32>)
+// GRAD: scf.for {{.*}} -> (tensor<1x6x4x3xf32>)
+// GRAD: scf.for {{.*}} -> (tensor<1x12x2x8xf32>, tensor<1x12x2x3xf32>, tensor<1x6x4x8xf32>, tensor<1x4x6xf32>)
+// GRAD: scf.for {{.*}} -> (tensor<1x12x2x8xf32>, tensor<1x6x4x8xf32>)
+// GRAD-NOT: scf.for
+// GRAD-NOT: ssm.stop_gradient
+// GRAD: return
+
+// The online form's reverse tapes the maximum, the sum and the output of
+// every tile (3 tiles).
+// TAPE-LABEL: func.func @attention_training_grad(
+// TAPE: tensor.empty() : tensor<3x1x4x6xf32>
+// TAPE: tensor.empty() : tensor<3x1x4x6xf32>
+// TAPE: tensor.empty() : tensor<3x1x6x4x3xf32>
+func.func @attention_training(%q: tensor<1x6x4x8xf32>, %k: tensor<1x10x2x8xf32>, %v: tensor<1x10x2x3xf32>)
+    -> tensor<1x6x4x3xf32> attributes {ssm.differentiate} {
   %y = ssm.attention %q, %k, %v {causal, ssm.chunk_size = 4 : i64}
       : (tensor<1x6x4x8xf32>, tensor<1x10x2x8xf32>, tensor<1x10x2x3xf32>) -> tensor<1x6x4x3xf32>
   return %y : tensor<1x6x4x3xf32>

@@ -401,6 +401,69 @@ func.func @write_only(%x: tensor<4xf32>, %w: tensor<4xf32>) -> tensor<3x4xf32> a
 
 // -----
 
+// A carried value the body only adds into (the accumulator of a reduction
+// yielded in its place: attention's output over key tiles) gets no tape
+// either: the taping loop returns the sum alone, the reverse loop passes
+// the sum's adjoint through unchanged and never reads the sum (an empty
+// tensor stands in for it) while it accumulates the gradient of %w's rows.
+
+// CHECK-LABEL: func.func @running_sum_grad(
+// CHECK-SAME: %[[X:[^:]*]]: tensor<4xf32>, %[[W:[^:]*]]: tensor<3x4x5xf32>, %[[DR:[^:]*]]: tensor<4xf32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[X]]) -> (tensor<4xf32>)
+// CHECK: %[[TAPED:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[X]]) -> (tensor<4xf32>)
+// CHECK: scf.for {{.*}} iter_args(%[[DA:[^ ]*]] = %[[DR]], %{{.*}}) -> (tensor<4xf32>, tensor<3x4x5xf32>)
+// CHECK: %[[STANDIN:.*]] = tensor.empty() : tensor<4xf32>
+// CHECK: linalg.generic {{.*}} outs(%[[STANDIN]] : tensor<4xf32>)
+// CHECK: scf.yield %[[DA]], %{{.*}} : tensor<4xf32>, tensor<3x4x5xf32>
+// CHECK: return %[[TAPED]]
+func.func @running_sum(%x: tensor<4xf32>, %w: tensor<3x4x5xf32>) -> tensor<4xf32> attributes {ssm.differentiate} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  %r = scf.for %i = %c0 to %c3 step %c1 iter_args(%a = %x) -> tensor<4xf32> {
+    %row = tensor.extract_slice %w[%i, 0, 0] [1, 4, 5] [1, 1, 1] : tensor<3x4x5xf32> to tensor<4x5xf32>
+    %s = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>],
+                         iterator_types = ["parallel", "reduction"]}
+        ins(%row : tensor<4x5xf32>) outs(%a : tensor<4xf32>) {
+    ^bb0(%e: f32, %acc: f32):
+      %sq = arith.mulf %e, %e : f32
+      %sum = arith.addf %acc, %sq : f32
+      linalg.yield %sum : f32
+    } -> tensor<4xf32>
+    scf.yield %s : tensor<4xf32>
+  }
+  return %r : tensor<4xf32>
+}
+
+// -----
+
+// ssm.stop_gradient: y = x * stop_gradient(x) has dy/dx = stop_gradient(x)
+// (not 2x): the one gradient generic reads the held value and the cotangent;
+// no ssm.stop_gradient is left.
+
+// CHECK-LABEL: func.func @stop_grad_grad(
+// CHECK-SAME: %[[X:[^:]*]]: tensor<4xf32>, %[[DY:[^:]*]]: tensor<4xf32>
+// CHECK-NOT: ssm.stop_gradient
+// CHECK: %[[Y:.*]] = linalg.generic {{.*}} ins(%[[X]], %[[X]] :
+// CHECK: %[[DX:.*]] = linalg.generic {{.*}} ins(%[[X]], %[[X]], %{{.*}}, %[[DY]] :
+// CHECK-NEXT: ^bb0(%{{.*}}: f32, %[[H:[^:]*]]: f32, %{{.*}}: f32, %[[D:[^:]*]]: f32,
+// CHECK-NEXT: %[[ONE:.*]] = arith.constant 1.0
+// CHECK-NEXT: arith.mulf
+// CHECK-NEXT: %[[T:.*]] = arith.mulf %[[ONE]], %[[H]] : f32
+// CHECK-NEXT: %[[P:.*]] = arith.mulf %[[D]], %[[T]] : f32
+// CHECK-NEXT: %[[S:.*]] = arith.addf %{{.*}}, %[[P]] : f32
+// CHECK-NEXT: linalg.yield %[[S]]
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[Y]], %[[DX]]
+func.func @stop_grad(%x: tensor<4xf32>) -> tensor<4xf32> attributes {ssm.differentiate} {
+  %h = ssm.stop_gradient %x : tensor<4xf32>
+  %e = tensor.empty() : tensor<4xf32>
+  %y = linalg.mul ins(%x, %h : tensor<4xf32>, tensor<4xf32>) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
 func.func @loop_scalar(%x: tensor<4xf32>, %s: f32) -> tensor<4xf32> attributes {ssm.differentiate} {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index

@@ -420,6 +420,16 @@ func.func @attention(%q: tensor<1x4x4x3xf32>, %k: tensor<1x4x2x3xf32>, %v: tenso
       : (tensor<1x4x4x3xf32>, tensor<1x4x2x3xf32>, tensor<1x4x2x3xf32>) -> tensor<1x4x4x3xf32>
   return %y : tensor<1x4x4x3xf32>
 }"""),
+    # GQA, a sliding window, an additive mask, and fewer keys than queries:
+    # causal alignment to the end leaves queries 0 and 1 without a key (their
+    # output is 0, and so is every gradient through them).
+    "attention_masked": ("""
+func.func @attention_masked(%q: tensor<1x4x4x3xf32>, %k: tensor<1x3x2x3xf32>, %v: tensor<1x3x2x2xf32>,
+                            %m: tensor<1x4x4x3xf32>) -> tensor<1x4x4x2xf32> attributes {ssm.differentiate} {
+  %y = ssm.attention %q, %k, %v mask(%m) {causal, window = 2 : i64}
+      : (tensor<1x4x4x3xf32>, tensor<1x3x2x3xf32>, tensor<1x3x2x2xf32>, tensor<1x4x4x3xf32>) -> tensor<1x4x4x2xf32>
+  return %y : tensor<1x4x4x2xf32>
+}"""),
     "mamba3": ("""
 func.func @mamba3(%x: tensor<1x4x2x2xf32>, %dt: tensor<1x4x2xf32>, %A: tensor<1x4x2xf32>,
                   %lam: tensor<1x4x2xf32>, %th: tensor<1x4x2x1xf32>, %B: tensor<1x4x1x1x4xf32>,
@@ -515,25 +525,35 @@ def _op_inputs(model, name, rng):
 
 
 # The mixers with a chunked form, differentiated in it (chunks of 2: a
-# partial last chunk where the length is odd).
-CHUNKED = ["ssd", "discrete_ssd", "mamba3", "attention"]
+# partial last chunk where the length is odd); "differentiable" is the form
+# the training pipeline uses (attention from the log-sum-exp, the others as
+# "chunked").
+CHUNKED = ["ssd", "discrete_ssd", "mamba3", "attention", "attention_masked"]
 
 
 @pytest.mark.parametrize("op,form", [(op, "quadratic") for op in sorted(SSM_OPS)]
-                         + [(op, "chunked") for op in CHUNKED])
+                         + [(op, "chunked") for op in CHUNKED]
+                         + [(op, "differentiable") for op in CHUNKED])
 def test_ssm_op_gradient(op, form, rng, tmp_path):
     src = tmp_path / "op.mlir"
     src.write_text(SSM_OPS[op])
     lowered = tmp_path / "lowered.mlir"
-    chunking = (["--ssm-select-chunk-sizes=chunk-size=2", "--ssm-chunk-mixers"]
-                if form == "chunked" else [])
+    chunking = {"quadratic": [],
+                "chunked": ["--ssm-select-chunk-sizes=chunk-size=2", "--ssm-chunk-mixers"],
+                "differentiable": ["--ssm-select-chunk-sizes=chunk-size=2",
+                                   "--ssm-chunk-mixers=differentiable=true"]}[form]
     r = subprocess.run([str(SSM_OPT), str(src), *chunking, "--ssm-materialize-mixers",
                         "--convert-ssm-to-linalg", "-o", str(lowered)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     text = lowered.read_text()
-    assert "ssm." not in text.replace("ssm.differentiate", "")
-    if form == "chunked":
+    rest = text.replace("ssm.differentiate", "").replace("ssm.stop_gradient", "")
+    assert "ssm." not in rest
+    if form != "quadratic":
         assert "scf.for" in text  # the loop over chunks
+    if form == "differentiable" and op.startswith("attention"):
+        # max, sum of exponentials, output: three loops over the key tiles,
+        # the maximum held constant.
+        assert text.count("scf.for") == 3 and "ssm.stop_gradient" in text
     model = compile_module(text.replace("f32", "f64"), tmp_path)
     check_gradients(model, op, _op_inputs(model, op, rng), rng)

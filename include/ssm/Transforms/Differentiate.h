@@ -29,6 +29,10 @@ FailureOr<func::FuncOp>
 buildGradientFunction(func::FuncOp f, StringRef suffix, SymbolTable &symbols,
                       ArrayRef<unsigned> constants = {});
 
+/// Replaces every ssm.stop_gradient under `root` by its operand (the
+/// differentiation passes do this when they are done).
+void stripStopGradients(Operation *root);
+
 } // namespace mlir::ssm
 
 #endif // SSM_TRANSFORMS_DIFFERENTIATE_H

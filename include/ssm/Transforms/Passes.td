@@ -102,15 +102,41 @@ def SSMChunkMixers : Pass<"ssm-chunk-mixers"> {
       rescaled when the maximum grows; the scores are `(b, hq, l, T)`,
       never `l x s`.
 
+    With `differentiable`, mixers use `buildDifferentiableChunkedForm`, the
+    form the differentiation passes reverse without a tape of the values the
+    loops carry. For `ssm.attention` that is three loops over the key tiles:
+    each query row's maximum score (through `ssm.stop_gradient`: the
+    log-sum-exp does not depend on it), the sum of `exp(score - max)`, then
+    the output as a sum of `exp(score - lse) v`. Every loop only adds into
+    what it carries (or is held constant), so its reverse recomputes each
+    tile's scores and probabilities from the log-sum-exp instead of taping
+    an accumulator per tile; the forward pass computes the scores three
+    times instead of once. The other mixers have one chunked form.
+
     Mixers without the attribute are left for the next lowering; a mixer
     with the attribute but no chunked form (`ssm.linear_attention`) is an
     error.
   }];
+  let options = [
+    Option<"differentiable", "differentiable", "bool", /*default=*/"false",
+           "Build the chunked forms meant to be differentiated "
+           "(buildDifferentiableChunkedForm)">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect"
   ];
+}
+
+def SSMStripStopGradients : Pass<"ssm-strip-stop-gradients"> {
+  let summary = "Replace every ssm.stop_gradient by its operand";
+  let description = [{
+    `ssm.stop_gradient` only matters to the differentiation passes (which
+    strip it themselves when they are done). This pass replaces the ones left
+    by their operands, so that a pipeline without differentiation lowers the
+    rest; the CPU and CUDA pipelines run it after `convert-ssm-to-linalg`.
+  }];
 }
 
 def SSMDeriveGeneration : Pass<"ssm-derive-generation", "::mlir::ModuleOp"> {
@@ -226,10 +252,17 @@ def SSMDifferentiate : Pass<"ssm-differentiate", "::mlir::ModuleOp"> {
       nested loops included), carrying the adjoints of the carried values
       and accumulating those of the tensors the body captures (a slice of
       a captured tensor gets its adjoint added to that slice only). The
-      delta rules' forward substitution is such a loop.
+      delta rules' forward substitution is such a loop. A carried value
+      the reverse never reads gets no tape: one the body only writes
+      slices of (`insert_slice` into it, yielded in its place) or only adds
+      into (the accumulator of a reduction `acc + e`, yielded in its place).
+    - `ssm.stop_gradient`: its result is held constant. Every
+      `ssm.stop_gradient` in the module is replaced by its operand at the
+      end of the pass.
 
-    `ssm` dialect ops have no rule yet: lower them first (`ssmc
-    --gradients` runs `ssm-chunk-mixers` for the mixers with a chunked form,
+    The other `ssm` dialect ops have no rule yet: lower them first (`ssmc
+    --gradients` runs `ssm-chunk-mixers{differentiable}` for the mixers
+    with a chunked form,
     `ssm-materialize-mixers` for the others, then `convert-ssm-to-linalg`). A value that a generic's body captures
     from above and uses other than through `tensor.extract`, loops carrying
     scalars, scalars a loop captures, other control flow, calls and any

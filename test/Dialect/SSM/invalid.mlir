@@ -2486,3 +2486,11 @@ func.func @token_positions_offset(%ids: tensor<2x5xi64>, %off: tensor<2xi64>) {
   %p = ssm.token_positions %ids offset(%off) : (tensor<2x5xi64>, tensor<2xi64>) -> tensor<5xi64>
   return
 }
+
+// -----
+
+func.func @stop_gradient_type(%x: tensor<4xf32>) {
+  // expected-error @+1 {{'ssm.stop_gradient' op failed to verify that all of {input, result} have same type}}
+  %y = "ssm.stop_gradient"(%x) : (tensor<4xf32>) -> tensor<4xf16>
+  return
+}

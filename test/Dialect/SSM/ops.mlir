@@ -298,3 +298,12 @@ func.func @token_positions(%ids: tensor<?x?xi64>, %off: tensor<1xi64>) -> (tenso
   %p1 = ssm.token_positions %ids offset(%off) : (tensor<?x?xi64>, tensor<1xi64>) -> tensor<?xi32>
   return %p0, %p1 : tensor<?xi64>, tensor<?xi32>
 }
+
+// CHECK-LABEL: func.func @stop_gradient(
+// CHECK-SAME: %[[X:.*]]: tensor<?x4xf32>)
+// CHECK-NEXT:  %[[Y:.*]] = ssm.stop_gradient %[[X]] : tensor<?x4xf32>
+// CHECK-NEXT:  return %[[Y]]
+func.func @stop_gradient(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
+  %y = ssm.stop_gradient %x : tensor<?x4xf32>
+  return %y : tensor<?x4xf32>
+}

@@ -183,6 +183,32 @@ Value applyProbabilities(OpBuilder &b, Location loc, const AttentionParams &p,
   return e.build(ins, "bihe", "j", body, 0.0);
 }
 
+/// The operands of a chunked form over tiles of T keys: q, k, v and the mask
+/// in f32, the keys, values and mask zero-padded to a multiple of T.
+struct KeyTiles {
+  Value q, k, v, mask, keyCount, t, tiles;
+  OpFoldResult B, L, H, E, TT;
+  KeyTiles(OpBuilder &b, AttentionOp op, int64_t T) {
+    Location loc = op.getLoc();
+    q = castToF32(b, loc, op.getQuery());
+    k = castToF32(b, loc, op.getKey());
+    v = castToF32(b, loc, op.getValue());
+    mask = f32OrNull(b, loc, op.getMask());
+    B = dimOf(b, loc, q, 0);
+    L = dimOf(b, loc, q, 1);
+    H = dimOf(b, loc, q, 2);
+    E = dimOf(b, loc, v, 3);
+    TT = b.getIndexAttr(T);
+    keyCount = toIndex(b, loc, dimOf(b, loc, k, 1));
+    t = arith::ConstantIndexOp::create(b, loc, T);
+    auto [count, padded] = chunkCount(b, loc, dimOf(b, loc, k, 1), T);
+    tiles = count;
+    k = padAlong(b, loc, k, 1, padded);
+    v = padAlong(b, loc, v, 1, padded);
+    mask = padAlong(b, loc, mask, 3, padded);
+  }
+};
+
 } // namespace
 
 FailureOr<Value> AttentionOp::materializeMixingMatrix(OpBuilder &b) {
@@ -216,17 +242,10 @@ FailureOr<SmallVector<Value>> AttentionOp::buildChunkedForm(OpBuilder &b,
     return emitOpError() << "chunk size must be at least 1, got " << T;
   Location loc = getLoc();
   AttentionParams p = paramsOf(*this);
-  Value q = castToF32(b, loc, getQuery()), k = castToF32(b, loc, getKey()),
-        v = castToF32(b, loc, getValue()), mask = f32OrNull(b, loc, getMask());
-  OpFoldResult B = dimOf(b, loc, q, 0), L = dimOf(b, loc, q, 1),
-               H = dimOf(b, loc, q, 2), E = dimOf(b, loc, v, 3),
-               TT = b.getIndexAttr(T);
-  Value keyCount = toIndex(b, loc, dimOf(b, loc, k, 1));
-  Value t = arith::ConstantIndexOp::create(b, loc, T);
-  auto [tiles, padded] = chunkCount(b, loc, dimOf(b, loc, k, 1), T);
-  k = padAlong(b, loc, k, 1, padded);
-  v = padAlong(b, loc, v, 1, padded);
-  mask = padAlong(b, loc, mask, 3, padded);
+  KeyTiles kt(b, *this, T);
+  Value q = kt.q, k = kt.k, v = kt.v, mask = kt.mask, keyCount = kt.keyCount,
+        t = kt.t, tiles = kt.tiles;
+  OpFoldResult B = kt.B, L = kt.L, H = kt.H, E = kt.E, TT = kt.TT;
 
   double negInf = -std::numeric_limits<double>::infinity();
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
@@ -287,6 +306,111 @@ FailureOr<SmallVector<Value>> AttentionOp::buildChunkedForm(OpBuilder &b,
       {ey.in(loop.getResult(2), "bihe"), ey.in(loop.getResult(1), "bhi")},
       "bihe", "", [](OpBuilder &bb, Location ll, ValueRange a) {
         return divideBySum(bb, ll, a[0], a[1]);
+      });
+  return SmallVector<Value>{y};
+}
+
+/// The chunked form for differentiation: three loops over tiles of T keys,
+/// none of whose reverses needs a tape.
+///
+///   m   = max_j score_ij                  held constant (ssm.stop_gradient):
+///                                         lse does not depend on it
+///   sum = sum_j exp(score_ij - m_i)
+///   lse = m + log(sum)                    (0 for a row that sees no key)
+///   y   = sum_j exp(score_ij - lse_i) v_j
+///
+/// The last two loops only add into what they carry, so the reverse of each
+/// recomputes a tile's scores and probabilities from the log-sum-exp (the
+/// FlashAttention backward: dS = P (dP - rowsum(dO o O)) arises from the
+/// output loop's reverse and the sum loop's). The scores are computed three
+/// times instead of once; no l x s matrix and no per-tile accumulator is
+/// kept.
+FailureOr<SmallVector<Value>>
+AttentionOp::buildDifferentiableChunkedForm(OpBuilder &b, int64_t T) {
+  if (T < 1)
+    return emitOpError() << "chunk size must be at least 1, got " << T;
+  Location loc = getLoc();
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  KeyTiles tiled(b, *this, T);
+  AttentionParams p = paramsOf(*this);
+  Value q = tiled.q, k = tiled.k, v = tiled.v, mask = tiled.mask;
+  OpFoldResult B = tiled.B, L = tiled.L, H = tiled.H, E = tiled.E,
+               TT = tiled.TT;
+  double negInf = -std::numeric_limits<double>::infinity();
+
+  // A loop over the key tiles carrying `init`; `body` gets a tile's masked
+  // scores (b, hq, l, T), its values (b, T, hkv, dv) and the carried value,
+  // and returns the next carried value.
+  auto overTiles =
+      [&](Value init,
+          function_ref<Value(OpBuilder &, Location, Value, Value, Value)>
+              body) {
+        return scf::ForOp::create(
+                   b, loc, zero, tiled.tiles, one, ValueRange{init},
+                   [&](OpBuilder &nb, Location l, Value tile, ValueRange args) {
+                     Value first = arith::MulIOp::create(nb, l, tile, tiled.t);
+                     Value kt = sliceAlong(nb, l, k, 1, first, TT);
+                     Value vt = sliceAlong(nb, l, v, 1, first, TT);
+                     Value mt =
+                         mask ? sliceAlong(nb, l, mask, 3, first, TT) : Value();
+                     Value scores =
+                         maskedScores(nb, l, p, q, kt, mt, first,
+                                      tiled.keyCount, /*padded=*/true);
+                     scf::YieldOp::create(nb, l,
+                                          body(nb, l, scores, vt, args[0]));
+                   })
+            .getResult(0);
+      };
+
+  Value rowMax =
+      overTiles(filled(b, loc, {B, H, L}, negInf),
+                [&](OpBuilder &nb, Location l, Value scores, Value, Value acc) {
+                  Einsum er(nb, l, "bhij", {B, H, L, TT});
+                  return er.buildInto(
+                      {er.in(scores, "bhij")}, "bhi", "j",
+                      [](OpBuilder &bb, Location ll, ValueRange a) {
+                        return arith::MaximumFOp::create(bb, ll, a[1], a[0]);
+                      },
+                      acc);
+                });
+  rowMax = StopGradientOp::create(b, loc, rowMax.getType(), rowMax);
+  Value rowSum =
+      overTiles(filled(b, loc, {B, H, L}, 0.0),
+                [&](OpBuilder &nb, Location l, Value scores, Value, Value acc) {
+                  Einsum er(nb, l, "bhij", {B, H, L, TT});
+                  return er.buildInto(
+                      {er.in(scores, "bhij"), er.in(rowMax, "bhi")}, "bhi", "j",
+                      [](OpBuilder &bb, Location ll, ValueRange a) {
+                        return addF(bb, ll, a[2], expShift(bb, ll, a[0], a[1]));
+                      },
+                      acc);
+                });
+  // lse = m + log(sum); 0 where the row sees no key (sum = 0, m = -inf), so
+  // that exp(-inf - lse) gives that row's probabilities 0.
+  Einsum el(b, loc, "bhi", {B, H, L});
+  Value lse = el.build(
+      {el.in(rowMax, "bhi"), el.in(rowSum, "bhi")}, "bhi", "",
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value c0 = cstF32(nb, l, 0.0);
+        Value empty =
+            arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, a[1], c0);
+        Value safeMax = selectF(nb, l, empty, c0, a[0]);
+        Value safeSum = selectF(nb, l, empty, cstF32(nb, l, 1.0), a[1]);
+        Value logSum = math::LogOp::create(nb, l, safeSum);
+        return selectF(nb, l, empty, c0, addF(nb, l, safeMax, logSum));
+      });
+  Value y = overTiles(
+      filled(b, loc, {B, L, H, E}, 0.0),
+      [&](OpBuilder &nb, Location l, Value scores, Value vt, Value acc) {
+        Einsum ep(nb, l, "bhij", {B, H, L, TT});
+        Value probs = ep.build(
+            {ep.in(scores, "bhij"), ep.in(lse, "bhi")}, "bhij", "",
+            [](OpBuilder &bb, Location ll, ValueRange a) {
+              return math::ExpOp::create(bb, ll, subF(bb, ll, a[0], a[1]))
+                  .getResult();
+            });
+        return applyProbabilities(nb, l, p, probs, vt, acc);
       });
   return SmallVector<Value>{y};
 }

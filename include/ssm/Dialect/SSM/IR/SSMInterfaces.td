@@ -73,6 +73,21 @@ def SSM_MixerOpInterface : OpInterface<"MixerOpInterface"> {
       (ins "::mlir::OpBuilder &":$builder, "int64_t":$chunkSize), [{}],
       [{ return ::mlir::failure(); }]>,
     InterfaceMethod<[{
+        Builds the chunked form that the differentiation passes reverse
+        most cheaply (`ssm-chunk-mixers{differentiable}`): the same results
+        as `buildChunkedForm`, possibly at a higher forward cost, with loops
+        whose reverse needs no tape of the values they carry. Defaults to
+        `buildChunkedForm`. Attention overrides it: the log-sum-exp of every
+        query row first (a running maximum held constant by
+        `ssm.stop_gradient`, then a sum of exponentials), then the output as a
+        plain sum of `exp(score - lse) v` over the key tiles; the reverse
+        recomputes each tile's probabilities from the log-sum-exp.
+      }],
+      "::mlir::FailureOr<::llvm::SmallVector<::mlir::Value>>",
+      "buildDifferentiableChunkedForm",
+      (ins "::mlir::OpBuilder &":$builder, "int64_t":$chunkSize), [{}],
+      [{ return $_op.buildChunkedForm(builder, chunkSize); }]>,
+    InterfaceMethod<[{
         Describes the recurrent state carried from token to token, in the
         order `buildRecurrentStep` takes and returns it.
       }],

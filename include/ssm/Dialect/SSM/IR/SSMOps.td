@@ -26,7 +26,8 @@ class SSM_MixerOp<string mnemonic, list<Trait> traits = [],
 //===----------------------------------------------------------------------===//
 
 def SSM_AttentionOp : SSM_MixerOp<"attention", [],
-                                  ["hasChunkedForm", "buildChunkedForm"]> {
+                                  ["hasChunkedForm", "buildChunkedForm",
+                                   "buildDifferentiableChunkedForm"]> {
   let summary = "Softmax attention with GQA, causal/sliding-window masks and softcap";
   let description = [{
     Multi-head softmax attention. `query` is `(b, l, hq, d)`, `key` is
@@ -446,6 +447,31 @@ def SSM_HybridMergeOp : SSM_Op<"hybrid_merge", [Pure]> {
     functional-type(operands, results)
   }];
   let hasVerifier = 1;
+}
+
+def SSM_StopGradientOp : SSM_Op<"stop_gradient",
+                                [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Identity whose result the differentiation passes hold constant";
+  let description = [{
+    Returns its operand. `ssm-differentiate` and `ssm-build-train-step` treat
+    the result as a constant: no gradient flows through it (as
+    `jax.lax.stop_gradient` or `torch.Tensor.detach`). Use it where a value
+    changes the computation but not its result, so that its gradient is zero
+    and computing it would only cost time and memory: the running maximum
+    that stabilizes a log-sum-exp is the case in point (the differentiable
+    chunked form of `ssm.attention` puts it there).
+
+    Both differentiation passes replace every `ssm.stop_gradient` by its
+    operand when they are done; `ssm-strip-stop-gradients` does that alone
+    (the CPU and CUDA pipelines run it after `convert-ssm-to-linalg`).
+
+    ```mlir
+    %m0 = ssm.stop_gradient %m : tensor<?x4x?xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
 #endif // SSM_DIALECT_SSM_IR_SSMOPS_TD
