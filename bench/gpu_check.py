@@ -24,6 +24,14 @@ Two halves, because the GPU machine has no MLIR:
     evaluator of test/python/onnx_reference.py (written from SEMANTICS.md)
     for those with ai.ssmc ops. Tolerance: max |got - want| / max |want| <
     1e-4 (float32 everywhere).
+    With `prepare --train`, each model is also compiled with `--train` for
+    both targets, and check runs loss_grad (the cross-entropy and its
+    gradient with respect to every parameter, through the chunked mixers'
+    reversed loops) of the CUDA build against the CPU build run on the same
+    machine, on fresh token ids and the model's own weights, every output
+    compared (the CPU build's gradients are checked against float64 finite
+    differences in the test suite; bench/torch_training_check.py checks
+    both against PyTorch autograd on Hugging Face exports).
     Then timings of main (ssm-run --bench: median of host wall times; a
     device model's inputs and state stay on the device between runs) and of
     generation (prefill and decode tokens per second), and one table.
@@ -63,13 +71,23 @@ def prepare(args):
         onnx.save(model, path)
         cmd = [str(ssmc), str(path), "-o", str(WORK / f"{name}.so"), "-O3",
                "--target=cuda", f"--cuda-arch={args.arch}", "--generation=on"]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        print(f"{name}: {'ok' if r.returncode == 0 else 'FAILED'}", flush=True)
-        if r.returncode != 0:
-            print(r.stderr[-3000:])
-            sys.exit(1)
+        cmds = [cmd]
+        if args.train:
+            from onnx import numpy_helper
+            np.savez(WORK / f"{name}.params.npz",
+                     **{i.name: numpy_helper.to_array(i) for i in model.graph.initializer})
+            cmds.append([str(ssmc), str(path), "-o", str(WORK / f"{name}.train.so"), "-O3",
+                         "--target=cuda", f"--cuda-arch={args.arch}", "--train"])
+            cmds.append([str(ssmc), str(path), "-o", str(WORK / f"{name}.train.cpu.so"),
+                         "--train"])
+        for c in cmds:
+            r = subprocess.run(c, capture_output=True, text=True)
+            print(f"{name}: {'ok' if r.returncode == 0 else 'FAILED'} ({c[3]})", flush=True)
+            if r.returncode != 0:
+                print(r.stderr[-3000:])
+                sys.exit(1)
     (WORK / "models.json").write_text(json.dumps({"models": names, "seed": seed,
-                                                  "arch": args.arch}))
+                                                  "arch": args.arch, "train": args.train}))
     ARCHIVE.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(ARCHIVE, "w:xz") as tar:
         tar.add(WORK, arcname="gpu")
@@ -137,6 +155,37 @@ def check_generation(name, rng, tmp):
     return rel_err(logits, want), f"b{batch} prompt {length} + {steps} steps"
 
 
+def check_train(name, rng, tmp):
+    """loss_grad of the CUDA build against the CPU build's: the worst
+    max |cuda - cpu| / max |cpu| over the loss and every gradient."""
+    batch, length = 2, int(rng.integers(9, 21))
+    ids = rng.integers(0, 64, (batch, length)).astype(np.int64)
+    labels = np.concatenate([ids[:, 1:], np.full((batch, 1), -100)], axis=1)
+    files = {"input_ids": ids, "labels": labels, "d_loss": np.array(1.0, np.float32)}
+    params = np.load(WORK / f"{name}.params.npz")
+    sig = ssm_run(WORK / f"{name}.train.so", "--info")
+    if sig.returncode != 0:
+        return None, sig.stderr.strip()[-400:]
+    entry = next(json.loads(line.split(": ", 1)[1]) for line in sig.stdout.splitlines()
+                 if line.startswith("entry loss_grad:"))
+    args = []
+    for i in entry["inputs"]:
+        n = i["name"]
+        a = files[n] if n in files else params[n].astype(np.float32)
+        np.save(tmp / f"in_{len(args) // 2}.npy", a)
+        args += ["--input", f"{n}={tmp / f'in_{len(args) // 2}.npy'}"]
+    outs = {}
+    for target, so in (("cuda", f"{name}.train.so"), ("cpu", f"{name}.train.cpu.so")):
+        r = ssm_run(WORK / so, "--entry", "loss_grad", *args, "--output-dir", tmp / target)
+        if r.returncode != 0:
+            return None, f"{target}: exit {r.returncode}: {(r.stdout + r.stderr).strip()[-400:]}"
+        outs[target] = {o["name"]: np.load(tmp / target / f"{o['name']}.npy")
+                        for o in entry["outputs"]}
+    errs = {n: rel_err(outs["cuda"][n], outs["cpu"][n].astype(np.float64)) for n in outs["cpu"]}
+    worst = max(errs, key=lambda n: np.inf if np.isnan(errs[n]) else errs[n])
+    return errs[worst], f"b{batch} L{length}, {len(errs) - 1} gradients, worst {worst}"
+
+
 def timings(name, runs):
     so = WORK / f"{name}.so"
     out = {}
@@ -170,7 +219,10 @@ def check(args):
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d)
             row = {"model": name}
-            for what, fn in (("main", check_main), ("gen", check_generation)):
+            checks = [("main", check_main), ("gen", check_generation)]
+            if meta.get("train"):
+                checks.append(("train", check_train))
+            for what, fn in checks:
                 err, note = fn(name, rng, tmp)
                 ok = err is not None and err < TOL
                 failed |= not ok
@@ -183,12 +235,15 @@ def check(args):
             rows.append(row)
             print(json.dumps(row), flush=True)
     fmt = lambda v, f: "-" if v is None else format(v, f)
-    print("\n| model | main rel err | prefill+decode rel err | main b1 L256 ms "
-          "| prefill tok/s | decode tok/s |")
-    print("|---|---|---|---|---|---|")
+    train = bool(meta.get("train"))
+    print("\n| model | main rel err | prefill+decode rel err "
+          + ("| loss_grad rel err (vs CPU) " if train else "")
+          + "| main b1 L256 ms | prefill tok/s | decode tok/s |")
+    print("|---|---|---|---|---|---|" + ("---|" if train else ""))
     for r in rows:
+        tr = f"| {r['train']}{'' if r['train_ok'] else ' FAIL'} " if train else ""
         print(f"| {r['model']} | {r['main']}{'' if r['main_ok'] else ' FAIL'} "
-              f"| {r['gen']}{'' if r['gen_ok'] else ' FAIL'} "
+              f"| {r['gen']}{'' if r['gen_ok'] else ' FAIL'} {tr}"
               f"| {fmt(r.get('main_ms'), '.2f')} | {fmt(r.get('prefill_tps'), '.0f')} "
               f"| {fmt(r.get('decode_tps'), '.1f')} |")
     sys.exit(1 if failed else 0)
@@ -201,6 +256,8 @@ def main():
     p = sub.add_parser("prepare")
     p.add_argument("--models", nargs="*")
     p.add_argument("--arch", default="sm_90a")
+    p.add_argument("--train", action="store_true",
+                   help="also compile --train builds (CUDA and CPU) for the loss_grad check")
     c = sub.add_parser("check")
     c.add_argument("--models", nargs="*")
     c.add_argument("--bench-runs", type=int, default=10)

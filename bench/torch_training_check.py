@@ -15,7 +15,10 @@ Two halves, because torch is on the GPU machine and MLIR is here:
         different learning rate each step): the loss and gradient norm of
         each step and the parameters after the last,
     and writes the inputs, parameters and results to
-    bench/.work/carry/torch_training.npz (carry that folder).
+    bench/.work/carry/torch_training.npz; it also compiles each export with
+    `ssmc --train --target=cuda --cuda-arch=sm_90a` into
+    bench/.work/carry/<model>_cuda.so, with libssmrt.so beside (carry that
+    folder).
 
   check (on the GPU machine, from the repository root):
       python3 bench/torch_training_check.py check
@@ -35,7 +38,12 @@ Two halves, because torch is on the GPU machine and MLIR is here:
       parameters after the steps: ||ssmc - torch|| / ||torch - initial||
                                                               < 1e-3
     (ssmc computes in float32; the float32 error of torch itself against
-    its float64 is printed beside). A module tensor with no initializer, or
+    its float64 is printed beside). Where a GPU is, the CUDA builds run the
+    same loss_grad (ssm_run) and the same steps (the C runtime's
+    ssm_trainer, which keeps the parameters and moments in device memory;
+    device buffers poisoned with NaN bytes, SSM_CUDA_POISON=1), checked
+    against torch with the same tolerances, and a checkpoint saved after
+    the steps and loaded into a fresh trainer gives back every tensor. A module tensor with no initializer, or
     an initializer no module tensor maps to, fails the check, except
     parameters of zeros that the exporter folded away (they stay zero in
     torch too).
@@ -46,6 +54,7 @@ Exit status 1 when any check fails.
 import argparse
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -109,10 +118,116 @@ def prepare(args):
         out[f"{name}/step_grad_norms"] = np.array(norms)
         for n in names:
             out[f"{name}/trained/{n}"] = trainer.parameters[n]
+        ssmc.compile(path, CARRY / f"{name}_cuda.so", "cuda", train=True,
+                     frozen=FROZEN[name], cuda_arch="sm_90a")
         print(f"{name}: {len(names)} parameters, loss {float(got['loss']):.6f}, "
               f"{args.steps} steps: losses {np.round(losses, 6).tolist()}")
+    shutil.copy2(ROOT / "build" / "lib" / "libssmrt.so", CARRY / "libssmrt.so")
     np.savez_compressed(DATA, **out)
     print(f"wrote {DATA}")
+
+
+class CudaRun:
+    """A CUDA build of a model through the C runtime (ctypes): loss_grad,
+    and train steps with ssm_trainer."""
+
+    def __init__(self, so):
+        import ctypes
+        self.c = ctypes
+        rt = ctypes.CDLL(str(CARRY / "libssmrt.so"))
+        rt.ssm_last_error.restype = ctypes.c_char_p
+        rt.ssm_model_signature.restype = ctypes.c_char_p
+        rt.ssm_model_device.restype = ctypes.c_char_p
+        rt.ssm_tensor_data.restype = ctypes.c_void_p
+        rt.ssm_tensor_data.argtypes = [ctypes.c_void_p]
+        rt.ssm_tensor_rank.restype = ctypes.c_int64
+        rt.ssm_tensor_shape.restype = ctypes.POINTER(ctypes.c_int64)
+        rt.ssm_tensor_num_elements.restype = ctypes.c_int64
+        rt.ssm_tensor_is_device.argtypes = [ctypes.c_void_p]
+        rt.ssm_trainer_parameter.restype = ctypes.c_void_p
+        rt.ssm_trainer_steps.restype = ctypes.c_int64
+        rt.ssm_trainer_step.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+                                        ctypes.c_float, ctypes.c_void_p, ctypes.c_void_p]
+        self.rt = rt
+        self.model = ctypes.c_void_p()
+        self.ok(rt.ssm_model_load(str(so).encode(), ctypes.byref(self.model)))
+        assert rt.ssm_model_device(self.model) == b"cuda"
+
+    def ok(self, status):
+        if status != 0:
+            raise RuntimeError(f"status {status}: {self.rt.ssm_last_error().decode()}")
+
+    def wrap(self, a):
+        dtype = {np.dtype(np.float32): 0, np.dtype(np.int64): 4}[a.dtype]
+        t = self.c.c_void_p()
+        shape = (self.c.c_int64 * a.ndim)(*a.shape)
+        self.ok(self.rt.ssm_tensor_wrap(dtype, a.ndim, shape, self.c.c_void_p(a.ctypes.data),
+                                        self.c.byref(t)))
+        return t
+
+    def array(self, t):
+        """A host copy of tensor t (host or device) as float32."""
+        host = self.c.c_void_p()
+        self.ok(self.rt.ssm_tensor_to_host(self.c.c_void_p(t), self.c.byref(host)))
+        rank = self.rt.ssm_tensor_rank(host)
+        shape = tuple(self.rt.ssm_tensor_shape(host)[i] for i in range(rank))
+        n = int(np.prod(shape))
+        buf = (self.c.c_float * n).from_address(self.rt.ssm_tensor_data(host)) if n else []
+        a = np.frombuffer(buf, dtype=np.float32, count=n).reshape(shape).copy()
+        self.rt.ssm_tensor_release(host)
+        return a
+
+    def loss_grad(self, feed):
+        sig = json.loads(self.rt.ssm_model_signature(self.model, b"loss_grad"))
+        arrays = [np.array(feed[i["name"]], order="C") for i in sig["inputs"]]
+        inputs = [self.wrap(a) for a in arrays]
+        outs = (self.c.c_void_p * len(sig["outputs"]))()
+        ins = (self.c.c_void_p * len(inputs))(*[t.value for t in inputs])
+        self.ok(self.rt.ssm_run(self.model, b"loss_grad", ins, len(inputs), outs,
+                                len(sig["outputs"])))
+        result = {o["name"]: self.array(outs[k]) for k, o in enumerate(sig["outputs"])}
+        for t in list(inputs) + [self.c.c_void_p(v) for v in outs]:
+            self.rt.ssm_tensor_release(t)
+        return result
+
+    def train(self, params, names, batch, lrs, ckpt):
+        """ssm_trainer: the steps, then a save/load round trip; returns the
+        losses, grad norms, the parameters after the steps and whether the
+        trainer kept them on the device."""
+        c, rt = self.c, self.rt
+        sig = json.loads(rt.ssm_model_signature(self.model, b"train_step"))
+        order = [i["name"] for i in sig["inputs"] if i["name"] in params]
+        held = [np.array(params[n], order="C") for n in order]
+        wrapped = [self.wrap(a) for a in held]
+        trainer = c.c_void_p()
+        arr = (c.c_void_p * len(wrapped))(*[w.value for w in wrapped])
+        self.ok(rt.ssm_trainer_create(self.model, arr, len(wrapped), c.byref(trainer)))
+        arrays = [np.array(a, order="C") for a in batch]
+        feed_t = [self.wrap(a) for a in arrays]
+        feed = (c.c_void_p * len(feed_t))(*[t.value for t in feed_t])
+        losses, norms = [], []
+        for lr in lrs:
+            loss, norm = c.c_float(), c.c_float()
+            self.ok(rt.ssm_trainer_step(trainer, feed, len(feed_t), lr, c.byref(loss),
+                                        c.byref(norm)))
+            losses.append(loss.value)
+            norms.append(norm.value)
+        on_device = all(rt.ssm_tensor_is_device(rt.ssm_trainer_parameter(trainer, i))
+                        for i in range(len(order)))
+        trained = {n: self.array(rt.ssm_trainer_parameter(trainer, i))
+                   for i, n in enumerate(order)}
+        self.ok(rt.ssm_trainer_save(trainer, str(ckpt).encode()))
+        fresh = c.c_void_p()
+        self.ok(rt.ssm_trainer_create(self.model, arr, len(wrapped), c.byref(fresh)))
+        self.ok(rt.ssm_trainer_load(fresh, str(ckpt).encode()))
+        round_trip = rt.ssm_trainer_steps(fresh) == len(lrs) and all(
+            np.array_equal(self.array(rt.ssm_trainer_parameter(fresh, i)), trained[n])
+            for i, n in enumerate(order))
+        for t in wrapped + feed_t:
+            rt.ssm_tensor_release(t)
+        rt.ssm_trainer_release(trainer)
+        rt.ssm_trainer_release(fresh)
+        return losses, norms, trained, on_device, round_trip
 
 
 def hf_models():
@@ -246,13 +361,8 @@ def check(args):
             print(f"{name}: FAILED: {entry['error']}")
             continue
         trained = [n for n in names if n in g64]
-        ours_loss = float(data[f"{name}/loss"])
-        loss_err = abs(ours_loss - loss64) / abs(loss64)
-        grad_err, grad_err32 = {}, {}
-        for n in trained:
-            scale = max(np.abs(g64[n]).max(), 1e-30)
-            grad_err[n] = float(np.abs(data[f"{name}/grad/{n}"] - g64[n]).max() / scale)
-            grad_err32[n] = float(np.abs(g32[n] - g64[n]).max() / scale)
+        grad_err32 = {n: float(np.abs(g32[n] - g64[n]).max()
+                               / max(np.abs(g64[n]).max(), 1e-30)) for n in trained}
 
         # AdamW steps in float64 from the same initial parameters.
         m = module.to(torch.float64)
@@ -271,41 +381,85 @@ def check(args):
             opt.step()
             step_losses.append(loss.item())
             step_norms.append(float(norm))
-        ours_losses = data[f"{name}/step_losses"]
-        ours_norms = data[f"{name}/step_grad_norms"]
-        step_loss_err = float(np.max(np.abs(ours_losses - step_losses) / np.abs(step_losses)))
-        norm_err = float(np.max(np.abs(ours_norms - step_norms) / np.abs(step_norms)))
-        diff = moved = 0.0
-        for n in names:
-            after = leaves[n].detach().numpy()
-            diff += float(((data[f"{name}/trained/{n}"] - after) ** 2).sum())
-            moved += float(((after - params[n]) ** 2).sum())
-        param_err = (diff / moved) ** 0.5
+        after = {n: leaves[n].detach().numpy() for n in names}
 
-        worst = max(grad_err, key=grad_err.get)
-        checks = {"loss": loss_err <= TOL["loss"] and step_loss_err <= TOL["loss"],
-                  "grad": grad_err[worst] <= TOL["grad"],
-                  "grad_norm": norm_err <= TOL["grad_norm"],
-                  "params": param_err <= TOL["params"]}
-        ok &= all(checks.values())
-        entry.update({
-            "loss": {"ssmc": ours_loss, "torch_f64": loss64, "torch_f32": loss32,
-                     "rel_err": loss_err},
-            "grad_rel_err": grad_err, "torch_f32_grad_rel_err": grad_err32,
-            "steps": {"lrs": lrs[:steps], "ssmc_losses": ours_losses.tolist(),
-                      "torch_losses": step_losses, "ssmc_grad_norms": ours_norms.tolist(),
-                      "torch_grad_norms": step_norms, "loss_rel_err": step_loss_err,
-                      "grad_norm_rel_err": norm_err, "param_rel_err": param_err},
-            "passed": checks})
+        def compare(ours):
+            """ours: loss, grads, step_losses, step_norms, trained (the
+            parameters after the steps), against torch."""
+            loss_err = abs(ours["loss"] - loss64) / abs(loss64)
+            grad_err = {}
+            for n in trained:
+                scale = max(np.abs(g64[n]).max(), 1e-30)
+                grad_err[n] = float(np.abs(ours["grads"][n] - g64[n]).max() / scale)
+            step_loss_err = float(np.max(np.abs(np.array(ours["step_losses"]) - step_losses)
+                                         / np.abs(step_losses)))
+            norm_err = float(np.max(np.abs(np.array(ours["step_norms"]) - step_norms)
+                                    / np.abs(step_norms)))
+            diff = moved = 0.0
+            for n in names:
+                diff += float(((ours["trained"][n] - after[n]) ** 2).sum())
+                moved += float(((after[n] - params[n]) ** 2).sum())
+            param_err = (diff / moved) ** 0.5
+            worst = max(grad_err, key=grad_err.get)
+            checks = {"loss": loss_err <= TOL["loss"] and step_loss_err <= TOL["loss"],
+                      "grad": grad_err[worst] <= TOL["grad"],
+                      "grad_norm": norm_err <= TOL["grad_norm"],
+                      "params": param_err <= TOL["params"]}
+            detail = {
+                "loss": {"ssmc": ours["loss"], "torch_f64": loss64, "torch_f32": loss32,
+                         "rel_err": loss_err},
+                "grad_rel_err": grad_err,
+                "steps": {"lrs": lrs[:steps], "ssmc_losses": list(ours["step_losses"]),
+                          "torch_losses": step_losses,
+                          "ssmc_grad_norms": list(ours["step_norms"]),
+                          "torch_grad_norms": step_norms, "loss_rel_err": step_loss_err,
+                          "grad_norm_rel_err": norm_err, "param_rel_err": param_err},
+                "passed": checks}
+            row = (len(trained), loss_err, grad_err[worst], worst, max(grad_err32.values()),
+                   norm_err, param_err, all(checks.values()))
+            return detail, row
+
+        cpu = {"loss": float(data[f"{name}/loss"]),
+               "grads": {n: data[f"{name}/grad/{n}"] for n in trained},
+               "step_losses": data[f"{name}/step_losses"],
+               "step_norms": data[f"{name}/step_grad_norms"],
+               "trained": {n: data[f"{name}/trained/{n}"] for n in names}}
+        detail, row = compare(cpu)
+        entry.update(detail)
+        entry["torch_f32_grad_rel_err"] = grad_err32
+        ok &= row[-1]
+        rows.append((name, "cpu") + row)
+
+        so = CARRY / f"{name}_cuda.so"
+        if args.cuda and so.exists():
+            os.environ["SSM_CUDA_POISON"] = "1"
+            run = CudaRun(so)
+            got = run.loss_grad({"input_ids": data[f"{name}/input_ids"],
+                                 "labels": data[f"{name}/labels"], **params,
+                                 "d_loss": np.array(1.0, np.float32)})
+            losses, norms, after_steps, on_device, round_trip = run.train(
+                params, names, [data[f"{name}/input_ids"], data[f"{name}/labels"]],
+                lrs[:steps], Path(os.environ.get("OUT", ".")) / f"{name}_cuda.safetensors")
+            cuda = {"loss": float(got["loss"]), "grads": {n: got[f"d_{n}"] for n in trained},
+                    "step_losses": losses, "step_norms": norms, "trained": after_steps}
+            detail, row = compare(cuda)
+            detail["passed"]["state_on_device"] = bool(on_device)
+            detail["passed"]["checkpoint_round_trip"] = bool(round_trip)
+            row = row[:-1] + (row[-1] and on_device and round_trip,)
+            entry["cuda"] = detail
+            ok &= row[-1]
+            rows.append((name, "cuda") + row)
+        elif args.cuda:
+            ok = False
+            entry["cuda"] = {"error": f"{so} is missing: run prepare"}
+            print(f"{name}: FAILED: {so} is missing")
         report[name] = entry
-        rows.append((name, len(trained), loss_err, grad_err[worst], worst,
-                     max(grad_err32.values()), norm_err, param_err, all(checks.values())))
 
-    print(f"\n{'model':8} {'params':>6} {'loss err':>9} {'grad err':>9} {'(worst)':24} "
-          f"{'torch f32':>9} {'norm err':>9} {'steps err':>9}  ok")
+    print(f"\n{'model':8} {'target':6} {'params':>6} {'loss err':>9} {'grad err':>9} "
+          f"{'(worst)':24} {'torch f32':>9} {'norm err':>9} {'steps err':>9}  ok")
     for r in rows:
-        print(f"{r[0]:8} {r[1]:6d} {r[2]:9.2e} {r[3]:9.2e} {r[4][:24]:24} {r[5]:9.2e} "
-              f"{r[6]:9.2e} {r[7]:9.2e}  {'yes' if r[8] else 'NO'}")
+        print(f"{r[0]:8} {r[1]:6} {r[2]:6d} {r[3]:9.2e} {r[4]:9.2e} {r[5][:24]:24} "
+              f"{r[6]:9.2e} {r[7]:9.2e} {r[8]:9.2e}  {'yes' if r[9] else 'NO'}")
     out = Path(os.environ.get("OUT", "."))
     out.mkdir(parents=True, exist_ok=True)
     (out / "torch_training.json").write_text(json.dumps(report, indent=1))
@@ -319,7 +473,9 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("prepare")
     p.add_argument("--steps", type=int, default=3, choices=range(1, len(LRS) + 1))
-    sub.add_parser("check")
+    c = sub.add_parser("check")
+    c.add_argument("--no-cuda", dest="cuda", action="store_false",
+                   help="check the CPU results only (no GPU)")
     args = ap.parse_args()
     if args.cmd == "prepare":
         prepare(args)

@@ -152,11 +152,6 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
   if (options.target != "cpu" && !cuda)
     return fail("target '" + options.target +
                 "' is not available; the targets are cpu and cuda");
-  if ((options.gradients || options.train) && cuda)
-    return fail("--gradients and --train need --target=cpu for now (the "
-                "CUDA target has no gradient kernels yet)");
-  if (options.hiddenStates && cuda)
-    return fail("--hidden-states needs --target=cpu for now");
   if (options.hiddenStates && (options.gradients || options.train))
     return fail("--hidden-states builds the teacher's entry points; compile "
                 "the teacher without --gradients and --train");

@@ -43,6 +43,14 @@ using namespace mlir;
 
 static constexpr StringLiteral kCopyToHost = "__ssm_gpu_copy_to_host";
 
+/// The bytes one element of `type` takes in memory, as the LLVM lowering
+/// of memrefs lays it out: a whole number of bytes, a power of two (an i1
+/// takes a byte, not a bit: a global of n booleans is n bytes).
+static int64_t storageBytes(Type type) {
+  unsigned bits = type.isIndex() ? 64 : type.getIntOrFloatBitWidth();
+  return static_cast<int64_t>(llvm::PowerOf2Ceil(llvm::divideCeil(bits, 8)));
+}
+
 /// The buffer `v` views (through views and extract_strided_metadata).
 static Value rootOf(Value v) {
   while (true) {
@@ -161,8 +169,8 @@ struct SSMGPUDeviceBuffers
         }
         SmallVector<Value> aliases = {alloc.getResult()};
         while (!aliases.empty())
-          for (Operation *user : llvm::make_early_inc_range(
-                   aliases.pop_back_val().getUsers())) {
+          for (Operation *user :
+               llvm::make_early_inc_range(aliases.pop_back_val().getUsers())) {
             if (isa<memref::DeallocOp>(user))
               user->erase();
             else if (auto cast = dyn_cast<memref::CastOp>(user))
@@ -219,10 +227,8 @@ struct SSMGPUDeviceBuffers
           Value p = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, m);
           return arith::IndexCastOp::create(b, loc, b.getI64Type(), p);
         };
-        unsigned bits =
-            elementType.isIndex() ? 64 : elementType.getIntOrFloatBitWidth();
-        Value bytes = arith::ConstantIntOp::create(
-            b, loc, b.getI64Type(), std::max<unsigned>(bits / 8, 1));
+        Value bytes = arith::ConstantIntOp::create(b, loc, b.getI64Type(),
+                                                   storageBytes(elementType));
         func::CallOp::create(b, loc, kCopyToHost, TypeRange{},
                              ValueRange{ptr(host), ptr(device), bytes});
         memref::DeallocOp::create(b, loc, device);
@@ -238,10 +244,8 @@ struct SSMGPUDeviceBuffers
         if (!global || !seenGlobals.insert(global.getSymName()).second)
           return;
         MemRefType type = global.getType();
-        unsigned bits = type.getElementType().isIndex()
-                            ? 64
-                            : type.getElementType().getIntOrFloatBitWidth();
-        int64_t bytes = (type.getNumElements() * bits + 7) / 8;
+        int64_t bytes =
+            type.getNumElements() * storageBytes(type.getElementType());
         globals.push_back(
             NamedAttribute(global.getSymNameAttr(),
                            IntegerAttr::get(IntegerType::get(ctx, 64), bytes)));

@@ -20,9 +20,12 @@
 #include "ssm/Conversion/Passes.h"
 
 #include "mlir/Dialect/Affine/Utils.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace mlir::ssm {
@@ -504,9 +507,112 @@ static void emitTiled(OpBuilder &b, Location loc, linalg::GenericOp op,
   gpu::TerminatorOp::create(b, loc);
 }
 
+//===----------------------------------------------------------------------===//
+// Host loop nests
+//===----------------------------------------------------------------------===//
+
+/// Whether `op` may run in a kernel as part of a host loop nest: loops and
+/// branches, scalar loads and stores, and side-effect-free scalar ops.
+static bool isKernelScalarOp(Operation *op) {
+  if (isa<scf::ForOp, scf::IfOp, scf::YieldOp, memref::LoadOp, memref::StoreOp>(
+          op))
+    return true;
+  if (op->getNumRegions() != 0 || !isMemoryEffectFree(op))
+    return false;
+  return llvm::all_of(op->getResultTypes(),
+                      [](Type t) { return t.isIntOrIndexOrFloat(); });
+}
+
+/// The loops of the perfect nest rooted at `root` (outermost first): each
+/// loop's body holds only the next loop (and the terminator).
+static SmallVector<scf::ForOp> perfectNest(scf::ForOp root) {
+  SmallVector<scf::ForOp> loops = {root};
+  while (true) {
+    Block *body = loops.back().getBody();
+    if (!llvm::hasSingleElement(body->without_terminator()))
+      break;
+    auto inner = dyn_cast<scf::ForOp>(&body->front());
+    if (!inner || inner.getNumResults() != 0)
+      break;
+    loops.push_back(inner);
+  }
+  return loops;
+}
+
+/// The loops of `loops` whose iterations may run on different threads: a
+/// loop's induction variable is an index of every store of the nest, and
+/// every buffer stored to is read and written through that same memref
+/// value at the same indices only (so two iterations of the loop touch
+/// disjoint elements of what the nest writes), and its bounds are defined
+/// outside the nest.
+static SmallVector<unsigned> threadLoops(ArrayRef<scf::ForOp> loops) {
+  scf::ForOp root = loops.front();
+  DenseMap<Value, std::pair<Value, SmallVector<Value>>> written;
+  bool ok = true;
+  SmallVector<memref::StoreOp> stores;
+  root.walk([&](memref::StoreOp store) {
+    stores.push_back(store);
+    Value r = rootOf(store.getMemRef());
+    SmallVector<Value> indices(store.getIndices());
+    auto [it, fresh] =
+        written.try_emplace(r, std::make_pair(store.getMemRef(), indices));
+    if (!fresh &&
+        (it->second.first != store.getMemRef() || it->second.second != indices))
+      ok = false;
+  });
+  root.walk([&](memref::LoadOp load) {
+    auto it = written.find(rootOf(load.getMemRef()));
+    if (it != written.end() &&
+        (it->second.first != load.getMemRef() ||
+         it->second.second != SmallVector<Value>(load.getIndices())))
+      ok = false;
+  });
+  SmallVector<unsigned> result;
+  if (!ok || stores.empty())
+    return result;
+  for (unsigned i = 0; i < loops.size(); ++i) {
+    scf::ForOp loop = loops[i];
+    Value iv = loop.getInductionVar();
+    bool indexesAll = llvm::all_of(stores, [&](memref::StoreOp store) {
+      return llvm::is_contained(store.getIndices(), iv);
+    });
+    bool outside = llvm::all_of(
+        ValueRange{loop.getLowerBound(), loop.getUpperBound(), loop.getStep()},
+        [&](Value v) {
+          return !root->isAncestor(v.getParentBlock()->getParentOp());
+        });
+    if (indexesAll && outside)
+      result.push_back(i);
+  }
+  return result;
+}
+
 namespace {
 struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
   using Base::Base;
+
+  /// A launch of ceil(points / threads) blocks of `threads` threads,
+  /// guarded so that an empty range launches nothing (a grid of 0 blocks is
+  /// an error); `b` is left at the start of its body. All kernels go to one
+  /// gpu.module (one device binary per model).
+  gpu::LaunchOp launchGrid(OpBuilder &b, Location loc, Value points,
+                           Value threads, unsigned &counter) {
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value blocks = arith::CeilDivUIOp::create(b, loc, points, threads);
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value any =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, points, zero);
+    auto guard = scf::IfOp::create(b, loc, any, /*withElseRegion=*/false);
+    b.setInsertionPointToStart(guard.thenBlock());
+    std::string name = kernelPrefix + std::to_string(counter++);
+    auto launch = gpu::LaunchOp::create(
+        b, loc, blocks, one, one, threads, one, one, nullptr, nullptr, {}, {},
+        {}, nullptr, nullptr, nullptr,
+        FlatSymbolRefAttr::get(b.getContext(), kernelPrefix + "module"),
+        FlatSymbolRefAttr::get(b.getContext(), name));
+    b.setInsertionPointToStart(&launch.getBody().front());
+    return launch;
+  }
 
   LogicalResult convert(linalg::GenericOp op, unsigned &counter) {
     if (!op.hasPureBufferSemantics())
@@ -594,21 +700,7 @@ struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
       points = arith::MulIOp::create(b, loc, points, sizes[d]);
     Value threads = arith::ConstantIndexOp::create(
         b, loc, parallelDims.empty() ? 1 : blockSize.getValue());
-    Value blocks = arith::CeilDivUIOp::create(b, loc, points, threads);
-    // An empty range launches nothing (a grid of 0 blocks is an error).
-    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-    Value any =
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, points, zero);
-    auto guard = scf::IfOp::create(b, loc, any, /*withElseRegion=*/false);
-    b.setInsertionPointToStart(guard.thenBlock());
-    // All kernels go to one gpu.module (one device binary per model).
-    std::string name = kernelPrefix + std::to_string(counter++);
-    auto launch = gpu::LaunchOp::create(
-        b, loc, blocks, one, one, threads, one, one, nullptr, nullptr, {}, {},
-        {}, nullptr, nullptr, nullptr,
-        FlatSymbolRefAttr::get(b.getContext(), kernelPrefix + "module"),
-        FlatSymbolRefAttr::get(b.getContext(), name));
-    b.setInsertionPointToStart(&launch.getBody().front());
+    gpu::LaunchOp launch = launchGrid(b, loc, points, threads, counter);
     SmallVector<Value> ivs(numLoops);
     if (parallelDims.empty()) {
       emitLoops(b, loc, op,
@@ -638,6 +730,132 @@ struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
     return success();
   }
 
+  /// A host loop nest of scalar loads, stores and arithmetic (the
+  /// differentiation's scatter-add of a gather's adjoint) as one kernel:
+  /// the loops of threadLoops() linearized over a 1-D grid, the others run
+  /// in order by every thread (one thread when there are none).
+  void convertLoopNest(scf::ForOp root, unsigned &counter) {
+    Location loc = root.getLoc();
+    OpBuilder b(root);
+    SmallVector<scf::ForOp> loops = perfectNest(root);
+    SmallVector<unsigned> parallel = threadLoops(loops);
+    SmallVector<Value> counts;
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value points = one;
+    for (unsigned i : parallel) {
+      scf::ForOp l = loops[i];
+      Value span =
+          arith::SubIOp::create(b, loc, l.getUpperBound(), l.getLowerBound());
+      // An empty range (upper below lower) counts as no iterations.
+      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+      span = arith::MaxSIOp::create(b, loc, span, zero);
+      counts.push_back(arith::CeilDivUIOp::create(b, loc, span, l.getStep()));
+      points = arith::MulIOp::create(b, loc, points, counts.back());
+    }
+    Value threads = arith::ConstantIndexOp::create(
+        b, loc, parallel.empty() ? 1 : blockSize.getValue());
+    gpu::LaunchOp launch = launchGrid(b, loc, points, threads, counter);
+    IRMapping map;
+    if (!parallel.empty()) {
+      Value id = arith::AddIOp::create(
+          b, loc,
+          arith::MulIOp::create(b, loc, launch.getBlockIds().x, threads),
+          launch.getThreadIds().x);
+      Value inRange =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, id, points);
+      auto inside = scf::IfOp::create(b, loc, inRange, false);
+      b.setInsertionPointToStart(inside.thenBlock());
+      Value rest = id;
+      for (int k = parallel.size() - 1; k >= 0; --k) {
+        scf::ForOp l = loops[parallel[k]];
+        Value idx = arith::RemUIOp::create(b, loc, rest, counts[k]);
+        rest = arith::DivUIOp::create(b, loc, rest, counts[k]);
+        map.map(l.getInductionVar(),
+                arith::AddIOp::create(
+                    b, loc, l.getLowerBound(),
+                    arith::MulIOp::create(b, loc, idx, l.getStep())));
+      }
+    }
+    // The nest again inside the kernel, the thread loops replaced by the
+    // thread's indices.
+    for (unsigned i = 0; i < loops.size(); ++i) {
+      scf::ForOp l = loops[i];
+      bool last = i + 1 == loops.size();
+      if (llvm::is_contained(parallel, i)) {
+        if (last)
+          for (Operation &o : l.getBody()->without_terminator())
+            b.clone(o, map);
+        continue;
+      }
+      auto loop =
+          scf::ForOp::create(b, loc, map.lookupOrDefault(l.getLowerBound()),
+                             map.lookupOrDefault(l.getUpperBound()),
+                             map.lookupOrDefault(l.getStep()));
+      map.map(l.getInductionVar(), loop.getInductionVar());
+      b.setInsertionPointToStart(loop.getBody());
+      if (last)
+        for (Operation &o : l.getBody()->without_terminator())
+          b.clone(o, map);
+    }
+    b.setInsertionPoint(&launch.getBody().front(),
+                        launch.getBody().front().end());
+    gpu::TerminatorOp::create(b, loc);
+    root.erase();
+  }
+
+  /// The host loop nests to convert: outermost scf.for loops outside any
+  /// kernel, with no results, holding only scalar code (isKernelScalarOp)
+  /// that reads or writes device buffers: buffers a kernel also uses, the
+  /// arguments of public functions (the entry points') and globals. A nest
+  /// over buffers only the host touches (the deallocation pipeline's
+  /// arrays) stays on the host.
+  SmallVector<scf::ForOp> hostLoopNests(ModuleOp module) {
+    DenseSet<Value> device;
+    module.walk([&](gpu::LaunchOp launch) {
+      launch.getBody().walk([&](Operation *o) {
+        for (Value v : o->getOperands())
+          if (isa<MemRefType>(v.getType()) &&
+              !launch->isAncestor(v.getParentBlock()->getParentOp()))
+            device.insert(rootOf(v));
+      });
+    });
+    SmallVector<scf::ForOp> nests;
+    module.walk<WalkOrder::PreOrder>([&](Operation *o) {
+      if (isa<gpu::GPUModuleOp, gpu::LaunchOp>(o))
+        return WalkResult::skip();
+      auto loop = dyn_cast<scf::ForOp>(o);
+      if (!loop)
+        return WalkResult::advance();
+      if (loop.getNumResults() != 0)
+        return WalkResult::advance();
+      bool scalar = true, touches = false, onDevice = true;
+      loop.getBody()->walk([&](Operation *inner) {
+        scalar &= isKernelScalarOp(inner);
+        Value mem;
+        if (auto load = dyn_cast<memref::LoadOp>(inner))
+          mem = load.getMemRef();
+        if (auto store = dyn_cast<memref::StoreOp>(inner))
+          mem = store.getMemRef();
+        if (!mem)
+          return;
+        touches = true;
+        Value r = rootOf(mem);
+        bool isDevice =
+            device.contains(r) || r.getDefiningOp<memref::GetGlobalOp>();
+        if (auto arg = dyn_cast<BlockArgument>(r))
+          if (auto fn = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
+            isDevice |= fn.isPublic();
+        onDevice &= isDevice;
+      });
+      if (scalar && touches && onDevice) {
+        nests.push_back(loop);
+        return WalkResult::skip();
+      }
+      return WalkResult::advance();
+    });
+    return nests;
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     // Named ops must have been generalized (linalg-generalize-named-ops).
@@ -664,6 +882,8 @@ struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
     for (linalg::LinalgOp op : ops)
       if (failed(convert(cast<linalg::GenericOp>(op.getOperation()), counter)))
         return signalPassFailure();
+    for (scf::ForOp nest : hostLoopNests(module))
+      convertLoopNest(nest, counter);
   }
 };
 } // namespace

@@ -435,29 +435,54 @@ LogicalResult SSMBuildTrainStep::buildTrainStep(func::FuncOp lossGrad,
   b.setInsertionPoint(ret);
   Value lossValue = ret.getOperand(0);
   // The global gradient norm over the trained parameters, and the clipping
-  // scale min(1, max_norm / (norm + 1e-6)).
-  Value sq = t.filled({}, 0.0);
+  // scale min(1, max_norm / (norm + 1e-6)). The squares are summed in
+  // float64 and in two levels (the rows of each gradient along its first
+  // dimension, then the rows' sums): a float32 running sum of a large
+  // gradient loses the terms below half an ulp of the sum, and the rows
+  // are independent loops (threads on a GPU).
+  Type f64 = b.getF64Type();
+  Builder d{b, loc, f64};
+  Value sq = d.filled({}, 0.0);
+  AffineMap scalarMap1 = AffineMap::get(1, 0, {}, ctx);
+  auto addSquare = [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    Value x = a[0];
+    if (x.getType() != a[1].getType())
+      x = arith::ExtFOp::create(nb, l, a[1].getType(), x);
+    return arith::AddFOp::create(nb, l, a[1],
+                                 arith::MulFOp::create(nb, l, x, x));
+  };
+  auto addValue = [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+    return arith::AddFOp::create(nb, l, a[1], a[0]);
+  };
   for (auto [k, p] : llvm::enumerate(params)) {
     if (isFrozen(argName(step, p)))
       continue;
     Value g = ret.getOperand(1 + k);
     auto gt = cast<RankedTensorType>(g.getType());
-    SmallVector<utils::IteratorType> iters(gt.getRank(),
+    int64_t rank = gt.getRank();
+    if (rank == 0) {
+      sq = d.generic({g}, {AffineMap::get(0, 0, {}, ctx)}, sq,
+                     AffineMap::get(0, 0, {}, ctx), {}, addSquare);
+      continue;
+    }
+    SmallVector<utils::IteratorType> iters(rank,
                                            utils::IteratorType::reduction);
-    sq = t.generic({g}, {b.getMultiDimIdentityMap(gt.getRank())}, sq,
-                   AffineMap::get(gt.getRank(), 0, {}, ctx), iters,
-                   [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                     Value s = arith::MulFOp::create(nb, l, a[0], a[0]);
-                     return arith::AddFOp::create(nb, l, a[1], s);
-                   });
+    iters[0] = utils::IteratorType::parallel;
+    Value rows = d.filled({tensor::getMixedSize(b, loc, g, 0)}, 0.0);
+    rows = d.generic({g}, {b.getMultiDimIdentityMap(rank)}, rows,
+                     AffineMap::get(rank, 0, {b.getAffineDimExpr(0)}, ctx),
+                     iters, addSquare);
+    sq = d.generic({rows}, {b.getMultiDimIdentityMap(1)}, sq, scalarMap1,
+                   {utils::IteratorType::reduction}, addValue);
   }
   AffineMap scalar0 = AffineMap::get(0, 0, {}, ctx);
   double maxNorm = maxGradNorm;
   Value norm = t.generic(
       {sq}, {scalar0},
       tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{}, f32), scalar0, {},
-      [](OpBuilder &nb, Location l, ValueRange a) -> Value {
-        return math::SqrtOp::create(nb, l, a[0]);
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        return arith::TruncFOp::create(nb, l, f32,
+                                       math::SqrtOp::create(nb, l, a[0]));
       });
   Value clip = t.generic(
       {norm}, {scalar0},

@@ -35,15 +35,37 @@ void releaseAll(std::vector<ssm_tensor *> &v) {
 }
 
 /// A new float32 tensor with the shape and elements of `t`.
-ssm_status copyOf(const ssm_tensor *t, ssm_tensor **out) {
-  ssm_tensor *c;
-  if (ssm_status s = ssm_tensor_create(SSM_FLOAT32, ssm_tensor_rank(t),
-                                       ssm_tensor_shape(t), &c))
+/// Host tensor `host` where the trainer keeps its tensors: as it is for a
+/// CPU model, else a copy in the model's device memory (and `host`
+/// released).
+ssm_status place(const ssm_model *model, ssm_tensor *host, ssm_tensor **out) {
+  if (std::strcmp(ssm_model_device(model), "cpu") == 0) {
+    *out = host;
+    return SSM_OK;
+  }
+  ssm_status s = ssm_tensor_to_device(model, host, out);
+  ssm_tensor_release(host);
+  return s;
+}
+
+/// A copy of `t` (a host or device tensor) where the trainer keeps its
+/// tensors.
+ssm_status copyFor(const ssm_model *model, const ssm_tensor *t,
+                   ssm_tensor **out) {
+  ssm_tensor *host;
+  if (ssm_status s = ssm_tensor_to_host(t, &host))
     return s;
-  std::memcpy(ssm_tensor_data(c), ssm_tensor_data(const_cast<ssm_tensor *>(t)),
-              ssm_tensor_num_elements(t) * sizeof(float));
-  *out = c;
-  return SSM_OK;
+  return place(model, host, out);
+}
+
+/// A zero tensor of `t`'s shape where the trainer keeps its tensors.
+ssm_status zerosLike(const ssm_model *model, const ssm_tensor *t,
+                     ssm_tensor **out) {
+  ssm_tensor *host;
+  if (ssm_status s = ssm_tensor_create(SSM_FLOAT32, ssm_tensor_rank(t),
+                                       ssm_tensor_shape(t), &host))
+    return s;
+  return place(model, host, out);
 }
 
 std::string shapeText(int64_t rank, const int64_t *dims) {
@@ -131,15 +153,13 @@ ssm_status ssm_trainer_create(const ssm_model *model,
               ssm_dtype_name(ssm_tensor_dtype(given)) + " of shape " +
               shapeText(ssm_tensor_rank(given), ssm_tensor_shape(given)));
     ssm_tensor *copy, *zm, *zv;
-    if (ssm_status s = copyOf(given, &copy))
+    if (ssm_status s = copyFor(model, given, &copy))
       return s;
     t->params.push_back(copy);
-    if (ssm_status s = ssm_tensor_create(SSM_FLOAT32, ssm_tensor_rank(given),
-                                         ssm_tensor_shape(given), &zm))
+    if (ssm_status s = zerosLike(model, given, &zm))
       return s;
     t->m.push_back(zm);
-    if (ssm_status s = ssm_tensor_create(SSM_FLOAT32, ssm_tensor_rank(given),
-                                         ssm_tensor_shape(given), &zv))
+    if (ssm_status s = zerosLike(model, given, &zv))
       return s;
     t->v.push_back(zv);
   }
@@ -208,17 +228,32 @@ ssm_status ssm_trainer_step(ssm_trainer *t, ssm_tensor *const *batch,
   inputs.push_back(stepT);
   size_t p = t->params.size();
   std::vector<ssm_tensor *> outputs(2 + 3 * p, nullptr);
-  ssm_status s = ssm_run(t->model, "train_step", inputs.data(),
-                         static_cast<int64_t>(inputs.size()), outputs.data(),
-                         static_cast<int64_t>(outputs.size()));
+  // A device model's parameters and moments stay in device memory: only
+  // the batch goes in and the loss and gradient norm come out.
+  bool device = std::strcmp(ssm_model_device(t->model), "cpu") != 0;
+  ssm_status s = (device ? ssm_run_device : ssm_run)(
+      t->model, "train_step", inputs.data(),
+      static_cast<int64_t>(inputs.size()), outputs.data(),
+      static_cast<int64_t>(outputs.size()));
   ssm_tensor_release(lrT);
   ssm_tensor_release(stepT);
   if (s != SSM_OK)
     return s;
+  float metrics[2];
+  for (int k = 0; k < 2; ++k) {
+    ssm_tensor *host;
+    if (ssm_status c = ssm_tensor_to_host(outputs[k], &host)) {
+      for (ssm_tensor *o : outputs)
+        ssm_tensor_release(o);
+      return c;
+    }
+    metrics[k] = *static_cast<float *>(ssm_tensor_data(host));
+    ssm_tensor_release(host);
+  }
   if (loss)
-    *loss = *static_cast<float *>(ssm_tensor_data(outputs[0]));
+    *loss = metrics[0];
   if (gradNorm)
-    *gradNorm = *static_cast<float *>(ssm_tensor_data(outputs[1]));
+    *gradNorm = metrics[1];
   ssm_tensor_release(outputs[0]);
   ssm_tensor_release(outputs[1]);
   releaseAll(t->params);
@@ -269,11 +304,17 @@ ssm_status ssm_trainer_save(const ssm_trainer *t, const char *path) {
     le[i] = static_cast<unsigned char>(size >> (8 * i));
   bool ok = std::fwrite(le, 1, 8, f) == 8 &&
             std::fwrite(header.data(), 1, header.size(), f) == header.size();
-  for (const auto &entry : all) {
-    const ssm_tensor *tensor = entry.second;
-    size_t bytes = ssm_tensor_num_elements(tensor) * sizeof(float);
-    ok = ok && std::fwrite(ssm_tensor_data(const_cast<ssm_tensor *>(tensor)), 1,
-                           bytes, f) == bytes;
+  for (size_t i = 0; ok && i < all.size(); ++i) {
+    // Host copies (a device model's tensors are in device memory).
+    ssm_tensor *host;
+    if (ssm_status s = ssm_tensor_to_host(all[i].second, &host)) {
+      std::fclose(f);
+      std::remove(tmp.c_str());
+      return s;
+    }
+    size_t bytes = ssm_tensor_num_elements(host) * sizeof(float);
+    ok = std::fwrite(ssm_tensor_data(host), 1, bytes, f) == bytes;
+    ssm_tensor_release(host);
   }
   ok = std::fclose(f) == 0 && ok;
   if (!ok || std::rename(tmp.c_str(), path) != 0) {
@@ -355,11 +396,15 @@ ssm_status ssm_trainer_load(ssm_trainer *t, const char *path) {
         static_cast<uint64_t>(offsets->array[1].number -
                               offsets->array[0].number) != bytes)
       return bad("'" + name + "' has bad data_offsets");
-    ssm_tensor *x;
-    if (ssm_status s = copyOf(like, &x))
+    ssm_tensor *host;
+    if (ssm_status s = ssm_tensor_create(SSM_FLOAT32, ssm_tensor_rank(like),
+                                         ssm_tensor_shape(like), &host))
       return s;
-    std::memcpy(ssm_tensor_data(x),
+    std::memcpy(ssm_tensor_data(host),
                 body + static_cast<uint64_t>(offsets->array[0].number), bytes);
+    ssm_tensor *x;
+    if (ssm_status s = place(t->model, host, &x))
+      return s;
     fresh.push_back(x);
     return SSM_OK;
   };

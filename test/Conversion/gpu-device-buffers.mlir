@@ -70,3 +70,17 @@ func.func @dynamic(%n: index) -> i1 {
   memref.dealloc %flags : memref<?xi1>
   return %v : i1
 }
+
+// -----
+
+// The device copies of constants are as large as the host's: a boolean
+// takes a byte (as the LLVM lowering of memrefs lays it out, not a bit), a
+// half float two bytes.
+// CHECK-LABEL: module attributes {ssm.gpu.device_globals = {h = 6 : i64, mask = 15 : i64}}
+memref.global "private" constant @mask : memref<3x5xi1> = dense<true>
+memref.global "private" constant @h : memref<3xf16> = dense<1.0>
+func.func @constants() -> (memref<3x5xi1>, memref<3xf16>) {
+  %m = memref.get_global @mask : memref<3x5xi1>
+  %h = memref.get_global @h : memref<3xf16>
+  return %m, %h : memref<3x5xi1>, memref<3xf16>
+}

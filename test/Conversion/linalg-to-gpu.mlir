@@ -187,3 +187,115 @@ func.func @batched(%a: memref<?x?x?xf32>, %b: memref<?x?x?xf32>, %c: memref<?x?x
   }
   return
 }
+
+// -----
+
+// Host loop nests of scalar code over device buffers become one kernel.
+// The scatter-add of an embedding's adjoint: every store indexes the row
+// loop's induction variable at its own column, so the column loop runs
+// across threads; the token loops, whose rows may repeat, run in order in
+// every thread.
+// CHECK-LABEL: func.func @scatter_add
+// CHECK: %[[D:.*]] = memref.dim %arg2, %c1
+// CHECK: %[[SPAN:.*]] = arith.subi %[[D]], %c0
+// CHECK: %[[NONNEG:.*]] = arith.maxsi %[[SPAN]]
+// CHECK: %[[COUNT:.*]] = arith.ceildivui %[[NONNEG]], %c1
+// CHECK: %[[POINTS:.*]] = arith.muli %{{.*}}, %[[COUNT]]
+// CHECK: scf.if
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c256{{.*}}) module(@ssm_kernelmodule) function(@ssm_kernel0)
+// CHECK: %[[ID:.*]] = arith.addi
+// CHECK: arith.cmpi ult, %[[ID]], %[[POINTS]]
+// CHECK: %[[COL:.*]] = arith.remui %[[ID]], %[[COUNT]]
+// CHECK: %[[J:.*]] = arith.addi %c0, %{{.*}}
+// CHECK: scf.for %[[B:.*]] = %c0 to
+// CHECK-NEXT: scf.for %[[T:.*]] = %c0 to
+// CHECK-NEXT: %[[ID64:.*]] = memref.load %arg0[%[[B]], %[[T]]]
+// CHECK: %[[DY:.*]] = memref.load %arg1[%[[B]], %[[T]], %[[J]]]
+// CHECK: %[[ROW:.*]] = arith.index_cast %[[ID64]]
+// CHECK: %[[OLD:.*]] = memref.load %arg2[%[[ROW]], %[[J]]]
+// CHECK: %[[NEW:.*]] = arith.addf %[[OLD]], %[[DY]]
+// CHECK: memref.store %[[NEW]], %arg2[%[[ROW]], %[[J]]]
+// CHECK-NOT: scf.for
+// CHECK: gpu.terminator
+// CHECK-NOT: memref.store
+// CHECK: return
+func.func @scatter_add(%ids: memref<?x?xi64>, %dy: memref<?x?x?xf32>, %table: memref<?x?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %nb = memref.dim %ids, %c0 : memref<?x?xi64>
+  %nt = memref.dim %ids, %c1 : memref<?x?xi64>
+  %nd = memref.dim %table, %c1 : memref<?x?xf32>
+  scf.for %b = %c0 to %nb step %c1 {
+    scf.for %t = %c0 to %nt step %c1 {
+      scf.for %j = %c0 to %nd step %c1 {
+        %id = memref.load %ids[%b, %t] : memref<?x?xi64>
+        %g = memref.load %dy[%b, %t, %j] : memref<?x?x?xf32>
+        %row = arith.index_cast %id : i64 to index
+        %old = memref.load %table[%row, %j] : memref<?x?xf32>
+        %new = arith.addf %old, %g : f32
+        memref.store %new, %table[%row, %j] : memref<?x?xf32>
+      }
+    }
+  }
+  return
+}
+
+// -----
+
+// A running sum reads the element the previous iteration wrote: no loop
+// can run across threads, so the whole nest runs on one thread, in order.
+// CHECK-LABEL: func.func @prefix_sum
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in (%{{.*}} = %c1{{.*}}) module(@ssm_kernelmodule) function(@ssm_kernel0)
+// CHECK-NOT: arith.remui
+// CHECK: scf.for %[[I:.*]] = %c1 to
+// CHECK: memref.load %arg0[%{{.*}}]
+// CHECK: memref.store %{{.*}}, %arg0[%[[I]]]
+// CHECK: gpu.terminator
+func.func @prefix_sum(%a: memref<?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = memref.dim %a, %c0 : memref<?xf32>
+  scf.for %i = %c1 to %n step %c1 {
+    %p = arith.subi %i, %c1 : index
+    %x = memref.load %a[%p] : memref<?xf32>
+    %y = memref.load %a[%i] : memref<?xf32>
+    %s = arith.addf %x, %y : f32
+    memref.store %s, %a[%i] : memref<?xf32>
+  }
+  return
+}
+
+// -----
+
+// Loops over buffers only the host touches (a private function's
+// arguments: the deallocation helpers' arrays) and loops that call or
+// allocate stay on the host.
+// CHECK-LABEL: func.func private @host_only
+// CHECK-NOT: gpu.launch
+// CHECK: scf.for
+// CHECK: memref.store
+// CHECK-LABEL: func.func @calls
+// CHECK-NOT: gpu.launch
+// CHECK: scf.for
+// CHECK: call @host_only
+func.func private @host_only(%flags: memref<?xi1>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %false = arith.constant false
+  %n = memref.dim %flags, %c0 : memref<?xi1>
+  scf.for %i = %c0 to %n step %c1 {
+    memref.store %false, %flags[%i] : memref<?xi1>
+  }
+  return
+}
+func.func @calls(%flags: memref<?xi1>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %false = arith.constant false
+  scf.for %i = %c0 to %n step %c1 {
+    memref.store %false, %flags[%i] : memref<?xi1>
+    func.call @host_only(%flags) : (memref<?xi1>) -> ()
+  }
+  return
+}

@@ -48,8 +48,17 @@
 // CHECK-SAME: -> (tensor<f32> {ssm.name = "loss"}, tensor<f32> {ssm.name = "grad_norm"}, tensor<8x5xf32> {ssm.name = "table"}, tensor<5xf32> {ssm.name = "bias"}, tensor<8x5xf32> {ssm.name = "adam_m.table"}, tensor<5xf32> {ssm.name = "adam_m.bias"}, tensor<8x5xf32> {ssm.name = "adam_v.table"}, tensor<5xf32> {ssm.name = "adam_v.bias"})
 // d(loss) is the constant 1.
 // CHECK: arith.constant dense<1.000000e+00> : tensor<f32>
+// The gradient norm: the squares of table's gradient (bias is frozen: not
+// counted) summed in float64, per row, then over the rows.
+// CHECK: %[[ROWS:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%{{.*}} : tensor<8x5xf32>) outs(%{{.*}} : tensor<8xf64>)
+// CHECK: arith.extf %{{.*}} : f32 to f64
+// CHECK: arith.mulf %{{.*}} : f64
+// CHECK: %[[SQ:.*]] = linalg.generic {{.*}} iterator_types = ["reduction"]} ins(%[[ROWS]] : tensor<8xf64>) outs(%{{.*}} : tensor<f64>)
+// CHECK-NOT: tensor<5xf32>) outs(%{{.*}} : tensor<5xf64>)
+// CHECK: linalg.generic {{.*}} ins(%[[SQ]] : tensor<f64>)
+// CHECK: math.sqrt %{{.*}} : f64
+// CHECK: arith.truncf %{{.*}} : f64 to f32
 // The clipping scale min(1, 1.0 / (norm + 1e-6)).
-// CHECK: math.sqrt
 // CHECK: arith.minimumf
 // The AdamW update of table (bias is frozen: returned as it came).
 // CHECK: %[[NEW:.*]]:3 = linalg.generic {{.*}} ins(%[[TABLE]], %{{.*}}, %[[MT]], %[[VT]], %{{.*}}, %[[LR]], %[[STEP]] :

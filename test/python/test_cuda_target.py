@@ -70,6 +70,62 @@ def test_zoo_model_compiles_for_cuda(name, tmp_path):
         m.run({"input_ids": ids})
 
 
+
+@pytest.mark.parametrize("name,loss", [("llama", "cross-entropy"),
+                                       ("mamba3", "hidden-alignment")])
+def test_training_compiles_for_cuda(name, loss, tmp_path):
+    """--train with --target=cuda: the same training entry points and
+    signatures as the CPU build (the gradient kernels assembled by ptxas when
+    the toolkit is here); without the driver, ssmc.Trainer and the C
+    runtime's ssm_trainer fail with a device error, never a crash.
+    bench/torch_training_check.py runs these builds on a GPU against PyTorch
+    autograd."""
+    path = tmp_path / f"{name}.onnx"
+    onnx.save(zoo.build(name, seed=5), path)
+    flags = ["--train", f"--train-loss={loss}"]
+    cpu = compile_onnx(path, tmp_path / "cpu", *flags)
+    gpu = compile_onnx(path, tmp_path / "cuda", *flags, "--target=cuda",
+                       "--cuda-arch=sm_90a")
+    cpu_info, cpu_entries = info(cpu)
+    gpu_info, gpu_entries = info(gpu)
+    assert gpu_info["target"] == "cuda"
+    assert gpu_entries == cpu_entries
+    assert list(gpu_entries) == ["main", "loss", "loss_grad", "train_step"]
+    if HAVE_DRIVER:
+        return
+    m = ssmc.load(gpu)
+    from onnx import numpy_helper
+    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(path).graph.initializer}
+    trainer = ssmc.Trainer(m, inits)
+    ids = np.random.default_rng().integers(0, 16, (1, 4))
+    teacher = None
+    labels = ids
+    if loss == "hidden-alignment":
+        labels = None
+        teacher = {i["name"]: np.zeros([1, 4] + i["shape"][2:], np.float32)
+                   for i in m.signature("loss")["inputs"] if i["name"].startswith("hidden.")}
+    with pytest.raises(ssmc.DeviceError, match="the CUDA driver is not available"):
+        trainer.step(ids, labels, teacher=teacher)
+    assert trainer.steps == 0
+    # The C runtime's trainer keeps a device model's tensors in device
+    # memory: without the driver, creating one fails with a device error.
+    from test_runtime import load_runtime, wrap
+    rt = load_runtime()
+    model = ctypes.c_void_p()
+    assert rt.ssm_model_load(str(gpu).encode(), ctypes.byref(model)) == 0
+    names = [i["name"] for i in m.signature("train_step")["inputs"]
+             if i["name"] in inits]
+    params = [np.ascontiguousarray(inits[n], dtype=np.float32) for n in names]
+    wrapped = [wrap(rt, p) for p in params]
+    arr = (ctypes.c_void_p * len(wrapped))(*[w.value for w in wrapped])
+    trainer_c = ctypes.c_void_p()
+    assert rt.ssm_trainer_create(model, arr, len(wrapped), ctypes.byref(trainer_c)) == 5
+    assert b"the CUDA driver is not available" in rt.ssm_last_error()
+    assert not trainer_c.value
+    for w in wrapped:
+        rt.ssm_tensor_release(w)
+    rt.ssm_model_release(model)
+
 def test_cuda_options_errors(tmp_path):
     model = zoo.build("mamba2", seed=1)
     path = tmp_path / "m.onnx"

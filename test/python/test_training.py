@@ -84,7 +84,7 @@ def test_one_step_equals_numpy_adamw(llama, rng):
     scale = min(1.0, 1.0 / (norm + 1e-6))
     b1, b2, eps, wd, lr, t = 0.9, 0.95, 1e-8, 0.1, 2e-3, 2
     metrics = trainer.step(ids, labels)
-    assert metrics["grad_norm"] == pytest.approx(norm, rel=1e-4)
+    assert metrics["grad_norm"] == pytest.approx(norm, rel=2e-6)
     assert metrics["loss"] == pytest.approx(grads["loss"], rel=1e-6)
     for k in params:
         gk = g[k] * scale
@@ -261,12 +261,13 @@ def test_frozen_parameters(tmp_path, rng):
             np.testing.assert_array_equal(v, before[k], err_msg=k)
         else:
             assert not np.array_equal(v, before[k]), k
-    # The norm covers the trained parameters only.
+    # The norm covers the trained parameters only; summed in float64 (a
+    # float32 running sum drops the small squares: 1e-4 off and worse).
     grads = model.run({"input_ids": ids, "labels": labels, **before,
                        "d_loss": np.array(1.0, np.float32)}, entry="loss_grad")
     norm = np.sqrt(sum((grads[f"d_{k}"].astype(np.float64) ** 2).sum()
                        for k in before if k not in frozen))
-    assert metrics["grad_norm"] == pytest.approx(norm, rel=1e-4)
+    assert metrics["grad_norm"] == pytest.approx(norm, rel=2e-6)
     with pytest.raises(ssmc.CompileError, match="invalid frozen pattern"):
         ssmc.compile(path, tmp_path / "bad.so", train=True, frozen=["[a"])
 

@@ -121,8 +121,8 @@ cl::opt<bool> gradients(
              "inputs and a cotangent d_<output> of each float output and "
              "returns main's outputs and the gradient d_<input> of each float "
              "input (reverse mode, ssm-differentiate; mixers in their "
-             "chunked form, or quadratic where they have none). CPU target "
-             "only; no prefill/decode"),
+             "chunked form, or quadratic where they have none). CPU and CUDA "
+             "targets; no prefill/decode"),
     cl::init(false), cl::cat(category));
 cl::opt<bool> train(
     "train",
@@ -133,7 +133,7 @@ cl::opt<bool> train(
              "adam_m.<p>..., adam_v.<p>..., lr, step) -> (loss, grad_norm, "
              "new parameters and AdamW state): AdamW (0.9, 0.95, eps 1e-8, "
              "weight decay 0.1), gradients clipped to global norm 1 "
-             "(ssm-build-train-step has the options). CPU target only"),
+             "(ssm-build-train-step has the options). CPU and CUDA targets"),
     cl::init(false), cl::cat(category));
 enum class TrainLoss {
   CrossEntropy,
@@ -165,7 +165,7 @@ cl::opt<bool> hiddenStates(
     cl::desc("The teacher's side of MOHAWK stages 1 and 2: adds the entry "
              "points hidden_states (the residual stream: each block's input "
              "hidden.l and the final hidden state) and mixing_matrices (each "
-             "mixer's materialized matrix mixing.l). CPU target only"),
+             "mixer's materialized matrix mixing.l)"),
     cl::init(false), cl::cat(category));
 cl::opt<double> temperature(
     "temperature",

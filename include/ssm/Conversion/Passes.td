@@ -87,6 +87,20 @@ def SSMLinalgToGPU : Pass<"ssm-linalg-to-gpu", "::mlir::ModuleOp"> {
     same map) runs whole on one thread, in the op's sequential order, so
     the result never depends on scheduling.
 
+    Host loop nests become kernels too: an outermost `scf.for` outside any
+    kernel, with no results, whose body is scalar code (loops, branches,
+    `memref.load`/`memref.store` and side-effect-free scalar ops) over
+    device buffers (buffers a kernel uses, public functions' arguments,
+    globals) — the scatter-add that differentiation makes of a gather's
+    adjoint. A loop of the nest's perfectly nested prefix whose bounds are
+    defined outside the nest runs across threads when its induction
+    variable is an index of every store and every buffer stored to is read
+    and written through the same memref at the same indices only (its
+    iterations then touch disjoint elements); the other loops run in order
+    in each thread, and a nest with no such loop runs on one thread. Loops
+    over buffers only the host touches (the deallocation helpers' arrays)
+    stay on the host.
+
     The kernels are named `<kernel-prefix><n>` in the gpu.module
     `<kernel-prefix>module` (`gpu-kernel-outlining` then puts them all in
     one module: one device binary per model). Named linalg ops must be

@@ -201,6 +201,10 @@ ssm_status ssm_generator_reset(ssm_generator *generator, int64_t slot);
  * loss and the gradient norm before clipping. Checkpoints are safetensors
  * files (float32 tensors named as the parameters, adam_m.<p> and adam_v.<p>;
  * metadata "step"), the layout ssmc.Trainer writes and reads.
+ * A device model's trainer (ssmc --target=cuda --train) keeps the parameters
+ * and moments in device memory: a step copies the batch in and the loss and
+ * gradient norm out, ssm_trainer_parameter returns a device tensor (read it
+ * with ssm_tensor_to_host), and checkpoints go through host copies.
  * A trainer is not thread-safe. */
 typedef struct ssm_trainer ssm_trainer;
 
