@@ -104,6 +104,28 @@ func.func @main() {
 
 // -----
 
+// A half-precision parameter: the optimizer keeps float32 parameters only.
+#row = affine_map<(b, l, v) -> (b, l)>
+#vec = affine_map<(b, l, v) -> (v)>
+#out = affine_map<(b, l, v) -> (b, l, v)>
+// expected-error @+1 {{ssm-build-train-step: parameter 'w' has element type 'bf16'; train_step updates float32 parameters only}}
+func.func @main(%ids: tensor<?x?xi64> {ssm.name = "input_ids"}, %w: tensor<5xbf16> {ssm.name = "w"}) -> (tensor<?x?x5xf32> {ssm.name = "logits"}) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %b = tensor.dim %ids, %c0 : tensor<?x?xi64>
+  %l = tensor.dim %ids, %c1 : tensor<?x?xi64>
+  %e = tensor.empty(%b, %l) : tensor<?x?x5xf32>
+  %y = linalg.generic {indexing_maps = [#row, #vec, #out], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%ids, %w : tensor<?x?xi64>, tensor<5xbf16>) outs(%e : tensor<?x?x5xf32>) {
+  ^bb0(%id: i64, %wv: bf16, %o: f32):
+    %x = arith.extf %wv : bf16 to f32
+    linalg.yield %x : f32
+  } -> tensor<?x?x5xf32>
+  return %y : tensor<?x?x5xf32>
+}
+
+// -----
+
 // expected-error @+1 {{ssm-build-train-step: a symbol named 'loss' exists already}}
 module {
   func.func @main(%ids: tensor<?x?xi64>) -> tensor<?x?x5xf32> {
