@@ -15,6 +15,10 @@ trains the tiny zoo Llama (2 layers, 4 heads, d 64) on fresh batches with
 ssmc.Trainer and prints the query accuracy on held-out batches; -o writes
 the trained teacher as ONNX. The distillation workflow (the project's
 distillation issue) starts from such a teacher.
+
+Measured on 2 CPU cores (about 0.35 s a step at batch 32): 300 steps reach
+12.6% query accuracy with 8 pairs at lr 3e-3, 24% with 4 pairs at lr 1e-2
+(chance 1.6%); the task takes thousands of steps to learn.
 """
 import argparse
 import os
