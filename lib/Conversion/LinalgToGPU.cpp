@@ -614,6 +614,28 @@ struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
     return launch;
   }
 
+  /// In `launch`'s body: this thread's point of a range of `counts`
+  /// (outermost first, the innermost fastest), inside an scf.if that skips
+  /// the threads past the range's `points`; `b` is left in that branch.
+  static SmallVector<Value> threadPoint(OpBuilder &b, Location loc,
+                                        gpu::LaunchOp launch, Value threads,
+                                        Value points, ArrayRef<Value> counts) {
+    Value id = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, launch.getBlockIds().x, threads),
+        launch.getThreadIds().x);
+    Value inRange =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, id, points);
+    auto inside = scf::IfOp::create(b, loc, inRange, false);
+    b.setInsertionPointToStart(inside.thenBlock());
+    SmallVector<Value> point(counts.size());
+    Value rest = id;
+    for (int k = counts.size() - 1; k >= 0; --k) {
+      point[k] = arith::RemUIOp::create(b, loc, rest, counts[k]);
+      rest = arith::DivUIOp::create(b, loc, rest, counts[k]);
+    }
+    return point;
+  }
+
   LogicalResult convert(linalg::GenericOp op, unsigned &counter) {
     if (!op.hasPureBufferSemantics())
       return op.emitOpError("ssm-linalg-to-gpu needs linalg on buffers "
@@ -708,23 +730,16 @@ struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
                             : ArrayRef<unsigned>(allDims),
                 sizes, ivs, independent);
     } else {
-      gpu::KernelDim3 blockId = launch.getBlockIds();
-      gpu::KernelDim3 threadId = launch.getThreadIds();
-      Value id = arith::AddIOp::create(
-          b, loc, arith::MulIOp::create(b, loc, blockId.x, threads),
-          threadId.x);
-      Value inRange =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, id, points);
-      auto inside = scf::IfOp::create(b, loc, inRange, false);
-      b.setInsertionPointToStart(inside.thenBlock());
-      Value rest = id;
-      for (unsigned d : llvm::reverse(parallelDims)) {
-        ivs[d] = arith::RemUIOp::create(b, loc, rest, sizes[d]);
-        rest = arith::DivUIOp::create(b, loc, rest, sizes[d]);
-      }
+      SmallVector<Value> counts;
+      for (unsigned d : parallelDims)
+        counts.push_back(sizes[d]);
+      SmallVector<Value> point =
+          threadPoint(b, loc, launch, threads, points, counts);
+      for (auto [d, v] : llvm::zip(parallelDims, point))
+        ivs[d] = v;
       emitLoops(b, loc, op, reductionDims, sizes, ivs, /*carry=*/true);
-      b.setInsertionPointAfter(inside);
     }
+    b.setInsertionPointToEnd(&launch.getBody().front());
     gpu::TerminatorOp::create(b, loc);
     op.erase();
     return success();
@@ -740,14 +755,13 @@ struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
     SmallVector<scf::ForOp> loops = perfectNest(root);
     SmallVector<unsigned> parallel = threadLoops(loops);
     SmallVector<Value> counts;
-    Value one = arith::ConstantIndexOp::create(b, loc, 1);
-    Value points = one;
+    Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+    Value points = arith::ConstantIndexOp::create(b, loc, 1);
     for (unsigned i : parallel) {
       scf::ForOp l = loops[i];
       Value span =
           arith::SubIOp::create(b, loc, l.getUpperBound(), l.getLowerBound());
       // An empty range (upper below lower) counts as no iterations.
-      Value zero = arith::ConstantIndexOp::create(b, loc, 0);
       span = arith::MaxSIOp::create(b, loc, span, zero);
       counts.push_back(arith::CeilDivUIOp::create(b, loc, span, l.getStep()));
       points = arith::MulIOp::create(b, loc, points, counts.back());
@@ -757,19 +771,10 @@ struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
     gpu::LaunchOp launch = launchGrid(b, loc, points, threads, counter);
     IRMapping map;
     if (!parallel.empty()) {
-      Value id = arith::AddIOp::create(
-          b, loc,
-          arith::MulIOp::create(b, loc, launch.getBlockIds().x, threads),
-          launch.getThreadIds().x);
-      Value inRange =
-          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, id, points);
-      auto inside = scf::IfOp::create(b, loc, inRange, false);
-      b.setInsertionPointToStart(inside.thenBlock());
-      Value rest = id;
-      for (int k = parallel.size() - 1; k >= 0; --k) {
-        scf::ForOp l = loops[parallel[k]];
-        Value idx = arith::RemUIOp::create(b, loc, rest, counts[k]);
-        rest = arith::DivUIOp::create(b, loc, rest, counts[k]);
+      SmallVector<Value> point =
+          threadPoint(b, loc, launch, threads, points, counts);
+      for (auto [i, idx] : llvm::zip(parallel, point)) {
+        scf::ForOp l = loops[i];
         map.map(l.getInductionVar(),
                 arith::AddIOp::create(
                     b, loc, l.getLowerBound(),
@@ -777,28 +782,21 @@ struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
       }
     }
     // The nest again inside the kernel, the thread loops replaced by the
-    // thread's indices.
+    // thread's indices, then the innermost body.
     for (unsigned i = 0; i < loops.size(); ++i) {
-      scf::ForOp l = loops[i];
-      bool last = i + 1 == loops.size();
-      if (llvm::is_contained(parallel, i)) {
-        if (last)
-          for (Operation &o : l.getBody()->without_terminator())
-            b.clone(o, map);
+      if (llvm::is_contained(parallel, i))
         continue;
-      }
+      scf::ForOp l = loops[i];
       auto loop =
           scf::ForOp::create(b, loc, map.lookupOrDefault(l.getLowerBound()),
                              map.lookupOrDefault(l.getUpperBound()),
                              map.lookupOrDefault(l.getStep()));
       map.map(l.getInductionVar(), loop.getInductionVar());
       b.setInsertionPointToStart(loop.getBody());
-      if (last)
-        for (Operation &o : l.getBody()->without_terminator())
-          b.clone(o, map);
     }
-    b.setInsertionPoint(&launch.getBody().front(),
-                        launch.getBody().front().end());
+    for (Operation &o : loops.back().getBody()->without_terminator())
+      b.clone(o, map);
+    b.setInsertionPointToEnd(&launch.getBody().front());
     gpu::TerminatorOp::create(b, loc);
     root.erase();
   }

@@ -401,15 +401,14 @@ LogicalResult SSMBuildTrainStep::buildTrainStep(func::FuncOp lossGrad,
                             "function results");
   // The optimizer works on float32 parameters (they are the master
   // weights); a half-precision model would need float32 copies of them.
-  for (unsigned p : params)
-    if (!cast<RankedTensorType>(step.getArgumentTypes()[p])
-             .getElementType()
-             .isF32())
+  for (unsigned p : params) {
+    Type et =
+        cast<RankedTensorType>(step.getArgumentTypes()[p]).getElementType();
+    if (!et.isF32())
       return step.emitOpError("ssm-build-train-step: parameter '")
-             << argName(step, p) << "' has element type "
-             << cast<RankedTensorType>(step.getArgumentTypes()[p])
-                    .getElementType()
+             << argName(step, p) << "' has element type " << et
              << "; train_step updates float32 parameters only";
+  }
   SmallVector<llvm::GlobPattern> patterns;
   for (const std::string &p : frozen)
     patterns.push_back(cantFail(llvm::GlobPattern::create(p)));

@@ -77,3 +77,30 @@ func.func @main(%x: tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {
   %r = linalg.add ins(%x, %o : tensor<1x4x8xf32>, tensor<1x4x8xf32>) outs(%e : tensor<1x4x8xf32>) -> tensor<1x4x8xf32>
   return %r : tensor<1x4x8xf32>
 }
+
+// -----
+
+// expected-error @+1 {{ssm-build-alignment: the function must have a body of one block}}
+func.func private @main(tensor<1x4xi64>, tensor<1x4x8xf32>) -> tensor<1x4x8xf32>
+
+// -----
+
+// A third mixer reads the first block's input again, after the second
+// block: the blocks do not form one residual stream.
+func.func @main(%ids: tensor<1x4xi64>, %x: tensor<1x4x8xf32>) -> tensor<1x4x8xf32> {
+  %e = tensor.empty() : tensor<1x4x8xf32>
+  %q = tensor.expand_shape %x [[0], [1], [2, 3]] output_shape [1, 4, 2, 4] : tensor<1x4x8xf32> into tensor<1x4x2x4xf32>
+  %y = ssm.attention %q, %q, %q {causal} : (tensor<1x4x2x4xf32>, tensor<1x4x2x4xf32>, tensor<1x4x2x4xf32>) -> tensor<1x4x2x4xf32>
+  %o = tensor.collapse_shape %y [[0], [1], [2, 3]] : tensor<1x4x2x4xf32> into tensor<1x4x8xf32>
+  %r = linalg.add ins(%x, %o : tensor<1x4x8xf32>, tensor<1x4x8xf32>) outs(%e : tensor<1x4x8xf32>) -> tensor<1x4x8xf32>
+  %q1 = tensor.expand_shape %r [[0], [1], [2, 3]] output_shape [1, 4, 2, 4] : tensor<1x4x8xf32> into tensor<1x4x2x4xf32>
+  %y1 = ssm.attention %q1, %q1, %q1 {causal} : (tensor<1x4x2x4xf32>, tensor<1x4x2x4xf32>, tensor<1x4x2x4xf32>) -> tensor<1x4x2x4xf32>
+  %o1 = tensor.collapse_shape %y1 [[0], [1], [2, 3]] : tensor<1x4x2x4xf32> into tensor<1x4x8xf32>
+  %r1 = linalg.add ins(%r, %o1 : tensor<1x4x8xf32>, tensor<1x4x8xf32>) outs(%e : tensor<1x4x8xf32>) -> tensor<1x4x8xf32>
+  // expected-error @+1 {{ssm-build-alignment: this mixer's block input is an earlier block's}}
+  %y2 = ssm.attention %q, %q, %q {causal} : (tensor<1x4x2x4xf32>, tensor<1x4x2x4xf32>, tensor<1x4x2x4xf32>) -> tensor<1x4x2x4xf32>
+  %o2 = tensor.collapse_shape %y2 [[0], [1], [2, 3]] : tensor<1x4x2x4xf32> into tensor<1x4x8xf32>
+  %r2 = linalg.add ins(%r1, %o2 : tensor<1x4x8xf32>, tensor<1x4x8xf32>) outs(%e : tensor<1x4x8xf32>) -> tensor<1x4x8xf32>
+  %r3 = linalg.add ins(%x, %r2 : tensor<1x4x8xf32>, tensor<1x4x8xf32>) outs(%e : tensor<1x4x8xf32>) -> tensor<1x4x8xf32>
+  return %r3 : tensor<1x4x8xf32>
+}
