@@ -17,6 +17,8 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
 
@@ -203,6 +205,67 @@ static std::optional<Contraction> match(linalg::GenericOp op) {
       best = std::move(m);
   }
   return best;
+}
+
+/// Folds the reduction loops of a multiply-add into one when they are
+/// consecutive loops that every operand indexes consecutively, in order,
+/// through dimensions its buffer can collapse: a weight's gradient,
+/// `dW[i, j] += x[b, t, i] dy[b, t, j]`, sums over batch and sequence, and
+/// with the two as one reduction `k` it is a matrix product the kernels
+/// take. Only when the folded op matches a kernel; each output element's sum
+/// keeps its order.
+static void foldReductions(IRRewriter &rewriter, linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+      !(isMultiplyAdd(op) || isScaledMultiplyAdd(op)))
+    return;
+  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  ReassociationIndices reductions;
+  for (unsigned i = 0, e = iters.size(); i < e; ++i)
+    if (iters[i] == utils::IteratorType::reduction)
+      reductions.push_back(i);
+  if (reductions.size() < 2 ||
+      reductions.back() - reductions.front() + 1 != (int64_t)reductions.size())
+    return;
+  SmallVector<ReassociationIndices> folded = {reductions};
+  if (!linalg::areDimSequencesPreserved(op.getIndexingMapsArray(), folded))
+    return;
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto type = dyn_cast<MemRefType>(operand.get().getType());
+    if (!type)
+      return;
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    SmallVector<ReassociationIndices> groups;
+    for (unsigned r = 0, e = map.getNumResults(); r < e; ++r) {
+      auto d = dyn_cast<AffineDimExpr>(map.getResult(r));
+      if (d && !groups.empty() && (int64_t)d.getPosition() > reductions[0] &&
+          (int64_t)d.getPosition() <= reductions.back())
+        groups.back().push_back(r);
+      else
+        groups.push_back({(int64_t)r});
+    }
+    if (!memref::CollapseShapeOp::isGuaranteedCollapsible(type, groups))
+      return;
+  }
+  // The collapse moves the body: work on a copy, kept only if it matches.
+  rewriter.setInsertionPoint(op);
+  auto copy = cast<linalg::GenericOp>(rewriter.clone(*op));
+  FailureOr<linalg::CollapseResult> collapsed =
+      linalg::collapseOpIterationDims(copy, folded, rewriter);
+  auto generic =
+      succeeded(collapsed)
+          ? dyn_cast<linalg::GenericOp>(collapsed->collapsedOp.getOperation())
+          : linalg::GenericOp();
+  if (generic && match(generic)) {
+    rewriter.eraseOp(op);
+  } else if (succeeded(collapsed)) {
+    SmallVector<Value> operands(collapsed->collapsedOp->getOperands());
+    rewriter.eraseOp(collapsed->collapsedOp);
+    for (Value v : operands)
+      if (auto view = v.getDefiningOp<memref::CollapseShapeOp>();
+          view && view->use_empty())
+        rewriter.eraseOp(view);
+  }
+  rewriter.eraseOp(copy);
 }
 
 namespace {
@@ -849,6 +912,11 @@ struct SSMCPUContractionKernels
              "(prefetch-rows not negative)";
       return signalPassFailure();
     }
+    IRRewriter rewriter(&getContext());
+    SmallVector<linalg::GenericOp> generics;
+    getOperation()->walk([&](linalg::GenericOp op) { generics.push_back(op); });
+    for (linalg::GenericOp op : generics)
+      foldReductions(rewriter, op);
     SmallVector<std::pair<linalg::GenericOp, Contraction>> found;
     getOperation()->walk([&](linalg::GenericOp op) {
       // Panels of whole vectors only.
@@ -859,7 +927,6 @@ struct SSMCPUContractionKernels
     SSMCPUContractionKernelsOptions options{
         rows,      vectors, vectorWidth,  dotRows,      dotCols, blockRows,
         dotBlockK, blockK,  narrowPanels, prefetchRows, parallel};
-    IRRewriter rewriter(&getContext());
     SymbolTable symbols(getOperation());
     for (auto &[op, m] : found) {
       rewriter.setInsertionPoint(op);

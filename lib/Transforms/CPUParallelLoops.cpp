@@ -84,6 +84,34 @@ static unsigned leadingLoops(linalg::GenericOp op) {
   return n;
 }
 
+/// The loop order that puts the parallel loops ahead of the reductions
+/// (each group keeping its order, the innermost loop staying innermost: the
+/// one LLVM vectorizes), when a reduction comes first and every output's
+/// map is a projected permutation; empty otherwise. A weight's gradient
+/// `dW[i, j] += x[b, t, i] dy[b, t, j]` iterates (b, t, j, i) with the
+/// batch and sequence loops reductions: reordered to (j, b, t, i), its
+/// items are the rows `j`. Each output element's sum keeps its order.
+static SmallVector<unsigned> parallelFirst(linalg::GenericOp op) {
+  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+  unsigned loops = iters.size();
+  if (loops < 3 || iters.front() != utils::IteratorType::reduction)
+    return {};
+  for (OpOperand &init : op.getDpsInitsMutable())
+    if (!op.getMatchingIndexingMap(&init).isProjectedPermutation())
+      return {};
+  SmallVector<unsigned> order;
+  for (unsigned d = 0; d + 1 < loops; ++d)
+    if (iters[d] == utils::IteratorType::parallel)
+      order.push_back(d);
+  if (order.empty())
+    return {};
+  for (unsigned d = 0; d + 1 < loops; ++d)
+    if (iters[d] != utils::IteratorType::parallel)
+      order.push_back(d);
+  order.push_back(loops - 1);
+  return order;
+}
+
 namespace {
 struct SSMCPUParallelLoops
     : mlir::ssm::impl::SSMCPUParallelLoopsBase<SSMCPUParallelLoops> {
@@ -97,10 +125,22 @@ struct SSMCPUParallelLoops
       // chunk loop of a mixer) are small per iteration.
       for (Operation &op : func.getBody().front())
         if (auto g = dyn_cast<linalg::GenericOp>(op);
-            g && g.hasPureBufferSemantics() && leadingLoops(g) > 0)
+            g && g.hasPureBufferSemantics())
           ops.push_back(g);
     }
     IRRewriter rewriter(&getContext());
+    for (linalg::GenericOp &op : ops) {
+      SmallVector<unsigned> order = parallelFirst(op);
+      if (order.empty())
+        continue;
+      rewriter.setInsertionPoint(op);
+      FailureOr<linalg::GenericOp> reordered =
+          linalg::interchangeGenericOp(rewriter, op, order);
+      if (succeeded(reordered))
+        op = *reordered;
+    }
+    llvm::erase_if(ops,
+                   [](linalg::GenericOp g) { return leadingLoops(g) == 0; });
     SymbolTable symbols(module);
     for (linalg::GenericOp op : ops)
       if (failed(distribute(rewriter, symbols, op)))

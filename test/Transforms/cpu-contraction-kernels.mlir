@@ -522,7 +522,8 @@ func.func @paneled_decode(%x: memref<1x5xf32>, %w: memref<5x5x8xf32>,
 // -----
 
 // Left to ssm-cpu-loop-order: a body that is more than a multiply-add, f16
-// operands, a strided last dimension, two reductions, a scale per column (no
+// operands, a strided last dimension, two reductions that an operand reads
+// in the other order (they do not fold into one), a scale per column (no
 // role fits: a column scale would multiply every lane differently) and a
 // factor used twice.
 // CHECK-LABEL: func.func @unmatched
@@ -572,7 +573,7 @@ func.func @unmatched(%x: memref<?x3xf32>, %w: memref<3x8xf32>,
     linalg.yield %s : f32
   }
   linalg.generic {
-      indexing_maps = [affine_map<(m, n, k, j) -> (m, k, j)>,
+      indexing_maps = [affine_map<(m, n, k, j) -> (m, j, k)>,
                        affine_map<(m, n, k, j) -> (k, j, n)>,
                        affine_map<(m, n, k, j) -> (m, n)>],
       iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
@@ -610,6 +611,69 @@ func.func @unmatched(%x: memref<?x3xf32>, %w: memref<3x8xf32>,
     %q = arith.mulf %p, %a : f32
     %r = arith.addf %acc, %q : f32
     linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// Two consecutive reductions that every operand reads consecutively, in
+// order, fold into one: a weight's gradient dW[i, j] += x[b, t, i] dy[b, t,
+// j] sums over batch and sequence, and as a product over k = (b, t) it takes
+// the outer-product kernel (dy's rows as B, x's as broadcast A). Not when a
+// buffer cannot collapse those dimensions (a strided slice), nor when the
+// folded op still fits no kernel (then nothing is left behind).
+// CHECK-LABEL: func.func @folded_reductions
+// CHECK-SAME: (%[[X:.*]]: memref<?x?x4xf32>, %[[DY:.*]]: memref<?x?x8xf32>, %[[DW:.*]]: memref<4x8xf32>, %[[XS:.*]]: memref<?x?x4xf32, strided<[?, 8, 1]>>, %[[G:.*]]: memref<?x?x4xf32>, %[[O:.*]]: memref<4xf32>)
+// CHECK-DAG: %[[XC:.*]] = memref.collapse_shape %[[X]] {{\[}}[0, 1], [2]] : memref<?x?x4xf32> into memref<?x4xf32>
+// CHECK-DAG: %[[DYC:.*]] = memref.collapse_shape %[[DY]] {{\[}}[0, 1], [2]] : memref<?x?x8xf32> into memref<?x8xf32>
+// CHECK: vector.fma
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%[[XS]], %[[DY]] :
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%[[G]], %[[G]] :
+// CHECK-NOT: memref.collapse_shape %[[G]]
+// CHECK: return
+func.func @folded_reductions(%x: memref<?x?x4xf32>, %dy: memref<?x?x8xf32>,
+                             %dw: memref<4x8xf32>,
+                             %xs: memref<?x?x4xf32, strided<[?, 8, 1]>>,
+                             %g: memref<?x?x4xf32>, %o: memref<4xf32>) {
+  linalg.generic {
+      indexing_maps = [affine_map<(b, t, j, i) -> (b, t, i)>,
+                       affine_map<(b, t, j, i) -> (b, t, j)>,
+                       affine_map<(b, t, j, i) -> (i, j)>],
+      iterator_types = ["reduction", "reduction", "parallel", "parallel"]}
+      ins(%x, %dy : memref<?x?x4xf32>, memref<?x?x8xf32>)
+      outs(%dw : memref<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {
+      indexing_maps = [affine_map<(b, t, j, i) -> (b, t, i)>,
+                       affine_map<(b, t, j, i) -> (b, t, j)>,
+                       affine_map<(b, t, j, i) -> (i, j)>],
+      iterator_types = ["reduction", "reduction", "parallel", "parallel"]}
+      ins(%xs, %dy : memref<?x?x4xf32, strided<[?, 8, 1]>>, memref<?x?x8xf32>)
+      outs(%dw : memref<4x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  // Sum of squares per column: folds, but no kernel takes a factor twice.
+  linalg.generic {
+      indexing_maps = [affine_map<(b, t, i) -> (b, t, i)>,
+                       affine_map<(b, t, i) -> (b, t, i)>,
+                       affine_map<(b, t, i) -> (i)>],
+      iterator_types = ["reduction", "reduction", "parallel"]}
+      ins(%g, %g : memref<?x?x4xf32>, memref<?x?x4xf32>)
+      outs(%o : memref<4xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
   }
   return
 }

@@ -53,6 +53,35 @@ func.func @row_sums(%x: memref<?x?x64xf32>, %s: memref<?x?xf32>) {
 
 // -----
 
+// A weight's gradient, dW[i, j] += x[b, t, i] dy[b, t, j], iterates
+// (b, t, j, i) with the batch and sequence loops as reductions: the
+// parallel loop j moves ahead of them (the innermost loop i stays
+// innermost), and the items are the rows j, each summing over (b, t) in the
+// original order.
+// CHECK-LABEL: func.func @weight_gradient
+// CHECK-SAME: (%[[X:.*]]: memref<?x?x32xf32>, %[[DY:.*]]: memref<?x?x48xf32>, %[[DW:.*]]: memref<32x48xf32>)
+// CHECK: call @__ssm_loops(%c0, %c48, %[[COST:[^,]*]],
+// CHECK: func.func private @__ssm_loops
+// CHECK: scf.for %[[J:[^ ]*]] =
+// CHECK: memref.subview %{{.*}}[0, 0, %[[J]]] [%{{.*}}, %{{.*}}, 1] [1, 1, 1]
+// CHECK: memref.subview %{{.*}}[0, %[[J]]] [32, 1] [1, 1]
+// CHECK: linalg.generic {indexing_maps = [#[[XM:.*]], #[[DYM:.*]], #[[DWM:.*]]], iterator_types = ["parallel", "reduction", "reduction", "parallel"]}
+#x = affine_map<(b, t, j, i) -> (b, t, i)>
+#dy = affine_map<(b, t, j, i) -> (b, t, j)>
+#dw = affine_map<(b, t, j, i) -> (i, j)>
+func.func @weight_gradient(%x: memref<?x?x32xf32>, %dy: memref<?x?x48xf32>, %dw: memref<32x48xf32>) {
+  linalg.generic {indexing_maps = [#x, #dy, #dw], iterator_types = ["reduction", "reduction", "parallel", "parallel"]}
+      ins(%x, %dy : memref<?x?x32xf32>, memref<?x?x48xf32>) outs(%dw : memref<32x48xf32>) {
+  ^bb0(%a: f32, %g: f32, %o: f32):
+    %p = arith.mulf %a, %g : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // Left alone: a single loop (the innermost loop stays whole for the
 // vectorizer), an input read from the output's buffer through another map
 // (items would read what other items write), and an op inside a loop.

@@ -350,7 +350,11 @@ def _check_zoo_gradients(name, rng, tmp_path, chunk_size=0):
     logits = model.run({"input_ids": ids, **params})["logits"]
     r = rng.standard_normal(logits.shape).astype(np.float32)
     got = model.run({"input_ids": ids, **params, "d_logits": r}, entry="main_grad")
-    np.testing.assert_allclose(got["logits"], logits, rtol=1e-5, atol=1e-5)
+    # main_grad computes the forward in the differentiable (chunked) form,
+    # whose sums run in another order: float32 rounding of the largest
+    # logits' size, not of each element's.
+    np.testing.assert_allclose(got["logits"], logits, rtol=1e-5,
+                               atol=2e-5 * max(1.0, float(np.abs(logits).max())))
 
     def loss(p):
         out = model.run({"input_ids": ids, **p})["logits"]

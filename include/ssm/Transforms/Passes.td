@@ -590,6 +590,13 @@ def SSMCPUContractionKernels : Pass<"ssm-cpu-contraction-kernels", "ModuleOp"> {
     loads and stores past the end of `n` or `k`, so any size works. Other
     contractions are left to `ssm-cpu-loop-order`.
 
+    Several reductions fold into one first when they are consecutive loops
+    that every operand indexes consecutively and in order, through
+    dimensions its buffer can collapse (`memref.collapse_shape`), and the
+    folded op fits a kernel: a weight's gradient `dW[i, j] += x[b, t, i]
+    dy[b, t, j]` sums over batch and sequence, and with `k = (b, t)` it is
+    a matrix product (each output's sum keeps its order).
+
     The work is one loop over the outer loops and the blocks of columns
     together (a block: the columns of one tile), inside the blocks of rows.
     With `parallel` (the default), that loop is outlined into a private
@@ -661,6 +668,11 @@ def SSMCPUParallelLoops : Pass<"ssm-cpu-parallel-loops", "ModuleOp"> {
     support code's threads when the cost is worth waking them (the rest of
     the time, and outside a model library, the call runs on the calling
     thread).
+
+    A generic whose first loop is a reduction (a gradient summing over the
+    batch and sequence loops) has its parallel loops other than the
+    innermost moved ahead of the reductions first, each group keeping its
+    order, so that they become the items.
 
     Items write disjoint parts of the outputs, and each element is computed
     in the same order as before, so results do not depend on the number of
