@@ -894,8 +894,18 @@ class Config:
             if path.suffix == ".json":
                 raw = json.loads(text)
             else:
-                import tomllib
+                try:
+                    import tomllib
+                except ImportError:  # Python < 3.11
+                    try:
+                        import tomli as tomllib
+                    except ImportError:
+                        raise DistillError(f"{path}: TOML configs need Python 3.11 or the "
+                                           "tomli package; or write the config as JSON "
+                                           "(.json)") from None
                 raw = tomllib.loads(text)
+        except DistillError:
+            raise
         except Exception as e:  # noqa: BLE001 - json and tomllib errors
             raise DistillError(f"{path}: {e}") from e
         return cls.from_dict(raw, path.parent)
