@@ -27,12 +27,9 @@ import ssmc  # noqa: E402
 from ssmc import distill  # noqa: E402
 
 def _hf_llama():
-    from pathlib import Path
-    p = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "hf" / \
-        "llama_dynamo.onnx"
-    if not p.exists():
-        pytest.skip(f"no fixture {p}")
-    return p
+    if onnx_tools.HF_FIXTURES is None:
+        pytest.skip("no Hugging Face fixtures (../shared/fixtures/hf)")
+    return onnx_tools.HF_FIXTURES / "llama_dynamo.onnx"
 
 
 def _save(model, path):
