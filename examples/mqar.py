@@ -40,10 +40,12 @@ sys.path.insert(0, str(ROOT / "examples"))
 sys.path.insert(0, str(ROOT / "build" / "python"))
 
 # The documented run and the test suite's small one.
-FULL = dict(teacher_steps=1500, batch_size=32, lr=1e-2, pairs=8, vocab=64, heads=8,
+FULL = dict(teacher_steps=1500, teacher_warmup=75, batch_size=32, lr=1e-2, pairs=8,
+            vocab=64, heads=8,
             stage2_steps=300, stage3_steps=2000, distill_lr=3e-3, distill_batch=32,
             eval_batches=16)
-SMALL = dict(teacher_steps=1000, batch_size=32, lr=1e-2, pairs=8, vocab=64, heads=8,
+SMALL = dict(teacher_steps=1000, teacher_warmup=100, batch_size=32, lr=1e-2, pairs=8,
+             vocab=64, heads=8,
              stage2_steps=100, stage3_steps=600, distill_lr=3e-3, distill_batch=16,
              eval_batches=4)
 
@@ -83,8 +85,8 @@ def teacher_model(heads=8, seed=0, shift=True):
     return model
 
 
-def train_teacher(work, steps, *, lr=1e-2, batch_size=32, pairs=4, vocab=32, heads=8,
-                  seed=0, log=print):
+def train_teacher(work, steps, *, lr=1e-2, warmup=0, batch_size=32, pairs=4, vocab=32,
+                  heads=8, seed=0, log=print):
     """Trains the teacher on MQAR; returns the trained ONNX path."""
     import onnx
     import ssmc
@@ -95,7 +97,7 @@ def train_teacher(work, steps, *, lr=1e-2, batch_size=32, pairs=4, vocab=32, hea
     onnx.save(teacher_model(heads, seed), str(path))
     model = ssmc.compile(path, work / "teacher-train.so", train=True, generation="off")
     trainer = ssmc.Trainer.from_onnx(
-        model, path, lr=ssmc.cosine_schedule(lr, steps, warmup_steps=steps // 10))
+        model, path, lr=ssmc.cosine_schedule(lr, steps, warmup_steps=warmup))
     rng = np.random.default_rng(seed)
     t0 = time.monotonic()
     for step in range(1, steps + 1):
@@ -143,7 +145,8 @@ def reproduce(work, p, seed=0, log=print):
     from ssmc import distill
 
     work = Path(work)
-    teacher = train_teacher(work, p["teacher_steps"], lr=p["lr"], batch_size=p["batch_size"],
+    teacher = train_teacher(work, p["teacher_steps"], lr=p["lr"], warmup=p["teacher_warmup"],
+                            batch_size=p["batch_size"],
                             pairs=p["pairs"], vocab=p["vocab"], heads=p["heads"], seed=seed,
                             log=log)
     base, scores, sites = distill.analyze_heads(teacher, pairs=p["pairs"], queries=p["pairs"],
