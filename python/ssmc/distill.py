@@ -74,7 +74,6 @@ class AttentionSite:
     k_bias: Optional[str] = None
     v_bias: Optional[str] = None
     o_bias: Optional[str] = None
-    output_node: str = ""  # the node that writes `output`
 
     def describe(self) -> str:
         gqa = f", {self.kv_heads} kv heads" if self.kv_heads != self.heads else ""
@@ -339,8 +338,7 @@ def _site(g: _Graph, sm, index: int) -> Optional[AttentionSite]:
         k_weight=k.input[1], v_weight=v.input[1], o_weight=o.input[1], heads=heads,
         kv_heads=kv_heads, head_dim=head_dim, value_dim=value_dim, scale=scale,
         masked=masked, query=qname, key=key, value=value, key_heads=key_heads,
-        value_heads=value_heads, q_bias=qb, k_bias=kb, v_bias=vb, o_bias=ob,
-        output_node=(g.producer[out].name or out))
+        value_heads=value_heads, q_bias=qb, k_bias=kb, v_bias=vb, o_bias=ob)
 
 
 # --------------------------------------------------------------------------
@@ -1141,7 +1139,6 @@ def run(config: Union[Config, PathLike], *, restart: bool = False, log=print) ->
     save_state()
 
     teacher_lib = None
-    teacher_path = cfg.teacher
     vocab = None
     logger = _Log(work / f"log.{cfg.log_format}", cfg.log_format)
     current = student0
@@ -1154,7 +1151,7 @@ def run(config: Union[Config, PathLike], *, restart: bool = False, log=print) ->
             current = stage_out
             continue
         if teacher_lib is None:
-            teacher_lib = ssmc_compile(teacher_path, work / "teacher.so", hidden_states=True,
+            teacher_lib = ssmc_compile(cfg.teacher, work / "teacher.so", hidden_states=True,
                                        generation="off")
             vocab = teacher_lib.signature("main")["outputs"][0]["shape"][-1]
             tokens = TokenFile(cfg.tokens, cfg.token_dtype, cfg.seq_len, cfg.aligned,
