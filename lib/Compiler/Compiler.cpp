@@ -149,9 +149,28 @@ LogicalResult Compilation::deriveGeneration(MLIRContext &context,
 
 LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
   bool cuda = options.target == "cuda";
-  if (options.target != "cpu" && !cuda)
+  bool vulkan = options.target == "vulkan";
+  if (options.target != "cpu" && !cuda && !vulkan)
     return fail("target '" + options.target +
-                "' is not available; the targets are cpu and cuda");
+                "' is not available; the targets are cpu, cuda and vulkan");
+  std::string spirvVal;
+  if (vulkan) {
+    if (!cpu::haveVulkanSupport())
+      return fail("--target=vulkan: this ssmc was built without the Vulkan "
+                  "headers (libvulkan-dev); rebuild it with them");
+    if (options.spirvVal != "auto" && options.spirvVal != "on" &&
+        options.spirvVal != "off")
+      return fail("--spirv-val must be auto, on or off, got '" +
+                  options.spirvVal + "'");
+    if (options.spirvVal != "off") {
+      if (llvm::ErrorOr<std::string> found =
+              llvm::sys::findProgramByName("spirv-val"))
+        spirvVal = *found;
+      else if (options.spirvVal == "on")
+        return fail("--spirv-val=on: spirv-val (SPIRV-Tools) is not on PATH");
+    }
+  }
+  bool device = cuda || vulkan;
   if (options.hiddenStates && (options.gradients || options.train))
     return fail("--hidden-states builds the teacher's entry points; compile "
                 "the teacher without --gradients and --train");
@@ -338,6 +357,10 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
       cudaOptions.toolkit = cudaFormat == "fatbin" ? cudaToolkit : "";
       cudaOptions.optLevel = options.optLevel;
       addCUDATargetPasses(pm, cudaOptions);
+    } else if (vulkan) {
+      VulkanTargetOptions vulkanOptions;
+      vulkanOptions.validator = spirvVal;
+      addVulkanTargetPasses(pm, vulkanOptions);
     } else {
       addTargetPasses(pm, /*modelLibrary=*/true);
     }
@@ -356,7 +379,7 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
                     (cudaFormat == "isa" ? "ptx" : "fatbin") + "\""
               : std::string()) +
         ",\"triple\":\"" + llvm::sys::getProcessTriple() + "\",\"cpu\":\"" +
-        (cuda ? std::string("generic") : llvm::sys::getHostCPUName().str()) +
+        (device ? std::string("generic") : llvm::sys::getHostCPUName().str()) +
         "\",\"opt_level\":" + std::to_string(options.optLevel) +
         ",\"mixer_form\":\"" +
         (form == MixerForm::Quadratic ? "quadratic"
@@ -417,7 +440,7 @@ LogicalResult Compilation::serialize(ModuleOp module, EmitKind what,
   TimingScope llvmTimer = rootTimer.nest("translate and optimize (LLVM)");
   FailureOr<std::unique_ptr<llvm::Module>> llvmModule =
       cpu::translateAndOptimize(module, llvmContext, options.optLevel,
-                                /*genericCPU=*/options.target == "cuda");
+                                /*genericCPU=*/options.target != "cpu");
   if (failed(llvmModule))
     return failure();
   llvmTimer.stop();
@@ -441,7 +464,7 @@ LogicalResult Compilation::serialize(ModuleOp module, EmitKind what,
     return fail(error);
   TimingScope objectTimer = rootTimer.nest("object code (LLVM)");
   if (failed(cpu::emitObject(**llvmModule, options.optLevel,
-                             /*genericCPU=*/options.target == "cuda",
+                             /*genericCPU=*/options.target != "cpu",
                              output->os(), error)))
     return fail(error);
   output->keep();

@@ -107,6 +107,39 @@ void mlir::ssm::addCUDATargetPasses(OpPassManager &pm,
   addUpstream(pm, binary + "}");
 }
 
+void mlir::ssm::addVulkanTargetPasses(OpPassManager &pm,
+                                      const VulkanTargetOptions &options) {
+  addUpstream(pm, "linalg-generalize-named-ops");
+  pm.addPass(createSSMLinalgToGPU());
+  pm.addPass(createSSMGPUDeviceBuffers());
+  pm.addPass(createSSMCPUMathApproximation(
+      SSMCPUMathApproximationOptions{/*allFunctions=*/true}));
+  addUpstream(pm, "gpu-kernel-outlining,canonicalize,cse");
+  pm.addPass(createSSMGPUVulkanKernelABI());
+  // What the kernels may use; spirv-update-vce keeps what each module needs,
+  // and the runtime enables the matching device features.
+  addUpstream(pm, "spirv-attach-target{ver=v1.3 client_api=Vulkan "
+                  "caps=Shader,Int64,Int16,Int8,StorageBuffer8BitAccess,"
+                  "StorageBuffer16BitAccess "
+                  "exts=SPV_KHR_storage_buffer_storage_class,"
+                  "SPV_KHR_8bit_storage,SPV_KHR_16bit_storage}");
+  addUpstream(pm, "gpu.module(lower-affine,arith-expand,convert-math-to-spirv,"
+                  "canonicalize,cse)");
+  addUpstream(pm, "convert-gpu-to-spirv");
+  addUpstream(pm, "spirv.module(spirv-lower-abi-attrs,spirv-update-vce,"
+                  "canonicalize)");
+  pm.addPass(createSSMGPUSerializeSPIRV(SSMGPUSerializeSPIRVOptions{
+      options.validator, /*validatorEnv=*/"vulkan1.1"}));
+  addUpstream(pm, "canonicalize,cse,expand-strided-metadata,lower-affine,"
+                  "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
+                  "convert-arith-to-llvm,convert-index-to-llvm,"
+                  "finalize-memref-to-llvm{use-generic-functions=1},"
+                  "gpu-to-llvm{use-bare-pointers-for-kernels=1},"
+                  "convert-cf-to-llvm,convert-func-to-llvm,"
+                  "reconcile-unrealized-casts");
+  pm.addPass(createSSMGPUDeviceConstants());
+}
+
 void mlir::ssm::buildLowerToLLVMPipeline(OpPassManager &pm,
                                          const LowerToLLVMOptions &options) {
   addAlgorithmPasses(pm, options.mixerForm, options.chunkSize);

@@ -31,8 +31,8 @@ cl::opt<std::string> outputFile("o", cl::desc("Output file (- for stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
                                 cl::cat(category));
 cl::opt<std::string> target("target",
-                            cl::desc("Target: cpu, or cuda (NVIDIA GPUs; "
-                                     "vulkan is not available yet)"),
+                            cl::desc("Target: cpu, cuda (NVIDIA GPUs) or "
+                                     "vulkan (SPIR-V kernels)"),
                             cl::init("cpu"), cl::cat(category));
 cl::opt<std::string>
     cudaArch("cuda-arch",
@@ -52,6 +52,12 @@ cl::opt<std::string> cudaToolkit(
     cl::desc("CUDA target: the CUDA toolkit directory for fatbin (default: "
              "$CUDA_PATH, the ptxas on PATH, or /usr/local/cuda)"),
     cl::init(""), cl::cat(category));
+cl::opt<std::string> spirvVal(
+    "spirv-val",
+    cl::desc("Vulkan target: validate the SPIR-V kernels with SPIRV-Tools' "
+             "spirv-val: auto (when it is on PATH; default), on (an error "
+             "when it is not), off"),
+    cl::init("auto"), cl::cat(category));
 cl::opt<Emit>
     emit("emit",
          cl::desc("What to write (default: from the -o extension, .so "
@@ -238,6 +244,7 @@ int main(int argc, char **argv) {
   options.cudaArch = cudaArch;
   options.cudaFormat = cudaFormat;
   options.cudaToolkit = cudaToolkit;
+  options.spirvVal = spirvVal;
   options.emit = emit;
   options.compileTo = compileTo;
   options.mixerForm = mixerForm;

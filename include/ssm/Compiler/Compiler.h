@@ -65,6 +65,9 @@ struct CompileOptions {
   /// CUDA target: the toolkit directory (bin/ptxas); empty: $CUDA_PATH,
   /// the directory above the ptxas on PATH, or /usr/local/cuda.
   std::string cudaToolkit;
+  /// Vulkan target: run SPIRV-Tools' spirv-val on the kernels: "auto" (when
+  /// it is on PATH), "on" (an error when it is not) or "off".
+  std::string spirvVal = "auto";
   EmitKind emit = EmitKind::Auto;
   CompilePhase compileTo = CompilePhase::Serialize;
   MixerForm mixerForm = MixerForm::Chunked;

@@ -82,6 +82,18 @@ struct CUDATargetOptions {
 };
 void addCUDATargetPasses(OpPassManager &pm, const CUDATargetOptions &options);
 
+/// The target phase for Vulkan: the kernels of the CUDA target's
+/// ssm-linalg-to-gpu given the Vulkan ABI (ssm-gpu-vulkan-kernel-abi),
+/// lowered to SPIR-V 1.3 for the Shader capability and serialized into
+/// gpu.binary (ssm-gpu-serialize-spirv, which runs `validator`, the path of
+/// spirv-val, on each module when it is not empty); the host code calls the
+/// Vulkan model support code (lib/Target/Vulkan/ModelSupportVulkan.c).
+struct VulkanTargetOptions {
+  std::string validator;
+};
+void addVulkanTargetPasses(OpPassManager &pm,
+                           const VulkanTargetOptions &options);
+
 /// Builds the reference CPU pipeline: the three phases above in order.
 void buildLowerToLLVMPipeline(OpPassManager &pm,
                               const LowerToLLVMOptions &options);

@@ -186,4 +186,63 @@ def SSMGPUDeviceConstants : Pass<"ssm-gpu-device-constants", "::mlir::ModuleOp">
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def SSMGPUVulkanKernelABI
+    : Pass<"ssm-gpu-vulkan-kernel-abi", "::mlir::ModuleOp"> {
+  let summary = "Give GPU kernels and their launches the Vulkan target's ABI";
+  let description = [{
+    Runs after `gpu-kernel-outlining`. SPIR-V for Vulkan has no memref
+    descriptors: a buffer is a descriptor binding of a runtime array, and a
+    kernel cannot take scalars. Every kernel of a `gpu.module` is rewritten so
+    that its arguments are
+
+      - one `memref<?xT>` per memref argument in global memory (binding i of
+        descriptor set 0, in argument order): the argument's base buffer;
+      - a last `memref<?xi32>`, the argument pack: its length in words, then
+        each scalar argument (index and integers up to 64 bits truncated to
+        i32, f32 and f16/bf16 bit patterns) and each memref argument's dynamic
+        offset, strides and sizes, in argument order.
+
+    In the kernel, loads and stores of a memref argument index its base buffer
+    at the offset plus the indices times the strides (static ones folded);
+    `memref.dim` reads the size. Each `gpu.launch_func` of the kernel passes
+    `memref.extract_strided_metadata`'s base buffer of each memref (reshaped to
+    `memref<?xT>` over the elements it spans) and an argument pack filled
+    before the launch in an `memref.alloca` of the host function's entry
+    block. Kernels get `spirv.entry_point_abi` with their `known_block_size`
+    as the workgroup size.
+
+    Errors: a kernel without a static block size, a memref argument of i1,
+    index or non-strided layout, a memref argument used other than by
+    load/store/dim, a scalar argument of another type than integer, index,
+    f32, f16 or bf16.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::spirv::SPIRVDialect"
+  ];
+}
+
+def SSMGPUSerializeSPIRV : Pass<"ssm-gpu-serialize-spirv", "::mlir::ModuleOp"> {
+  let summary = "Serialize the SPIR-V modules of GPU kernels into gpu.binary";
+  let description = [{
+    Runs after `convert-gpu-to-spirv` for a Vulkan (Shader) target, which
+    writes each `gpu.module @m`'s kernels as a `spirv.module @__spv__m` beside
+    it. Each such `spirv.module` is serialized to a SPIR-V binary and the
+    `gpu.module` replaced by `gpu.binary @m` holding it as a `#gpu.object` of
+    the module's target attribute (format `bin`), which `gpu-to-llvm` and the
+    LLVM IR translation load with `mgpuModuleLoad`. With `validator` (the path
+    of SPIRV-Tools' `spirv-val`), every binary is validated for
+    `validator-env` first, and a module the validator rejects is an error
+    that carries the validator's message.
+  }];
+  let options = [
+    Option<"validator", "validator", "std::string", /*default=*/"\"\"",
+           "spirv-val to run on every binary (empty: none)">,
+    Option<"validatorEnv", "validator-env", "std::string",
+           /*default=*/"\"vulkan1.1\"",
+           "spirv-val's --target-env">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // SSM_CONVERSION_PASSES_TD

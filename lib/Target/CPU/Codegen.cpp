@@ -98,10 +98,14 @@ LogicalResult mlir::ssm::cpu::emitObject(llvm::Module &module,
 
 #include "ModelSupport.inc"
 #include "ModelSupportCUDA.inc"
+#include "ModelSupportVulkan.inc"
+
+bool mlir::ssm::cpu::haveVulkanSupport() { return SSM_HAVE_VULKAN_SUPPORT; }
 
 /// Runs the C compiler driver ($CC, else cc) with `args` after the program
 /// name, compiling the model support source of `target` along
-/// (ModelSupport.c, or ModelSupportCUDA.c for "cuda").
+/// (ModelSupport.c, ModelSupportCUDA.c for "cuda", or the object of
+/// ModelSupportVulkan.c for "vulkan").
 static LogicalResult runDriver(ArrayRef<StringRef> args, StringRef target,
                                std::string &error) {
   std::string driver = "cc";
@@ -113,9 +117,10 @@ static LogicalResult runDriver(ArrayRef<StringRef> args, StringRef target,
             "' to link the model library";
     return failure();
   }
+  bool vulkan = target == "vulkan";
   llvm::SmallString<128> support;
-  if (auto ec =
-          llvm::sys::fs::createTemporaryFile("ssmc-support", "c", support)) {
+  if (auto ec = llvm::sys::fs::createTemporaryFile(
+          "ssmc-support", vulkan ? "o" : "c", support)) {
     error = "cannot create a temporary file: " + ec.message();
     return failure();
   }
@@ -127,11 +132,18 @@ static LogicalResult runDriver(ArrayRef<StringRef> args, StringRef target,
       error = "cannot write '" + support.str().str() + "': " + ec.message();
       return failure();
     }
-    os << (target == "cuda" ? kModelSupportCUDASource : kModelSupportSource);
+    if (vulkan)
+      os.write(reinterpret_cast<const char *>(kModelSupportVulkanObject),
+               kModelSupportVulkanObjectSize);
+    else
+      os << (target == "cuda" ? kModelSupportCUDASource : kModelSupportSource);
   }
   SmallVector<StringRef> argv = {*program};
   argv.append(args.begin(), args.end());
-  argv.append({"-x", "c", support, "-x", "none", "-O2", "-fPIC", "-pthread"});
+  if (vulkan)
+    argv.append({support, "-O2", "-fPIC", "-pthread"});
+  else
+    argv.append({"-x", "c", support, "-x", "none", "-O2", "-fPIC", "-pthread"});
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(*program, argv, std::nullopt, {}, 0, 0,
                                      &message);
@@ -150,7 +162,7 @@ LogicalResult mlir::ssm::cpu::linkSharedLibrary(ArrayRef<StringRef> inputs,
   SmallVector<StringRef> args = {"-shared", "-o", outputPath};
   args.append(inputs.begin(), inputs.end());
   args.push_back("-lm");
-  if (target == "cuda")
+  if (target == "cuda" || target == "vulkan")
     args.push_back("-ldl");
   return runDriver(args, target, error);
 }

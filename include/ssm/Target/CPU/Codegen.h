@@ -66,7 +66,9 @@ LogicalResult emitObject(llvm::Module &module, unsigned optLevel,
 /// `outputPath` with the C compiler driver ($CC, else cc), against libc
 /// and libm only. For `target` "cuda" the support code is ModelSupportCUDA.c
 /// (the CUDA driver opened at run time, device buffers, kernel launches),
-/// linked against libc, libm and libdl.
+/// linked against libc, libm and libdl; for "vulkan" it is the object of
+/// ModelSupportVulkan.c compiled when ssmc was built (the Vulkan loader opened
+/// at run time).
 LogicalResult linkSharedLibrary(ArrayRef<StringRef> inputs,
                                 StringRef outputPath, StringRef target,
                                 std::string &error);
@@ -76,6 +78,10 @@ LogicalResult linkSharedLibrary(ArrayRef<StringRef> inputs,
 /// by ssmc links by itself.
 LogicalResult linkRelocatable(ArrayRef<StringRef> inputs, StringRef outputPath,
                               StringRef target, std::string &error);
+
+/// Whether this ssmc carries the Vulkan target's support code (it was built
+/// with the Vulkan headers).
+bool haveVulkanSupport();
 
 } // namespace mlir::ssm::cpu
 

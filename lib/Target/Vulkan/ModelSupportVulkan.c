@@ -1,0 +1,1306 @@
+/*===- ModelSupportVulkan.c - Support code of every Vulkan model.so -------===*
+ *
+ * Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+ * SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+ *
+ *===----------------------------------------------------------------------===*
+ *
+ * ssmc compiles this file (with the Vulkan headers, when ssmc itself is
+ * built) and links the object into each model library built with
+ * --target=vulkan, instead of ModelSupport.c. The library then needs only
+ * libc: the Vulkan loader (libvulkan.so.1) is opened with dlopen on first
+ * use, so the library loads on a machine without it and reports the missing
+ * loader or device as an error when an entry point runs. It provides:
+ *
+ *   - the functions the MLIR GPU lowering calls (mgpuModuleLoad,
+ *     mgpuModuleGetFunction, mgpuLaunchKernel, mgpuStream*): each kernel's
+ *     compute pipeline is made on its first launch and kept; a launch binds
+ *     its buffers with push descriptors (VK_KHR_push_descriptor) and records
+ *     a dispatch into the calling thread's command buffer, which is submitted
+ *     when the host waits (a copy to the host, ssmlib_device_synchronize);
+ *   - device memory: every buffer is a VkBuffer of its own, sized to a power
+ *     of two, kept for reuse after it is freed. Device "addresses" are
+ *     handles: bit 62 set, the buffer's index in bits 36..61 and the byte
+ *     offset in bits 0..35; the host never dereferences them;
+ *   - the kernel ABI of ssm-gpu-vulkan-kernel-abi: a kernel's arguments are
+ *     buffer pointers (bare), bindings 0..n-1 of descriptor set 0; the last
+ *     one is the argument pack in host memory (its first i32 word: its
+ *     length in words), copied into an upload buffer;
+ *   - __ssm_gpu_constant, __ssm_gpu_copy_to_host and the device part of the
+ *     model ABI (ssmlib_device, ssmlib_device_alloc/free/copy/synchronize).
+ *
+ * Errors: the first failing call on a thread is recorded (later launches on
+ * that thread are skipped) and ssmlib_device_synchronize returns its message,
+ * then clears it. Environment: SSM_VULKAN_DEVICE=i picks the i-th physical
+ * device (default: the first discrete GPU, else the first integrated one,
+ * else device 0); SSM_VULKAN_SYNC=1 waits after every launch, so that an
+ * error names its kernel; SSM_VULKAN_POISON=1 fills new buffers with 0xFF
+ * bytes (float NaN).
+ *
+ *===----------------------------------------------------------------------===*/
+
+#define VK_NO_PROTOTYPES
+#include <vulkan/vulkan_core.h>
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SSM_EXPORT __attribute__((visibility("default")))
+
+/*===----------------------------------------------------------------------===*
+ * Errors
+ *===----------------------------------------------------------------------===*/
+
+static __thread char ssm_error[1024];
+static __thread int ssm_failed;
+
+static void ssm_fail(const char *format, ...) {
+  if (ssm_failed)
+    return;
+  ssm_failed = 1;
+  va_list args;
+  va_start(args, format);
+  vsnprintf(ssm_error, sizeof ssm_error, format, args);
+  va_end(args);
+}
+
+static const char *ssm_result_name(VkResult r) {
+  switch (r) {
+  case VK_NOT_READY: return "VK_NOT_READY";
+  case VK_TIMEOUT: return "VK_TIMEOUT";
+  case VK_ERROR_OUT_OF_HOST_MEMORY: return "VK_ERROR_OUT_OF_HOST_MEMORY";
+  case VK_ERROR_OUT_OF_DEVICE_MEMORY: return "VK_ERROR_OUT_OF_DEVICE_MEMORY";
+  case VK_ERROR_INITIALIZATION_FAILED: return "VK_ERROR_INITIALIZATION_FAILED";
+  case VK_ERROR_DEVICE_LOST: return "VK_ERROR_DEVICE_LOST";
+  case VK_ERROR_MEMORY_MAP_FAILED: return "VK_ERROR_MEMORY_MAP_FAILED";
+  case VK_ERROR_EXTENSION_NOT_PRESENT: return "VK_ERROR_EXTENSION_NOT_PRESENT";
+  case VK_ERROR_FEATURE_NOT_PRESENT: return "VK_ERROR_FEATURE_NOT_PRESENT";
+  case VK_ERROR_INCOMPATIBLE_DRIVER: return "VK_ERROR_INCOMPATIBLE_DRIVER";
+  case VK_ERROR_TOO_MANY_OBJECTS: return "VK_ERROR_TOO_MANY_OBJECTS";
+  case VK_ERROR_INVALID_SHADER_NV: return "VK_ERROR_INVALID_SHADER_NV";
+  default: return "VkResult";
+  }
+}
+
+/* Records a failing call; returns whether `r` is success. */
+static int ssm_check(VkResult r, const char *what) {
+  if (r == VK_SUCCESS)
+    return 1;
+  ssm_fail("Vulkan error in %s: %s (%d)", what, ssm_result_name(r), (int)r);
+  return 0;
+}
+
+/*===----------------------------------------------------------------------===*
+ * The loader, the instance and the device
+ *===----------------------------------------------------------------------===*/
+
+#define SSM_VK_GLOBAL(X)                                                       \
+  X(vkCreateInstance)                                                          \
+  X(vkEnumerateInstanceVersion)
+#define SSM_VK_INSTANCE(X)                                                     \
+  X(vkEnumeratePhysicalDevices)                                                \
+  X(vkGetPhysicalDeviceProperties)                                             \
+  X(vkGetPhysicalDeviceQueueFamilyProperties)                                  \
+  X(vkGetPhysicalDeviceMemoryProperties)                                       \
+  X(vkGetPhysicalDeviceFeatures2)                                              \
+  X(vkGetPhysicalDeviceProperties2)                                            \
+  X(vkEnumerateDeviceExtensionProperties)                                      \
+  X(vkCreateDevice)                                                            \
+  X(vkGetDeviceProcAddr)
+#define SSM_VK_DEVICE(X)                                                       \
+  X(vkGetDeviceQueue)                                                          \
+  X(vkDeviceWaitIdle)                                                          \
+  X(vkCreateBuffer)                                                            \
+  X(vkDestroyBuffer)                                                           \
+  X(vkGetBufferMemoryRequirements)                                             \
+  X(vkAllocateMemory)                                                          \
+  X(vkFreeMemory)                                                              \
+  X(vkBindBufferMemory)                                                        \
+  X(vkMapMemory)                                                               \
+  X(vkCreateShaderModule)                                                      \
+  X(vkDestroyShaderModule)                                                     \
+  X(vkCreateDescriptorSetLayout)                                               \
+  X(vkDestroyDescriptorSetLayout)                                              \
+  X(vkCreatePipelineLayout)                                                    \
+  X(vkDestroyPipelineLayout)                                                   \
+  X(vkCreateComputePipelines)                                                  \
+  X(vkDestroyPipeline)                                                         \
+  X(vkCreateCommandPool)                                                       \
+  X(vkResetCommandPool)                                                        \
+  X(vkAllocateCommandBuffers)                                                  \
+  X(vkBeginCommandBuffer)                                                      \
+  X(vkEndCommandBuffer)                                                        \
+  X(vkCmdBindPipeline)                                                         \
+  X(vkCmdPushDescriptorSetKHR)                                                 \
+  X(vkCmdDispatch)                                                             \
+  X(vkCmdPipelineBarrier)                                                      \
+  X(vkCmdCopyBuffer)                                                           \
+  X(vkCmdFillBuffer)                                                           \
+  X(vkQueueSubmit)                                                             \
+  X(vkCreateFence)                                                             \
+  X(vkWaitForFences)                                                           \
+  X(vkResetFences)
+
+#define SSM_DECLARE(name) static PFN_##name name;
+SSM_VK_GLOBAL(SSM_DECLARE)
+SSM_VK_INSTANCE(SSM_DECLARE)
+SSM_VK_DEVICE(SSM_DECLARE)
+#undef SSM_DECLARE
+static PFN_vkGetInstanceProcAddr vkGetInstanceProcAddr;
+
+static pthread_once_t ssm_init_once = PTHREAD_ONCE_INIT;
+static char ssm_init_error[512];
+static VkInstance ssm_instance;
+static VkPhysicalDevice ssm_physical;
+static VkDevice ssm_device;
+static VkQueue ssm_queue;
+static uint32_t ssm_queue_family;
+static pthread_mutex_t ssm_queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static VkPhysicalDeviceProperties ssm_properties;
+static uint32_t ssm_device_memory_type, ssm_host_memory_type;
+static uint32_t ssm_max_bindings;
+static int ssm_sync_launches, ssm_poison;
+
+#define SSM_INIT_FAIL(...)                                                     \
+  do {                                                                         \
+    snprintf(ssm_init_error, sizeof ssm_init_error, __VA_ARGS__);              \
+    return;                                                                    \
+  } while (0)
+
+/* The memory type for `flags` (all of `want`, preferring `prefer`). */
+static int ssm_find_memory_type(const VkPhysicalDeviceMemoryProperties *m,
+                                VkMemoryPropertyFlags want,
+                                VkMemoryPropertyFlags prefer) {
+  int found = -1;
+  for (uint32_t i = 0; i < m->memoryTypeCount; ++i) {
+    VkMemoryPropertyFlags f = m->memoryTypes[i].propertyFlags;
+    if ((f & want) != want)
+      continue;
+    if ((f & prefer) == prefer)
+      return (int)i;
+    if (found < 0)
+      found = (int)i;
+  }
+  return found;
+}
+
+static int ssm_has_extension(const VkExtensionProperties *list, uint32_t n,
+                             const char *name) {
+  for (uint32_t i = 0; i < n; ++i)
+    if (strcmp(list[i].extensionName, name) == 0)
+      return 1;
+  return 0;
+}
+
+static void ssm_init(void) {
+  void *lib = dlopen("libvulkan.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    const char *why = dlerror();
+    SSM_INIT_FAIL("the Vulkan loader is not available (cannot load "
+                  "libvulkan.so.1: %s); this model was compiled with "
+                  "--target=vulkan",
+                  why ? why : "not found");
+  }
+  *(void **)&vkGetInstanceProcAddr = dlsym(lib, "vkGetInstanceProcAddr");
+  if (!vkGetInstanceProcAddr)
+    SSM_INIT_FAIL("libvulkan.so.1 lacks vkGetInstanceProcAddr");
+#define SSM_LOAD_GLOBAL(name)                                                  \
+  *(void **)&name = (void *)vkGetInstanceProcAddr(NULL, #name);
+  SSM_VK_GLOBAL(SSM_LOAD_GLOBAL)
+#undef SSM_LOAD_GLOBAL
+  if (!vkCreateInstance)
+    SSM_INIT_FAIL("the Vulkan loader lacks vkCreateInstance");
+  uint32_t version = VK_API_VERSION_1_0;
+  if (vkEnumerateInstanceVersion)
+    vkEnumerateInstanceVersion(&version);
+  if (version < VK_API_VERSION_1_1)
+    SSM_INIT_FAIL("the Vulkan loader supports Vulkan %u.%u; SSMC needs 1.1",
+                  VK_API_VERSION_MAJOR(version), VK_API_VERSION_MINOR(version));
+  VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+                           .pApplicationName = "ssmc model",
+                           .pEngineName = "ssmc",
+                           .apiVersion = VK_API_VERSION_1_1};
+  VkInstanceCreateInfo instanceInfo = {
+      .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+      .pApplicationInfo = &app};
+  VkResult r = vkCreateInstance(&instanceInfo, NULL, &ssm_instance);
+  if (r != VK_SUCCESS)
+    SSM_INIT_FAIL("cannot create a Vulkan instance: %s (%d)%s",
+                  ssm_result_name(r), (int)r,
+                  r == VK_ERROR_INCOMPATIBLE_DRIVER
+                      ? " (no Vulkan driver is installed)"
+                      : "");
+#define SSM_LOAD_INSTANCE(name)                                                \
+  *(void **)&name = (void *)vkGetInstanceProcAddr(ssm_instance, #name);        \
+  if (!name)                                                                   \
+    SSM_INIT_FAIL("the Vulkan instance lacks %s", #name);
+  SSM_VK_INSTANCE(SSM_LOAD_INSTANCE)
+#undef SSM_LOAD_INSTANCE
+
+  uint32_t count = 0;
+  vkEnumeratePhysicalDevices(ssm_instance, &count, NULL);
+  if (count == 0)
+    SSM_INIT_FAIL("no Vulkan device is available");
+  VkPhysicalDevice *devices = calloc(count, sizeof *devices);
+  if (!devices)
+    SSM_INIT_FAIL("out of host memory");
+  vkEnumeratePhysicalDevices(ssm_instance, &count, devices);
+  int chosen = -1;
+  const char *env = getenv("SSM_VULKAN_DEVICE");
+  if (env && *env) {
+    chosen = atoi(env);
+    if (chosen < 0 || chosen >= (int)count) {
+      free(devices);
+      SSM_INIT_FAIL("SSM_VULKAN_DEVICE=%d is out of range: %u Vulkan "
+                    "device(s)",
+                    chosen, count);
+    }
+  } else {
+    VkPhysicalDeviceType order[] = {VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU,
+                                    VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU};
+    for (int k = 0; k < 2 && chosen < 0; ++k)
+      for (uint32_t i = 0; i < count && chosen < 0; ++i) {
+        VkPhysicalDeviceProperties p;
+        vkGetPhysicalDeviceProperties(devices[i], &p);
+        if (p.deviceType == order[k])
+          chosen = (int)i;
+      }
+    if (chosen < 0)
+      chosen = 0;
+  }
+  ssm_physical = devices[chosen];
+  free(devices);
+  vkGetPhysicalDeviceProperties(ssm_physical, &ssm_properties);
+  if (ssm_properties.apiVersion < VK_API_VERSION_1_1)
+    SSM_INIT_FAIL("the Vulkan device %s supports Vulkan %u.%u; SSMC needs 1.1",
+                  ssm_properties.deviceName,
+                  VK_API_VERSION_MAJOR(ssm_properties.apiVersion),
+                  VK_API_VERSION_MINOR(ssm_properties.apiVersion));
+
+  /* A queue family with compute. */
+  uint32_t families = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(ssm_physical, &families, NULL);
+  VkQueueFamilyProperties *fp = calloc(families ? families : 1, sizeof *fp);
+  if (!fp)
+    SSM_INIT_FAIL("out of host memory");
+  vkGetPhysicalDeviceQueueFamilyProperties(ssm_physical, &families, fp);
+  int family = -1;
+  for (uint32_t i = 0; i < families && family < 0; ++i)
+    if (fp[i].queueFlags & VK_QUEUE_COMPUTE_BIT)
+      family = (int)i;
+  free(fp);
+  if (family < 0)
+    SSM_INIT_FAIL("the Vulkan device %s has no compute queue",
+                  ssm_properties.deviceName);
+  ssm_queue_family = (uint32_t)family;
+
+  /* Extensions and features. */
+  uint32_t nExt = 0;
+  vkEnumerateDeviceExtensionProperties(ssm_physical, NULL, &nExt, NULL);
+  VkExtensionProperties *ext = calloc(nExt ? nExt : 1, sizeof *ext);
+  if (!ext)
+    SSM_INIT_FAIL("out of host memory");
+  vkEnumerateDeviceExtensionProperties(ssm_physical, NULL, &nExt, ext);
+  if (!ssm_has_extension(ext, nExt, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME)) {
+    free(ext);
+    SSM_INIT_FAIL("the Vulkan device %s lacks %s, which SSMC needs",
+                  ssm_properties.deviceName,
+                  VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
+  }
+  const char *enabled[4];
+  uint32_t nEnabled = 0;
+  enabled[nEnabled++] = VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME;
+  int have8bit = ssm_has_extension(ext, nExt, VK_KHR_8BIT_STORAGE_EXTENSION_NAME);
+  if (have8bit)
+    enabled[nEnabled++] = VK_KHR_8BIT_STORAGE_EXTENSION_NAME;
+  free(ext);
+
+  VkPhysicalDevice8BitStorageFeaturesKHR storage8 = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_8BIT_STORAGE_FEATURES_KHR};
+  VkPhysicalDevice16BitStorageFeatures storage16 = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
+      .pNext = have8bit ? &storage8 : NULL};
+  VkPhysicalDeviceFeatures2 features = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+      .pNext = &storage16};
+  vkGetPhysicalDeviceFeatures2(ssm_physical, &features);
+  /* Enable only what the kernels may use. */
+  VkPhysicalDeviceFeatures2 enable = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+      .pNext = &storage16};
+  enable.features.shaderInt64 = features.features.shaderInt64;
+  enable.features.shaderInt16 = features.features.shaderInt16;
+  storage16.uniformAndStorageBuffer16BitAccess = VK_FALSE;
+  storage16.storagePushConstant16 = VK_FALSE;
+  storage16.storageInputOutput16 = VK_FALSE;
+  storage8.uniformAndStorageBuffer8BitAccess = VK_FALSE;
+  storage8.storagePushConstant8 = VK_FALSE;
+
+  VkPhysicalDevicePushDescriptorPropertiesKHR push = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PUSH_DESCRIPTOR_PROPERTIES_KHR};
+  VkPhysicalDeviceProperties2 props2 = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &push};
+  vkGetPhysicalDeviceProperties2(ssm_physical, &props2);
+  ssm_max_bindings = push.maxPushDescriptors;
+  if (ssm_properties.limits.maxPerStageDescriptorStorageBuffers <
+      ssm_max_bindings)
+    ssm_max_bindings =
+        ssm_properties.limits.maxPerStageDescriptorStorageBuffers;
+
+  float priority = 1.0f;
+  VkDeviceQueueCreateInfo queueInfo = {
+      .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+      .queueFamilyIndex = ssm_queue_family,
+      .queueCount = 1,
+      .pQueuePriorities = &priority};
+  VkDeviceCreateInfo deviceInfo = {
+      .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+      .pNext = &enable,
+      .queueCreateInfoCount = 1,
+      .pQueueCreateInfos = &queueInfo,
+      .enabledExtensionCount = nEnabled,
+      .ppEnabledExtensionNames = enabled};
+  r = vkCreateDevice(ssm_physical, &deviceInfo, NULL, &ssm_device);
+  if (r != VK_SUCCESS)
+    SSM_INIT_FAIL("cannot create the Vulkan device %s: %s (%d)",
+                  ssm_properties.deviceName, ssm_result_name(r), (int)r);
+#define SSM_LOAD_DEVICE(name)                                                  \
+  *(void **)&name = (void *)vkGetDeviceProcAddr(ssm_device, #name);            \
+  if (!name)                                                                   \
+    SSM_INIT_FAIL("the Vulkan device lacks %s", #name);
+  SSM_VK_DEVICE(SSM_LOAD_DEVICE)
+#undef SSM_LOAD_DEVICE
+  vkGetDeviceQueue(ssm_device, ssm_queue_family, 0, &ssm_queue);
+
+  VkPhysicalDeviceMemoryProperties memory;
+  vkGetPhysicalDeviceMemoryProperties(ssm_physical, &memory);
+  int d = ssm_find_memory_type(&memory, 0, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+  int h = ssm_find_memory_type(&memory,
+                               VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                   VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
+                               VK_MEMORY_PROPERTY_HOST_CACHED_BIT);
+  if (d < 0 || h < 0)
+    SSM_INIT_FAIL("the Vulkan device %s has no %s memory",
+                  ssm_properties.deviceName,
+                  d < 0 ? "device" : "host-visible coherent");
+  ssm_device_memory_type = (uint32_t)d;
+  ssm_host_memory_type = (uint32_t)h;
+
+  env = getenv("SSM_VULKAN_SYNC");
+  ssm_sync_launches = env && *env && strcmp(env, "0") != 0;
+  env = getenv("SSM_VULKAN_POISON");
+  ssm_poison = env && *env && strcmp(env, "0") != 0;
+}
+
+/*===----------------------------------------------------------------------===*
+ * Buffers and device addresses
+ *===----------------------------------------------------------------------===*/
+
+#define SSM_ADDRESS_TAG (1ull << 62)
+#define SSM_OFFSET_BITS 36
+#define SSM_MAX_BUFFERS (1u << 26)
+#define SSM_BUCKETS 37 /* power-of-two sizes 2^0 .. 2^36 bytes */
+
+typedef struct {
+  VkBuffer buffer;
+  VkDeviceMemory memory;
+  VkDeviceSize size;
+  int live;
+  int next; /* free list link */
+} ssm_buffer;
+
+/* Buffer records in pages that never move (other threads hold pointers). */
+#define SSM_PAGE_BITS 12
+static pthread_mutex_t ssm_buffers_lock = PTHREAD_MUTEX_INITIALIZER;
+static ssm_buffer *ssm_buffer_pages[SSM_MAX_BUFFERS >> SSM_PAGE_BITS];
+static uint32_t ssm_buffers_count;
+
+static ssm_buffer *ssm_record(uint32_t index) {
+  return &ssm_buffer_pages[index >> SSM_PAGE_BITS]
+                          [index & ((1u << SSM_PAGE_BITS) - 1)];
+}
+/* Buffers free for any thread, by size bucket (-1: none). */
+static int ssm_free_any[SSM_BUCKETS];
+static int ssm_free_any_ready;
+
+static uint64_t ssm_address(uint32_t index, uint64_t offset) {
+  return SSM_ADDRESS_TAG | ((uint64_t)index << SSM_OFFSET_BITS) | offset;
+}
+
+/* The buffer and byte offset of device address `p`; 0 if `p` is none. */
+static int ssm_resolve(const void *p, ssm_buffer **buffer, uint64_t *offset) {
+  uint64_t a = (uint64_t)(uintptr_t)p;
+  if ((a & (3ull << 62)) != SSM_ADDRESS_TAG)
+    return 0;
+  uint64_t index = (a & ~(3ull << 62)) >> SSM_OFFSET_BITS;
+  pthread_mutex_lock(&ssm_buffers_lock);
+  int ok = index < ssm_buffers_count && ssm_record((uint32_t)index)->live;
+  ssm_buffer *b = ok ? ssm_record((uint32_t)index) : NULL;
+  pthread_mutex_unlock(&ssm_buffers_lock);
+  if (!ok)
+    return 0;
+  *buffer = b;
+  *offset = a & ((1ull << SSM_OFFSET_BITS) - 1);
+  return *offset <= b->size;
+}
+
+static int ssm_bucket(uint64_t bytes) {
+  int b = 8; /* at least 256 bytes */
+  while (b < SSM_BUCKETS - 1 && (1ull << b) < bytes)
+    ++b;
+  return b;
+}
+
+/* A new VkBuffer of `size` bytes with its own memory, or 0. */
+static int ssm_create_buffer(VkDeviceSize size, uint32_t memoryType,
+                             VkBuffer *buffer, VkDeviceMemory *memory) {
+  VkBufferCreateInfo info = {
+      .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+      .size = size,
+      .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+               VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+               VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+      .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+  if (!ssm_check(vkCreateBuffer(ssm_device, &info, NULL, buffer),
+                 "vkCreateBuffer"))
+    return 0;
+  VkMemoryRequirements req;
+  vkGetBufferMemoryRequirements(ssm_device, *buffer, &req);
+  if (!(req.memoryTypeBits & (1u << memoryType))) {
+    vkDestroyBuffer(ssm_device, *buffer, NULL);
+    ssm_fail("the Vulkan device cannot place buffers in the chosen memory "
+             "type %u",
+             memoryType);
+    return 0;
+  }
+  VkMemoryAllocateInfo alloc = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+                                .allocationSize = req.size,
+                                .memoryTypeIndex = memoryType};
+  if (!ssm_check(vkAllocateMemory(ssm_device, &alloc, NULL, memory),
+                 "vkAllocateMemory")) {
+    vkDestroyBuffer(ssm_device, *buffer, NULL);
+    return 0;
+  }
+  if (!ssm_check(vkBindBufferMemory(ssm_device, *buffer, *memory, 0),
+                 "vkBindBufferMemory")) {
+    vkFreeMemory(ssm_device, *memory, NULL);
+    vkDestroyBuffer(ssm_device, *buffer, NULL);
+    return 0;
+  }
+  return 1;
+}
+
+/*===----------------------------------------------------------------------===*
+ * The calling thread's command buffer and upload memory
+ *===----------------------------------------------------------------------===*/
+
+typedef struct ssm_chunk {
+  VkBuffer buffer;
+  VkDeviceMemory memory;
+  unsigned char *mapped;
+  VkDeviceSize size, used;
+  struct ssm_chunk *next;
+} ssm_chunk;
+
+typedef struct {
+  void *host;
+  const unsigned char *staged;
+  size_t bytes;
+} ssm_readback;
+
+typedef struct {
+  VkCommandPool pool;
+  VkCommandBuffer cmd;
+  VkFence fence;
+  int recording, commands;
+  ssm_chunk *chunks;
+  ssm_readback *readbacks;
+  size_t numReadbacks, capacityReadbacks;
+  /* Buffers this thread freed since its last wait, by bucket: reusable by
+   * this thread at once (its commands run in order), by others after the
+   * wait. */
+  int freed[SSM_BUCKETS];
+} ssm_thread;
+
+static __thread ssm_thread *ssm_self;
+
+/* Sets up the device and this thread's command pool; 0 on failure. */
+static int ssm_ready(void) {
+  if (ssm_self)
+    return 1;
+  pthread_once(&ssm_init_once, ssm_init);
+  if (ssm_init_error[0]) {
+    ssm_fail("%s", ssm_init_error);
+    return 0;
+  }
+  ssm_thread *t = calloc(1, sizeof *t);
+  if (!t) {
+    ssm_fail("out of host memory");
+    return 0;
+  }
+  for (int b = 0; b < SSM_BUCKETS; ++b)
+    t->freed[b] = -1;
+  VkCommandPoolCreateInfo poolInfo = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+      .flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT,
+      .queueFamilyIndex = ssm_queue_family};
+  VkFenceCreateInfo fenceInfo = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+  if (!ssm_check(vkCreateCommandPool(ssm_device, &poolInfo, NULL, &t->pool),
+                 "vkCreateCommandPool") ||
+      !ssm_check(vkCreateFence(ssm_device, &fenceInfo, NULL, &t->fence),
+                 "vkCreateFence")) {
+    free(t);
+    return 0;
+  }
+  VkCommandBufferAllocateInfo cmdInfo = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+      .commandPool = t->pool,
+      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+      .commandBufferCount = 1};
+  if (!ssm_check(vkAllocateCommandBuffers(ssm_device, &cmdInfo, &t->cmd),
+                 "vkAllocateCommandBuffers")) {
+    free(t);
+    return 0;
+  }
+  ssm_self = t;
+  return 1;
+}
+
+/* The thread's command buffer, recording; NULL on failure. */
+static VkCommandBuffer ssm_commands(void) {
+  ssm_thread *t = ssm_self;
+  if (!t->recording) {
+    VkCommandBufferBeginInfo begin = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+        .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
+    if (!ssm_check(vkBeginCommandBuffer(t->cmd, &begin),
+                   "vkBeginCommandBuffer"))
+      return VK_NULL_HANDLE;
+    t->recording = 1;
+  }
+  return t->cmd;
+}
+
+/* Orders every later transfer or dispatch after the commands before. */
+static void ssm_barrier(VkCommandBuffer cmd, VkPipelineStageFlags dstStage,
+                        VkAccessFlags dstAccess) {
+  VkMemoryBarrier barrier = {
+      .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+      .srcAccessMask =
+          VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+      .dstAccessMask = dstAccess};
+  vkCmdPipelineBarrier(cmd,
+                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT |
+                           VK_PIPELINE_STAGE_TRANSFER_BIT,
+                       dstStage, 0, 1, &barrier, 0, NULL, 0, NULL);
+}
+
+static void ssm_after_command(VkCommandBuffer cmd) {
+  ssm_barrier(cmd,
+              VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT |
+                  VK_PIPELINE_STAGE_TRANSFER_BIT,
+              VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                  VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
+  ssm_self->commands++;
+}
+
+/* Upload memory: `bytes` at an offset aligned to `align` in a host-visible
+ * buffer, valid until the thread's next wait. */
+static unsigned char *ssm_upload(size_t bytes, size_t align, VkBuffer *buffer,
+                                 VkDeviceSize *offset) {
+  ssm_thread *t = ssm_self;
+  for (ssm_chunk *c = t->chunks; c; c = c->next) {
+    VkDeviceSize at = (c->used + align - 1) / align * align;
+    if (at + bytes <= c->size) {
+      c->used = at + bytes;
+      *buffer = c->buffer;
+      *offset = at;
+      return c->mapped + at;
+    }
+  }
+  ssm_chunk *c = calloc(1, sizeof *c);
+  if (!c) {
+    ssm_fail("out of host memory");
+    return NULL;
+  }
+  c->size = bytes > (1u << 20) ? bytes : (1u << 20);
+  if (!ssm_create_buffer(c->size, ssm_host_memory_type, &c->buffer,
+                         &c->memory)) {
+    free(c);
+    return NULL;
+  }
+  if (!ssm_check(vkMapMemory(ssm_device, c->memory, 0, VK_WHOLE_SIZE, 0,
+                             (void **)&c->mapped),
+                 "vkMapMemory")) {
+    vkDestroyBuffer(ssm_device, c->buffer, NULL);
+    vkFreeMemory(ssm_device, c->memory, NULL);
+    free(c);
+    return NULL;
+  }
+  c->used = bytes;
+  c->next = t->chunks;
+  t->chunks = c;
+  *buffer = c->buffer;
+  *offset = 0;
+  return c->mapped;
+}
+
+/* Submits the recorded commands and waits for them; then does the pending
+ * reads to the host and recycles upload memory and freed buffers. */
+static int ssm_wait(void) {
+  ssm_thread *t = ssm_self;
+  int ok = 1;
+  if (t->recording) {
+    ssm_barrier(t->cmd, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+    ok = ssm_check(vkEndCommandBuffer(t->cmd), "vkEndCommandBuffer");
+    t->recording = 0;
+    if (ok && t->commands) {
+      VkSubmitInfo submit = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+                             .commandBufferCount = 1,
+                             .pCommandBuffers = &t->cmd};
+      pthread_mutex_lock(&ssm_queue_lock);
+      VkResult r = vkQueueSubmit(ssm_queue, 1, &submit, t->fence);
+      pthread_mutex_unlock(&ssm_queue_lock);
+      ok = ssm_check(r, "vkQueueSubmit") &&
+           ssm_check(vkWaitForFences(ssm_device, 1, &t->fence, VK_TRUE,
+                                     UINT64_MAX),
+                     "vkWaitForFences (a kernel failed or took too long)") &&
+           ssm_check(vkResetFences(ssm_device, 1, &t->fence), "vkResetFences");
+    }
+    vkResetCommandPool(ssm_device, t->pool, 0);
+    t->commands = 0;
+  }
+  if (ok)
+    for (size_t i = 0; i < t->numReadbacks; ++i)
+      memcpy(t->readbacks[i].host, t->readbacks[i].staged,
+             t->readbacks[i].bytes);
+  t->numReadbacks = 0;
+  for (ssm_chunk *c = t->chunks; c; c = c->next)
+    c->used = 0;
+  /* Big upload chunks are not kept. */
+  for (ssm_chunk **p = &t->chunks; *p;) {
+    ssm_chunk *c = *p;
+    if (c->size > (16u << 20)) {
+      *p = c->next;
+      vkDestroyBuffer(ssm_device, c->buffer, NULL);
+      vkFreeMemory(ssm_device, c->memory, NULL);
+      free(c);
+    } else {
+      p = &c->next;
+    }
+  }
+  pthread_mutex_lock(&ssm_buffers_lock);
+  for (int b = 0; b < SSM_BUCKETS; ++b)
+    while (t->freed[b] >= 0) {
+      int i = t->freed[b];
+      t->freed[b] = ssm_record((uint32_t)i)->next;
+      ssm_record((uint32_t)i)->next = ssm_free_any[b];
+      ssm_free_any[b] = i;
+    }
+  pthread_mutex_unlock(&ssm_buffers_lock);
+  return ok;
+}
+
+static void *ssm_device_alloc(size_t bytes) {
+  if (ssm_failed || !ssm_ready())
+    return NULL;
+  int bucket = ssm_bucket(bytes ? bytes : 1);
+  if (bucket >= SSM_BUCKETS - 1 && (1ull << bucket) < bytes) {
+    ssm_fail("a device buffer of %zu bytes is too large", bytes);
+    return NULL;
+  }
+  ssm_thread *t = ssm_self;
+  int index = -1;
+  pthread_mutex_lock(&ssm_buffers_lock);
+  if (!ssm_free_any_ready) {
+    for (int b = 0; b < SSM_BUCKETS; ++b)
+      ssm_free_any[b] = -1;
+    ssm_free_any_ready = 1;
+  }
+  if (t->freed[bucket] >= 0) {
+    index = t->freed[bucket];
+    t->freed[bucket] = ssm_record((uint32_t)index)->next;
+  } else if (ssm_free_any[bucket] >= 0) {
+    index = ssm_free_any[bucket];
+    ssm_free_any[bucket] = ssm_record((uint32_t)index)->next;
+  }
+  if (index >= 0)
+    ssm_record((uint32_t)index)->live = 1;
+  pthread_mutex_unlock(&ssm_buffers_lock);
+  if (index < 0) {
+    VkBuffer buffer;
+    VkDeviceMemory memory;
+    if (!ssm_create_buffer(1ull << bucket, ssm_device_memory_type, &buffer,
+                           &memory))
+      return NULL;
+    pthread_mutex_lock(&ssm_buffers_lock);
+    uint32_t page = ssm_buffers_count >> SSM_PAGE_BITS;
+    if (ssm_buffers_count < SSM_MAX_BUFFERS && !ssm_buffer_pages[page])
+      ssm_buffer_pages[page] =
+          calloc(1u << SSM_PAGE_BITS, sizeof(ssm_buffer));
+    if (ssm_buffers_count >= SSM_MAX_BUFFERS || !ssm_buffer_pages[page]) {
+      pthread_mutex_unlock(&ssm_buffers_lock);
+      vkDestroyBuffer(ssm_device, buffer, NULL);
+      vkFreeMemory(ssm_device, memory, NULL);
+      ssm_fail("too many device buffers");
+      return NULL;
+    }
+    index = (int)ssm_buffers_count++;
+    *ssm_record((uint32_t)index) = (ssm_buffer){.buffer = buffer,
+                                                .memory = memory,
+                                                .size = 1ull << bucket,
+                                                .live = 1,
+                                                .next = -1};
+    pthread_mutex_unlock(&ssm_buffers_lock);
+  }
+  if (ssm_poison) {
+    VkCommandBuffer cmd = ssm_commands();
+    if (!cmd)
+      return NULL;
+    vkCmdFillBuffer(cmd, ssm_record((uint32_t)index)->buffer, 0, VK_WHOLE_SIZE,
+                    0xFFFFFFFFu);
+    ssm_after_command(cmd);
+  }
+  return (void *)(uintptr_t)ssm_address((uint32_t)index, 0);
+}
+
+static void ssm_device_free(void *p) {
+  if (!p || !ssm_ready())
+    return;
+  ssm_buffer *b;
+  uint64_t offset;
+  if (!ssm_resolve(p, &b, &offset) || offset != 0) {
+    ssm_fail("freeing %p, which is not a Vulkan device buffer", p);
+    return;
+  }
+  pthread_mutex_lock(&ssm_buffers_lock);
+  int index = (int)(((uint64_t)(uintptr_t)p & ~(3ull << 62)) >> SSM_OFFSET_BITS);
+  int bucket = ssm_bucket(b->size);
+  b->live = 0;
+  b->next = ssm_self->freed[bucket];
+  ssm_self->freed[bucket] = index;
+  pthread_mutex_unlock(&ssm_buffers_lock);
+}
+
+/*===----------------------------------------------------------------------===*
+ * Modules and launches (the MLIR GPU runtime functions)
+ *===----------------------------------------------------------------------===*/
+
+typedef struct ssm_module ssm_module;
+
+typedef struct {
+  const char *name; /* the kernel name's address in the library */
+  ssm_module *module;
+  uint32_t bindings;
+  VkDescriptorSetLayout setLayout;
+  VkPipelineLayout layout;
+  VkPipeline pipeline;
+} ssm_kernel;
+
+struct ssm_module {
+  const uint32_t *words;
+  size_t size;
+  pthread_mutex_t lock;
+  VkShaderModule shader;
+  ssm_kernel **slots; /* open addressing on the name's address */
+  size_t capacity, count;
+};
+
+SSM_EXPORT void *mgpuModuleLoad(void *data, int64_t size) {
+  ssm_module *m = calloc(1, sizeof *m);
+  if (!m)
+    return NULL;
+  m->words = data;
+  m->size = (size_t)size;
+  pthread_mutex_init(&m->lock, NULL);
+  return m;
+}
+
+SSM_EXPORT void *mgpuModuleLoadJIT(void *data, int optLevel) {
+  (void)optLevel;
+  (void)data;
+  ssm_fail("the Vulkan target has no JIT-compiled kernels");
+  return NULL;
+}
+
+SSM_EXPORT void mgpuModuleUnload(void *handle) {
+  ssm_module *m = handle;
+  if (!m)
+    return;
+  if (ssm_device && (m->shader || m->count))
+    vkDeviceWaitIdle(ssm_device);
+  for (size_t i = 0; i < m->capacity; ++i) {
+    ssm_kernel *k = m->slots[i];
+    if (!k)
+      continue;
+    if (k->pipeline)
+      vkDestroyPipeline(ssm_device, k->pipeline, NULL);
+    if (k->layout)
+      vkDestroyPipelineLayout(ssm_device, k->layout, NULL);
+    if (k->setLayout)
+      vkDestroyDescriptorSetLayout(ssm_device, k->setLayout, NULL);
+    free(k);
+  }
+  if (m->shader)
+    vkDestroyShaderModule(ssm_device, m->shader, NULL);
+  free(m->slots);
+  pthread_mutex_destroy(&m->lock);
+  free(m);
+}
+
+
+static size_t ssm_hash(const void *p) {
+  return ((uintptr_t)p >> 3) * 0x9E3779B97F4A7C15ull;
+}
+
+/* The kernel `name` of `m`, made on first use (lock held). */
+static ssm_kernel *ssm_find_kernel(ssm_module *m, const char *name) {
+  if (m->capacity) {
+    for (size_t i = ssm_hash(name) & (m->capacity - 1);;
+         i = (i + 1) & (m->capacity - 1)) {
+      if (!m->slots[i])
+        break;
+      if (m->slots[i]->name == name)
+        return m->slots[i];
+    }
+  }
+  if (2 * (m->count + 1) > m->capacity) {
+    size_t capacity = m->capacity ? 2 * m->capacity : 64;
+    ssm_kernel **slots = calloc(capacity, sizeof *slots);
+    if (!slots)
+      return NULL;
+    for (size_t k = 0; k < m->capacity; ++k) {
+      if (!m->slots[k])
+        continue;
+      size_t i = ssm_hash(m->slots[k]->name) & (capacity - 1);
+      while (slots[i])
+        i = (i + 1) & (capacity - 1);
+      slots[i] = m->slots[k];
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->capacity = capacity;
+  }
+  ssm_kernel *k = calloc(1, sizeof *k);
+  if (!k)
+    return NULL;
+  k->name = name;
+  k->module = m;
+  size_t i = ssm_hash(name) & (m->capacity - 1);
+  while (m->slots[i])
+    i = (i + 1) & (m->capacity - 1);
+  m->slots[i] = k;
+  ++m->count;
+  return k;
+}
+
+SSM_EXPORT void *mgpuModuleGetFunction(void *handle, const char *name) {
+  ssm_module *m = handle;
+  if (ssm_failed || !m || !ssm_ready())
+    return NULL;
+  pthread_mutex_lock(&m->lock);
+  ssm_kernel *k = ssm_find_kernel(m, name);
+  pthread_mutex_unlock(&m->lock);
+  if (!k)
+    ssm_fail("out of host memory");
+  return k;
+}
+
+/* Makes `k`'s pipeline with `bindings` storage buffers (lock held). */
+static int ssm_make_pipeline(ssm_module *m, ssm_kernel *k, uint32_t bindings) {
+  if (!m->shader) {
+    VkShaderModuleCreateInfo info = {
+        .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+        .codeSize = m->size,
+        .pCode = m->words};
+    if (!ssm_check(vkCreateShaderModule(ssm_device, &info, NULL, &m->shader),
+                   "vkCreateShaderModule"))
+      return 0;
+  }
+  VkDescriptorSetLayoutBinding b[64];
+  for (uint32_t i = 0; i < bindings; ++i)
+    b[i] = (VkDescriptorSetLayoutBinding){
+        .binding = i,
+        .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+        .descriptorCount = 1,
+        .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
+  VkDescriptorSetLayoutCreateInfo setInfo = {
+      .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+      .flags = VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR,
+      .bindingCount = bindings,
+      .pBindings = b};
+  if (!ssm_check(
+          vkCreateDescriptorSetLayout(ssm_device, &setInfo, NULL, &k->setLayout),
+          "vkCreateDescriptorSetLayout"))
+    return 0;
+  VkPipelineLayoutCreateInfo layoutInfo = {
+      .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+      .setLayoutCount = 1,
+      .pSetLayouts = &k->setLayout};
+  if (!ssm_check(
+          vkCreatePipelineLayout(ssm_device, &layoutInfo, NULL, &k->layout),
+          "vkCreatePipelineLayout"))
+    return 0;
+  VkComputePipelineCreateInfo info = {
+      .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+      .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+                .stage = VK_SHADER_STAGE_COMPUTE_BIT,
+                .module = m->shader,
+                .pName = k->name},
+      .layout = k->layout};
+  VkResult r = vkCreateComputePipelines(ssm_device, VK_NULL_HANDLE, 1, &info,
+                                        NULL, &k->pipeline);
+  if (r != VK_SUCCESS) {
+    ssm_fail("cannot make the compute pipeline of kernel %s: %s (%d)", k->name,
+             ssm_result_name(r), (int)r);
+    k->pipeline = VK_NULL_HANDLE;
+    return 0;
+  }
+  k->bindings = bindings;
+  return 1;
+}
+
+SSM_EXPORT void *mgpuStreamCreate(void) {
+  return ssm_ready() ? (void *)ssm_self : NULL;
+}
+
+SSM_EXPORT void mgpuStreamDestroy(void *stream) { (void)stream; }
+
+/* Launches are ordered in the thread's command buffer; the host waits only
+ * where it reads device memory (copies, ssmlib_device_synchronize). */
+SSM_EXPORT void mgpuStreamSynchronize(void *stream) { (void)stream; }
+
+SSM_EXPORT void mgpuLaunchKernel(void *function, int64_t gridX, int64_t gridY,
+                                 int64_t gridZ, int64_t blockX, int64_t blockY,
+                                 int64_t blockZ, int32_t smem, void *stream,
+                                 void **params, void **extra,
+                                 int64_t paramsCount) {
+  (void)blockX, (void)blockY, (void)blockZ, (void)stream, (void)extra;
+  ssm_kernel *k = function;
+  if (ssm_failed || !k)
+    return;
+  ssm_module *m = k->module;
+  const char *name = k->name;
+  if (smem != 0) {
+    ssm_fail("kernel %s asks for %d bytes of dynamic shared memory; the "
+             "Vulkan target has none",
+             name, (int)smem);
+    return;
+  }
+  if (paramsCount < 1) {
+    ssm_fail("kernel %s: no parameters; the Vulkan kernel ABI passes buffers "
+             "and the argument pack",
+             name);
+    return;
+  }
+  uint32_t n = (uint32_t)paramsCount;
+  if (n > ssm_max_bindings || n > 64) {
+    ssm_fail("kernel %s binds %u buffers; the Vulkan device allows %u", name,
+             n, ssm_max_bindings < 64 ? ssm_max_bindings : 64);
+    return;
+  }
+  const uint32_t *maxGrid = ssm_properties.limits.maxComputeWorkGroupCount;
+  if (gridX > maxGrid[0] || gridY > maxGrid[1] || gridZ > maxGrid[2]) {
+    ssm_fail("kernel %s: grid %lld x %lld x %lld is larger than the Vulkan "
+             "device allows (%u x %u x %u)",
+             name, (long long)gridX, (long long)gridY, (long long)gridZ,
+             maxGrid[0], maxGrid[1], maxGrid[2]);
+    return;
+  }
+  if (gridX <= 0 || gridY <= 0 || gridZ <= 0)
+    return;
+  pthread_mutex_lock(&m->lock);
+  int ok = k->pipeline ? 1 : ssm_make_pipeline(m, k, n);
+  pthread_mutex_unlock(&m->lock);
+  if (!ok)
+    return;
+  if (k->bindings != n) {
+    ssm_fail("kernel %s launched with %u buffers, made with %u", name, n,
+             k->bindings);
+    return;
+  }
+
+  VkDescriptorBufferInfo infos[64];
+  VkWriteDescriptorSet writes[64];
+  VkDeviceSize align = ssm_properties.limits.minStorageBufferOffsetAlignment;
+  VkDeviceSize maxRange = ssm_properties.limits.maxStorageBufferRange;
+  for (uint32_t i = 0; i + 1 < n; ++i) {
+    const void *p = *(void **)params[i];
+    ssm_buffer *b;
+    uint64_t offset;
+    if (!ssm_resolve(p, &b, &offset)) {
+      ssm_fail("kernel %s: argument %u (%p) is not in Vulkan device memory",
+               name, i, p);
+      return;
+    }
+    if (offset % align) {
+      ssm_fail("kernel %s: argument %u starts %llu bytes into its buffer, "
+               "not a multiple of the device's storage buffer alignment %llu",
+               name, i, (unsigned long long)offset,
+               (unsigned long long)align);
+      return;
+    }
+    /* The buffer from the argument on (a kernel reads only what its view
+     * spans, which the allocation holds). */
+    VkDeviceSize range = b->size - offset;
+    if (range > maxRange)
+      range = maxRange / 4 * 4;
+    infos[i] = (VkDescriptorBufferInfo){b->buffer, offset, range};
+  }
+  /* The argument pack. */
+  {
+    const int32_t *host = *(const int32_t **)params[n - 1];
+    int32_t words = host ? host[0] : 0;
+    if (words < 1 || words > 65536) {
+      ssm_fail("kernel %s: its argument pack is malformed (length %d)", name,
+               (int)words);
+      return;
+    }
+    VkBuffer buffer;
+    VkDeviceSize offset;
+    size_t size = (size_t)words * 4;
+    unsigned char *staged = ssm_upload(size, align, &buffer, &offset);
+    if (!staged)
+      return;
+    memcpy(staged, host, size);
+    infos[n - 1] = (VkDescriptorBufferInfo){buffer, offset, size};
+  }
+  for (uint32_t i = 0; i < n; ++i)
+    writes[i] = (VkWriteDescriptorSet){
+        .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+        .dstBinding = i,
+        .descriptorCount = 1,
+        .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+        .pBufferInfo = &infos[i]};
+  VkCommandBuffer cmd = ssm_commands();
+  if (!cmd)
+    return;
+  vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, k->pipeline);
+  vkCmdPushDescriptorSetKHR(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, k->layout, 0,
+                            n, writes);
+  vkCmdDispatch(cmd, (uint32_t)gridX, (uint32_t)gridY, (uint32_t)gridZ);
+  ssm_after_command(cmd);
+  if (ssm_sync_launches && !ssm_wait()) {
+    char message[sizeof ssm_error];
+    memcpy(message, ssm_error, sizeof message);
+    ssm_failed = 0;
+    ssm_fail("kernel %s: %s", name, message);
+  }
+}
+
+/*===----------------------------------------------------------------------===*
+ * Copies
+ *===----------------------------------------------------------------------===*/
+
+/* Copies `bytes` between host and device memory, either way; a copy to the
+ * host waits for the work before it. */
+static void ssm_copy(void *dst, const void *src, size_t bytes) {
+  if (ssm_failed || !bytes || !ssm_ready())
+    return;
+  ssm_buffer *db = NULL, *sb = NULL;
+  uint64_t doff = 0, soff = 0;
+  int dDevice = ssm_resolve(dst, &db, &doff);
+  int sDevice = ssm_resolve(src, &sb, &soff);
+  if ((dDevice && doff + bytes > db->size) ||
+      (sDevice && soff + bytes > sb->size)) {
+    ssm_fail("a copy of %zu bytes runs past the end of a device buffer",
+             bytes);
+    return;
+  }
+  if (!dDevice && !sDevice) {
+    memmove(dst, src, bytes);
+    return;
+  }
+  VkCommandBuffer cmd = ssm_commands();
+  if (!cmd)
+    return;
+  if (dDevice && sDevice) {
+    VkBufferCopy region = {soff, doff, bytes};
+    vkCmdCopyBuffer(cmd, sb->buffer, db->buffer, 1, &region);
+    ssm_after_command(cmd);
+    return;
+  }
+  VkBuffer staging;
+  VkDeviceSize offset;
+  unsigned char *staged = ssm_upload(bytes, 16, &staging, &offset);
+  if (!staged)
+    return;
+  if (dDevice) {
+    memcpy(staged, src, bytes);
+    VkBufferCopy region = {offset, doff, bytes};
+    vkCmdCopyBuffer(cmd, staging, db->buffer, 1, &region);
+    ssm_after_command(cmd);
+    return;
+  }
+  VkBufferCopy region = {soff, offset, bytes};
+  vkCmdCopyBuffer(cmd, sb->buffer, staging, 1, &region);
+  ssm_after_command(cmd);
+  ssm_thread *t = ssm_self;
+  if (t->numReadbacks == t->capacityReadbacks) {
+    size_t capacity = t->capacityReadbacks ? 2 * t->capacityReadbacks : 16;
+    ssm_readback *grown = realloc(t->readbacks, capacity * sizeof *grown);
+    if (!grown) {
+      ssm_fail("out of host memory");
+      return;
+    }
+    t->readbacks = grown;
+    t->capacityReadbacks = capacity;
+  }
+  t->readbacks[t->numReadbacks++] = (ssm_readback){dst, staged, bytes};
+  ssm_wait();
+}
+
+SSM_EXPORT void *_mlir_memref_to_llvm_alloc(size_t size) {
+  return ssm_device_alloc(size);
+}
+
+/* Every buffer starts a VkBuffer of its own. */
+SSM_EXPORT void *_mlir_memref_to_llvm_aligned_alloc(size_t align, size_t size) {
+  (void)align;
+  return ssm_device_alloc(size);
+}
+
+SSM_EXPORT void _mlir_memref_to_llvm_free(void *p) { ssm_device_free(p); }
+
+SSM_EXPORT void __ssm_gpu_copy_to_host(int64_t dst, int64_t src,
+                                       int64_t bytes) {
+  ssm_copy((void *)(uintptr_t)dst, (const void *)(uintptr_t)src,
+           (size_t)bytes);
+}
+
+/* Device copies of the constants, keyed by their host address; made on first
+ * use, waited for (other threads may use them next), kept while the library
+ * is loaded. */
+static pthread_mutex_t ssm_constants_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  const void *host;
+  void *device;
+} * ssm_constants;
+static size_t ssm_constants_capacity, ssm_constants_count;
+
+SSM_EXPORT void *__ssm_gpu_constant(const void *host, int64_t bytes) {
+  if (ssm_failed || !ssm_ready())
+    return NULL;
+  void *result = NULL;
+  pthread_mutex_lock(&ssm_constants_lock);
+  size_t h = ((uintptr_t)host >> 4) * 0x9E3779B97F4A7C15ull;
+  if (ssm_constants_capacity) {
+    for (size_t i = h & (ssm_constants_capacity - 1);;
+         i = (i + 1) & (ssm_constants_capacity - 1)) {
+      if (ssm_constants[i].host == host) {
+        result = ssm_constants[i].device;
+        break;
+      }
+      if (!ssm_constants[i].host)
+        break;
+    }
+  }
+  if (!result) {
+    if (2 * (ssm_constants_count + 1) > ssm_constants_capacity) {
+      size_t capacity =
+          ssm_constants_capacity ? 2 * ssm_constants_capacity : 256;
+      void *table = calloc(capacity, sizeof *ssm_constants);
+      if (!table) {
+        pthread_mutex_unlock(&ssm_constants_lock);
+        ssm_fail("out of host memory");
+        return NULL;
+      }
+      __typeof__(ssm_constants) slots = table;
+      for (size_t k = 0; k < ssm_constants_capacity; ++k) {
+        if (!ssm_constants[k].host)
+          continue;
+        size_t g =
+            ((uintptr_t)ssm_constants[k].host >> 4) * 0x9E3779B97F4A7C15ull;
+        size_t i = g & (capacity - 1);
+        while (slots[i].host)
+          i = (i + 1) & (capacity - 1);
+        slots[i] = ssm_constants[k];
+      }
+      free(ssm_constants);
+      ssm_constants = slots;
+      ssm_constants_capacity = capacity;
+    }
+    void *d = ssm_device_alloc((size_t)bytes);
+    if (d) {
+      /* Not reused after a free: constants are never freed. */
+      ssm_copy(d, host, (size_t)bytes);
+      if (!ssm_wait() || ssm_failed) {
+        ssm_device_free(d);
+      } else {
+        size_t i = h & (ssm_constants_capacity - 1);
+        while (ssm_constants[i].host)
+          i = (i + 1) & (ssm_constants_capacity - 1);
+        ssm_constants[i].host = host;
+        ssm_constants[i].device = d;
+        ++ssm_constants_count;
+        result = d;
+      }
+    }
+  }
+  pthread_mutex_unlock(&ssm_constants_lock);
+  return result;
+}
+
+/*===----------------------------------------------------------------------===*
+ * The model ABI
+ *===----------------------------------------------------------------------===*/
+
+SSM_EXPORT const char *ssmlib_device(void) { return "vulkan"; }
+
+SSM_EXPORT void *ssmlib_device_alloc(int64_t bytes) {
+  return ssm_device_alloc((size_t)bytes);
+}
+
+SSM_EXPORT void ssmlib_device_free(void *p) { ssm_device_free(p); }
+
+SSM_EXPORT void ssmlib_device_copy(void *dst, const void *src, int64_t bytes) {
+  ssm_copy(dst, src, (size_t)bytes);
+}
+
+/* Waits for this thread's device work. Returns NULL, or the message of the
+ * first error since the last call (then forgotten). The pointer stays valid
+ * until the thread's next call into the library. */
+SSM_EXPORT const char *ssmlib_device_synchronize(void) {
+  static __thread char message[1024];
+  if (ssm_self)
+    ssm_wait();
+  else if (!ssm_failed)
+    ssm_ready();
+  if (!ssm_failed)
+    return NULL;
+  memcpy(message, ssm_error, sizeof message);
+  ssm_failed = 0;
+  ssm_error[0] = 0;
+  return message;
+}
+
+/* The CPU target's thread controls: the host side runs on the caller. */
+SSM_EXPORT void ssmlib_set_num_threads(int64_t n) { (void)n; }
+SSM_EXPORT int64_t ssmlib_num_threads(void) { return 1; }
+
+/* Returns the buffers no thread holds to the system. */
+SSM_EXPORT void ssmlib_release_memory(void) {
+  if (!ssm_self)
+    return;
+  ssm_wait();
+  pthread_mutex_lock(&ssm_buffers_lock);
+  for (int b = 0; b < SSM_BUCKETS; ++b) {
+    while (ssm_free_any_ready && ssm_free_any[b] >= 0) {
+      ssm_buffer *x = ssm_record((uint32_t)ssm_free_any[b]);
+      ssm_free_any[b] = x->next;
+      vkDestroyBuffer(ssm_device, x->buffer, NULL);
+      vkFreeMemory(ssm_device, x->memory, NULL);
+      x->buffer = VK_NULL_HANDLE;
+      x->memory = VK_NULL_HANDLE;
+      x->size = 0;
+      x->next = -1;
+    }
+  }
+  pthread_mutex_unlock(&ssm_buffers_lock);
+}
