@@ -20,3 +20,10 @@ import shutil
 _cuda = os.environ.get("CUDA_PATH") or os.environ.get("CUDA_HOME") or "/usr/local/cuda"
 if shutil.which("ptxas") or os.path.exists(os.path.join(_cuda, "bin", "ptxas")):
     config.available_features.add("ptxas")
+
+# SPIRV-Tools' spirv-val (Debian's spirv-tools): tests that validate the
+# Vulkan target's SPIR-V need it.
+_spirv_val = shutil.which("spirv-val")
+if _spirv_val:
+    config.available_features.add("spirv-val")
+    config.substitutions.append(("%spirv_val", _spirv_val))

@@ -57,7 +57,7 @@
 // SO-DAG: T ssmlib_entry_mix
 // SO-DAG: T ssmlib_signature
 // SO-DAG: T ssmlib_free
-// ERR-TARGET: ssmc: error: target 'tpu' is not available; the targets are cpu and cuda
+// ERR-TARGET: ssmc: error: target 'tpu' is not available; the targets are cpu, cuda and vulkan
 // ERR-OPT: ssmc: error: -O4 is out of range (0..3)
 // ERR-PHASE: ssmc: error: --emit=llvm|obj|so needs --compile-to=serialize; earlier phases write MLIR
 // ERR-STDOUT: ssmc: error: binary output needs a file: give -o

@@ -1,0 +1,38 @@
+// RUN: ssm-opt %s --pass-pipeline='builtin.module(ssm-gpu-vulkan-kernel-abi,spirv-attach-target{ver=v1.3 client_api=Vulkan caps=Shader exts=SPV_KHR_storage_buffer_storage_class},convert-gpu-to-spirv,spirv.module(spirv-lower-abi-attrs,spirv-update-vce),ssm-gpu-serialize-spirv)' | FileCheck %s
+// RUN: not ssm-opt %s --pass-pipeline='builtin.module(ssm-gpu-vulkan-kernel-abi,spirv-attach-target{ver=v1.3 client_api=Vulkan caps=Shader exts=SPV_KHR_storage_buffer_storage_class},convert-gpu-to-spirv,spirv.module(spirv-lower-abi-attrs,spirv-update-vce),ssm-gpu-serialize-spirv{validator=/bin/false})' 2>&1 | FileCheck %s --check-prefix=REJECT
+// RUN: not ssm-opt %s --pass-pipeline='builtin.module(ssm-gpu-vulkan-kernel-abi,spirv-attach-target{ver=v1.3 client_api=Vulkan caps=Shader exts=SPV_KHR_storage_buffer_storage_class},convert-gpu-to-spirv,spirv.module(spirv-lower-abi-attrs,spirv-update-vce),ssm-gpu-serialize-spirv{validator=/nonexistent/spirv-val})' 2>&1 | FileCheck %s --check-prefix=MISSING
+
+// The gpu.module and its SPIR-V module become one gpu.binary holding the
+// SPIR-V binary (magic number 0x07230203, little-endian) for the module's
+// target; the launch is unchanged.
+// CHECK-NOT: spirv.module
+// CHECK-NOT: gpu.module
+// CHECK: gpu.launch_func @k::@k
+// CHECK: gpu.binary @k [#gpu.object<#spirv.target_env<#spirv.vce<v1.3, [Shader], [SPV_KHR_storage_buffer_storage_class]>, api=Vulkan, #spirv.resource_limits<>>, bin = "\03\02#\07
+// CHECK-NOT: spirv.module
+// CHECK-NOT: gpu.module
+
+// A validator that rejects the module: the error names the module.
+// REJECT: error: kernels of @k: spirv-val rejects the kernels
+// A validator that cannot run.
+// MISSING: error: kernels of @k: cannot run '/nonexistent/spirv-val'
+module attributes {gpu.container_module} {
+  func.func @launch(%a: memref<?xf32>, %n: index) {
+    %c1 = arith.constant 1 : index
+    gpu.launch_func @k::@k blocks in (%n, %c1, %c1) threads in (%c1, %c1, %c1) args(%a : memref<?xf32>)
+    return
+  }
+  gpu.module @k {
+    gpu.func @k(%a: memref<?xf32>) kernel attributes {known_block_size = array<i32: 64, 1, 1>} {
+      %b = gpu.block_id x
+      %t = gpu.thread_id x
+      %c64 = arith.constant 64 : index
+      %i0 = arith.muli %b, %c64 : index
+      %i = arith.addi %i0, %t : index
+      %v = memref.load %a[%i] : memref<?xf32>
+      %w = arith.addf %v, %v : f32
+      memref.store %w, %a[%i] : memref<?xf32>
+      gpu.return
+    }
+  }
+}
