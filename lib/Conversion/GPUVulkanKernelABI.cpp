@@ -57,7 +57,37 @@ bool isPackableScalar(Type t) {
     return true;
   if (auto i = dyn_cast<IntegerType>(t))
     return i.getWidth() <= 64;
-  return t.isF32() || t.isF16() || t.isBF16();
+  return t.isF64() || t.isF32() || t.isF16() || t.isBF16();
+}
+
+/// 64-bit scalars take two words (low, high).
+bool isWide(Type t) {
+  return !isa<IndexType>(t) && t.getIntOrFloatBitWidth() == 64;
+}
+
+/// The two words of a 64-bit scalar.
+std::pair<Value, Value> toSlots(OpBuilder &b, Location loc, Value value) {
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  Value bits = value.getType().isF64()
+                   ? arith::BitcastOp::create(b, loc, i64, value).getResult()
+                   : value;
+  Value low = arith::TruncIOp::create(b, loc, i32, bits);
+  Value shift = arith::ConstantIntOp::create(b, loc, 32, 64);
+  Value high = arith::TruncIOp::create(
+      b, loc, i32, arith::ShRUIOp::create(b, loc, bits, shift));
+  return {low, high};
+}
+
+/// The 64-bit scalar of type `t` from its two words.
+Value fromSlots(OpBuilder &b, Location loc, Value low, Value high, Type t) {
+  Type i64 = b.getI64Type();
+  Value shift = arith::ConstantIntOp::create(b, loc, 32, 64);
+  Value lowBits = arith::ExtUIOp::create(b, loc, i64, low);
+  Value highBits = arith::ExtUIOp::create(b, loc, i64, high);
+  Value shifted = arith::ShLIOp::create(b, loc, highBits, shift);
+  Value bits = arith::OrIOp::create(b, loc, lowBits, shifted);
+  return t.isF64() ? arith::BitcastOp::create(b, loc, t, bits).getResult()
+                   : bits;
 }
 
 /// `value` (a scalar argument) as the i32 the pack holds.
@@ -125,12 +155,13 @@ FailureOr<KernelPlan> planKernel(gpu::GPUFuncOp kernel) {
       plan.bufferTypes.push_back(
           MemRefType::get({ShapedType::kDynamic}, m.getElementType()));
     } else if (isPackableScalar(t)) {
-      arg.slot = plan.numSlots++;
+      arg.slot = plan.numSlots;
+      plan.numSlots += isWide(t) ? 2 : 1;
     } else {
       return kernel.emitError("argument ")
              << i << " of type " << t
-             << " cannot be passed to a Vulkan kernel (integers, index, f32, "
-                "f16 and bf16 can)";
+             << " cannot be passed to a Vulkan kernel (integers, index, f64, "
+                "f32, f16 and bf16 can)";
     }
     plan.args.push_back(std::move(arg));
   }
@@ -210,8 +241,10 @@ LogicalResult rewriteKernel(gpu::GPUFuncOp kernel, const KernelPlan &plan) {
   SmallVector<Value> scalars(plan.args.size());
   for (auto [i, arg] : llvm::enumerate(plan.args)) {
     if (!arg.buffer) {
-      scalars[i] =
-          fromSlot(b, loc, raw[arg.slot], kernel.getArgumentTypes()[i]);
+      Type t = kernel.getArgumentTypes()[i];
+      scalars[i] = isWide(t)
+                       ? fromSlots(b, loc, raw[arg.slot], raw[arg.slot + 1], t)
+                       : fromSlot(b, loc, raw[arg.slot], t);
       continue;
     }
     indexSlot(arg.offsetSlot);
@@ -313,7 +346,11 @@ LogicalResult rewriteLaunch(gpu::LaunchFuncOp launch, const KernelPlan &plan) {
            << operands.size() << " operands; it takes " << plan.args.size();
   for (auto [value, arg] : llvm::zip(operands, plan.args)) {
     if (!arg.buffer) {
-      slotValues[arg.slot] = toSlot(b, loc, value);
+      if (isWide(value.getType()))
+        std::tie(slotValues[arg.slot], slotValues[arg.slot + 1]) =
+            toSlots(b, loc, value);
+      else
+        slotValues[arg.slot] = toSlot(b, loc, value);
       continue;
     }
     auto meta = memref::ExtractStridedMetadataOp::create(b, loc, value);
@@ -371,6 +408,15 @@ struct SSMGPUVulkanKernelABI
     // Plans of every kernel, by its symbol (module, kernel).
     llvm::DenseMap<std::pair<StringAttr, StringAttr>, KernelPlan> plans;
     for (auto gpuModule : module.getOps<gpu::GPUModuleOp>()) {
+      // A SPIR-V target of the module (spirv-attach-target) also as the
+      // spirv.target_env attribute, the only place the math and arith
+      // conversions look (else they assume a target without Int64, Float64).
+      if (ArrayAttr targets = gpuModule.getTargetsAttr())
+        for (Attribute t : targets)
+          if (auto env = dyn_cast<spirv::TargetEnvAttr>(t)) {
+            gpuModule->setAttr(spirv::getTargetEnvAttrName(), env);
+            break;
+          }
       for (auto kernel : gpuModule.getOps<gpu::GPUFuncOp>()) {
         if (!kernel.isKernel())
           continue;

@@ -115,14 +115,15 @@ void mlir::ssm::addVulkanTargetPasses(OpPassManager &pm,
   pm.addPass(createSSMCPUMathApproximation(
       SSMCPUMathApproximationOptions{/*allFunctions=*/true}));
   addUpstream(pm, "gpu-kernel-outlining,canonicalize,cse");
-  pm.addPass(createSSMGPUVulkanKernelABI());
   // What the kernels may use; spirv-update-vce keeps what each module needs,
   // and the runtime enables the matching device features.
-  addUpstream(pm, "spirv-attach-target{ver=v1.3 client_api=Vulkan "
-                  "caps=Shader,Int64,Int16,Int8,StorageBuffer8BitAccess,"
-                  "StorageBuffer16BitAccess "
-                  "exts=SPV_KHR_storage_buffer_storage_class,"
-                  "SPV_KHR_8bit_storage,SPV_KHR_16bit_storage}");
+  addUpstream(pm,
+              "spirv-attach-target{ver=v1.3 client_api=Vulkan "
+              "caps=Shader,Int64,Int16,Int8,Float64,StorageBuffer8BitAccess,"
+              "StorageBuffer16BitAccess "
+              "exts=SPV_KHR_storage_buffer_storage_class,"
+              "SPV_KHR_8bit_storage,SPV_KHR_16bit_storage}");
+  pm.addPass(createSSMGPUVulkanKernelABI());
   addUpstream(pm, "gpu.module(lower-affine,arith-expand,convert-math-to-spirv,"
                   "canonicalize,cse)");
   addUpstream(pm, "convert-gpu-to-spirv");

@@ -124,6 +124,56 @@ module attributes {gpu.container_module} {
 
 // -----
 
+// i64 and f64 scalars take two words each, low first; the module's SPIR-V
+// target becomes its spirv.target_env attribute as well.
+// CHECK-LABEL: func.func @wide(
+// CHECK-SAME: %{{.*}}: memref<1xf64>, %[[I:[^:]*]]: i64, %[[F:[^:]*]]: f64)
+// CHECK: %[[PACK:.*]] = memref.alloca() : memref<5xi32>
+// CHECK: %[[ILO:.*]] = arith.trunci %[[I]] : i64 to i32
+// CHECK: %[[ISH:.*]] = arith.shrui %[[I]], %{{.*}} : i64
+// CHECK: %[[IHI:.*]] = arith.trunci %[[ISH]] : i64 to i32
+// CHECK: %[[FB:.*]] = arith.bitcast %[[F]] : f64 to i64
+// CHECK: %[[FLO:.*]] = arith.trunci %[[FB]] : i64 to i32
+// CHECK: memref.store %[[ILO]], %[[PACK]]
+// CHECK-NEXT: arith.constant 2
+// CHECK-NEXT: memref.store %[[IHI]], %[[PACK]]
+// CHECK: gpu.module @w [#spirv.target_env<{{.*}}>] attributes {spirv.target_env = #spirv.target_env<#spirv.vce<v1.3, [Shader, Int64, Float64], []>, #spirv.resource_limits<>>}
+// CHECK: gpu.func @w(%[[B:.*]]: memref<?xf64>, %[[P:.*]]: memref<?xi32>)
+// CHECK-DAG: %[[W1:.*]] = memref.load %[[P]][%c1]
+// CHECK-DAG: %[[W2:.*]] = memref.load %[[P]][%c2]
+// CHECK-DAG: %[[W3:.*]] = memref.load %[[P]][%c3]
+// CHECK-DAG: %[[W4:.*]] = memref.load %[[P]][%c4]
+// CHECK: %[[L:.*]] = arith.extui %[[W1]] : i32 to i64
+// CHECK-NEXT: %[[H:.*]] = arith.extui %[[W2]] : i32 to i64
+// CHECK: %[[HS:.*]] = arith.shli %[[H]], %{{.*}} : i64
+// CHECK: %[[IV:.*]] = arith.ori %[[L]], %[[HS]] : i64
+// CHECK: %[[FL:.*]] = arith.extui %[[W3]] : i32 to i64
+// CHECK-NEXT: %[[FH:.*]] = arith.extui %[[W4]] : i32 to i64
+// CHECK: %[[FHS:.*]] = arith.shli %[[FH]], %{{.*}} : i64
+// CHECK: %[[FBITS:.*]] = arith.ori %[[FL]], %[[FHS]] : i64
+// CHECK: %[[FV:.*]] = arith.bitcast %[[FBITS]] : i64 to f64
+// CHECK: %[[IF:.*]] = arith.sitofp %[[IV]] : i64 to f64
+// CHECK: %[[SUM:.*]] = arith.addf %[[IF]], %[[FV]] : f64
+// CHECK: memref.store %[[SUM]], %[[B]]
+module attributes {gpu.container_module} {
+  func.func @wide(%b: memref<1xf64>, %i: i64, %f: f64) {
+    %c1 = arith.constant 1 : index
+    gpu.launch_func @w::@w blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%b : memref<1xf64>, %i : i64, %f : f64)
+    return
+  }
+  gpu.module @w [#spirv.target_env<#spirv.vce<v1.3, [Shader, Int64, Float64], []>, #spirv.resource_limits<>>] {
+    gpu.func @w(%b: memref<1xf64>, %i: i64, %f: f64) kernel attributes {known_block_size = array<i32: 1, 1, 1>} {
+      %c0 = arith.constant 0 : index
+      %x = arith.sitofp %i : i64 to f64
+      %s = arith.addf %x, %f : f64
+      memref.store %s, %b[%c0] : memref<1xf64>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
 module attributes {gpu.container_module} {
   gpu.module @k {
     // expected-error @+1 {{a Vulkan kernel needs a static block size (known_block_size)}}
@@ -148,8 +198,8 @@ module attributes {gpu.container_module} {
 
 module attributes {gpu.container_module} {
   gpu.module @k {
-    // expected-error @+1 {{argument 0 of type 'f64' cannot be passed to a Vulkan kernel (integers, index, f32, f16 and bf16 can)}}
-    gpu.func @k(%a: f64) kernel attributes {known_block_size = array<i32: 1, 1, 1>} {
+    // expected-error @+1 {{argument 0 of type 'complex<f32>' cannot be passed to a Vulkan kernel (integers, index, f64, f32, f16 and bf16 can)}}
+    gpu.func @k(%a: complex<f32>) kernel attributes {known_block_size = array<i32: 1, 1, 1>} {
       gpu.return
     }
   }

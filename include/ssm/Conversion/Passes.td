@@ -198,9 +198,10 @@ def SSMGPUVulkanKernelABI
       - one `memref<?xT>` per memref argument in global memory (binding i of
         descriptor set 0, in argument order): the argument's base buffer;
       - a last `memref<?xi32>`, the argument pack: its length in words, then
-        each scalar argument (index and integers up to 64 bits truncated to
-        i32, f32 and f16/bf16 bit patterns) and each memref argument's dynamic
-        offset, strides and sizes, in argument order.
+        each scalar argument (index truncated to i32, integers up to 32 bits
+        widened, i64 and f64 as two words, low first, f32 and f16/bf16 bit
+        patterns) and each memref argument's dynamic offset, strides and
+        sizes, in argument order.
 
     In the kernel, loads and stores of a memref argument index its base buffer
     at the offset plus the indices times the strides (static ones folded);
@@ -209,12 +210,15 @@ def SSMGPUVulkanKernelABI
     `memref<?xT>` over the elements it spans) and an argument pack filled
     before the launch in an `memref.alloca` of the host function's entry
     block. Kernels get `spirv.entry_point_abi` with their `known_block_size`
-    as the workgroup size.
+    as the workgroup size. A `gpu.module` with a `#spirv.target_env` among
+    its targets (`spirv-attach-target`) gets it as its `spirv.target_env`
+    attribute too, where upstream's math and arith conversions to SPIR-V
+    look for it.
 
     Errors: a kernel without a static block size, a memref argument of i1,
     index or non-strided layout, a memref argument used other than by
     load/store/dim, a scalar argument of another type than integer, index,
-    f32, f16 or bf16.
+    f64, f32, f16 or bf16.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",

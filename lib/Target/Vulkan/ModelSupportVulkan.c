@@ -336,6 +336,7 @@ static void ssm_init(void) {
       .pNext = &storage16};
   enable.features.shaderInt64 = features.features.shaderInt64;
   enable.features.shaderInt16 = features.features.shaderInt16;
+  enable.features.shaderFloat64 = features.features.shaderFloat64;
   storage16.uniformAndStorageBuffer16BitAccess = VK_FALSE;
   storage16.storagePushConstant16 = VK_FALSE;
   storage16.storageInputOutput16 = VK_FALSE;
