@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything SSMC needs on a fresh Debian 12 machine: the apt
-# packages (LLVM/MLIR 22, build tools, ONNX/protobuf) and a Python virtual
+# packages (LLVM/MLIR 22, build tools, ONNX/protobuf, the Vulkan headers and
+# loader, Mesa's lavapipe software Vulkan driver and SPIRV-Tools for the Vulkan
+# target and its tests) and a Python virtual
 # environment in .venv with the test packages. Idempotent, and quick when
 # everything is there already.
 set -euo pipefail
@@ -10,6 +12,7 @@ APT_PACKAGES=(
   cmake ninja-build ccache gcc g++ git python3 python3-venv python3-pip python3-dev
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   libonnx-dev libprotobuf-dev protobuf-compiler
+  libvulkan-dev libvulkan1 mesa-vulkan-drivers spirv-tools
 )
 
 missing=()

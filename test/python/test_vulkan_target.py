@@ -1,0 +1,211 @@
+"""ssmc --target=vulkan on Mesa's lavapipe (software Vulkan, installed by
+scripts/setup.sh): every zoo model compiles (every SPIR-V module checked by
+spirv-val), keeps the CPU build's entry points, and its main, prefill and
+decode match the references on fresh random inputs with every new device
+buffer poisoned (NaN bytes); the errors of a missing driver or device and of
+bad options; the device tensor calls of the C API; a training step equal to
+the CPU build's. bench/gpu_check.py runs the same checks on an NVIDIA GPU's
+Vulkan driver."""
+import ctypes
+import ctypes.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+
+from harness import BUILD
+from onnx_reference import float64_outputs
+from onnx_tools import SSM_RUN, SSMC, compile_onnx, onnxruntime_outputs, rel_err
+import zoo  # noqa: E402 (examples/ is put on the path by onnx_tools)
+
+sys.path.insert(0, str(BUILD / "python"))
+import ssmc  # noqa: E402
+
+TOL = 1e-4
+VALIDATE = "--spirv-val=on" if shutil.which("spirv-val") else "--spirv-val=auto"
+POISON = dict(os.environ, SSM_VULKAN_POISON="1")
+
+
+def info(so):
+    r = subprocess.run([str(SSM_RUN), str(so), "--info"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    compile_info = json.loads(lines[0].split(": ", 1)[1])
+    entries = {line.split(":")[0][len("entry "):]: json.loads(line.split(": ", 1)[1])
+               for line in lines if line.startswith("entry ")}
+    return compile_info, entries
+
+
+def reference_logits(path, model, ids):
+    # ai.ssmc ops and the opset-27 state-space ops: the float64 evaluator.
+    if any(o.domain == "ai.ssmc" or (o.domain in ("", "ai.onnx") and o.version > 26)
+           for o in model.opset_import):
+        return float64_outputs(model, {"input_ids": ids})["logits"]
+    return onnxruntime_outputs(path, {"input_ids": ids})["logits"].astype(np.float64)
+
+
+def ssm_run(*args, env=POISON):
+    return subprocess.run([str(SSM_RUN), *map(str, args)], capture_output=True, text=True,
+                          env=env)
+
+
+def test_lavapipe_is_installed():
+    """The Vulkan tests need a Vulkan driver: scripts/setup.sh installs
+    Mesa's lavapipe (mesa-vulkan-drivers) and SPIRV-Tools."""
+    assert ctypes.util.find_library("vulkan"), "libvulkan1 is not installed"
+    assert shutil.which("spirv-val"), "spirv-tools is not installed"
+
+
+@pytest.mark.parametrize("name", list(zoo.MODELS))
+def test_zoo_model_on_vulkan(name, rng, tmp_path):
+    model = zoo.build(name, seed=int(rng.integers(1 << 30)))
+    path = tmp_path / f"{name}.onnx"
+    onnx.save(model, path)
+    cpu = compile_onnx(path, tmp_path / "cpu", "--generation=on")
+    vk = compile_onnx(path, tmp_path / "vulkan", "--generation=on", "--target=vulkan",
+                      VALIDATE)
+    cpu_info, cpu_entries = info(cpu)
+    vk_info, vk_entries = info(vk)
+    assert vk_info["target"] == "vulkan" and vk_info["cpu"] == "generic"
+    assert vk_entries == cpu_entries
+    assert list(vk_entries) == ["main", "prefill", "decode"]
+    # main at two shapes.
+    for batch, seq in [(2, int(rng.integers(9, 24))), (1, 1)]:
+        ids = rng.integers(0, 64, (batch, seq)).astype(np.int64)
+        np.save(tmp_path / "ids.npy", ids)
+        r = ssm_run(vk, "--entry", "main", "--input", f"input_ids={tmp_path / 'ids.npy'}",
+                    "--output-dir", tmp_path / "main")
+        assert r.returncode == 0, r.stdout + r.stderr
+        got = np.load(tmp_path / "main" / "logits.npy")
+        assert np.isfinite(got).all(), f"{name}: NaN in main's logits (an unwritten element)"
+        err = rel_err(got, reference_logits(path, model, ids))
+        assert err < TOL, f"{name} main at batch {batch}, seq {seq}: {err}"
+    # Prefill of a prompt, then greedy decode steps: every returned row
+    # against the reference's logits at that position.
+    batch, length, steps = 2, int(rng.integers(5, 12)), 5
+    r = ssm_run(vk, "--generate", steps, "--prompt-len", length, "--batch", batch,
+                "--seed", int(rng.integers(1 << 30)), "--int-max", 64,
+                "--output-dir", tmp_path / "gen")
+    assert r.returncode == 0, r.stdout + r.stderr
+    tokens = np.load(tmp_path / "gen" / "tokens.npy")
+    logits = np.load(tmp_path / "gen" / "logits.npy")
+    rows = [length - 1] + list(range(length, length + steps))
+    assert logits.shape[:2] == (batch, len(rows))
+    assert np.array_equal(tokens[:, length:], logits.argmax(-1))
+    want = reference_logits(path, model, tokens[:, :length + steps])[:, rows]
+    err = rel_err(logits, want)
+    assert err < TOL, f"{name} prefill + decode: {err}"
+
+
+def test_vulkan_training_step_matches_cpu(rng, tmp_path):
+    """--train on Vulkan (f64 scalars and reductions included): three AdamW
+    steps give the CPU build's losses and parameters."""
+    path = tmp_path / "llama.onnx"
+    onnx.save(zoo.build("llama", seed=int(rng.integers(1 << 30))), path)
+    from onnx import numpy_helper
+    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(path).graph.initializer}
+    ids = rng.integers(0, 64, (3, 7))
+    results = {}
+    for target in ("cpu", "vulkan"):
+        so = compile_onnx(path, tmp_path / target, "--train", f"--target={target}")
+        trainer = ssmc.Trainer(ssmc.load(so), inits)
+        losses = [trainer.step(ids, ids)["loss"] for _ in range(3)]
+        results[target] = (losses, {n: np.array(p) for n, p in trainer.parameters.items()})
+    np.testing.assert_allclose(results["vulkan"][0], results["cpu"][0], rtol=1e-5)
+    assert results["cpu"][1].keys() == results["vulkan"][1].keys()
+    for n, p in results["cpu"][1].items():
+        np.testing.assert_allclose(results["vulkan"][1][n], p, rtol=1e-4, atol=1e-6,
+                                   err_msg=n)
+
+
+def test_vulkan_runtime_errors(tmp_path):
+    """No Vulkan driver, or a device index out of range: a clear device error
+    (ssm-run exit 1, ssmc.DeviceError), never a crash."""
+    path = tmp_path / "m.onnx"
+    onnx.save(zoo.build("mamba2", seed=1), path)
+    so = compile_onnx(path, tmp_path, "--target=vulkan")
+    ids = np.zeros((1, 3), np.int64)
+    np.save(tmp_path / "ids.npy", ids)
+    no_driver = dict(os.environ, VK_ICD_FILENAMES=str(tmp_path / "none.json"),
+                     VK_DRIVER_FILES=str(tmp_path / "none.json"))
+    r = ssm_run(so, "--input", f"input_ids={tmp_path / 'ids.npy'}", env=no_driver)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "cannot create a Vulkan instance" in r.stderr or \
+        "no Vulkan device is available" in r.stderr, r.stderr
+    r = ssm_run(so, "--input", f"input_ids={tmp_path / 'ids.npy'}",
+                env=dict(os.environ, SSM_VULKAN_DEVICE="7"))
+    assert r.returncode == 1
+    assert "SSM_VULKAN_DEVICE=7 is out of range" in r.stderr, r.stderr
+    script = (f"import sys; sys.path.insert(0, {str(BUILD / 'python')!r}); import ssmc, numpy as np\n"
+              f"m = ssmc.load({str(so)!r})\n"
+              "try:\n"
+              "    m.run({'input_ids': np.zeros((1, 3), np.int64)})\n"
+              "except ssmc.DeviceError as e:\n"
+              "    print('DeviceError:', e)\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       env=dict(os.environ, SSM_VULKAN_DEVICE="7"))
+    assert r.returncode == 0, r.stderr
+    assert "DeviceError: " in r.stdout and "out of range" in r.stdout
+
+
+def test_vulkan_compile_errors(tmp_path):
+    path = tmp_path / "m.onnx"
+    onnx.save(zoo.build("llama", seed=1), path)
+    r = subprocess.run([str(SSMC), str(path), "--target=vulkan", "--spirv-val=maybe",
+                        "-o", str(tmp_path / "m.so")], capture_output=True, text=True)
+    assert r.returncode == 1
+    assert "--spirv-val must be auto, on or off, got 'maybe'" in r.stderr
+    r = subprocess.run([str(SSMC), str(path), "--target=vulkan", "--spirv-val=on",
+                        "-o", str(tmp_path / "m.so")], capture_output=True, text=True,
+                       env=dict(os.environ, PATH=str(tmp_path)))
+    assert r.returncode == 1
+    assert "spirv-val (SPIRV-Tools) is not on PATH" in r.stderr
+    assert not (tmp_path / "m.so").exists()
+    r = subprocess.run([str(SSMC), str(path), "--target=metal", "-o", str(tmp_path / "m.so")],
+                       capture_output=True, text=True)
+    assert r.returncode == 1
+    assert "the targets are cpu, cuda and vulkan" in r.stderr
+
+
+def test_vulkan_device_tensors(rng, tmp_path):
+    """The device tensor calls of the C API on a Vulkan model: a host tensor
+    copied in, run with the output kept on the device, copied back."""
+    from test_cuda_target import SILU
+    from test_runtime import load_runtime, wrap
+    src = tmp_path / "silu.mlir"
+    src.write_text(SILU)
+    so = tmp_path / "silu.so"
+    r = subprocess.run([str(SSMC), str(src), "-o", str(so), "--target=vulkan"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    rt = load_runtime()
+    rt.ssm_model_device.restype = ctypes.c_char_p
+    model = ctypes.c_void_p()
+    assert rt.ssm_model_load(str(so).encode(), ctypes.byref(model)) == 0
+    assert rt.ssm_model_device(model) == b"vulkan"
+    x = rng.standard_normal((5, 8)).astype(np.float32)
+    host = wrap(rt, x)
+    dev = ctypes.c_void_p()
+    assert rt.ssm_tensor_to_device(model, host, ctypes.byref(dev)) == 0, rt.ssm_last_error()
+    assert rt.ssm_tensor_is_device(dev) == 1
+    # Vulkan device addresses are handles (bit 62 set), not host pointers.
+    assert rt.ssm_tensor_data(dev) >> 62 == 1
+    inputs = (ctypes.c_void_p * 1)(dev.value)
+    outputs = (ctypes.c_void_p * 1)()
+    assert rt.ssm_run_device(model, b"silu", inputs, 1, outputs, 1) == 0, rt.ssm_last_error()
+    out = ctypes.c_void_p(outputs[0])
+    assert rt.ssm_tensor_is_device(out) == 1
+    back = ctypes.c_void_p()
+    assert rt.ssm_tensor_to_host(out, ctypes.byref(back)) == 0, rt.ssm_last_error()
+    got = np.ctypeslib.as_array(ctypes.cast(rt.ssm_tensor_data(back),
+                                            ctypes.POINTER(ctypes.c_float)), (5, 8)).copy()
+    want = x.astype(np.float64) / (1 + np.exp(-x.astype(np.float64)))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    for t in (host, dev, out, back):
+        rt.ssm_tensor_release(t)
+    rt.ssm_model_release(model)
