@@ -32,6 +32,10 @@ Two halves, because the GPU machine has no MLIR:
     compared (the CPU build's gradients are checked against float64 finite
     differences in the test suite; bench/torch_training_check.py checks
     both against PyTorch autograd on Hugging Face exports).
+    With `prepare --vulkan`, each model is also compiled with
+    `--target=vulkan` (SPIR-V kernels, run by the GPU's Vulkan driver), and
+    check runs main and generation of those builds the same way
+    (SSM_VULKAN_POISON=1), and times them beside the CUDA builds.
     Then timings of main (ssm-run --bench: median of host wall times; a
     device model's inputs and state stay on the device between runs) and of
     generation (prefill and decode tokens per second), and one table.
@@ -72,6 +76,9 @@ def prepare(args):
         cmd = [str(ssmc), str(path), "-o", str(WORK / f"{name}.so"), "-O3",
                "--target=cuda", f"--cuda-arch={args.arch}", "--generation=on"]
         cmds = [cmd]
+        if args.vulkan:
+            cmds.append([str(ssmc), str(path), "-o", str(WORK / f"{name}.vk.so"), "-O3",
+                         "--target=vulkan", "--generation=on"])
         if args.train:
             from onnx import numpy_helper
             np.savez(WORK / f"{name}.params.npz",
@@ -87,7 +94,8 @@ def prepare(args):
                 print(r.stderr[-3000:])
                 sys.exit(1)
     (WORK / "models.json").write_text(json.dumps({"models": names, "seed": seed,
-                                                  "arch": args.arch, "train": args.train}))
+                                                  "arch": args.arch, "train": args.train,
+                                                  "vulkan": args.vulkan}))
     ARCHIVE.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(ARCHIVE, "w:xz") as tar:
         tar.add(WORK, arcname="gpu")
@@ -95,7 +103,8 @@ def prepare(args):
 
 
 def ssm_run(*args, env=None):
-    e = dict(os.environ, LD_LIBRARY_PATH=str(WORK), SSM_CUDA_POISON="1")
+    e = dict(os.environ, LD_LIBRARY_PATH=str(WORK), SSM_CUDA_POISON="1",
+             SSM_VULKAN_POISON="1")
     e.update(env or {})
     return subprocess.run([str(WORK / "ssm-run"), *map(str, args)], capture_output=True,
                           text=True, env=e)
@@ -123,8 +132,8 @@ def rel_err(got, want):
     return float(np.abs(got.astype(np.float64) - want).max() / np.abs(want).max())
 
 
-def check_main(name, rng, tmp):
-    so = WORK / f"{name}.so"
+def check_main(name, rng, tmp, suffix=""):
+    so = WORK / f"{name}{suffix}.so"
     batch, length = 2, int(rng.integers(17, 40))
     ids = rng.integers(0, 64, (batch, length)).astype(np.int64)
     np.save(tmp / "ids.npy", ids)
@@ -136,8 +145,8 @@ def check_main(name, rng, tmp):
     return rel_err(got, reference_logits(name, ids)), f"b{batch} L{length}"
 
 
-def check_generation(name, rng, tmp):
-    so = WORK / f"{name}.so"
+def check_generation(name, rng, tmp, suffix=""):
+    so = WORK / f"{name}{suffix}.so"
     batch, length, steps = 2, int(rng.integers(5, 14)), 6
     r = ssm_run(so, "--generate", steps, "--prompt-len", length, "--batch", batch,
                 "--seed", int(rng.integers(1 << 30)), "--int-max", 64,
@@ -186,14 +195,15 @@ def check_train(name, rng, tmp):
     return errs[worst], f"b{batch} L{length}, {len(errs) - 1} gradients, worst {worst}"
 
 
-def timings(name, runs):
-    so = WORK / f"{name}.so"
+def timings(name, runs, suffix=""):
+    so = WORK / f"{name}{suffix}.so"
     out = {}
+    quiet = {"SSM_CUDA_POISON": "0", "SSM_VULKAN_POISON": "0"}
     r = ssm_run(so, "--entry", "main", "--dim", "batch=1", "--dim", "seq=256",
-                "--int-max", 64, "--bench", runs, "--warmup", 2, env={"SSM_CUDA_POISON": "0"})
+                "--int-max", 64, "--bench", runs, "--warmup", 2, env=quiet)
     out["main_ms"] = json.loads(r.stdout)["median_ms"] if r.returncode == 0 else None
     r = ssm_run(so, "--generate", 32, "--prompt-len", 256, "--batch", 1, "--int-max", 64,
-                "--bench", max(3, runs // 4), "--warmup", 1, env={"SSM_CUDA_POISON": "0"})
+                "--bench", max(3, runs // 4), "--warmup", 1, env=quiet)
     if r.returncode == 0:
         rep = json.loads(r.stdout)
         out["prefill_tps"] = rep.get("prefill_tokens_per_s")
@@ -222,6 +232,9 @@ def check(args):
             checks = [("main", check_main), ("gen", check_generation)]
             if meta.get("train"):
                 checks.append(("train", check_train))
+            if meta.get("vulkan"):
+                checks.append(("vk_main", lambda *a: check_main(*a, suffix=".vk")))
+                checks.append(("vk_gen", lambda *a: check_generation(*a, suffix=".vk")))
             for what, fn in checks:
                 err, note = fn(name, rng, tmp)
                 ok = err is not None and err < TOL
@@ -232,6 +245,9 @@ def check(args):
                     print(f"{name} {what}: FAILED ({note})", flush=True)
             if args.bench_runs:
                 row.update(timings(name, args.bench_runs))
+                if meta.get("vulkan"):
+                    row.update({"vk_" + k: v for k, v in
+                                timings(name, args.bench_runs, ".vk").items()})
             rows.append(row)
             print(json.dumps(row), flush=True)
     fmt = lambda v, f: "-" if v is None else format(v, f)
@@ -246,6 +262,19 @@ def check(args):
               f"| {r['gen']}{'' if r['gen_ok'] else ' FAIL'} {tr}"
               f"| {fmt(r.get('main_ms'), '.2f')} | {fmt(r.get('prefill_tps'), '.0f')} "
               f"| {fmt(r.get('decode_tps'), '.1f')} |")
+    if meta.get("vulkan"):
+        print("\n| model | Vulkan main rel err | Vulkan prefill+decode rel err "
+              "| main b1 L256 ms: CUDA | Vulkan | Vulkan / CUDA time "
+              "| decode tok/s: CUDA | Vulkan |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            ratio = (f"{r['vk_main_ms'] / r['main_ms']:.2f}"
+                     if r.get("vk_main_ms") and r.get("main_ms") else "-")
+            print(f"| {r['model']} | {r['vk_main']}{'' if r['vk_main_ok'] else ' FAIL'} "
+                  f"| {r['vk_gen']}{'' if r['vk_gen_ok'] else ' FAIL'} "
+                  f"| {fmt(r.get('main_ms'), '.2f')} | {fmt(r.get('vk_main_ms'), '.2f')} "
+                  f"| {ratio} | {fmt(r.get('decode_tps'), '.0f')} "
+                  f"| {fmt(r.get('vk_decode_tps'), '.0f')} |")
     sys.exit(1 if failed else 0)
 
 
@@ -256,6 +285,8 @@ def main():
     p = sub.add_parser("prepare")
     p.add_argument("--models", nargs="*")
     p.add_argument("--arch", default="sm_90a")
+    p.add_argument("--vulkan", action="store_true",
+                   help="also compile --target=vulkan builds, checked and timed beside CUDA")
     p.add_argument("--train", action="store_true",
                    help="also compile --train builds (CUDA and CPU) for the loss_grad check")
     c = sub.add_parser("check")

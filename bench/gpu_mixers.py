@@ -5,8 +5,9 @@
       .venv/bin/python bench/gpu_mixers.py prepare
     compiles an `ssm.ssd` op (h 32, p 64, n 128, one B/C group, dt_softplus;
     batch and length symbolic) and a causal `ssm.attention` op (32 heads,
-    d 128) with `ssmc --target=cuda --cuda-arch=sm_90a -O3`, and packs them
-    with ssm-run into bench/.work/carry/mixers.tar.xz.
+    d 128) with `ssmc --target=cuda --cuda-arch=sm_90a -O3`, and again with
+    `--target=vulkan -O3` (SPIR-V, for the GPU's Vulkan driver), and packs
+    them with ssm-run into bench/.work/carry/mixers.tar.xz.
 
   run (on the GPU machine; bench/.work/carry carried):
       python3 bench/gpu_mixers.py run
@@ -23,8 +24,10 @@
     state-spaces/mamba carried in bench/.work/carry/peers, never committed;
     einops from bench/.work/carry/whl) in float32 and bf16, and torch
     `scaled_dot_product_attention` (PyTorch's choice of backend) in float32
-    and bf16. One table: times, ratios (peer time / SSMC time; > 1 means
-    SSMC is faster), achieved bandwidth and FLOP rate.
+    and bf16. SSMC's Vulkan build is checked and timed the same way and
+    listed as the peer "ssmc_vulkan". One table: times, ratios (peer time /
+    SSMC time; > 1 means SSMC's CUDA build is faster), achieved bandwidth and
+    FLOP rate.
 
 SSMC's CUDA kernels are float32 only so far; the issue's targets are bf16.
 """
@@ -79,11 +82,12 @@ def prepare(args):
     for name, text in (("ssd", SSD), ("attention", ATTENTION)):
         src = WORK / f"{name}.mlir"
         src.write_text(text)
-        r = subprocess.run([str(ssmc), str(src), "-o", str(WORK / f"{name}.so"), "-O3",
-                            "--target=cuda", "--cuda-arch=sm_90a"],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            sys.exit(f"{name}: {r.stderr}")
+        for out, target in ((f"{name}.so", ["--target=cuda", "--cuda-arch=sm_90a"]),
+                            (f"{name}.vk.so", ["--target=vulkan"])):
+            r = subprocess.run([str(ssmc), str(src), "-o", str(WORK / out), "-O3", *target],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                sys.exit(f"{name}: {r.stderr}")
         print(f"{name}: ok", flush=True)
     CARRY.mkdir(parents=True, exist_ok=True)
     with tarfile.open(ARCHIVE, "w:xz") as tar:
@@ -92,7 +96,8 @@ def prepare(args):
 
 
 def ssm_run(*args):
-    env = dict(os.environ, LD_LIBRARY_PATH=str(WORK), SSM_CUDA_POISON="1")
+    env = dict(os.environ, LD_LIBRARY_PATH=str(WORK), SSM_CUDA_POISON="1",
+               SSM_VULKAN_POISON="1")
     return subprocess.run([str(WORK / "ssm-run"), *map(str, args)], capture_output=True,
                           text=True, env=env)
 
@@ -113,7 +118,7 @@ def ours(name, inputs, tmp, runs):
     if r.returncode != 0:
         raise RuntimeError(f"ssm-run --bench {name}: {r.stderr.strip()[-500:]}")
     rep = json.loads(r.stdout)
-    assert rep["device"] == "cuda", rep
+    assert rep["device"] in ("cuda", "vulkan"), rep
     return outs, rep["median_ms"]
 
 
@@ -220,6 +225,15 @@ def run(args):
         bytes_ = 4 * (2 * b * L * H * P + b * L * H + 2 * b * L * N)
         row = {"case": name, "err": err, "ok": ok, "ssmc_ms": ms, "flops": flops,
                "bytes": bytes_}
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                (vy, vh), vms = ours("ssd.vk", [x, dt, A, B, C], Path(d), args.runs)
+            row["ssmc_vulkan_ms"] = vms
+            row["ssmc_vulkan_err"] = max(rel_err(vy, want_y), rel_err(vh, want_h))
+            failed |= not row["ssmc_vulkan_err"] < TOL
+        except Exception as e:  # noqa: BLE001 (reported in the table)
+            print(f"{name} (Vulkan): {e}", flush=True)
+            failed = True
         for dtype, tag in ((torch.float32, "f32"), (torch.bfloat16, "bf16")):
             try:
                 py, pms = mamba_peer(tx, tdt, tA, tB, tC, dtype)
@@ -248,6 +262,15 @@ def run(args):
     failed |= not ok
     row = {"case": name, "err": err, "ok": ok, "ssmc_ms": ms,
            "flops": 2 * b * AH * L * L * AD, "bytes": 4 * 4 * b * L * AH * AD}
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            (vy,), vms = ours("attention.vk", [q, k, v], Path(d), args.runs)
+        row["ssmc_vulkan_ms"] = vms
+        row["ssmc_vulkan_err"] = rel_err(vy, want)
+        failed |= not row["ssmc_vulkan_err"] < TOL
+    except Exception as e:  # noqa: BLE001
+        print(f"{name} (Vulkan): {e}", flush=True)
+        failed = True
     for dtype, tag in ((torch.float32, "f32"), (torch.bfloat16, "bf16")):
         qs, ks, vs = (t.to(dtype).transpose(1, 2) for t in (tq, tk, tv))
         fn = lambda: F.scaled_dot_product_attention(qs, ks, vs, is_causal=True)
