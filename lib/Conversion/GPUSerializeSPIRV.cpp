@@ -7,9 +7,10 @@
 //
 // convert-gpu-to-spirv writes the kernels of each `gpu.module @m` of a
 // Vulkan (Shader) target as `spirv.module @__spv__m` beside it. This pass
-// serializes each such module, optionally validates it with spirv-val, and
-// replaces `gpu.module @m` by `gpu.binary @m` holding the binary, which the
-// host lowering loads with mgpuModuleLoad.
+// validates each such module with spirv-val (optionally), serializes each
+// of its kernels as a SPIR-V module of its own, and replaces `gpu.module @m`
+// by `gpu.binary @m` holding them in one container, which the host lowering
+// loads with mgpuModuleLoad.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +19,7 @@
 #include "mlir/Dialect/SPIRV/IR/SPIRVOps.h"
 #include "mlir/Dialect/SPIRV/IR/TargetAndABI.h"
 #include "mlir/Target/SPIRV/Serialization.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -67,6 +69,86 @@ LogicalResult validate(StringRef validator, StringRef env,
   return failure();
 }
 
+/// A new module holding `module`'s entry point of function `kernel` and its
+/// execution modes, that function, and what they use (transitively).
+spirv::ModuleOp extractKernel(spirv::ModuleOp module, StringRef kernel,
+                              SymbolTable &table) {
+  llvm::StringSet<> needed;
+  SmallVector<Operation *> worklist;
+  auto need = [&](StringRef name) {
+    if (Operation *op = table.lookup(name); op && needed.insert(name).second)
+      worklist.push_back(op);
+  };
+  auto needUses = [&](Operation *op) {
+    if (std::optional<SymbolTable::UseRange> uses =
+            SymbolTable::getSymbolUses(op))
+      for (const SymbolTable::SymbolUse &use : *uses)
+        need(use.getSymbolRef().getRootReference());
+  };
+  need(kernel);
+  SmallVector<Operation *> keep;
+  for (Operation &op : module.getOps()) {
+    auto e = dyn_cast<spirv::EntryPointOp>(op);
+    auto m = dyn_cast<spirv::ExecutionModeOp>(op);
+    if ((e && e.getFn() == kernel) || (m && m.getFn() == kernel))
+      needUses(&op);
+  }
+  while (!worklist.empty()) {
+    Operation *op = worklist.pop_back_val();
+    needUses(op);
+    op->walk([&](Operation *inner) {
+      if (inner != op)
+        needUses(inner);
+    });
+  }
+  Operation *copy = module->cloneWithoutRegions();
+  OpBuilder b = OpBuilder::atBlockEnd(&copy->getRegion(0).emplaceBlock());
+  for (Operation &op : module.getOps()) {
+    auto e = dyn_cast<spirv::EntryPointOp>(op);
+    auto m = dyn_cast<spirv::ExecutionModeOp>(op);
+    auto symbol = dyn_cast<SymbolOpInterface>(op);
+    if ((e && e.getFn() == kernel) || (m && m.getFn() == kernel) ||
+        (symbol && needed.contains(symbol.getName())))
+      b.clone(op);
+  }
+  return cast<spirv::ModuleOp>(copy);
+}
+
+/// The container of one SPIR-V binary per kernel that the Vulkan model
+/// support code reads: the words 'SSMV' (0x564D5353) and the kernel count,
+/// then per kernel (sorted by name) its name's byte offset and length and
+/// its code's byte offset and length in words, then the names (each ended by
+/// a 0 byte, padded to a word) and the code.
+std::string
+packKernels(ArrayRef<std::pair<std::string, SmallVector<uint32_t>>> kernels) {
+  SmallVector<uint32_t> header = {0x564D5353u, (uint32_t)kernels.size()};
+  size_t tableWords = 2 + 4 * kernels.size();
+  std::string names;
+  SmallVector<uint32_t> nameOffsets;
+  for (auto &k : kernels) {
+    nameOffsets.push_back(names.size());
+    names += k.first;
+    names.push_back(0);
+    while (names.size() % 4)
+      names.push_back(0);
+  }
+  size_t codeStart = tableWords * 4 + names.size();
+  size_t at = codeStart;
+  for (auto [i, k] : llvm::enumerate(kernels)) {
+    header.append({uint32_t(tableWords * 4 + nameOffsets[i]),
+                   uint32_t(k.first.size()), uint32_t(at),
+                   uint32_t(k.second.size())});
+    at += k.second.size() * 4;
+  }
+  std::string out(reinterpret_cast<const char *>(header.data()),
+                  header.size() * 4);
+  out += names;
+  for (auto &k : kernels)
+    out.append(reinterpret_cast<const char *>(k.second.data()),
+               k.second.size() * 4);
+  return out;
+}
+
 struct SSMGPUSerializeSPIRV
     : mlir::ssm::impl::SSMGPUSerializeSPIRVBase<SSMGPUSerializeSPIRV> {
   using Base::Base;
@@ -93,13 +175,28 @@ struct SSMGPUSerializeSPIRV
           return signalPassFailure();
         }
       }
+      // One binary per kernel: a driver compiles (and spirv_to_nir parses)
+      // only the module of the kernel it makes a pipeline for.
+      SmallVector<std::pair<std::string, SmallVector<uint32_t>>> kernels;
+      SmallVector<std::string> names;
+      for (auto e : spirvModule.getOps<spirv::EntryPointOp>())
+        names.push_back(e.getFn().str());
+      llvm::sort(names);
+      SymbolTable table(spirvModule);
+      for (const std::string &kernel : names) {
+        spirv::ModuleOp one = extractKernel(spirvModule, kernel, table);
+        SmallVector<uint32_t> code;
+        LogicalResult ok = spirv::serialize(one, code);
+        one.erase();
+        if (failed(ok))
+          return signalPassFailure();
+        kernels.push_back({kernel, std::move(code)});
+      }
       Attribute target = spirv::lookupTargetEnvOrDefault(gpuModule);
       if (ArrayAttr targets = gpuModule.getTargetsAttr();
           targets && !targets.empty())
         target = targets[0];
-      StringAttr bytes = StringAttr::get(
-          &getContext(), StringRef(reinterpret_cast<const char *>(words.data()),
-                                   words.size() * sizeof(uint32_t)));
+      StringAttr bytes = StringAttr::get(&getContext(), packKernels(kernels));
       auto object = gpu::ObjectAttr::getChecked(
           [&] { return gpuModule.emitError(); }, &getContext(), target,
           gpu::CompilationTarget::Binary, bytes, DictionaryAttr(),

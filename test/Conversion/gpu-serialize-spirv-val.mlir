@@ -4,7 +4,7 @@
 // SPIRV-Tools' spirv-val accepts a kernel with every argument kind of the
 // Vulkan ABI (buffers of f32 and i64, a strided view, scalars), workgroup
 // memory, a barrier, a loop and math.
-// CHECK: gpu.binary @k [#gpu.object<#spirv.target_env<{{.*}}>, bin = "\03\02#\07
+// CHECK: gpu.binary @k [#gpu.object<#spirv.target_env<{{.*}}>, bin = "SSMV\01\00\00\00{{.*}}k\00\00\00\03\02#\07
 module attributes {gpu.container_module} {
   func.func @launch(%a: memref<?x?xf32>, %b: memref<8x?xf32, strided<[?, 1], offset: ?>>, %ids: memref<?xi64>, %n: index, %s: f32) {
     %c1 = arith.constant 1 : index

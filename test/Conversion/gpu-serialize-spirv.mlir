@@ -1,14 +1,16 @@
-// RUN: ssm-opt %s --pass-pipeline='builtin.module(ssm-gpu-vulkan-kernel-abi,spirv-attach-target{ver=v1.3 client_api=Vulkan caps=Shader exts=SPV_KHR_storage_buffer_storage_class},convert-gpu-to-spirv,spirv.module(spirv-lower-abi-attrs,spirv-update-vce),ssm-gpu-serialize-spirv)' | FileCheck %s
-// RUN: not ssm-opt %s --pass-pipeline='builtin.module(ssm-gpu-vulkan-kernel-abi,spirv-attach-target{ver=v1.3 client_api=Vulkan caps=Shader exts=SPV_KHR_storage_buffer_storage_class},convert-gpu-to-spirv,spirv.module(spirv-lower-abi-attrs,spirv-update-vce),ssm-gpu-serialize-spirv{validator=/bin/false})' 2>&1 | FileCheck %s --check-prefix=REJECT
-// RUN: not ssm-opt %s --pass-pipeline='builtin.module(ssm-gpu-vulkan-kernel-abi,spirv-attach-target{ver=v1.3 client_api=Vulkan caps=Shader exts=SPV_KHR_storage_buffer_storage_class},convert-gpu-to-spirv,spirv.module(spirv-lower-abi-attrs,spirv-update-vce),ssm-gpu-serialize-spirv{validator=/nonexistent/spirv-val})' 2>&1 | FileCheck %s --check-prefix=MISSING
+// RUN: ssm-opt %s --split-input-file --pass-pipeline='builtin.module(ssm-gpu-vulkan-kernel-abi,spirv-attach-target{ver=v1.3 client_api=Vulkan caps=Shader exts=SPV_KHR_storage_buffer_storage_class},convert-gpu-to-spirv,spirv.module(spirv-lower-abi-attrs,spirv-update-vce),ssm-gpu-serialize-spirv)' | FileCheck %s
+// RUN: not ssm-opt %s --split-input-file --pass-pipeline='builtin.module(ssm-gpu-vulkan-kernel-abi,spirv-attach-target{ver=v1.3 client_api=Vulkan caps=Shader exts=SPV_KHR_storage_buffer_storage_class},convert-gpu-to-spirv,spirv.module(spirv-lower-abi-attrs,spirv-update-vce),ssm-gpu-serialize-spirv{validator=/bin/false})' 2>&1 | FileCheck %s --check-prefix=REJECT
+// RUN: not ssm-opt %s --split-input-file --pass-pipeline='builtin.module(ssm-gpu-vulkan-kernel-abi,spirv-attach-target{ver=v1.3 client_api=Vulkan caps=Shader exts=SPV_KHR_storage_buffer_storage_class},convert-gpu-to-spirv,spirv.module(spirv-lower-abi-attrs,spirv-update-vce),ssm-gpu-serialize-spirv{validator=/nonexistent/spirv-val})' 2>&1 | FileCheck %s --check-prefix=MISSING
 
-// The gpu.module and its SPIR-V module become one gpu.binary holding the
-// SPIR-V binary (magic number 0x07230203, little-endian) for the module's
-// target; the launch is unchanged.
+// The gpu.module and its SPIR-V module become one gpu.binary for the
+// module's target holding the container of one SPIR-V binary per kernel:
+// 'SSMV', 1 kernel, its name at byte 24 (1 byte), its code at byte 28
+// (0x104 words), the name "k", then the SPIR-V (magic number 0x07230203,
+// little-endian); the launch is unchanged.
 // CHECK-NOT: spirv.module
 // CHECK-NOT: gpu.module
 // CHECK: gpu.launch_func @k::@k
-// CHECK: gpu.binary @k [#gpu.object<#spirv.target_env<#spirv.vce<v1.3, [Shader], [SPV_KHR_storage_buffer_storage_class]>, api=Vulkan, #spirv.resource_limits<>>, bin = "\03\02#\07
+// CHECK: gpu.binary @k [#gpu.object<#spirv.target_env<#spirv.vce<v1.3, [Shader], [SPV_KHR_storage_buffer_storage_class]>, api=Vulkan, #spirv.resource_limits<>>, bin = "SSMV\01\00\00\00\18\00\00\00\01\00\00\00\1C\00\00\00\04\01\00\00k\00\00\00\03\02#\07
 // CHECK-NOT: spirv.module
 // CHECK-NOT: gpu.module
 
@@ -32,6 +34,37 @@ module attributes {gpu.container_module} {
       %v = memref.load %a[%i] : memref<?xf32>
       %w = arith.addf %v, %v : f32
       memref.store %w, %a[%i] : memref<?xf32>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// Two kernels: sorted by name in the container, each with a binary of its
+// own (two SPIR-V magic numbers).
+// CHECK-LABEL: gpu.binary @two
+// CHECK-SAME: bin = "SSMV\02\00\00\00{{.*}}a\00\00\00b\00\00\00\03\02#\07{{.*}}\03\02#\07
+module attributes {gpu.container_module} {
+  func.func @launch(%a: memref<?xf32>) {
+    %c1 = arith.constant 1 : index
+    gpu.launch_func @two::@b blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%a : memref<?xf32>)
+    gpu.launch_func @two::@a blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%a : memref<?xf32>)
+    return
+  }
+  gpu.module @two {
+    gpu.func @b(%a: memref<?xf32>) kernel attributes {known_block_size = array<i32: 1, 1, 1>} {
+      %c0 = arith.constant 0 : index
+      %v = memref.load %a[%c0] : memref<?xf32>
+      %w = arith.addf %v, %v : f32
+      memref.store %w, %a[%c0] : memref<?xf32>
+      gpu.return
+    }
+    gpu.func @a(%a: memref<?xf32>) kernel attributes {known_block_size = array<i32: 1, 1, 1>} {
+      %c0 = arith.constant 0 : index
+      %v = memref.load %a[%c0] : memref<?xf32>
+      %w = arith.mulf %v, %v : f32
+      memref.store %w, %a[%c0] : memref<?xf32>
       gpu.return
     }
   }

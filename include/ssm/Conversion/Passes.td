@@ -231,11 +231,17 @@ def SSMGPUSerializeSPIRV : Pass<"ssm-gpu-serialize-spirv", "::mlir::ModuleOp"> {
   let description = [{
     Runs after `convert-gpu-to-spirv` for a Vulkan (Shader) target, which
     writes each `gpu.module @m`'s kernels as a `spirv.module @__spv__m` beside
-    it. Each such `spirv.module` is serialized to a SPIR-V binary and the
-    `gpu.module` replaced by `gpu.binary @m` holding it as a `#gpu.object` of
-    the module's target attribute (format `bin`), which `gpu-to-llvm` and the
-    LLVM IR translation load with `mgpuModuleLoad`. With `validator` (the path
-    of SPIRV-Tools' `spirv-val`), every binary is validated for
+    it. Each such `spirv.module` is split into one SPIR-V binary per entry
+    point (the entry point, its function and the variables it uses), so that
+    a driver parses and compiles only the kernel it makes a pipeline for, and
+    the `gpu.module` is replaced by `gpu.binary @m` holding them as a
+    `#gpu.object` of the module's target attribute (format `bin`), which
+    `gpu-to-llvm` and the LLVM IR translation load with `mgpuModuleLoad`.
+    The object is a container: the words `SSMV` (0x564D5353) and the kernel
+    count, then per kernel, sorted by name, the byte offset and length of its
+    name and the byte offset and word count of its code, then the names (0
+    ended, padded to words) and the code. With `validator` (the path of
+    SPIRV-Tools' `spirv-val`), the whole module is validated for
     `validator-env` first, and a module the validator rejects is an error
     that carries the validator's message.
   }];

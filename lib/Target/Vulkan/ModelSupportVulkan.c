@@ -72,19 +72,32 @@ static void ssm_fail(const char *format, ...) {
 
 static const char *ssm_result_name(VkResult r) {
   switch (r) {
-  case VK_NOT_READY: return "VK_NOT_READY";
-  case VK_TIMEOUT: return "VK_TIMEOUT";
-  case VK_ERROR_OUT_OF_HOST_MEMORY: return "VK_ERROR_OUT_OF_HOST_MEMORY";
-  case VK_ERROR_OUT_OF_DEVICE_MEMORY: return "VK_ERROR_OUT_OF_DEVICE_MEMORY";
-  case VK_ERROR_INITIALIZATION_FAILED: return "VK_ERROR_INITIALIZATION_FAILED";
-  case VK_ERROR_DEVICE_LOST: return "VK_ERROR_DEVICE_LOST";
-  case VK_ERROR_MEMORY_MAP_FAILED: return "VK_ERROR_MEMORY_MAP_FAILED";
-  case VK_ERROR_EXTENSION_NOT_PRESENT: return "VK_ERROR_EXTENSION_NOT_PRESENT";
-  case VK_ERROR_FEATURE_NOT_PRESENT: return "VK_ERROR_FEATURE_NOT_PRESENT";
-  case VK_ERROR_INCOMPATIBLE_DRIVER: return "VK_ERROR_INCOMPATIBLE_DRIVER";
-  case VK_ERROR_TOO_MANY_OBJECTS: return "VK_ERROR_TOO_MANY_OBJECTS";
-  case VK_ERROR_INVALID_SHADER_NV: return "VK_ERROR_INVALID_SHADER_NV";
-  default: return "VkResult";
+  case VK_NOT_READY:
+    return "VK_NOT_READY";
+  case VK_TIMEOUT:
+    return "VK_TIMEOUT";
+  case VK_ERROR_OUT_OF_HOST_MEMORY:
+    return "VK_ERROR_OUT_OF_HOST_MEMORY";
+  case VK_ERROR_OUT_OF_DEVICE_MEMORY:
+    return "VK_ERROR_OUT_OF_DEVICE_MEMORY";
+  case VK_ERROR_INITIALIZATION_FAILED:
+    return "VK_ERROR_INITIALIZATION_FAILED";
+  case VK_ERROR_DEVICE_LOST:
+    return "VK_ERROR_DEVICE_LOST";
+  case VK_ERROR_MEMORY_MAP_FAILED:
+    return "VK_ERROR_MEMORY_MAP_FAILED";
+  case VK_ERROR_EXTENSION_NOT_PRESENT:
+    return "VK_ERROR_EXTENSION_NOT_PRESENT";
+  case VK_ERROR_FEATURE_NOT_PRESENT:
+    return "VK_ERROR_FEATURE_NOT_PRESENT";
+  case VK_ERROR_INCOMPATIBLE_DRIVER:
+    return "VK_ERROR_INCOMPATIBLE_DRIVER";
+  case VK_ERROR_TOO_MANY_OBJECTS:
+    return "VK_ERROR_TOO_MANY_OBJECTS";
+  case VK_ERROR_INVALID_SHADER_NV:
+    return "VK_ERROR_INVALID_SHADER_NV";
+  default:
+    return "VkResult";
   }
 }
 
@@ -316,7 +329,8 @@ static void ssm_init(void) {
   const char *enabled[4];
   uint32_t nEnabled = 0;
   enabled[nEnabled++] = VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME;
-  int have8bit = ssm_has_extension(ext, nExt, VK_KHR_8BIT_STORAGE_EXTENSION_NAME);
+  int have8bit =
+      ssm_has_extension(ext, nExt, VK_KHR_8BIT_STORAGE_EXTENSION_NAME);
   if (have8bit)
     enabled[nEnabled++] = VK_KHR_8BIT_STORAGE_EXTENSION_NAME;
   free(ext);
@@ -344,7 +358,8 @@ static void ssm_init(void) {
   storage8.storagePushConstant8 = VK_FALSE;
 
   VkPhysicalDevicePushDescriptorPropertiesKHR push = {
-      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PUSH_DESCRIPTOR_PROPERTIES_KHR};
+      .sType =
+          VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PUSH_DESCRIPTOR_PROPERTIES_KHR};
   VkPhysicalDeviceProperties2 props2 = {
       .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &push};
   vkGetPhysicalDeviceProperties2(ssm_physical, &props2);
@@ -360,13 +375,13 @@ static void ssm_init(void) {
       .queueFamilyIndex = ssm_queue_family,
       .queueCount = 1,
       .pQueuePriorities = &priority};
-  VkDeviceCreateInfo deviceInfo = {
-      .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-      .pNext = &enable,
-      .queueCreateInfoCount = 1,
-      .pQueueCreateInfos = &queueInfo,
-      .enabledExtensionCount = nEnabled,
-      .ppEnabledExtensionNames = enabled};
+  VkDeviceCreateInfo deviceInfo = {.sType =
+                                       VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+                                   .pNext = &enable,
+                                   .queueCreateInfoCount = 1,
+                                   .pQueueCreateInfos = &queueInfo,
+                                   .enabledExtensionCount = nEnabled,
+                                   .ppEnabledExtensionNames = enabled};
   r = vkCreateDevice(ssm_physical, &deviceInfo, NULL, &ssm_device);
   if (r != VK_SUCCESS)
     SSM_INIT_FAIL("cannot create the Vulkan device %s: %s (%d)",
@@ -461,13 +476,12 @@ static int ssm_bucket(uint64_t bytes) {
 /* A new VkBuffer of `size` bytes with its own memory, or 0. */
 static int ssm_create_buffer(VkDeviceSize size, uint32_t memoryType,
                              VkBuffer *buffer, VkDeviceMemory *memory) {
-  VkBufferCreateInfo info = {
-      .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
-      .size = size,
-      .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
-               VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-               VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-      .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+  VkBufferCreateInfo info = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+                             .size = size,
+                             .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+                                      VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+                                      VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                             .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
   if (!ssm_check(vkCreateBuffer(ssm_device, &info, NULL, buffer),
                  "vkCreateBuffer"))
     return 0;
@@ -591,11 +605,10 @@ static VkCommandBuffer ssm_commands(void) {
 /* Orders every later transfer or dispatch after the commands before. */
 static void ssm_barrier(VkCommandBuffer cmd, VkPipelineStageFlags dstStage,
                         VkAccessFlags dstAccess) {
-  VkMemoryBarrier barrier = {
-      .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-      .srcAccessMask =
-          VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
-      .dstAccessMask = dstAccess};
+  VkMemoryBarrier barrier = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                             .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT |
+                                              VK_ACCESS_TRANSFER_WRITE_BIT,
+                             .dstAccessMask = dstAccess};
   vkCmdPipelineBarrier(cmd,
                        VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT |
                            VK_PIPELINE_STAGE_TRANSFER_BIT,
@@ -669,9 +682,9 @@ static int ssm_wait(void) {
       VkResult r = vkQueueSubmit(ssm_queue, 1, &submit, t->fence);
       pthread_mutex_unlock(&ssm_queue_lock);
       ok = ssm_check(r, "vkQueueSubmit") &&
-           ssm_check(vkWaitForFences(ssm_device, 1, &t->fence, VK_TRUE,
-                                     UINT64_MAX),
-                     "vkWaitForFences (a kernel failed or took too long)") &&
+           ssm_check(
+               vkWaitForFences(ssm_device, 1, &t->fence, VK_TRUE, UINT64_MAX),
+               "vkWaitForFences (a kernel failed or took too long)") &&
            ssm_check(vkResetFences(ssm_device, 1, &t->fence), "vkResetFences");
     }
     vkResetCommandPool(ssm_device, t->pool, 0);
@@ -743,8 +756,7 @@ static void *ssm_device_alloc(size_t bytes) {
     pthread_mutex_lock(&ssm_buffers_lock);
     uint32_t page = ssm_buffers_count >> SSM_PAGE_BITS;
     if (ssm_buffers_count < SSM_MAX_BUFFERS && !ssm_buffer_pages[page])
-      ssm_buffer_pages[page] =
-          calloc(1u << SSM_PAGE_BITS, sizeof(ssm_buffer));
+      ssm_buffer_pages[page] = calloc(1u << SSM_PAGE_BITS, sizeof(ssm_buffer));
     if (ssm_buffers_count >= SSM_MAX_BUFFERS || !ssm_buffer_pages[page]) {
       pthread_mutex_unlock(&ssm_buffers_lock);
       vkDestroyBuffer(ssm_device, buffer, NULL);
@@ -781,7 +793,8 @@ static void ssm_device_free(void *p) {
     return;
   }
   pthread_mutex_lock(&ssm_buffers_lock);
-  int index = (int)(((uint64_t)(uintptr_t)p & ~(3ull << 62)) >> SSM_OFFSET_BITS);
+  int index =
+      (int)(((uint64_t)(uintptr_t)p & ~(3ull << 62)) >> SSM_OFFSET_BITS);
   int bucket = ssm_bucket(b->size);
   b->live = 0;
   b->next = ssm_self->freed[bucket];
@@ -798,17 +811,22 @@ typedef struct ssm_module ssm_module;
 typedef struct {
   const char *name; /* the kernel name's address in the library */
   ssm_module *module;
+  VkShaderModule shader;
   uint32_t bindings;
   VkDescriptorSetLayout setLayout;
   VkPipelineLayout layout;
   VkPipeline pipeline;
 } ssm_kernel;
 
+/* The kernels of a gpu.binary: the container of ssm-gpu-serialize-spirv
+ * (the words 'SSMV' and the count, then per kernel, sorted by name, its
+ * name's byte offset and length and its code's byte offset and word count). */
+#define SSM_CONTAINER_MAGIC 0x564D5353u
+
 struct ssm_module {
   const uint32_t *words;
   size_t size;
   pthread_mutex_t lock;
-  VkShaderModule shader;
   ssm_kernel **slots; /* open addressing on the name's address */
   size_t capacity, count;
 };
@@ -834,7 +852,7 @@ SSM_EXPORT void mgpuModuleUnload(void *handle) {
   ssm_module *m = handle;
   if (!m)
     return;
-  if (ssm_device && (m->shader || m->count))
+  if (ssm_device && m->count)
     vkDeviceWaitIdle(ssm_device);
   for (size_t i = 0; i < m->capacity; ++i) {
     ssm_kernel *k = m->slots[i];
@@ -846,15 +864,14 @@ SSM_EXPORT void mgpuModuleUnload(void *handle) {
       vkDestroyPipelineLayout(ssm_device, k->layout, NULL);
     if (k->setLayout)
       vkDestroyDescriptorSetLayout(ssm_device, k->setLayout, NULL);
+    if (k->shader)
+      vkDestroyShaderModule(ssm_device, k->shader, NULL);
     free(k);
   }
-  if (m->shader)
-    vkDestroyShaderModule(ssm_device, m->shader, NULL);
   free(m->slots);
   pthread_mutex_destroy(&m->lock);
   free(m);
 }
-
 
 static size_t ssm_hash(const void *p) {
   return ((uintptr_t)p >> 3) * 0x9E3779B97F4A7C15ull;
@@ -913,14 +930,55 @@ SSM_EXPORT void *mgpuModuleGetFunction(void *handle, const char *name) {
   return k;
 }
 
+/* The SPIR-V code of kernel `name` in `m`'s container; 0 if absent. */
+static int ssm_kernel_code(const ssm_module *m, const char *name,
+                           const uint32_t **code, size_t *words) {
+  const uint32_t *w = m->words;
+  if (m->size < 8 || w[0] != SSM_CONTAINER_MAGIC)
+    return 0;
+  uint64_t count = w[1];
+  if (8 + 16 * count > m->size)
+    return 0;
+  size_t length = strlen(name);
+  size_t lo = 0, hi = count;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    const uint32_t *e = w + 2 + 4 * mid;
+    if ((uint64_t)e[0] + e[1] > m->size ||
+        (uint64_t)e[2] + 4ull * e[3] > m->size)
+      return 0;
+    const char *entry = (const char *)m->words + e[0];
+    size_t n = e[1] < length ? e[1] : length;
+    int c = memcmp(entry, name, n);
+    if (c == 0)
+      c = e[1] < length ? -1 : e[1] > length ? 1 : 0;
+    if (c == 0) {
+      *code = (const uint32_t *)((const char *)m->words + e[2]);
+      *words = e[3];
+      return 1;
+    }
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return 0;
+}
+
 /* Makes `k`'s pipeline with `bindings` storage buffers (lock held). */
 static int ssm_make_pipeline(ssm_module *m, ssm_kernel *k, uint32_t bindings) {
-  if (!m->shader) {
+  if (!k->shader) {
+    const uint32_t *code;
+    size_t words;
+    if (!ssm_kernel_code(m, k->name, &code, &words)) {
+      ssm_fail("kernel %s is not in the model's SPIR-V container", k->name);
+      return 0;
+    }
     VkShaderModuleCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
-        .codeSize = m->size,
-        .pCode = m->words};
-    if (!ssm_check(vkCreateShaderModule(ssm_device, &info, NULL, &m->shader),
+        .codeSize = words * 4,
+        .pCode = code};
+    if (!ssm_check(vkCreateShaderModule(ssm_device, &info, NULL, &k->shader),
                    "vkCreateShaderModule"))
       return 0;
   }
@@ -936,9 +994,9 @@ static int ssm_make_pipeline(ssm_module *m, ssm_kernel *k, uint32_t bindings) {
       .flags = VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR,
       .bindingCount = bindings,
       .pBindings = b};
-  if (!ssm_check(
-          vkCreateDescriptorSetLayout(ssm_device, &setInfo, NULL, &k->setLayout),
-          "vkCreateDescriptorSetLayout"))
+  if (!ssm_check(vkCreateDescriptorSetLayout(ssm_device, &setInfo, NULL,
+                                             &k->setLayout),
+                 "vkCreateDescriptorSetLayout"))
     return 0;
   VkPipelineLayoutCreateInfo layoutInfo = {
       .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
@@ -952,7 +1010,7 @@ static int ssm_make_pipeline(ssm_module *m, ssm_kernel *k, uint32_t bindings) {
       .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
       .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
                 .stage = VK_SHADER_STAGE_COMPUTE_BIT,
-                .module = m->shader,
+                .module = k->shader,
                 .pName = k->name},
       .layout = k->layout};
   VkResult r = vkCreateComputePipelines(ssm_device, VK_NULL_HANDLE, 1, &info,
@@ -1002,8 +1060,8 @@ SSM_EXPORT void mgpuLaunchKernel(void *function, int64_t gridX, int64_t gridY,
   }
   uint32_t n = (uint32_t)paramsCount;
   if (n > ssm_max_bindings || n > 64) {
-    ssm_fail("kernel %s binds %u buffers; the Vulkan device allows %u", name,
-             n, ssm_max_bindings < 64 ? ssm_max_bindings : 64);
+    ssm_fail("kernel %s binds %u buffers; the Vulkan device allows %u", name, n,
+             ssm_max_bindings < 64 ? ssm_max_bindings : 64);
     return;
   }
   const uint32_t *maxGrid = ssm_properties.limits.maxComputeWorkGroupCount;
@@ -1043,8 +1101,7 @@ SSM_EXPORT void mgpuLaunchKernel(void *function, int64_t gridX, int64_t gridY,
     if (offset % align) {
       ssm_fail("kernel %s: argument %u starts %llu bytes into its buffer, "
                "not a multiple of the device's storage buffer alignment %llu",
-               name, i, (unsigned long long)offset,
-               (unsigned long long)align);
+               name, i, (unsigned long long)offset, (unsigned long long)align);
       return;
     }
     /* The buffer from the argument on (a kernel reads only what its view
@@ -1110,8 +1167,7 @@ static void ssm_copy(void *dst, const void *src, size_t bytes) {
   int sDevice = ssm_resolve(src, &sb, &soff);
   if ((dDevice && doff + bytes > db->size) ||
       (sDevice && soff + bytes > sb->size)) {
-    ssm_fail("a copy of %zu bytes runs past the end of a device buffer",
-             bytes);
+    ssm_fail("a copy of %zu bytes runs past the end of a device buffer", bytes);
     return;
   }
   if (!dDevice && !sDevice) {
@@ -1171,8 +1227,7 @@ SSM_EXPORT void _mlir_memref_to_llvm_free(void *p) { ssm_device_free(p); }
 
 SSM_EXPORT void __ssm_gpu_copy_to_host(int64_t dst, int64_t src,
                                        int64_t bytes) {
-  ssm_copy((void *)(uintptr_t)dst, (const void *)(uintptr_t)src,
-           (size_t)bytes);
+  ssm_copy((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, (size_t)bytes);
 }
 
 /* Device copies of the constants, keyed by their host address; made on first
