@@ -516,6 +516,7 @@ bool mlir::ssm::compile(const CompileRequest &request,
   options.cudaArch = request.cudaArch;
   options.cudaFormat = request.cudaFormat;
   options.cudaToolkit = request.cudaToolkit;
+  options.spirvVal = request.spirvVal;
   std::optional<EmitKind> emit =
       llvm::StringSwitch<std::optional<EmitKind>>(request.emit)
           .Case("auto", EmitKind::Auto)

@@ -32,7 +32,8 @@ NB_MODULE(_compiler, m) {
          const std::string &cudaArch, const std::string &cudaFormat,
          const std::string &cudaToolkit, bool gradients, bool train,
          const std::string &trainLoss, double temperature,
-         const std::vector<std::string> &frozen, bool hiddenStates) {
+         const std::vector<std::string> &frozen, bool hiddenStates,
+         const std::string &spirvVal) {
         mlir::ssm::CompileRequest r;
         r.input = input;
         r.output = output;
@@ -54,6 +55,7 @@ NB_MODULE(_compiler, m) {
         r.temperature = temperature;
         r.frozen = frozen;
         r.hiddenStates = hiddenStates;
+        r.spirvVal = spirvVal;
         std::string diagnostics;
         bool ok;
         {
@@ -68,6 +70,6 @@ NB_MODULE(_compiler, m) {
       nb::arg("constant_data_threshold"), nb::arg("cuda_arch"),
       nb::arg("cuda_format"), nb::arg("cuda_toolkit"), nb::arg("gradients"),
       nb::arg("train"), nb::arg("train_loss"), nb::arg("temperature"),
-      nb::arg("frozen"), nb::arg("hidden_states"),
+      nb::arg("frozen"), nb::arg("hidden_states"), nb::arg("spirv_val"),
       "Compiles as ssmc does; returns (ok, diagnostics text).");
 }

@@ -301,7 +301,8 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
             cuda_format: str = "auto", cuda_toolkit: str = "",
             gradients: bool = False, train: bool = False,
             train_loss: str = "cross-entropy", temperature: float = 1.0,
-            frozen: Sequence[str] = (), hidden_states: bool = False) -> Model:
+            frozen: Sequence[str] = (), hidden_states: bool = False,
+            spirv_val: str = "auto") -> Model:
     """Compiles an ONNX model (a path, or the bytes of a model without
     external data) or an .mlir file to a model library, in process, and
     loads it. The library goes to `output` (default: a temporary file,
@@ -310,7 +311,9 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
     (0: the cost model), generation auto|on|off, prefill_logits last|all,
     constant_data_threshold (bytes); for target "cuda", cuda_arch (sm_80,
     sm_90a, ...), cuda_format auto|ptx|fatbin and cuda_toolkit (a CUDA
-    toolkit directory; default: found); gradients=True makes the
+    toolkit directory; default: found); for target "vulkan", spirv_val
+    auto|on|off (validate the SPIR-V with spirv-val: when it is on PATH,
+    always, never); gradients=True makes the
     parameters inputs of "main" and adds "main_grad" (see `ssmc --help`:
     the gradient of each float input for cotangents d_<output>); train=True
     adds "loss", "loss_grad" and "train_step" (see `Trainer`), with
@@ -344,7 +347,7 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
             prefill_logits, int(chunk_size), int(opt_level), int(constant_data_threshold),
             str(cuda_arch), str(cuda_format), str(cuda_toolkit), bool(gradients),
             bool(train), str(train_loss), float(temperature),
-            [str(f) for f in frozen], bool(hidden_states))
+            [str(f) for f in frozen], bool(hidden_states), str(spirv_val))
     finally:
         if tmp is not None:
             tmp.cleanup()

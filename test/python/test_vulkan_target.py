@@ -209,3 +209,19 @@ def test_vulkan_device_tensors(rng, tmp_path):
     for t in (host, dev, out, back):
         rt.ssm_tensor_release(t)
     rt.ssm_model_release(model)
+
+
+def test_python_compile_for_vulkan(rng, tmp_path):
+    """ssmc.compile(target="vulkan") in process: the model runs on the Vulkan
+    device and matches the CPU build; spirv_val is checked."""
+    path = tmp_path / "m.onnx"
+    onnx.save(zoo.build("mamba2", seed=int(rng.integers(1 << 30))), path)
+    vk = ssmc.compile(path, target="vulkan", spirv_val="on" if shutil.which("spirv-val")
+                      else "auto")
+    cpu = ssmc.compile(path)
+    ids = rng.integers(0, 64, (2, 6)).astype(np.int64)
+    got = vk.run({"input_ids": ids})["logits"]
+    want = cpu.run({"input_ids": ids})["logits"]
+    assert rel_err(got, want) < 1e-5
+    with pytest.raises(ssmc.CompileError, match="--spirv-val must be auto, on or off"):
+        ssmc.compile(path, target="vulkan", spirv_val="always")

@@ -23,10 +23,11 @@ namespace mlir::ssm {
 struct CompileRequest {
   std::string input;                     ///< .onnx or .mlir file
   std::string output;                    ///< output file
-  std::string target = "cpu";            ///< cpu | cuda
+  std::string target = "cpu";            ///< cpu | cuda | vulkan
   std::string cudaArch = "sm_80";        ///< sm_XX[a]
   std::string cudaFormat = "auto";       ///< auto | ptx | fatbin
   std::string cudaToolkit;               ///< empty: found
+  std::string spirvVal = "auto";         ///< auto | on | off (vulkan)
   std::string emit = "auto";             ///< auto | mlir | llvm | obj | so
   std::string compileTo = "serialize";   ///< import | graph | ... | serialize
   std::string mixerForm = "chunked";     ///< chunked | quadratic | recurrent
@@ -37,10 +38,11 @@ struct CompileRequest {
   int64_t constantDataThreshold = 65536; ///< bytes; 0: none
   bool gradients = false;                ///< parameters as arguments, main_grad
   bool train = false;                    ///< loss, loss_grad, train_step
-  std::string trainLoss = "cross-entropy"; ///< distillation, hidden-alignment, matrix-orientation
-  double temperature = 1.0;                ///< distillation temperature
-  std::vector<std::string> frozen;         ///< parameter globs not trained
-  bool hiddenStates = false;               ///< hidden_states, mixing_matrices
+  std::string trainLoss =
+      "cross-entropy"; ///< distillation, hidden-alignment, matrix-orientation
+  double temperature = 1.0;        ///< distillation temperature
+  std::vector<std::string> frozen; ///< parameter globs not trained
+  bool hiddenStates = false;       ///< hidden_states, mixing_matrices
 };
 
 /// Compiles as `ssmc` does. Returns true on success. Errors and notes, the

@@ -54,7 +54,7 @@ enum class GenerationMode {
 };
 
 struct CompileOptions {
-  /// "cpu" or "cuda".
+  /// "cpu", "cuda" or "vulkan".
   std::string target = "cpu";
   /// CUDA target: the GPU architecture (sm_XX[a]) the kernels are built for.
   std::string cudaArch = "sm_80";
