@@ -203,6 +203,75 @@ Value linearize(OpBuilder &b, Location loc, const ArgPlan &arg,
   return result;
 }
 
+/// Grids wider in x than a device allows (65535 blocks on many): the runtime
+/// launches ceil(x / z) x 1 x z blocks instead and appends the launch's x
+/// size to the argument pack, at word `gridWord`. The kernel's block index in
+/// x becomes block_id.x + block_id.z * grid_dim.x, its grid size in x the
+/// appended one, and the blocks past it do nothing (the body runs under an
+/// scf.if; the workgroup memory stays at its start).
+LogicalResult foldWideGrids(gpu::GPUFuncOp kernel, Value pack, int gridWord) {
+  Block &entry = kernel.getBody().front();
+  SmallVector<gpu::BlockIdOp> blockXs;
+  SmallVector<gpu::GridDimOp> gridXs;
+  WalkResult walk = kernel.walk([&](Operation *op) {
+    if (auto id = dyn_cast<gpu::BlockIdOp>(op)) {
+      if (id.getDimension() == gpu::Dimension::z)
+        return WalkResult::interrupt();
+      if (id.getDimension() == gpu::Dimension::x)
+        blockXs.push_back(id);
+    } else if (auto dim = dyn_cast<gpu::GridDimOp>(op)) {
+      if (dim.getDimension() == gpu::Dimension::z)
+        return WalkResult::interrupt();
+      if (dim.getDimension() == gpu::Dimension::x)
+        gridXs.push_back(dim);
+    }
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return kernel.emitError("a Vulkan kernel cannot use the z dimension of "
+                            "its grid (the target folds wide x grids into it)");
+  Operation *terminator = entry.getTerminator();
+  if (!terminator || !isa<gpu::ReturnOp>(terminator) ||
+      terminator->getNumOperands() || kernel.getBody().getBlocks().size() != 1)
+    return kernel.emitError("a Vulkan kernel's body must be one block ending "
+                            "in gpu.return");
+  // Workgroup memory first, then the fold, then the guarded body.
+  for (Operation &op : llvm::make_early_inc_range(entry))
+    if (auto alloc = dyn_cast<memref::AllocOp>(op))
+      alloc->moveBefore(&entry, entry.begin());
+  Operation *first = &*entry.begin();
+  while (isa<memref::AllocOp>(first))
+    first = first->getNextNode();
+  OpBuilder b(first);
+  Location loc = kernel.getLoc();
+  Value word = memref::LoadOp::create(
+      b, loc, pack,
+      ValueRange{arith::ConstantIndexOp::create(b, loc, gridWord)});
+  Value gridX = arith::IndexCastOp::create(b, loc, b.getIndexType(), word);
+  Value bx = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  Value bz = gpu::BlockIdOp::create(b, loc, gpu::Dimension::z);
+  Value gx = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
+  Value block =
+      arith::AddIOp::create(b, loc, bx, arith::MulIOp::create(b, loc, bz, gx));
+  Value inRange =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, block, gridX);
+  auto guard = scf::IfOp::create(b, loc, TypeRange{}, inRange,
+                                 /*withElseRegion=*/false);
+  Block &then = guard.getThenRegion().front();
+  then.getOperations().splice(then.begin(), entry.getOperations(),
+                              std::next(guard->getIterator()),
+                              terminator->getIterator());
+  for (gpu::BlockIdOp id : blockXs) {
+    id.replaceAllUsesWith(block);
+    id.erase();
+  }
+  for (gpu::GridDimOp dim : gridXs) {
+    dim.replaceAllUsesWith(gridX);
+    dim.erase();
+  }
+  return success();
+}
+
 LogicalResult rewriteKernel(gpu::GPUFuncOp kernel, const KernelPlan &plan) {
   MLIRContext *ctx = kernel.getContext();
   Location loc = kernel.getLoc();
@@ -319,6 +388,8 @@ LogicalResult rewriteKernel(gpu::GPUFuncOp kernel, const KernelPlan &plan) {
     entry.eraseArguments(first, numWorkgroup);
     kernel->removeAttr(kernel.getNumWorkgroupAttributionsAttrName());
   }
+  if (failed(foldWideGrids(kernel, pack, plan.numSlots + 1)))
+    return failure();
   kernel->setAttr(spirv::getEntryPointABIAttrName(),
                   spirv::getEntryPointABIAttr(ctx, *block));
   return success();

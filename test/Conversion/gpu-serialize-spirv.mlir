@@ -5,12 +5,12 @@
 // The gpu.module and its SPIR-V module become one gpu.binary for the
 // module's target holding the container of one SPIR-V binary per kernel:
 // 'SSMV', 1 kernel, its name at byte 24 (1 byte), its code at byte 28
-// (0x104 words), the name "k", then the SPIR-V (magic number 0x07230203,
+// (its length in words), the name "k", then the SPIR-V (magic number 0x07230203,
 // little-endian); the launch is unchanged.
 // CHECK-NOT: spirv.module
 // CHECK-NOT: gpu.module
 // CHECK: gpu.launch_func @k::@k
-// CHECK: gpu.binary @k [#gpu.object<#spirv.target_env<#spirv.vce<v1.3, [Shader], [SPV_KHR_storage_buffer_storage_class]>, api=Vulkan, #spirv.resource_limits<>>, bin = "SSMV\01\00\00\00\18\00\00\00\01\00\00\00\1C\00\00\00\04\01\00\00k\00\00\00\03\02#\07
+// CHECK: gpu.binary @k [#gpu.object<#spirv.target_env<#spirv.vce<v1.3, [Shader], [SPV_KHR_storage_buffer_storage_class]>, api=Vulkan, #spirv.resource_limits<>>, bin = "SSMV\01\00\00\00\18\00\00\00\01\00\00\00\1C\00\00\00{{.*}}k\00\00\00\03\02#\07
 // CHECK-NOT: spirv.module
 // CHECK-NOT: gpu.module
 

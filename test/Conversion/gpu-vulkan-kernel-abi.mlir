@@ -35,6 +35,18 @@
 // CHECK-LABEL: gpu.func @k(
 // CHECK-SAME: %[[FA:.*]]: memref<?xf32>, %[[FB:.*]]: memref<?xf32>, %[[FP:.*]]: memref<?xi32>)
 // CHECK-SAME: spirv.entry_point_abi = #spirv.entry_point_abi<workgroup_size = [64, 1, 1]>
+// The launch's grid size in x, which the runtime appends after the 8 slots;
+// blocks past it (a wide grid folded into z) do nothing.
+// CHECK: %[[C9:.*]] = arith.constant 9 : index
+// CHECK: %[[GW:.*]] = memref.load %[[FP]][%[[C9]]] : memref<?xi32>
+// CHECK: %[[GX:.*]] = arith.index_cast %[[GW]] : i32 to index
+// CHECK: %[[BX:.*]] = gpu.block_id x
+// CHECK: %[[BZ:.*]] = gpu.block_id z
+// CHECK: %[[NX:.*]] = gpu.grid_dim x
+// CHECK: %[[ZX:.*]] = arith.muli %[[BZ]], %[[NX]] : index
+// CHECK: %[[B:.*]] = arith.addi %[[BX]], %[[ZX]] : index
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[B]], %[[GX]] : index
+// CHECK: scf.if %[[IN]] {
 // CHECK-DAG: %[[W1:.*]] = memref.load %[[FP]][%c1]
 // CHECK-DAG: %[[W2:.*]] = memref.load %[[FP]][%c2]
 // CHECK-DAG: %[[W4:.*]] = memref.load %[[FP]][%c4]
@@ -91,6 +103,7 @@ module attributes {gpu.container_module} {
 // CHECK-SAME: %[[X:.*]]: memref<?xi64>, %[[P:.*]]: memref<?xi32>)
 // CHECK-NOT: workgroup(
 // CHECK: %[[TILE:.*]] = memref.alloc() : memref<4x5xf32, #spirv.storage_class<Workgroup>>
+// CHECK: scf.if
 // CHECK: %[[FLAG:.*]] = arith.trunci %{{.*}} : i32 to i8
 // x[2, 0] at 3 + 2 * 5 + 0
 // CHECK: %[[C0:.*]] = arith.constant 0 : index
@@ -239,5 +252,40 @@ module attributes {gpu.container_module} {
     // expected-error @+1 {{launches a kernel that is not in a gpu.module of this module}}
     gpu.launch_func @compiled::@k blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%a : memref<?xf32>)
     return
+  }
+}
+
+// -----
+
+module attributes {gpu.container_module} {
+  gpu.module @k {
+    // expected-error @+1 {{a Vulkan kernel cannot use the z dimension of its grid (the target folds wide x grids into it)}}
+    gpu.func @k(%a: memref<?xf32>) kernel attributes {known_block_size = array<i32: 1, 1, 1>} {
+      %z = gpu.block_id z
+      %v = arith.index_cast %z : index to i32
+      %f = arith.sitofp %v : i32 to f32
+      memref.store %f, %a[%z] : memref<?xf32>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// A kernel that reads its grid size in x gets the launch's (the word after
+// its one slot, %a's size), not the folded one.
+// CHECK-LABEL: gpu.func @g(
+// CHECK: %[[W:.*]] = memref.load %{{.*}}[%c2] : memref<?xi32>
+// CHECK: %[[GX:.*]] = arith.index_cast %[[W]] : i32 to index
+// CHECK: scf.if
+// CHECK: memref.store %{{.*}}, %{{.*}}[%[[GX]]]
+module attributes {gpu.container_module} {
+  gpu.module @g {
+    gpu.func @g(%a: memref<?xf32>) kernel attributes {known_block_size = array<i32: 1, 1, 1>} {
+      %n = gpu.grid_dim x
+      %c = arith.constant 1.0 : f32
+      memref.store %c, %a[%n] : memref<?xf32>
+      gpu.return
+    }
   }
 }

@@ -215,14 +215,22 @@ def SSMGPUVulkanKernelABI
     attribute too, where upstream's math and arith conversions to SPIR-V
     look for it.
 
-    Errors: a kernel without a static block size, a memref argument of i1,
+    Wide grids: many devices allow 65535 blocks in x. The runtime launches a
+    grid of x blocks as ceil(x / z) x 1 x z blocks when x is larger, and
+    appends x to the argument pack (the word after the kernel's slots). Each
+    kernel computes its block index in x as `block_id.x + block_id.z *
+    grid_dim.x`, reads its grid size in x from that word, and runs its body
+    only for blocks below it (workgroup memory stays at the start).
+
+    Errors: a kernel without a static block size or using the z dimension of
+    its grid, a body of more than one block, a memref argument of i1,
     index or non-strided layout, a memref argument used other than by
     load/store/dim, a scalar argument of another type than integer, index,
     f64, f32, f16 or bf16.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect",
-    "::mlir::spirv::SPIRVDialect"
+    "::mlir::scf::SCFDialect", "::mlir::spirv::SPIRVDialect"
   ];
 }
 

@@ -25,7 +25,9 @@
  *   - the kernel ABI of ssm-gpu-vulkan-kernel-abi: a kernel's arguments are
  *     buffer pointers (bare), bindings 0..n-1 of descriptor set 0; the last
  *     one is the argument pack in host memory (its first i32 word: its
- *     length in words), copied into an upload buffer;
+ *     length in words), copied into an upload buffer with the launch's grid
+ *     size in x appended (a grid wider than the device allows runs folded
+ *     into z; the kernel rebuilds its x index);
  *   - __ssm_gpu_constant, __ssm_gpu_copy_to_host and the device part of the
  *     model ABI (ssmlib_device, ssmlib_device_alloc/free/copy/synchronize).
  *
@@ -1064,8 +1066,17 @@ SSM_EXPORT void mgpuLaunchKernel(void *function, int64_t gridX, int64_t gridY,
              ssm_max_bindings < 64 ? ssm_max_bindings : 64);
     return;
   }
+  /* A grid wider in x than the device allows runs as ceil(x / z) x y x z
+   * blocks: the kernel (ssm-gpu-vulkan-kernel-abi) rebuilds its x index from
+   * x and z, and skips the blocks past gridX, which the pack's extra word
+   * gives it. */
   const uint32_t *maxGrid = ssm_properties.limits.maxComputeWorkGroupCount;
-  if (gridX > maxGrid[0] || gridY > maxGrid[1] || gridZ > maxGrid[2]) {
+  int64_t foldZ = 1;
+  if (gridX > maxGrid[0] && gridZ == 1)
+    foldZ = (gridX + maxGrid[0] - 1) / maxGrid[0];
+  int64_t launchX = (gridX + foldZ - 1) / foldZ;
+  if (gridX > 0xffffffffll || launchX > maxGrid[0] || gridY > maxGrid[1] ||
+      gridZ * foldZ > maxGrid[2]) {
     ssm_fail("kernel %s: grid %lld x %lld x %lld is larger than the Vulkan "
              "device allows (%u x %u x %u)",
              name, (long long)gridX, (long long)gridY, (long long)gridZ,
@@ -1123,11 +1134,13 @@ SSM_EXPORT void mgpuLaunchKernel(void *function, int64_t gridX, int64_t gridY,
     VkBuffer buffer;
     VkDeviceSize offset;
     size_t size = (size_t)words * 4;
-    unsigned char *staged = ssm_upload(size, align, &buffer, &offset);
+    unsigned char *staged = ssm_upload(size + 4, align, &buffer, &offset);
     if (!staged)
       return;
     memcpy(staged, host, size);
-    infos[n - 1] = (VkDescriptorBufferInfo){buffer, offset, size};
+    uint32_t launchWidth = (uint32_t)gridX;
+    memcpy(staged + size, &launchWidth, 4);
+    infos[n - 1] = (VkDescriptorBufferInfo){buffer, offset, size + 4};
   }
   for (uint32_t i = 0; i < n; ++i)
     writes[i] = (VkWriteDescriptorSet){
@@ -1142,7 +1155,8 @@ SSM_EXPORT void mgpuLaunchKernel(void *function, int64_t gridX, int64_t gridY,
   vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, k->pipeline);
   vkCmdPushDescriptorSetKHR(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, k->layout, 0,
                             n, writes);
-  vkCmdDispatch(cmd, (uint32_t)gridX, (uint32_t)gridY, (uint32_t)gridZ);
+  vkCmdDispatch(cmd, (uint32_t)launchX, (uint32_t)gridY,
+                (uint32_t)(gridZ * foldZ));
   ssm_after_command(cmd);
   if (ssm_sync_launches && !ssm_wait()) {
     char message[sizeof ssm_error];
