@@ -239,3 +239,33 @@ def test_vulkan_wide_grid(rng, tmp_path):
     y = m.run({"arg0": x})["result0"]
     want = x / (1 + np.exp(-x.astype(np.float64)))
     assert np.abs(y - want).max() < 1e-5
+
+
+def test_vulkan_threads(rng, tmp_path):
+    """Four threads run one Vulkan model at once, each on its own tokens,
+    twice (new threads the second time: the first ones' device state was
+    released when they exited); every result equals the CPU build's."""
+    import threading
+    path = tmp_path / "m.onnx"
+    onnx.save(zoo.build("hybrid", seed=int(rng.integers(1 << 30))), path)
+    vk = ssmc.compile(path, target="vulkan")
+    cpu = ssmc.compile(path)
+    inputs = [rng.integers(0, 64, (1, 5 + k)).astype(np.int64) for k in range(4)]
+    want = [cpu.run({"input_ids": ids})["logits"] for ids in inputs]
+    for _ in range(2):
+        got, errors = [None] * 4, []
+
+        def work(k):
+            try:
+                got[k] = vk.run({"input_ids": inputs[k]})["logits"]
+            except Exception as e:  # noqa: BLE001 (reported below)
+                errors.append(e)
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        for g, w in zip(got, want):
+            assert rel_err(g, w) < 1e-5

@@ -37,7 +37,7 @@
  * device (default: the first discrete GPU, else the first integrated one,
  * else device 0); SSM_VULKAN_SYNC=1 waits after every launch, so that an
  * error names its kernel; SSM_VULKAN_POISON=1 fills new buffers with 0xFF
- * bytes (float NaN).
+ * bytes (float NaN); SSM_VULKAN_ROBUST=1 enables robustBufferAccess.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -159,6 +159,8 @@ static int ssm_check(VkResult r, const char *what) {
   X(vkCmdFillBuffer)                                                           \
   X(vkQueueSubmit)                                                             \
   X(vkCreateFence)                                                             \
+  X(vkDestroyFence)                                                            \
+  X(vkDestroyCommandPool)                                                      \
   X(vkWaitForFences)                                                           \
   X(vkResetFences)
 
@@ -353,6 +355,12 @@ static void ssm_init(void) {
   enable.features.shaderInt64 = features.features.shaderInt64;
   enable.features.shaderInt16 = features.features.shaderInt16;
   enable.features.shaderFloat64 = features.features.shaderFloat64;
+  /* SSM_VULKAN_ROBUST=1: out-of-bounds accesses read 0 and drop writes
+   * instead of faulting (a debugging aid: a kernel that reads past its
+   * buffer shows as wrong numbers, not VK_ERROR_DEVICE_LOST). */
+  const char *robust = getenv("SSM_VULKAN_ROBUST");
+  if (robust && *robust && strcmp(robust, "0") != 0)
+    enable.features.robustBufferAccess = features.features.robustBufferAccess;
   storage16.uniformAndStorageBuffer16BitAccess = VK_FALSE;
   storage16.storagePushConstant16 = VK_FALSE;
   storage16.storageInputOutput16 = VK_FALSE;
@@ -546,6 +554,47 @@ typedef struct {
 } ssm_thread;
 
 static __thread ssm_thread *ssm_self;
+static int ssm_wait(void);
+
+/* A thread's state is released when it exits: its work waited for, its
+ * freed buffers handed to the other threads, its command pool, fence and
+ * upload memory destroyed. */
+static pthread_key_t ssm_thread_key;
+static pthread_once_t ssm_thread_key_once = PTHREAD_ONCE_INIT;
+
+static void ssm_thread_exit(void *state) {
+  ssm_thread *t = state;
+  if (!t)
+    return;
+  ssm_self = t;
+  ssm_wait();
+  while (t->chunks) {
+    ssm_chunk *c = t->chunks;
+    t->chunks = c->next;
+    vkDestroyBuffer(ssm_device, c->buffer, NULL);
+    vkFreeMemory(ssm_device, c->memory, NULL);
+    free(c);
+  }
+  vkDestroyFence(ssm_device, t->fence, NULL);
+  vkDestroyCommandPool(ssm_device, t->pool, NULL);
+  free(t->readbacks);
+  free(t);
+  ssm_self = NULL;
+}
+
+static int ssm_thread_key_made;
+
+static void ssm_make_thread_key(void) {
+  ssm_thread_key_made =
+      pthread_key_create(&ssm_thread_key, ssm_thread_exit) == 0;
+}
+
+/* When the library is unloaded (dlclose) the key goes first: a thread that
+ * exits later must not call into unloaded code (its state is then kept). */
+__attribute__((destructor)) static void ssm_delete_thread_key(void) {
+  if (ssm_thread_key_made)
+    pthread_key_delete(ssm_thread_key);
+}
 
 /* Sets up the device and this thread's command pool; 0 on failure. */
 static int ssm_ready(void) {
@@ -586,6 +635,9 @@ static int ssm_ready(void) {
     return 0;
   }
   ssm_self = t;
+  pthread_once(&ssm_thread_key_once, ssm_make_thread_key);
+  if (ssm_thread_key_made)
+    pthread_setspecific(ssm_thread_key, t);
   return 1;
 }
 
