@@ -90,19 +90,17 @@ Value fromSlots(OpBuilder &b, Location loc, Value low, Value high, Type t) {
                    : bits;
 }
 
-/// `value` (a scalar argument) as the i32 the pack holds.
+/// `value` (a scalar argument of at most 32 bits, or index) as the i32 the
+/// pack holds.
 Value toSlot(OpBuilder &b, Location loc, Value value) {
   Type i32 = b.getI32Type();
   Type t = value.getType();
   if (isa<IndexType>(t))
     return arith::IndexCastOp::create(b, loc, i32, value);
-  if (auto i = dyn_cast<IntegerType>(t)) {
-    if (i.getWidth() == 32)
-      return value;
-    if (i.getWidth() > 32)
-      return arith::TruncIOp::create(b, loc, i32, value);
-    return arith::ExtUIOp::create(b, loc, i32, value);
-  }
+  if (auto i = dyn_cast<IntegerType>(t))
+    return i.getWidth() == 32
+               ? value
+               : arith::ExtUIOp::create(b, loc, i32, value).getResult();
   if (t.isF32())
     return arith::BitcastOp::create(b, loc, i32, value);
   Value bits = arith::BitcastOp::create(b, loc, b.getI16Type(), value);
@@ -113,13 +111,10 @@ Value toSlot(OpBuilder &b, Location loc, Value value) {
 Value fromSlot(OpBuilder &b, Location loc, Value slot, Type t) {
   if (isa<IndexType>(t))
     return arith::IndexCastOp::create(b, loc, t, slot);
-  if (auto i = dyn_cast<IntegerType>(t)) {
-    if (i.getWidth() == 32)
-      return slot;
-    if (i.getWidth() > 32)
-      return arith::ExtSIOp::create(b, loc, t, slot);
-    return arith::TruncIOp::create(b, loc, t, slot);
-  }
+  if (auto i = dyn_cast<IntegerType>(t))
+    return i.getWidth() == 32
+               ? slot
+               : arith::TruncIOp::create(b, loc, t, slot).getResult();
   if (t.isF32())
     return arith::BitcastOp::create(b, loc, t, slot);
   Value bits = arith::TruncIOp::create(b, loc, b.getI16Type(), slot);

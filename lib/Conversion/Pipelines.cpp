@@ -72,17 +72,24 @@ void mlir::ssm::addTargetPasses(OpPassManager &pm, bool modelLibrary) {
     pm.addPass(createSSMLowerParallelCalls());
 }
 
-void mlir::ssm::addCUDATargetPasses(OpPassManager &pm,
-                                    const CUDATargetOptions &options) {
+/// The GPU targets' common start: linalg on buffers to outlined GPU kernels
+/// (ssm-linalg-to-gpu), the host's buffers in device memory
+/// (ssm-gpu-device-buffers), exp, log and tanh as the CPU target's
+/// polynomials and the other transcendental functions as upstream's
+/// approximations (no device math library is needed).
+static void addGPUKernelPasses(OpPassManager &pm) {
   addUpstream(pm, "linalg-generalize-named-ops");
   pm.addPass(createSSMLinalgToGPU());
   pm.addPass(createSSMGPUDeviceBuffers());
-  // No libdevice is needed: exp, log and tanh get the polynomials of the CPU
-  // target, the other transcendental functions upstream's, and the rest
-  // (sqrt, fma, abs, rounding) are NVPTX instructions.
   pm.addPass(createSSMCPUMathApproximation(
       SSMCPUMathApproximationOptions{/*allFunctions=*/true}));
   addUpstream(pm, "gpu-kernel-outlining,canonicalize,cse");
+}
+
+void mlir::ssm::addCUDATargetPasses(OpPassManager &pm,
+                                    const CUDATargetOptions &options) {
+  // The rest of math (sqrt, fma, abs, rounding) are NVPTX instructions.
+  addGPUKernelPasses(pm);
   // Math is left to convert-math-to-llvm (NVPTX instructions), not to
   // convert-gpu-to-nvvm's libdevice calls.
   addUpstream(pm, "gpu.module(lower-affine,convert-scf-to-cf,"
@@ -109,12 +116,8 @@ void mlir::ssm::addCUDATargetPasses(OpPassManager &pm,
 
 void mlir::ssm::addVulkanTargetPasses(OpPassManager &pm,
                                       const VulkanTargetOptions &options) {
-  addUpstream(pm, "linalg-generalize-named-ops");
-  pm.addPass(createSSMLinalgToGPU());
-  pm.addPass(createSSMGPUDeviceBuffers());
-  pm.addPass(createSSMCPUMathApproximation(
-      SSMCPUMathApproximationOptions{/*allFunctions=*/true}));
-  addUpstream(pm, "gpu-kernel-outlining,canonicalize,cse");
+  // The rest of math becomes GLSL.std.450 instructions.
+  addGPUKernelPasses(pm);
   // What the kernels may use; spirv-update-vce keeps what each module needs,
   // and the runtime enables the matching device features.
   addUpstream(pm,

@@ -8,7 +8,6 @@ the CPU build's. bench/gpu_check.py runs the same checks on an NVIDIA GPU's
 Vulkan driver."""
 import ctypes
 import ctypes.util
-import json
 import os
 import shutil
 import subprocess
@@ -21,6 +20,7 @@ import pytest
 from harness import BUILD
 from onnx_reference import float64_outputs
 from onnx_tools import SSM_RUN, SSMC, compile_onnx, onnxruntime_outputs, rel_err
+from test_cuda_target import info
 import zoo  # noqa: E402 (examples/ is put on the path by onnx_tools)
 
 sys.path.insert(0, str(BUILD / "python"))
@@ -29,16 +29,6 @@ import ssmc  # noqa: E402
 TOL = 1e-4
 VALIDATE = "--spirv-val=on" if shutil.which("spirv-val") else "--spirv-val=auto"
 POISON = dict(os.environ, SSM_VULKAN_POISON="1")
-
-
-def info(so):
-    r = subprocess.run([str(SSM_RUN), str(so), "--info"], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    lines = r.stdout.splitlines()
-    compile_info = json.loads(lines[0].split(": ", 1)[1])
-    entries = {line.split(":")[0][len("entry "):]: json.loads(line.split(": ", 1)[1])
-               for line in lines if line.startswith("entry ")}
-    return compile_info, entries
 
 
 def reference_logits(path, model, ids):
