@@ -29,12 +29,15 @@
 #include "llvm/Support/CrashRecoveryContext.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <cmath>
+#include <cstdio>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -100,6 +103,12 @@ struct Compilation {
   }
 
   LogicalResult run(StringRef inputPath, StringRef outputPath);
+  /// The loss and optimizer options: in range, and given only with --train
+  /// (the temperature and label weight only with the distillation loss).
+  LogicalResult checkTrainOptions();
+  /// `,"train":{...}` for the compile info: the loss and optimizer options
+  /// baked into train_step (empty without --train).
+  std::string trainInfo() const;
   /// prefill and decode, derived from main on a copy of the module so that
   /// a model that cannot be run token by token still compiles (auto).
   LogicalResult deriveGeneration(MLIRContext &context,
@@ -147,6 +156,90 @@ LogicalResult Compilation::deriveGeneration(MLIRContext &context,
   return success();
 }
 
+/// `s` as a JSON string literal (quoted, escaped).
+static std::string jsonString(StringRef s) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::json::Value(s.str());
+  return text;
+}
+
+std::string Compilation::trainInfo() const {
+  if (!options.train)
+    return "";
+  llvm::json::Object train{{"loss", options.trainLoss},
+                           {"frozen", llvm::json::Array(options.frozen)},
+                           {"adam_beta1", options.adamBeta1},
+                           {"adam_beta2", options.adamBeta2},
+                           {"adam_eps", options.adamEps},
+                           {"weight_decay", options.weightDecay},
+                           {"max_grad_norm", options.maxGradNorm}};
+  if (options.trainLoss == "distillation") {
+    train["temperature"] = options.temperature;
+    train["label_weight"] = options.labelWeight;
+  }
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << ",\"train\":" << llvm::json::Value(std::move(train));
+  return text;
+}
+
+LogicalResult Compilation::checkTrainOptions() {
+  CompileOptions defaults;
+  struct Numeric {
+    const char *flag;
+    double value, fallback;
+    bool (*ok)(double);
+    const char *range;
+  };
+  auto fraction = [](double v) { return v >= 0 && v < 1; };
+  auto positive = [](double v) { return v > 0 && std::isfinite(v); };
+  auto nonNegative = [](double v) { return v >= 0 && std::isfinite(v); };
+  const Numeric numeric[] = {
+      {"--temperature", options.temperature, defaults.temperature, positive,
+       "positive and finite"},
+      {"--label-weight", options.labelWeight, defaults.labelWeight, nonNegative,
+       ">= 0 and finite"},
+      {"--adam-beta1", options.adamBeta1, defaults.adamBeta1, fraction,
+       "in [0, 1)"},
+      {"--adam-beta2", options.adamBeta2, defaults.adamBeta2, fraction,
+       "in [0, 1)"},
+      {"--adam-eps", options.adamEps, defaults.adamEps, positive,
+       "positive and finite"},
+      {"--weight-decay", options.weightDecay, defaults.weightDecay, nonNegative,
+       ">= 0 and finite"},
+      {"--max-grad-norm", options.maxGradNorm, defaults.maxGradNorm,
+       nonNegative, ">= 0 and finite (0: no clipping)"}};
+  for (const Numeric &n : numeric) {
+    // NaN differs from every default, so it is caught either way.
+    bool given = !(n.value == n.fallback);
+    if (!given)
+      continue;
+    if (!options.train)
+      return fail(Twine(n.flag) + " is an option of --train");
+    if (!n.ok(n.value)) {
+      char text[32];
+      snprintf(text, sizeof text, "%g", n.value);
+      return fail(Twine(n.flag) + " must be " + n.range + ", got " + text);
+    }
+  }
+  if (!options.train && !options.frozen.empty())
+    return fail("--frozen is an option of --train");
+  if (!options.train && options.trainLoss != defaults.trainLoss)
+    return fail("--train-loss is an option of --train");
+  if (options.trainLoss != "distillation") {
+    if (options.temperature != defaults.temperature)
+      return fail("--temperature is the student's temperature of "
+                  "--train-loss=distillation; the loss is " +
+                  options.trainLoss);
+    if (options.labelWeight != defaults.labelWeight)
+      return fail("--label-weight weighs the cross-entropy added to "
+                  "--train-loss=distillation; the loss is " +
+                  options.trainLoss);
+  }
+  return success();
+}
+
 LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
   bool cuda = options.target == "cuda";
   bool vulkan = options.target == "vulkan";
@@ -174,6 +267,8 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
   if (options.hiddenStates && (options.gradients || options.train))
     return fail("--hidden-states builds the teacher's entry points; compile "
                 "the teacher without --gradients and --train");
+  if (failed(checkTrainOptions()))
+    return failure();
   if ((options.gradients || options.train) &&
       options.generation == GenerationMode::On)
     return fail("--gradients and --train build training entry points only; "
@@ -299,6 +394,12 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
       SSMBuildTrainStepOptions trainOptions;
       trainOptions.loss = options.trainLoss;
       trainOptions.temperature = options.temperature;
+      trainOptions.labelWeight = options.labelWeight;
+      trainOptions.beta1 = options.adamBeta1;
+      trainOptions.beta2 = options.adamBeta2;
+      trainOptions.eps = options.adamEps;
+      trainOptions.weightDecay = options.weightDecay;
+      trainOptions.maxGradNorm = options.maxGradNorm;
       trainOptions.frozen.assign(options.frozen.begin(), options.frozen.end());
       gpm.addPass(createSSMBuildTrainStep(trainOptions));
     }
@@ -386,7 +487,8 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
          : form == MixerForm::Chunked ? "chunked"
                                       : "recurrent") +
         "\",\"chunk_size\":" + std::to_string(options.chunkSize) +
-        ",\"source\":\"" + llvm::sys::path::filename(inputPath).str() + "\"}";
+        ",\"source\":" + jsonString(llvm::sys::path::filename(inputPath)) +
+        trainInfo() + "}";
     if (failed(cpu::emitModelABI(*module, entries, info)))
       return failure();
   }
@@ -571,6 +673,12 @@ bool mlir::ssm::compile(const CompileRequest &request,
                "matrix-orientation");
   options.trainLoss = request.trainLoss;
   options.temperature = request.temperature;
+  options.labelWeight = request.labelWeight;
+  options.adamBeta1 = request.adamBeta1;
+  options.adamBeta2 = request.adamBeta2;
+  options.adamEps = request.adamEps;
+  options.weightDecay = request.weightDecay;
+  options.maxGradNorm = request.maxGradNorm;
   options.frozen = request.frozen;
   options.hiddenStates = request.hiddenStates;
   if (request.prefillLogits != "last" && request.prefillLogits != "all")

@@ -22,6 +22,8 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/GlobPattern.h"
 
+#include <cmath>
+#include <cstdio>
 #include <limits>
 
 namespace mlir::ssm {
@@ -108,8 +110,43 @@ struct SSMBuildTrainStep
           << loss << "'";
       return signalPassFailure();
     }
-    if (!(temperature > 0)) {
+    if (!(temperature > 0) || !std::isfinite(temperature)) {
       module.emitError("ssm-build-train-step: temperature must be positive");
+      return signalPassFailure();
+    }
+    // The optimizer's hyperparameters, in the ranges torch.optim.AdamW and
+    // clip_grad_norm_ accept (a NaN fails every comparison).
+    auto outOfRange = [&](StringRef name, double value, StringRef range) {
+      char text[32];
+      snprintf(text, sizeof text, "%g", value);
+      module.emitError("ssm-build-train-step: ")
+          << name << " must be " << range << ", got " << text;
+      signalPassFailure();
+    };
+    if (!(beta1 >= 0 && beta1 < 1))
+      return outOfRange("beta1", beta1, "in [0, 1)");
+    if (!(beta2 >= 0 && beta2 < 1))
+      return outOfRange("beta2", beta2, "in [0, 1)");
+    if (!(eps > 0) || !std::isfinite(eps))
+      return outOfRange("eps", eps, "positive and finite");
+    if (!(weightDecay >= 0) || !std::isfinite(weightDecay))
+      return outOfRange("weight-decay", weightDecay, ">= 0 and finite");
+    if (!(maxGradNorm >= 0) || !std::isfinite(maxGradNorm))
+      return outOfRange("max-grad-norm", maxGradNorm,
+                        ">= 0 and finite (0: no clipping)");
+    if (!(labelWeight >= 0) || !std::isfinite(labelWeight))
+      return outOfRange("label-weight", labelWeight, ">= 0 and finite");
+    if (labelWeight != 0 && loss != "distillation") {
+      module.emitError("ssm-build-train-step: label-weight weighs the "
+                       "cross-entropy added to loss=distillation; the loss "
+                       "is '")
+          << loss << "'";
+      return signalPassFailure();
+    }
+    if (temperature != 1.0 && loss != "distillation") {
+      module.emitError("ssm-build-train-step: temperature is the student's "
+                       "temperature of loss=distillation; the loss is '")
+          << loss << "'";
       return signalPassFailure();
     }
     if (aligned) {

@@ -31,9 +31,10 @@ NB_MODULE(_compiler, m) {
          int64_t chunkSize, int64_t optLevel, int64_t constantDataThreshold,
          const std::string &cudaArch, const std::string &cudaFormat,
          const std::string &cudaToolkit, bool gradients, bool train,
-         const std::string &trainLoss, double temperature,
-         const std::vector<std::string> &frozen, bool hiddenStates,
-         const std::string &spirvVal) {
+         const std::string &trainLoss, double temperature, double labelWeight,
+         double adamBeta1, double adamBeta2, double adamEps, double weightDecay,
+         double maxGradNorm, const std::vector<std::string> &frozen,
+         bool hiddenStates, const std::string &spirvVal) {
         mlir::ssm::CompileRequest r;
         r.input = input;
         r.output = output;
@@ -53,6 +54,12 @@ NB_MODULE(_compiler, m) {
         r.train = train;
         r.trainLoss = trainLoss;
         r.temperature = temperature;
+        r.labelWeight = labelWeight;
+        r.adamBeta1 = adamBeta1;
+        r.adamBeta2 = adamBeta2;
+        r.adamEps = adamEps;
+        r.weightDecay = weightDecay;
+        r.maxGradNorm = maxGradNorm;
         r.frozen = frozen;
         r.hiddenStates = hiddenStates;
         r.spirvVal = spirvVal;
@@ -70,6 +77,8 @@ NB_MODULE(_compiler, m) {
       nb::arg("constant_data_threshold"), nb::arg("cuda_arch"),
       nb::arg("cuda_format"), nb::arg("cuda_toolkit"), nb::arg("gradients"),
       nb::arg("train"), nb::arg("train_loss"), nb::arg("temperature"),
+      nb::arg("label_weight"), nb::arg("adam_beta1"), nb::arg("adam_beta2"),
+      nb::arg("adam_eps"), nb::arg("weight_decay"), nb::arg("max_grad_norm"),
       nb::arg("frozen"), nb::arg("hidden_states"), nb::arg("spirv_val"),
       "Compiles as ssmc does; returns (ok, diagnostics text).");
 }

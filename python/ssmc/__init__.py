@@ -23,7 +23,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -294,6 +294,14 @@ def load(path: Union[str, os.PathLike]) -> Model:
     return Model(path)
 
 
+def _betas(betas) -> Tuple[float, float]:
+    try:
+        b1, b2 = betas
+        return float(b1), float(b2)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"adam_betas must be a pair of floats, got {betas!r}") from None
+
+
 def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLike, None] = None,
             target: str = "cpu", *, opt_level: int = 2, mixer_form: str = "chunked",
             chunk_size: int = 0, generation: str = "auto", prefill_logits: str = "last",
@@ -301,6 +309,8 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
             cuda_format: str = "auto", cuda_toolkit: str = "",
             gradients: bool = False, train: bool = False,
             train_loss: str = "cross-entropy", temperature: float = 1.0,
+            label_weight: float = 0.0, adam_betas: Tuple[float, float] = (0.9, 0.95),
+            adam_eps: float = 1e-8, weight_decay: float = 0.1, max_grad_norm: float = 1.0,
             frozen: Sequence[str] = (), hidden_states: bool = False,
             spirv_val: str = "auto") -> Model:
     """Compiles an ONNX model (a path, or the bytes of a model without
@@ -318,10 +328,14 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
     the gradient of each float input for cotangents d_<output>); train=True
     adds "loss", "loss_grad" and "train_step" (see `Trainer`), with
     train_loss "cross-entropy", "distillation" (teacher_logits input,
-    student temperature `temperature`), "hidden-alignment" (MOHAWK stage 2:
+    student temperature `temperature`, plus `label_weight` times the
+    cross-entropy), "hidden-alignment" (MOHAWK stage 2:
     inputs hidden.0...) or "matrix-orientation" (stage 1: inputs hidden.l
-    and mixing.l) and `frozen` glob patterns of parameters train_step
-    leaves unchanged; hidden_states=True (a teacher) adds "hidden_states"
+    and mixing.l), train_step's AdamW `adam_betas`, `adam_eps` and
+    `weight_decay` (decoupled, as torch.optim.AdamW), the global gradient
+    norm it clips to `max_grad_norm` (0: no clipping), and `frozen` glob
+    patterns of parameters train_step leaves unchanged (the compile info's
+    "train" entry records them); hidden_states=True (a teacher) adds "hidden_states"
     and "mixing_matrices", the inputs of those two stages. Compiler
     errors raise `CompileError`
     with its diagnostics; notes (such as why prefill and decode were not
@@ -346,7 +360,8 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
             str(source), str(output), target, "so", "serialize", mixer_form, generation,
             prefill_logits, int(chunk_size), int(opt_level), int(constant_data_threshold),
             str(cuda_arch), str(cuda_format), str(cuda_toolkit), bool(gradients),
-            bool(train), str(train_loss), float(temperature),
+            bool(train), str(train_loss), float(temperature), float(label_weight),
+            *_betas(adam_betas), float(adam_eps), float(weight_decay), float(max_grad_norm),
             [str(f) for f in frozen], bool(hidden_states), str(spirv_val))
     finally:
         if tmp is not None:

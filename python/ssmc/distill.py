@@ -859,7 +859,12 @@ class StageConfig:
     warmup: int = 0
     schedule: str = "wsd"      # wsd (warmup-stable-decay), cosine, constant
     temperature: float = 1.0   # stage 3
+    label_weight: float = 0.0  # stage 3: weight of the cross-entropy on the labels
     frozen: Tuple[str, ...] = ()
+    adam_betas: Tuple[float, float] = (0.9, 0.95)
+    adam_eps: float = 1e-8
+    weight_decay: float = 0.1
+    max_grad_norm: float = 1.0  # 0: no clipping
 
 
 @dataclasses.dataclass
@@ -969,7 +974,12 @@ class Config:
                              warmup=take(st, "warmup", int, 0, w),
                              schedule=take(st, "schedule", str, "wsd", w),
                              temperature=take(st, "temperature", float, 1.0, w),
-                             frozen=tuple(take(st, "frozen", list, [], w)))
+                             label_weight=take(st, "label_weight", float, 0.0, w),
+                             frozen=tuple(take(st, "frozen", list, [], w)),
+                             adam_betas=tuple(take(st, "adam_betas", list, [0.9, 0.95], w)),
+                             adam_eps=take(st, "adam_eps", float, 1e-8, w),
+                             weight_decay=take(st, "weight_decay", float, 0.1, w),
+                             max_grad_norm=take(st, "max_grad_norm", float, 1.0, w))
             if st:
                 raise DistillError(f"{w}: unknown keys {', '.join(sorted(st))}")
             if sc.steps < 1 or not sc.lr > 0 or sc.warmup < 0 or sc.warmup > sc.steps:
@@ -978,6 +988,20 @@ class Config:
                 raise DistillError(f"{w}: schedule must be wsd, cosine or constant")
             if k != 3 and sc.temperature != 1.0:
                 raise DistillError(f"{w}: temperature is a stage 3 option")
+            if k != 3 and sc.label_weight != 0.0:
+                raise DistillError(f"{w}: label_weight is a stage 3 option")
+            if not sc.temperature > 0 or not sc.label_weight >= 0:
+                raise DistillError(f"{w}: need temperature > 0 and label_weight >= 0")
+            betas = sc.adam_betas
+            if (len(betas) != 2 or not all(isinstance(b, (int, float)) and not isinstance(b, bool)
+                                           and 0 <= b < 1 for b in betas)):
+                raise DistillError(f"{w}: adam_betas must be two numbers in [0, 1), got {list(betas)}")
+            sc.adam_betas = (float(betas[0]), float(betas[1]))
+            if not (sc.adam_eps > 0 and sc.weight_decay >= 0 and sc.max_grad_norm >= 0
+                    and all(math.isfinite(v) for v in (sc.adam_eps, sc.weight_decay,
+                                                         sc.max_grad_norm, sc.label_weight))):
+                raise DistillError(f"{w}: need adam_eps > 0, weight_decay >= 0 and "
+                                   "max_grad_norm >= 0 (0: no clipping), all finite")
             cfg.stages[k] = sc
         log = raw.pop("log", {})
         if not isinstance(log, dict):
@@ -1160,7 +1184,10 @@ def run(config: Union[Config, PathLike], *, restart: bool = False, log=print) ->
         try:
             student_lib = ssmc_compile(current, work / f"student-stage{k}.so", train=True,
                                        train_loss=STAGES[k], temperature=sc.temperature,
-                                       frozen=sc.frozen, generation="off")
+                                       label_weight=sc.label_weight, adam_betas=sc.adam_betas,
+                                       adam_eps=sc.adam_eps, weight_decay=sc.weight_decay,
+                                       max_grad_norm=sc.max_grad_norm, frozen=sc.frozen,
+                                       generation="off")
         except Exception as e:
             raise DistillError(f"stage {k}: the student does not compile for "
                                f"{STAGES[k]}: {e}") from e

@@ -5,11 +5,47 @@
 // RUN: not ssm-opt %s --ssm-build-train-step=loss=mse --split-input-file 2>&1 | FileCheck %s --check-prefix=BADLOSS
 // RUN: not ssm-opt %s --ssm-build-train-step="loss=distillation temperature=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADTEMP
 // RUN: not ssm-opt %s --ssm-build-train-step=loss=hidden-alignment --split-input-file 2>&1 | FileCheck %s --check-prefix=NOALIGN
+// RUN: ssm-opt %s --ssm-build-train-step="beta1=0.75 beta2=0.875 eps=0.0625 weight-decay=0.375 max-grad-norm=2.5" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=OPT
+// RUN: ssm-opt %s --ssm-build-train-step="max-grad-norm=0" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=NOCLIP
+// RUN: not ssm-opt %s --ssm-build-train-step="beta1=1" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADB1
+// RUN: not ssm-opt %s --ssm-build-train-step="beta2=-0.5" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADB2
+// RUN: not ssm-opt %s --ssm-build-train-step="eps=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADEPS
+// RUN: not ssm-opt %s --ssm-build-train-step="weight-decay=-1" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADWD
+// RUN: not ssm-opt %s --ssm-build-train-step="max-grad-norm=inf" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADNORM
+// RUN: not ssm-opt %s --ssm-build-train-step="loss=distillation label-weight=-2" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADLW
+// RUN: not ssm-opt %s --ssm-build-train-step="label-weight=0.5" --split-input-file 2>&1 | FileCheck %s --check-prefix=LWNOKD
+// RUN: not ssm-opt %s --ssm-build-train-step="temperature=2" --split-input-file 2>&1 | FileCheck %s --check-prefix=TNOKD
 
 // NOENTRY: ssm-build-train-step: no function named 'nope'
 // BADLOSS: ssm-build-train-step: loss must be cross-entropy, distillation, hidden-alignment or matrix-orientation, got 'mse'
 // BADTEMP: ssm-build-train-step: temperature must be positive
 // NOALIGN: ssm-build-train-step: loss=hidden-alignment trains the function 'loss' (f32 scalar result) that ssm-build-alignment builds; there is none
+// BADB1: ssm-build-train-step: beta1 must be in [0, 1), got 1
+// BADB2: ssm-build-train-step: beta2 must be in [0, 1), got -0.5
+// BADEPS: ssm-build-train-step: eps must be positive and finite, got 0
+// BADWD: ssm-build-train-step: weight-decay must be >= 0 and finite, got -1
+// BADNORM: ssm-build-train-step: max-grad-norm must be >= 0 and finite (0: no clipping), got inf
+// BADLW: ssm-build-train-step: label-weight must be >= 0 and finite, got -2
+// LWNOKD: ssm-build-train-step: label-weight weighs the cross-entropy added to loss=distillation; the loss is 'cross-entropy'
+// TNOKD: ssm-build-train-step: temperature is the student's temperature of loss=distillation; the loss is 'cross-entropy'
+
+// The optimizer's options reach the AdamW update and the clipping:
+// b1, 1 - b1, b2, 1 - b2, eps, wd and the clipping norm as constants.
+// OPT-LABEL: func.func @train_step(
+// OPT: arith.constant 2.500000e+00 : f32
+// OPT: arith.minimumf
+// OPT: linalg.generic
+// OPT-DAG: arith.constant 7.500000e-01 : f32
+// OPT-DAG: arith.constant 2.500000e-01 : f32
+// OPT-DAG: arith.constant 8.750000e-01 : f32
+// OPT-DAG: arith.constant 1.250000e-01 : f32
+// OPT-DAG: arith.constant 6.250000e-02 : f32
+// OPT-DAG: arith.constant 3.750000e-01 : f32
+// OPT: linalg.yield
+// max-grad-norm=0: the gradients are not scaled (the scale is the constant 1).
+// NOCLIP-LABEL: func.func @train_step(
+// NOCLIP-NOT: arith.minimumf
+// NOCLIP: return
 
 // Distillation: the teacher's logits follow the labels; they get no
 // gradient and are not a parameter of train_step.

@@ -387,6 +387,21 @@ def test_run_three_stages(tmp_path):
     assert lib.run({"input_ids": np.ones((1, 4), np.int64)})["logits"].shape == (1, 4, 128)
 
 
+def test_stage_optimizer_options(tmp_path):
+    """A stage table's AdamW, clipping and label-weight keys are compiled
+    into that stage's train_step (the student library's compile info)."""
+    cfg = _setup_run(tmp_path, {3: 1})
+    text = cfg.read_text().replace("lr = 1e-3", "lr = 1e-3\nlabel_weight = 0.5\n"
+                                   "adam_betas = [0.8, 0.9]\nadam_eps = 1e-6\n"
+                                   "weight_decay = 0\nmax_grad_norm = 0.5")
+    cfg.write_text(text)
+    distill.run(cfg, log=lambda *_: None)
+    info = ssmc.load(tmp_path / "run" / "student-stage3.so").compile_info["train"]
+    assert info == {"loss": "distillation", "frozen": [], "adam_beta1": 0.8,
+                    "adam_beta2": 0.9, "adam_eps": 1e-6, "weight_decay": 0.0,
+                    "max_grad_norm": 0.5, "temperature": 1.0, "label_weight": 0.5}
+
+
 def test_run_resumes_after_interruption(tmp_path, monkeypatch):
     a = tmp_path / "a"
     a.mkdir()
@@ -447,6 +462,16 @@ def test_run_rejects_a_changed_config(tmp_path):
       "stage2": {"steps": 1, "lr": 1e-3, "temperature": 2.0}}, "temperature is a stage 3"),
     ({"teacher": "t.onnx", "data": {"tokens": "t.bin"},
       "stage3": {"steps": "10", "lr": 1e-3}}, "'steps' must be int"),
+    ({"teacher": "t.onnx", "data": {"tokens": "t.bin"},
+      "stage2": {"steps": 1, "lr": 1e-3, "label_weight": 0.5}}, "label_weight is a stage 3"),
+    ({"teacher": "t.onnx", "data": {"tokens": "t.bin"},
+      "stage3": {"steps": 1, "lr": 1e-3, "adam_betas": [0.9]}}, "adam_betas must be two"),
+    ({"teacher": "t.onnx", "data": {"tokens": "t.bin"},
+      "stage3": {"steps": 1, "lr": 1e-3, "adam_betas": [0.9, 1.0]}}, "adam_betas must be two"),
+    ({"teacher": "t.onnx", "data": {"tokens": "t.bin"},
+      "stage3": {"steps": 1, "lr": 1e-3, "weight_decay": -0.1}}, "weight_decay >= 0"),
+    ({"teacher": "t.onnx", "data": {"tokens": "t.bin"},
+      "stage1": {"steps": 1, "lr": 1e-3, "max_grad_norm": -1}}, "max_grad_norm >= 0"),
     ({"teacher": "t.onnx", "data": {"tokens": "t.bin"},
       "stage3": {"steps": 10, "lr": 1e-3, "schedule": "linear"}}, "schedule must be"),
     ({"teacher": "t.onnx", "data": {"tokens": "t.bin"}, "student": {"path": "s.onnx",

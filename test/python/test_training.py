@@ -3,6 +3,8 @@ AdamW step against a float64 NumPy AdamW fed with the library's own
 gradients, the loss of a tiny model falling on a fixed batch, checkpoints
 (a save/load round trip reproduces the next step exactly), ONNX export
 (onnxruntime on the trained file equals the library), schedules, errors."""
+import json
+import subprocess
 import sys
 
 import numpy as np
@@ -68,8 +70,9 @@ def test_loss_equals_numpy(llama, rng):
     assert trainer.loss(ids, np.full_like(labels, -100)) == 0.0
 
 
-def test_one_step_equals_numpy_adamw(llama, rng):
-    path, model = llama
+def check_adamw_step(model, path, rng, b1=0.9, b2=0.95, eps=1e-8, wd=0.1, clip=1.0):
+    """Two steps of `model`'s train_step; the second against a float64
+    NumPy AdamW with these hyperparameters fed the library's gradients."""
     trainer = ssmc.Trainer.from_onnx(model, path, lr=2e-3)
     ids, labels = batch(rng)
     # Two steps so that the moments and bias corrections are exercised.
@@ -81,8 +84,8 @@ def test_one_step_equals_numpy_adamw(llama, rng):
                        "d_loss": np.array(1.0, np.float32)}, entry="loss_grad")
     g = {k: grads[f"d_{k}"].astype(np.float64) for k in params}
     norm = np.sqrt(sum((x ** 2).sum() for x in g.values()))
-    scale = min(1.0, 1.0 / (norm + 1e-6))
-    b1, b2, eps, wd, lr, t = 0.9, 0.95, 1e-8, 0.1, 2e-3, 2
+    scale = min(1.0, clip / (norm + 1e-6)) if clip > 0 else 1.0
+    lr, t = 2e-3, 2
     metrics = trainer.step(ids, labels)
     assert metrics["grad_norm"] == pytest.approx(norm, rel=2e-6)
     assert metrics["loss"] == pytest.approx(grads["loss"], rel=1e-6)
@@ -95,6 +98,87 @@ def test_one_step_equals_numpy_adamw(llama, rng):
         np.testing.assert_allclose(trainer.adam_m[k], mk, rtol=1e-4, atol=1e-7, err_msg=k)
         np.testing.assert_allclose(trainer.adam_v[k], vk, rtol=1e-4, atol=1e-10, err_msg=k)
         np.testing.assert_allclose(trainer.parameters[k], want, rtol=1e-5, atol=1e-6, err_msg=k)
+    return scale
+
+
+def test_one_step_equals_numpy_adamw(llama, rng):
+    path, model = llama
+    check_adamw_step(model, path, rng)
+    info = model.compile_info["train"]
+    assert info == {"loss": "cross-entropy", "frozen": [], "adam_beta1": 0.9,
+                    "adam_beta2": 0.95, "adam_eps": 1e-8, "weight_decay": 0.1,
+                    "max_grad_norm": 1.0}
+
+
+@pytest.mark.parametrize("clip", [0.05, 0.0])
+def test_optimizer_options(tmp_path, rng, clip):
+    """ssmc.compile's AdamW options and clipping norm, compiled into
+    train_step: the step equals NumPy's AdamW with the same values (0.05
+    clips these gradients; 0 turns clipping off)."""
+    path = tmp_path / "llama.onnx"
+    onnx.save(zoo.build("llama", seed=4), str(path))
+    opts = dict(adam_betas=(0.8, 0.99), adam_eps=1e-4, weight_decay=0.3, max_grad_norm=clip)
+    model = ssmc.compile(path, tmp_path / "o.so", train=True, **opts)
+    scale = check_adamw_step(model, path, rng, b1=0.8, b2=0.99, eps=1e-4, wd=0.3, clip=clip)
+    assert (scale < 1) == (clip > 0)
+    info = model.compile_info["train"]
+    assert (info["adam_beta1"], info["adam_beta2"], info["adam_eps"], info["weight_decay"],
+            info["max_grad_norm"]) == (0.8, 0.99, 1e-4, 0.3, clip)
+
+
+@pytest.mark.parametrize("opts,message", [
+    (dict(adam_betas=(1.0, 0.9)), "--adam-beta1 must be in \\[0, 1\\), got 1"),
+    (dict(adam_betas=(0.9, float("nan"))), "--adam-beta2 must be in \\[0, 1\\), got nan"),
+    (dict(adam_eps=0.0), "--adam-eps must be positive and finite"),
+    (dict(weight_decay=-0.1), "--weight-decay must be >= 0 and finite"),
+    (dict(max_grad_norm=float("inf")), "--max-grad-norm must be >= 0 and finite"),
+    (dict(label_weight=0.5), "--label-weight weighs the cross-entropy added to "
+                             "--train-loss=distillation; the loss is cross-entropy"),
+    (dict(temperature=2.0), "--temperature is the student's temperature"),
+    (dict(train=False, weight_decay=0.0), "--weight-decay is an option of --train"),
+    (dict(train=False, frozen=["embed"]), "--frozen is an option of --train"),
+    (dict(train=False, train_loss="distillation"), "--train-loss is an option of --train"),
+])
+def test_optimizer_option_errors(tmp_path, opts, message):
+    path = tmp_path / "llama.onnx"
+    onnx.save(zoo.build("llama", seed=3), str(path))
+    opts = {"train": True, **opts}
+    with pytest.raises(ssmc.CompileError, match=message):
+        ssmc.compile(path, tmp_path / "bad.so", **opts)
+    with pytest.raises(ssmc.InvalidArgumentError, match="adam_betas must be a pair"):
+        ssmc.compile(path, tmp_path / "bad.so", train=True, adam_betas=0.9)
+
+
+def test_optimizer_options_command_line(tmp_path):
+    """ssmc's --adam-beta1/--adam-beta2/--adam-eps/--weight-decay/
+    --max-grad-norm/--label-weight: recorded in the compile info that
+    ssm-run --info prints; out of range or without --train, an error."""
+    path = tmp_path / "llama.onnx"
+    onnx.save(zoo.build("llama", seed=3), str(path))
+    ssmc_bin = str(BUILD / "bin" / "ssmc")
+    r = subprocess.run([ssmc_bin, str(path), "--train", "--train-loss=distillation",
+                        "--temperature=2", "--label-weight=0.25", "--adam-beta1=0.5",
+                        "--adam-beta2=0.75", "--adam-eps=1e-6", "--weight-decay=0",
+                        "--max-grad-norm=0", "--frozen=embed,c_*", "-o", str(tmp_path / "t.so")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([str(BUILD / "bin" / "ssm-run"), str(tmp_path / "t.so"), "--info"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    line = next(x for x in r.stdout.splitlines() if x.startswith("compile info: "))
+    info = json.loads(line[len("compile info: "):])
+    assert info["train"] == {"loss": "distillation", "frozen": ["embed", "c_*"],
+                             "adam_beta1": 0.5, "adam_beta2": 0.75, "adam_eps": 1e-6,
+                             "weight_decay": 0.0, "max_grad_norm": 0.0,
+                             "temperature": 2.0, "label_weight": 0.25}
+    for flags, message in [(["--weight-decay=0.2"], "--weight-decay is an option of --train"),
+                           (["--train", "--adam-beta2=1.5"], "--adam-beta2 must be in [0, 1)"),
+                           (["--train", "--max-grad-norm=-1"],
+                            "--max-grad-norm must be >= 0 and finite (0: no clipping)")]:
+        r = subprocess.run([ssmc_bin, str(path), *flags, "-o", str(tmp_path / "x.so")],
+                           capture_output=True, text=True)
+        assert r.returncode == 1, (flags, r.stderr)
+        assert message in r.stderr, (flags, r.stderr)
 
 
 def test_loss_falls_and_checkpoint_round_trip(llama, rng, tmp_path):

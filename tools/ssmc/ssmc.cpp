@@ -137,9 +137,9 @@ cl::opt<bool> train(
              "(cross-entropy; labels outside the vocabulary ignored), "
              "loss_grad, and train_step(input_ids, labels, parameters..., "
              "adam_m.<p>..., adam_v.<p>..., lr, step) -> (loss, grad_norm, "
-             "new parameters and AdamW state): AdamW (0.9, 0.95, eps 1e-8, "
-             "weight decay 0.1), gradients clipped to global norm 1 "
-             "(ssm-build-train-step has the options). CPU and CUDA targets"),
+             "new parameters and AdamW state): AdamW (--adam-beta1, "
+             "--adam-beta2, --adam-eps, --weight-decay), gradients clipped "
+             "to --max-grad-norm. CPU, CUDA and Vulkan targets"),
     cl::init(false), cl::cat(category));
 enum class TrainLoss {
   CrossEntropy,
@@ -176,6 +176,31 @@ cl::opt<bool> hiddenStates(
 cl::opt<double> temperature(
     "temperature",
     cl::desc("With --train-loss=distillation: the student's temperature T"),
+    cl::init(1.0), cl::cat(category));
+cl::opt<double> labelWeight(
+    "label-weight",
+    cl::desc("With --train-loss=distillation: the weight of the cross-entropy "
+             "on the labels added to the distillation loss (default 0)"),
+    cl::init(0.0), cl::cat(category));
+cl::opt<double> adamBeta1("adam-beta1",
+                          cl::desc("With --train: AdamW's beta1 (default 0.9)"),
+                          cl::init(0.9), cl::cat(category));
+cl::opt<double>
+    adamBeta2("adam-beta2",
+              cl::desc("With --train: AdamW's beta2 (default 0.95)"),
+              cl::init(0.95), cl::cat(category));
+cl::opt<double>
+    adamEps("adam-eps",
+            cl::desc("With --train: AdamW's epsilon (default 1e-8)"),
+            cl::init(1e-8), cl::cat(category));
+cl::opt<double> weightDecay(
+    "weight-decay",
+    cl::desc("With --train: AdamW's decoupled weight decay (default 0.1)"),
+    cl::init(0.1), cl::cat(category));
+cl::opt<double> maxGradNorm(
+    "max-grad-norm",
+    cl::desc("With --train: the global gradient norm train_step clips to "
+             "(default 1; 0: no clipping)"),
     cl::init(1.0), cl::cat(category));
 cl::list<std::string>
     frozen("frozen",
@@ -271,6 +296,12 @@ int main(int argc, char **argv) {
   }
   options.hiddenStates = hiddenStates;
   options.temperature = temperature;
+  options.labelWeight = labelWeight;
+  options.adamBeta1 = adamBeta1;
+  options.adamBeta2 = adamBeta2;
+  options.adamEps = adamEps;
+  options.weightDecay = weightDecay;
+  options.maxGradNorm = maxGradNorm;
   options.frozen.assign(frozen.begin(), frozen.end());
   ssm::CompileHooks hooks;
   hooks.timing = &rootTimer;

@@ -40,7 +40,13 @@ struct CompileRequest {
   bool train = false;                    ///< loss, loss_grad, train_step
   std::string trainLoss =
       "cross-entropy"; ///< distillation, hidden-alignment, matrix-orientation
-  double temperature = 1.0;        ///< distillation temperature
+  double temperature = 1.0; ///< distillation temperature
+  double labelWeight = 0.0; ///< distillation: cross-entropy weight
+  double adamBeta1 = 0.9;   ///< train_step's AdamW
+  double adamBeta2 = 0.95;
+  double adamEps = 1e-8;
+  double weightDecay = 0.1;
+  double maxGradNorm = 1.0;        ///< global gradient norm clip; 0: none
   std::vector<std::string> frozen; ///< parameter globs not trained
   bool hiddenStates = false;       ///< hidden_states, mixing_matrices
 };

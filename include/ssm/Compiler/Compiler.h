@@ -93,6 +93,16 @@ struct CompileOptions {
   /// (stage 2) or "matrix-orientation" (stage 1): see ssm-build-alignment.
   std::string trainLoss = "cross-entropy";
   double temperature = 1.0;
+  /// With trainLoss "distillation": weight of the cross-entropy on the
+  /// labels added to the distillation loss.
+  double labelWeight = 0.0;
+  /// With train: train_step's AdamW (decoupled weight decay) and the global
+  /// gradient norm it clips to (0: no clipping).
+  double adamBeta1 = 0.9;
+  double adamBeta2 = 0.95;
+  double adamEps = 1e-8;
+  double weightDecay = 0.1;
+  double maxGradNorm = 1.0;
   /// With train: glob patterns of parameters train_step leaves unchanged.
   std::vector<std::string> frozen;
   /// The teacher's side of MOHAWK stages 1 and 2: hidden_states and
