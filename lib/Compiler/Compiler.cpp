@@ -97,6 +97,12 @@ struct Compilation {
       : options(options), diagnostics(diagnostics), hooks(hooks),
         rootTimer(hooks.timing ? *hooks.timing : untimed) {}
 
+  /// A bundle's other targets: (target, model library) pairs linked into
+  /// this library as data (ssmlib_embedded_libraries), and every target of
+  /// the bundle, the default first, for the compile info of each part.
+  SmallVector<std::pair<std::string, std::string>> embedded;
+  SmallVector<std::string> bundleTargets;
+
   LogicalResult fail(const Twine &message) {
     diagnostics << "ssmc: error: " << message << "\n";
     return failure();
@@ -109,6 +115,8 @@ struct Compilation {
   /// `,"train":{...}` for the compile info: the loss and optimizer options
   /// baked into train_step (empty without --train).
   std::string trainInfo() const;
+  /// `,"targets":[...]` for a bundle's compile info (empty otherwise).
+  std::string targetsInfo() const;
   /// prefill and decode, derived from main on a copy of the module so that
   /// a model that cannot be run token by token still compiles (auto).
   LogicalResult deriveGeneration(MLIRContext &context,
@@ -161,6 +169,15 @@ static std::string jsonString(StringRef s) {
   std::string text;
   llvm::raw_string_ostream os(text);
   os << llvm::json::Value(s.str());
+  return text;
+}
+
+std::string Compilation::targetsInfo() const {
+  if (bundleTargets.empty())
+    return "";
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << ",\"targets\":" << llvm::json::Value(llvm::json::Array(bundleTargets));
   return text;
 }
 
@@ -488,7 +505,7 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
                                       : "recurrent") +
         "\",\"chunk_size\":" + std::to_string(options.chunkSize) +
         ",\"source\":" + jsonString(llvm::sys::path::filename(inputPath)) +
-        trainInfo() + "}";
+        targetsInfo() + trainInfo() + "}";
     if (failed(cpu::emitModelABI(*module, entries, info)))
       return failure();
   }
@@ -576,6 +593,24 @@ LogicalResult Compilation::serialize(ModuleOp module, EmitKind what,
   SmallVector<StringRef> inputs = {tempObject};
   if (!constantAsm.empty())
     inputs.push_back(constantAsm);
+  llvm::SmallString<128> embeddedAsm;
+  llvm::FileRemover removeEmbedded;
+  if (!embedded.empty()) {
+    if (auto ec = llvm::sys::fs::createTemporaryFile("ssmc-embedded", "s",
+                                                     embeddedAsm))
+      return fail("cannot create a temporary assembly file: " + ec.message());
+    removeEmbedded.setFile(embeddedAsm);
+    std::error_code ec;
+    llvm::raw_fd_ostream assembly(embeddedAsm, ec);
+    if (ec)
+      return fail("cannot write '" + embeddedAsm.str() + "': " + ec.message());
+    cpu::writeEmbeddedLibraries(embedded, assembly);
+    assembly.close();
+    if (assembly.has_error())
+      return fail("cannot write '" + embeddedAsm.str() +
+                  "': " + assembly.error().message());
+    inputs.push_back(embeddedAsm);
+  }
   if (what == EmitKind::Obj ? failed(cpu::linkRelocatable(
                                   inputs, outputPath, options.target, error))
                             : failed(cpu::linkSharedLibrary(
@@ -597,7 +632,59 @@ LogicalResult mlir::ssm::compileModel(StringRef inputPath, StringRef outputPath,
                                       llvm::raw_ostream &diagnostics,
                                       const CompileHooks &hooks) {
   registerCompilerPasses();
-  Compilation compilation(options, diagnostics, hooks);
+  if (!StringRef(options.target).contains(','))
+    return Compilation(options, diagnostics, hooks).run(inputPath, outputPath);
+
+  // Several targets: one model library per target, the first linked with
+  // the others embedded as data (the runtime loads one of them on request).
+  auto fail = [&](const Twine &message) {
+    diagnostics << "ssmc: error: " << message << "\n";
+    return failure();
+  };
+  SmallVector<StringRef> parts;
+  StringRef(options.target).split(parts, ',');
+  SmallVector<std::string> targets;
+  for (StringRef t : parts) {
+    t = t.trim();
+    if (t != "cpu" && t != "cuda" && t != "vulkan")
+      return fail("target '" + t +
+                  "' is not available; the targets are cpu, cuda and vulkan");
+    if (llvm::is_contained(targets, t))
+      return fail("--target names '" + t + "' twice");
+    targets.push_back(t.str());
+  }
+  EmitKind what = options.emit == EmitKind::Auto
+                      ? emitKindFromExtension(outputPath)
+                      : options.emit;
+  if (what != EmitKind::SO || options.compileTo != CompilePhase::Serialize)
+    return fail("--target=" + options.target +
+                ": several targets make one model library; the output must "
+                "be a shared library (.so or --emit=so)");
+  if (outputPath == "-")
+    return fail("binary output needs a file: give -o");
+  // The other targets first, into temporary libraries.
+  SmallVector<std::pair<std::string, std::string>> embedded;
+  SmallVector<std::unique_ptr<llvm::FileRemover>> removers;
+  for (const std::string &t : ArrayRef(targets).drop_front()) {
+    llvm::SmallString<128> library;
+    if (auto ec =
+            llvm::sys::fs::createTemporaryFile("ssmc-" + t, "so", library))
+      return fail("cannot create a temporary file: " + ec.message());
+    removers.push_back(std::make_unique<llvm::FileRemover>(library));
+    CompileOptions other = options;
+    other.target = t;
+    other.emit = EmitKind::SO;
+    Compilation part(other, diagnostics, hooks);
+    part.bundleTargets = targets;
+    if (failed(part.run(inputPath, library)))
+      return failure();
+    embedded.emplace_back(t, library.str().str());
+  }
+  CompileOptions first = options;
+  first.target = targets.front();
+  Compilation compilation(first, diagnostics, hooks);
+  compilation.embedded = std::move(embedded);
+  compilation.bundleTargets = std::move(targets);
   return compilation.run(inputPath, outputPath);
 }
 

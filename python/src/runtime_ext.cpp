@@ -123,9 +123,10 @@ ssm_tensor *wrap(const AnyArray &a, const std::string &what, Wrapped &keep) {
 /// A loaded model library.
 struct Model {
   ssm_model *model = nullptr;
-  explicit Model(const std::string &path) {
-    check(ssm_model_load(path.c_str(), &model));
+  Model(const std::string &path, const std::string &device) {
+    check(ssm_model_load_on(path.c_str(), device.c_str(), &model));
   }
+  std::string device() const { return ssm_model_device(model); }
   ~Model() { ssm_model_release(model); }
   Model(const Model &) = delete;
   Model &operator=(const Model &) = delete;
@@ -221,7 +222,9 @@ NB_MODULE(_runtime, m) {
       "Sets the exception classes raised for each runtime status.");
 
   nb::class_<Model>(m, "Model")
-      .def(nb::init<const std::string &>(), nb::arg("path"))
+      .def(nb::init<const std::string &, const std::string &>(),
+           nb::arg("path"), nb::arg("device"))
+      .def("device", &Model::device)
       .def("entry_points", &Model::entryPoints)
       .def("signature", &Model::signature, nb::arg("entry"))
       .def("compile_info", &Model::compileInfo)

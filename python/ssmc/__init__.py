@@ -100,15 +100,27 @@ class Model:
     A model is immutable: `run` may be called from several threads at once.
     Output arrays and sessions keep the library loaded while they live."""
 
-    def __init__(self, path: Union[str, os.PathLike]):
+    def __init__(self, path: Union[str, os.PathLike], device: Optional[str] = None):
         self.path = Path(path)
-        self._model = _runtime.Model(str(self.path))
+        self._model = _runtime.Model(str(self.path), device or "")
         self._signatures: Dict[str, dict] = {}
         #: The compiler's notes when `ssmc.compile` built the library.
         self.compile_notes: List[str] = []
 
     def __repr__(self) -> str:
         return f"ssmc.Model({str(self.path)!r}, entry_points={self.entry_points})"
+
+    @property
+    def device(self) -> str:
+        """The device the model runs on: "cpu", "cuda" or "vulkan"."""
+        return self._model.device()
+
+    @property
+    def targets(self) -> List[str]:
+        """The devices the library file holds builds for (several when it
+        was compiled with target="a,b,..."); `load(path, device=...)` picks."""
+        info = self.compile_info
+        return list(info.get("targets", [info["target"]]))
 
     @property
     def entry_points(self) -> List[str]:
@@ -289,9 +301,13 @@ class Session:
         return out
 
 
-def load(path: Union[str, os.PathLike]) -> Model:
-    """Loads a model library compiled by ssmc."""
-    return Model(path)
+def load(path: Union[str, os.PathLike], device: Optional[str] = None) -> Model:
+    """Loads a model library compiled by ssmc, for `device` ("cpu", "cuda" or
+    "vulkan"; default: the target it was compiled for). A library compiled
+    for several targets (`compile(..., target="cpu,vulkan")`, `ssmc
+    --target=cpu,vulkan`) holds a build for each; `NotFoundError` when it has
+    none for `device`."""
+    return Model(path, device)
 
 
 def _betas(betas) -> Tuple[float, float]:
@@ -316,7 +332,10 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
     """Compiles an ONNX model (a path, or the bytes of a model without
     external data) or an .mlir file to a model library, in process, and
     loads it. The library goes to `output` (default: a temporary file,
-    deleted when this process exits). The keyword options are ssmc's:
+    deleted when this process exits). `target` is "cpu", "cuda", "vulkan",
+    or several of them comma-separated ("cpu,vulkan": one library holding a
+    build for each, loaded for the first; `load(output, device=...)` picks
+    another). The keyword options are ssmc's:
     opt_level 0..3, mixer_form chunked|quadratic|recurrent, chunk_size
     (0: the cost model), generation auto|on|off, prefill_logits last|all,
     constant_data_threshold (bytes); for target "cuda", cuda_arch (sm_80,

@@ -12,6 +12,12 @@
 #include "json.h"
 
 #include <dlfcn.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <mutex>
 
 #include <algorithm>
 #include <cstdlib>
@@ -62,6 +68,12 @@ struct Entry {
 
 struct Library {
   void *handle = nullptr;
+  bool bound = false; // the symbols below are read (bindLibrary)
+  const char *(*info)() = nullptr;
+  int64_t (*count)() = nullptr;
+  const char *(*nameOf)(int64_t) = nullptr;
+  const char *(*signatureOf)(int64_t) = nullptr;
+  ssm_entry_fn (*fnOf)(int64_t) = nullptr;
   void (*free)(void *) = nullptr;
   void (*setNumThreads)(int64_t) = nullptr;
   int64_t (*numThreads)() = nullptr;
@@ -202,10 +214,101 @@ ssm_status ssm_dtype_from_name(const char *name, ssm_dtype *dtype) {
                   std::string("unknown dtype '") + name + "'");
 }
 
+namespace {
+
+/// Loads the model library of `target` embedded in the bundle `handle`
+/// (RTLD_LOCAL) from an anonymous file holding its bytes into `*inner`.
+ssm_status openEmbedded(void *handle, const char *path,
+                        const std::string &target, void **inner) {
+  *inner = nullptr;
+  auto table = static_cast<const ssm_embedded_library *>(
+      dlsym(handle, "ssmlib_embedded_libraries"));
+  const ssm_embedded_library *found = nullptr;
+  for (const ssm_embedded_library *e = table; e && e->target; ++e)
+    if (target == e->target)
+      found = e;
+  if (!found) {
+    // The builds it has: its own, then the embedded ones.
+    auto own =
+        reinterpret_cast<const char *(*)()>(dlsym(handle, "ssmlib_device"));
+    std::string have = own ? own() : "cpu";
+    for (const ssm_embedded_library *e = table; e && e->target; ++e)
+      have += std::string(",") + e->target;
+    return setError(SSM_ERROR_NOT_FOUND,
+                    std::string("'") + path + "' has no " + target +
+                        " build, only " + have +
+                        " (compile the model with ssmc --target=" + have + "," +
+                        target + " for one)");
+  }
+  std::string name = "ssm-model-" + target;
+  int fd = memfd_create(name.c_str(), MFD_CLOEXEC);
+  std::string file;
+  if (fd < 0) { // no memfd: a temporary file, removed once loaded
+    const char *dir = std::getenv("TMPDIR");
+    file = std::string(dir && *dir ? dir : "/tmp") + "/ssm-model-XXXXXX";
+    fd = mkstemp(file.data());
+  }
+  if (fd < 0)
+    return setError(SSM_ERROR_LOAD,
+                    std::string("cannot load the ") + target + " build of '" +
+                        path + "': no temporary file: " + strerror(errno));
+  const char *p = static_cast<const char *>(found->data);
+  for (uint64_t left = found->size; left > 0;) {
+    ssize_t n = write(fd, p, left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      std::string why = strerror(errno);
+      close(fd);
+      if (!file.empty())
+        unlink(file.c_str());
+      return setError(SSM_ERROR_LOAD, std::string("cannot load the ") + target +
+                                          " build of '" + path +
+                                          "': writing it failed: " + why);
+    }
+    p += n;
+    left -= static_cast<uint64_t>(n);
+  }
+  std::string at = file.empty() ? "/proc/self/fd/" + std::to_string(fd) : file;
+  *inner = dlopen(at.c_str(), RTLD_NOW | RTLD_LOCAL);
+  const char *why = *inner ? nullptr : dlerror();
+  std::string message = why ? why : "unknown error";
+  close(fd);
+  if (!file.empty())
+    unlink(file.c_str());
+  if (!*inner)
+    return setError(SSM_ERROR_LOAD, std::string("cannot load the ") + target +
+                                        " build of '" + path + "': " + message);
+  return SSM_OK;
+}
+
+/// The libraries loaded from bundles, by file and target, so that loading
+/// the same one twice shares one copy (as dlopen does for files).
+std::mutex embeddedLock;
+std::map<std::string, std::weak_ptr<Library>> embeddedLoaded;
+
+} // namespace
+
+namespace {
+/// A model of the loaded library `lib`. Reads the library's symbols into
+/// `lib` unless a model of it did before (a bundle's target loaded again).
+ssm_status loadLibrary(std::shared_ptr<Library> lib, const char *path,
+                       ssm_model **model);
+} // namespace
+
 ssm_status ssm_model_load(const char *path, ssm_model **model) {
+  return ssm_model_load_on(path, nullptr, model);
+}
+
+ssm_status ssm_model_load_on(const char *path, const char *device,
+                             ssm_model **model) {
   if (!path || !model)
     return setError(SSM_ERROR_INVALID_ARGUMENT, "NULL argument");
   *model = nullptr;
+  std::string want = device ? device : "";
+  if (!want.empty() && want != "cpu" && want != "cuda" && want != "vulkan")
+    return setError(SSM_ERROR_INVALID_ARGUMENT,
+                    "device must be cpu, cuda or vulkan, got '" + want + "'");
   auto lib = std::make_shared<Library>();
   // A path without a slash would be searched for; load it from here instead.
   std::string p = path;
@@ -217,29 +320,64 @@ ssm_status ssm_model_load(const char *path, ssm_model **model) {
     return setError(SSM_ERROR_LOAD, std::string("cannot load '") + path +
                                         "': " + (why ? why : "unknown error"));
   }
-  auto sym = [&](const char *name) { return dlsym(lib->handle, name); };
+  if (!want.empty()) {
+    auto own = reinterpret_cast<const char *(*)()>(
+        dlsym(lib->handle, "ssmlib_device"));
+    std::string mine = own ? own() : "cpu";
+    if (want != mine) {
+      // Another target of a bundle: its own library, shared by the loads of
+      // this file for that target.
+      struct stat st;
+      if (stat(p.c_str(), &st) != 0)
+        return setError(SSM_ERROR_LOAD, std::string("cannot load '") + path +
+                                            "': " + strerror(errno));
+      std::string key = std::to_string(st.st_dev) + ":" +
+                        std::to_string(st.st_ino) + ":" +
+                        std::to_string(st.st_mtim.tv_sec) + "." +
+                        std::to_string(st.st_mtim.tv_nsec) + ":" + want;
+      std::lock_guard<std::mutex> guard(embeddedLock);
+      if (std::shared_ptr<Library> shared = embeddedLoaded[key].lock())
+        return loadLibrary(std::move(shared), path, model);
+      void *inner;
+      if (ssm_status status = openEmbedded(lib->handle, path, want, &inner))
+        return status;
+      auto embedded = std::make_shared<Library>();
+      embedded->handle = inner;
+      ssm_status status = loadLibrary(embedded, path, model);
+      if (status == SSM_OK)
+        embeddedLoaded[key] = embedded;
+      return status;
+    }
+  }
+  return loadLibrary(std::move(lib), path, model);
+}
+
+namespace {
+/// Reads the symbols of the model library `lib` into it.
+ssm_status bindLibrary(Library &lib, const char *path) {
+  auto sym = [&](const char *name) { return dlsym(lib.handle, name); };
   auto version = reinterpret_cast<int64_t (*)()>(sym("ssmlib_abi_version"));
-  auto info = reinterpret_cast<const char *(*)()>(sym("ssmlib_compile_info"));
-  auto count = reinterpret_cast<int64_t (*)()>(sym("ssmlib_num_entry_points"));
-  auto nameOf = reinterpret_cast<const char *(*)(int64_t)>(
+  lib.info = reinterpret_cast<const char *(*)()>(sym("ssmlib_compile_info"));
+  lib.count = reinterpret_cast<int64_t (*)()>(sym("ssmlib_num_entry_points"));
+  lib.nameOf = reinterpret_cast<const char *(*)(int64_t)>(
       sym("ssmlib_entry_point_name"));
-  auto signatureOf =
+  lib.signatureOf =
       reinterpret_cast<const char *(*)(int64_t)>(sym("ssmlib_signature"));
-  auto fnOf = reinterpret_cast<ssm_entry_fn (*)(int64_t)>(
+  lib.fnOf = reinterpret_cast<ssm_entry_fn (*)(int64_t)>(
       sym("ssmlib_entry_point_function"));
-  lib->free = reinterpret_cast<void (*)(void *)>(sym("ssmlib_free"));
-  lib->setNumThreads =
+  lib.free = reinterpret_cast<void (*)(void *)>(sym("ssmlib_free"));
+  lib.setNumThreads =
       reinterpret_cast<void (*)(int64_t)>(sym("ssmlib_set_num_threads"));
-  lib->numThreads = reinterpret_cast<int64_t (*)()>(sym("ssmlib_num_threads"));
-  lib->releaseMemory =
+  lib.numThreads = reinterpret_cast<int64_t (*)()>(sym("ssmlib_num_threads"));
+  lib.releaseMemory =
       reinterpret_cast<void (*)()>(sym("ssmlib_release_memory"));
-  if (!version || !info || !count || !nameOf || !signatureOf || !fnOf ||
-      !lib->free)
+  if (!version || !lib.info || !lib.count || !lib.nameOf || !lib.signatureOf ||
+      !lib.fnOf || !lib.free)
     return setError(SSM_ERROR_LOAD,
                     std::string("'") + path +
                         "' is not an SSMC model library (ABI symbols missing)");
   if (version() == SSM_MODEL_ABI_VERSION &&
-      (!lib->setNumThreads || !lib->numThreads || !lib->releaseMemory))
+      (!lib.setNumThreads || !lib.numThreads || !lib.releaseMemory))
     return setError(SSM_ERROR_LOAD,
                     std::string("'") + path +
                         "' is not an SSMC model library (ABI symbols missing)");
@@ -249,22 +387,36 @@ ssm_status ssm_model_load(const char *path, ssm_model **model) {
                         std::to_string(version()) + "; this runtime reads " +
                         std::to_string(SSM_MODEL_ABI_VERSION));
   if (auto device = reinterpret_cast<const char *(*)()>(sym("ssmlib_device"))) {
-    lib->device = device();
-    lib->deviceAlloc =
+    lib.device = device();
+    lib.deviceAlloc =
         reinterpret_cast<void *(*)(int64_t)>(sym("ssmlib_device_alloc"));
-    lib->deviceFree =
+    lib.deviceFree =
         reinterpret_cast<void (*)(void *)>(sym("ssmlib_device_free"));
-    lib->deviceCopy = reinterpret_cast<void (*)(void *, const void *, int64_t)>(
+    lib.deviceCopy = reinterpret_cast<void (*)(void *, const void *, int64_t)>(
         sym("ssmlib_device_copy"));
-    lib->deviceSynchronize =
+    lib.deviceSynchronize =
         reinterpret_cast<const char *(*)()>(sym("ssmlib_device_synchronize"));
-    if (!lib->deviceAlloc || !lib->deviceFree || !lib->deviceCopy ||
-        !lib->deviceSynchronize)
+    if (!lib.deviceAlloc || !lib.deviceFree || !lib.deviceCopy ||
+        !lib.deviceSynchronize)
       return setError(SSM_ERROR_LOAD,
                       std::string("'") + path +
                           "' is a device model library without its device "
                           "ABI symbols");
   }
+  lib.bound = true;
+  return SSM_OK;
+}
+
+ssm_status loadLibrary(std::shared_ptr<Library> lib, const char *path,
+                       ssm_model **model) {
+  if (!lib->bound)
+    if (ssm_status status = bindLibrary(*lib, path))
+      return status;
+  auto info = lib->info;
+  auto count = lib->count;
+  auto nameOf = lib->nameOf;
+  auto signatureOf = lib->signatureOf;
+  auto fnOf = lib->fnOf;
   std::unique_ptr<ssm_model> m(new (std::nothrow) ssm_model);
   if (!m)
     return setError(SSM_ERROR_OUT_OF_MEMORY, "out of memory");
@@ -315,6 +467,7 @@ ssm_status ssm_model_load(const char *path, ssm_model **model) {
   *model = m.release();
   return SSM_OK;
 }
+} // namespace
 
 void ssm_model_release(ssm_model *model) { delete model; }
 

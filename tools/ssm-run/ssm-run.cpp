@@ -37,6 +37,10 @@ const char *kUsage =
     "\n"
     "Runs an entry point of a model library compiled by ssmc.\n"
     "\n"
+    "  --device NAME         cpu, cuda or vulkan: run the model's build for\n"
+    "                        that device (default: the target it was\n"
+    "                        compiled for; a library compiled with\n"
+    "                        ssmc --target=a,b,... holds several)\n"
     "  --entry NAME          entry point to run (default: the first)\n"
     "  --input NAME=FILE     input NAME from a C-order .npy file "
     "(repeatable)\n"
@@ -53,7 +57,8 @@ const char *kUsage =
     "                        in device memory: no copies in the times)\n"
     "  --threads N           threads of the model's parallel loops (default:\n"
     "                        $SSM_NUM_THREADS, else the number of CPUs)\n"
-    "  --info                print the compile info and signatures only\n"
+    "  --info                print the compile info, the device and the\n"
+    "                        signatures only\n"
     "\n"
     "Generation (models with prefill/decode entry points):\n"
     "  --generate N          prefill a prompt, then N greedy decode steps;\n"
@@ -368,7 +373,7 @@ int generate(ssm_model *model, const std::string &modelPath, ssm_tensor *prompt,
 } // namespace
 
 int main(int argc, char **argv) {
-  std::string modelPath, entry, outputDir;
+  std::string modelPath, entry, outputDir, deviceName;
   std::map<std::string, std::string> inputFiles;
   std::map<std::string, int64_t> dims;
   int64_t defaultDim = 8, seed = 0, intMax = 16, bench = 0, warmup = 1;
@@ -418,6 +423,14 @@ int main(int argc, char **argv) {
     } else if (a == "--help" || a == "-h") {
       fputs(kUsage, stdout);
       return 0;
+    } else if (a == "--device") {
+      const char *s = value("--device");
+      if (!s)
+        return 1;
+      deviceName = s;
+      if (deviceName != "cpu" && deviceName != "cuda" && deviceName != "vulkan")
+        return fail("--device must be cpu, cuda or vulkan, got '" + deviceName +
+                    "'");
     } else if (a == "--entry") {
       const char *s = value("--entry");
       if (!s)
@@ -460,7 +473,8 @@ int main(int argc, char **argv) {
     return fail("no model given (see --help)");
 
   ssm_model *model = nullptr;
-  if (ssm_model_load(modelPath.c_str(), &model) != SSM_OK)
+  if (ssm_model_load_on(modelPath.c_str(), deviceName.c_str(), &model) !=
+      SSM_OK)
     return fail(ssm_last_error());
   struct Release {
     ssm_model *m;
@@ -471,6 +485,7 @@ int main(int argc, char **argv) {
 
   if (info) {
     printf("compile info: %s\n", ssm_model_compile_info(model));
+    printf("device: %s\n", ssm_model_device(model));
     for (int64_t i = 0; i < ssm_model_num_entry_points(model); ++i) {
       const char *name = ssm_model_entry_point(model, i);
       printf("entry %s: %s\n", name, ssm_model_signature(model, name));

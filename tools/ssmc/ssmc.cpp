@@ -30,10 +30,13 @@ cl::opt<std::string> inputFile(cl::Positional,
 cl::opt<std::string> outputFile("o", cl::desc("Output file (- for stdout)"),
                                 cl::value_desc("file"), cl::init("-"),
                                 cl::cat(category));
-cl::opt<std::string> target("target",
-                            cl::desc("Target: cpu, cuda (NVIDIA GPUs) or "
-                                     "vulkan (SPIR-V kernels)"),
-                            cl::init("cpu"), cl::cat(category));
+cl::opt<std::string>
+    target("target",
+           cl::desc("Target: cpu, cuda (NVIDIA GPUs) or vulkan (SPIR-V "
+                    "kernels), or several, comma-separated: a .so holding a "
+                    "build for each, the first the default (ssm-run "
+                    "--device, ssm_model_load_on pick another)"),
+           cl::init("cpu"), cl::cat(category));
 cl::opt<std::string>
     cudaArch("cuda-arch",
              cl::desc("CUDA target: the GPU architecture the kernels are "

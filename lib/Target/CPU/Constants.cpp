@@ -105,3 +105,33 @@ ssm::cpu::ExternalConstants mlir::ssm::cpu::externalizeConstants(
   assembly << "\t.section .note.GNU-stack,\"\",@progbits\n";
   return result;
 }
+
+void mlir::ssm::cpu::writeEmbeddedLibraries(
+    ArrayRef<std::pair<std::string, std::string>> libraries,
+    llvm::raw_ostream &assembly) {
+  bool x86_64 = llvm::Triple(llvm::sys::getProcessTriple()).getArch() ==
+                llvm::Triple::x86_64;
+  StringRef section = x86_64 ? ".lrodata" : ".rodata";
+  assembly << "\t.section " << section << ".ssm_libraries,\"a"
+           << (x86_64 ? "l" : "") << "\",@progbits\n";
+  for (auto [i, library] : llvm::enumerate(libraries))
+    assembly << "\t.p2align 6\n.Lssm_library" << i << ":\n\t.incbin \""
+             << escaped(library.second) << "\"\n.Lssm_library" << i
+             << "_end:\n";
+  assembly << "\t.section .rodata.ssm_library_names,\"a\",@progbits\n";
+  for (auto [i, library] : llvm::enumerate(libraries))
+    assembly << ".Lssm_library_name" << i << ":\n\t.asciz \""
+             << escaped(library.first) << "\"\n";
+  // Pointers: relocated at load time (.data.rel.ro).
+  assembly << "\t.section .data.rel.ro.ssm_libraries,\"aw\",@progbits\n"
+           << "\t.p2align 3\n\t.globl ssmlib_embedded_libraries\n"
+           << "\t.type ssmlib_embedded_libraries,@object\n"
+           << "\t.size ssmlib_embedded_libraries, "
+           << 24 * (libraries.size() + 1) << "\nssmlib_embedded_libraries:\n";
+  for (size_t i = 0; i < libraries.size(); ++i)
+    assembly << "\t.quad .Lssm_library_name" << i << "\n\t.quad .Lssm_library"
+             << i << "\n\t.quad .Lssm_library" << i << "_end - .Lssm_library"
+             << i << "\n";
+  assembly << "\t.quad 0\n\t.quad 0\n\t.quad 0\n"
+           << "\t.section .note.GNU-stack,\"\",@progbits\n";
+}

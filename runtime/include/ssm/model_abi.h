@@ -88,6 +88,18 @@ int64_t ssmlib_num_threads(void);
  * ssmlib_release_memory() returns them to the system. */
 void ssmlib_release_memory(void);
 
+/* Multi-target bundles (ssmc --target=a,b,...): the library is the model
+ * compiled for the first target, and it also carries the model libraries of
+ * the others, whole, in this table (a null `target` ends it). The runtime
+ * loads one of them when asked for that device (ssm_model_load_on); the
+ * compile info lists every target ("targets"). Absent from other libraries. */
+typedef struct ssm_embedded_library {
+  const char *target; /* "cpu", "cuda" or "vulkan" */
+  const void *data;   /* the shared library file's bytes */
+  uint64_t size;
+} ssm_embedded_library;
+extern const ssm_embedded_library ssmlib_embedded_libraries[];
+
 /* Bytes of a memref descriptor of rank r. */
 static inline int64_t ssm_descriptor_size(int64_t rank) {
   return 8 * (3 + 2 * rank);

@@ -77,6 +77,13 @@ ssm_status ssm_dtype_from_name(const char *name, ssm_dtype *dtype);
 
 /* Models */
 ssm_status ssm_model_load(const char *path, ssm_model **model);
+/* Loads the model for `device` ("cpu", "cuda" or "vulkan"; NULL or "": the
+ * target the library was compiled for, as ssm_model_load). A library built
+ * for several targets (ssmc --target=a,b) carries the others' builds: each
+ * is loaded once per process and file (SSM_ERROR_NOT_FOUND when the file
+ * holds no build for `device`). */
+ssm_status ssm_model_load_on(const char *path, const char *device,
+                             ssm_model **model);
 void ssm_model_release(ssm_model *model);
 /* Threads of the model's parallel loops, the caller included (see
  * ssmlib_set_num_threads in model_abi.h): n >= 1, or 0 for the default

@@ -54,6 +54,16 @@ ExternalConstants externalizeConstants(ModuleOp module, uint64_t threshold,
                                        llvm::raw_ostream &data,
                                        llvm::raw_ostream &assembly);
 
+/// Writes to `assembly` a GNU assembler source that includes each
+/// (target, path) library of `libraries` whole (`.incbin`, 64-byte aligned,
+/// in the large read-only data section) and defines the exported table
+/// `ssmlib_embedded_libraries` of model_abi.h: {target name, data, size}
+/// per library, then a null entry. Linked into the first target's model
+/// library, it makes a multi-target bundle (ssmc --target=a,b).
+void writeEmbeddedLibraries(
+    ArrayRef<std::pair<std::string, std::string>> libraries,
+    llvm::raw_ostream &assembly);
+
 /// Writes `module` as a position-independent host object file (for the host
 /// CPU, or the generic one with `genericCPU`).
 LogicalResult emitObject(llvm::Module &module, unsigned optLevel,
