@@ -19,6 +19,7 @@
 
 #include "ssm/Conversion/Passes.h"
 
+#include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Affine/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -27,6 +28,9 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <limits>
 
 namespace mlir::ssm {
 #define GEN_PASS_DEF_SSMLINALGTOGPU
@@ -197,6 +201,203 @@ static void emitLoops(OpBuilder &b, Location loc, linalg::GenericOp op,
     nest(i + 1);
   };
   nest(0);
+}
+
+//===----------------------------------------------------------------------===//
+// Block reductions
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// A reduction of few points and many terms (a norm's or softmax's rows at a
+/// decode step, a matrix-vector product, a full reduction such as a loss):
+/// one block per point, whose threads take the terms in turn (thread t the
+/// terms t, t + T, ...; the innermost reduction loop fastest, so that
+/// neighbouring threads read neighbouring elements), each combining its
+/// terms from the combiner's identity; the block then combines the threads'
+/// partial values in workgroup memory (a tree of halving steps) and thread 0
+/// combines the result into the output. Applies when every output's yielded
+/// value is `combiner(output, term)` with a term that reads no output, for a
+/// commutative and associative combiner (integer add, min, max; float add,
+/// min, max: float sums are then taken in another order than the
+/// sequential one).
+struct BlockReductionPlan {
+  SmallVector<Operation *> combiners; // per output
+  SmallVector<TypedAttr> identities;  // per output
+};
+} // namespace
+
+/// Reductions of at most this many points may take the block reduction...
+static constexpr int64_t kBlockReductionMaxPoints = 16384;
+/// ... when they have at least this many terms per point.
+static constexpr int64_t kBlockReductionMinTerms = 256;
+
+static std::optional<BlockReductionPlan>
+planBlockReduction(linalg::GenericOp op, int64_t threads) {
+  if (threads < 2 || !llvm::isPowerOf2_64(threads) ||
+      op.getNumReductionLoops() == 0)
+    return std::nullopt;
+  Block *body = op.getBody();
+  Operation *yield = body->getTerminator();
+  unsigned numInputs = op.getNumDpsInputs();
+  // The ops that read an output's running value.
+  llvm::SetVector<Operation *> readsOutput;
+  for (unsigned k = 0; k < op.getNumDpsInits(); ++k)
+    getForwardSlice(body->getArgument(numInputs + k), &readsOutput);
+  BlockReductionPlan plan;
+  for (unsigned k = 0; k < op.getNumDpsInits(); ++k) {
+    BlockArgument acc = body->getArgument(numInputs + k);
+    if (!acc.hasOneUse())
+      return std::nullopt;
+    Operation *c = *acc.getUsers().begin();
+    if (c->getNumOperands() != 2 || c->getNumResults() != 1 ||
+        !c->getResult(0).hasOneUse() || yield->getOperand(k) != c->getResult(0))
+      return std::nullopt;
+    Value term = c->getOperand(0) == acc ? c->getOperand(1) : c->getOperand(0);
+    if (term == acc ||
+        isa<BlockArgument>(term) &&
+            cast<BlockArgument>(term).getArgNumber() >= numInputs)
+      return std::nullopt;
+    if (Operation *def = term.getDefiningOp(); def && readsOutput.contains(def))
+      return std::nullopt;
+    Type type = acc.getType();
+    if (!(type.isF32() || type.isF64() || type.isInteger(32) ||
+          type.isInteger(64)))
+      return std::nullopt;
+    auto fl = [&](double v) -> TypedAttr { return FloatAttr::get(type, v); };
+    auto in = [&](const APInt &v) -> TypedAttr {
+      return IntegerAttr::get(type, v);
+    };
+    unsigned width = type.getIntOrFloatBitWidth();
+    double inf = std::numeric_limits<double>::infinity();
+    TypedAttr identity =
+        llvm::TypeSwitch<Operation *, TypedAttr>(c)
+            .Case([&](arith::AddFOp) { return fl(-0.0); })
+            .Case([&](arith::AddIOp) { return in(APInt::getZero(width)); })
+            .Case<arith::MaximumFOp, arith::MaxNumFOp>(
+                [&](Operation *) { return fl(-inf); })
+            .Case<arith::MinimumFOp, arith::MinNumFOp>(
+                [&](Operation *) { return fl(inf); })
+            .Case([&](arith::MaxSIOp) {
+              return in(APInt::getSignedMinValue(width));
+            })
+            .Case([&](arith::MinSIOp) {
+              return in(APInt::getSignedMaxValue(width));
+            })
+            .Case([&](arith::MaxUIOp) { return in(APInt::getZero(width)); })
+            .Case([&](arith::MinUIOp) { return in(APInt::getAllOnes(width)); })
+            .Default([](Operation *) { return TypedAttr(); });
+    if (!identity)
+      return std::nullopt;
+    plan.combiners.push_back(c);
+    plan.identities.push_back(identity);
+  }
+  return plan;
+}
+
+/// `combiner` (a two-operand op of the payload) applied to `x` and `y`.
+static Value combine(OpBuilder &b, Operation *combiner, Value x, Value y) {
+  IRMapping map;
+  map.map(combiner->getOperand(0), x);
+  map.map(combiner->getOperand(1), y);
+  return b.clone(*combiner, map)->getResult(0);
+}
+
+/// Emits the block-reduction kernel of `op` at the builder (host code) for
+/// `points` points of the parallel loops `parallelDims`; see
+/// BlockReductionPlan.
+static void emitBlockReduction(OpBuilder &b, Location loc, linalg::GenericOp op,
+                               const BlockReductionPlan &plan,
+                               ArrayRef<unsigned> parallelDims,
+                               ArrayRef<unsigned> reductionDims,
+                               ArrayRef<Value> sizes, Value points,
+                               int64_t threads, StringRef module,
+                               StringRef name) {
+  MLIRContext *ctx = b.getContext();
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value threadsV = arith::ConstantIndexOp::create(b, loc, threads);
+  Value terms = c1;
+  for (unsigned d : reductionDims)
+    terms = arith::MulIOp::create(b, loc, terms, sizes[d]);
+  auto any =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, points, c0);
+  auto guard = scf::IfOp::create(b, loc, any, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPointToStart(guard.thenBlock());
+  auto shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  SmallVector<Type> partialTypes;
+  for (Value init : op.getDpsInits())
+    partialTypes.push_back(MemRefType::get(
+        {threads}, cast<MemRefType>(init.getType()).getElementType(),
+        MemRefLayoutAttrInterface{}, shared));
+  auto launch = gpu::LaunchOp::create(
+      b, loc, points, c1, c1, threadsV, c1, c1, nullptr, nullptr, {},
+      partialTypes, {}, nullptr, nullptr, nullptr,
+      FlatSymbolRefAttr::get(ctx, module), FlatSymbolRefAttr::get(ctx, name));
+  b.setInsertionPointToStart(&launch.getBody().front());
+  ArrayRef<BlockArgument> partials = launch.getWorkgroupAttributions();
+  Value tid = launch.getThreadIds().x;
+  unsigned numLoops = op.getNumLoops();
+  SmallVector<Value> ivs(numLoops);
+  // Index `linear` (below the product of `dims`' sizes) split into `dims`,
+  // the last fastest.
+  auto split = [&](Value linear, ArrayRef<unsigned> dims) {
+    for (unsigned i = dims.size(); i-- > 1;) {
+      ivs[dims[i]] = arith::RemUIOp::create(b, loc, linear, sizes[dims[i]]);
+      linear = arith::DivUIOp::create(b, loc, linear, sizes[dims[i]]);
+    }
+    if (!dims.empty())
+      ivs[dims[0]] = linear;
+  };
+  split(launch.getBlockIds().x, parallelDims);
+  // This thread's terms, combined from the identities.
+  SmallVector<Value> init;
+  for (TypedAttr identity : plan.identities)
+    init.push_back(arith::ConstantOp::create(b, loc, identity));
+  auto loop = scf::ForOp::create(b, loc, tid, terms, threadsV, init);
+  {
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(loop.getBody());
+    split(loop.getInductionVar(), reductionDims);
+    scf::YieldOp::create(
+        b, loc, emitPayload(b, loc, op, ivs, loop.getRegionIterArgs()));
+  }
+  for (auto [v, partial] : llvm::zip(loop.getResults(), partials))
+    memref::StoreOp::create(b, loc, v, partial, tid);
+  gpu::BarrierOp::create(b, loc);
+  // Halving steps: thread t < s combines the partials t and t + s.
+  for (int64_t step = threads / 2; step >= 1; step /= 2) {
+    Value stepV = arith::ConstantIndexOp::create(b, loc, step);
+    Value active =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tid, stepV);
+    auto branch = scf::IfOp::create(b, loc, active, false);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(branch.thenBlock());
+      Value other = arith::AddIOp::create(b, loc, tid, stepV);
+      for (auto [c, partial] : llvm::zip(plan.combiners, partials)) {
+        Value x = memref::LoadOp::create(b, loc, partial, tid);
+        Value y = memref::LoadOp::create(b, loc, partial, other);
+        memref::StoreOp::create(b, loc, combine(b, c, x, y), partial, tid);
+      }
+    }
+    gpu::BarrierOp::create(b, loc);
+  }
+  Value first =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, c0);
+  auto last = scf::IfOp::create(b, loc, first, false);
+  b.setInsertionPointToStart(last.thenBlock());
+  for (unsigned d : reductionDims)
+    ivs[d] = c0; // unused by the outputs' maps
+  for (auto [k, c, partial] : llvm::enumerate(plan.combiners, partials)) {
+    Value total = memref::LoadOp::create(b, loc, partial, c0);
+    SmallVector<Value> at = outputIndices(b, loc, op, k, ivs);
+    Value old = memref::LoadOp::create(b, loc, op.getDpsInits()[k], at);
+    memref::StoreOp::create(b, loc, combine(b, c, old, total),
+                            op.getDpsInits()[k], at);
+  }
+  b.setInsertionPointToEnd(&launch.getBody().front());
+  gpu::TerminatorOp::create(b, loc);
 }
 
 //===----------------------------------------------------------------------===//
@@ -720,6 +921,53 @@ struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
     Value points = one;
     for (unsigned d : parallelDims)
       points = arith::MulIOp::create(b, loc, points, sizes[d]);
+
+    // Few points with many terms each: the block reduction (decided here
+    // when the sizes are static, else at run time).
+    std::optional<BlockReductionPlan> reduction;
+    if (independent)
+      reduction = planBlockReduction(op, blockSize);
+    if (reduction) {
+      std::optional<int64_t> staticPoints = 1, staticTerms = 1;
+      for (unsigned d : parallelDims)
+        staticPoints = staticPoints && staticSize(d)
+                           ? std::optional(*staticPoints * *staticSize(d))
+                           : std::nullopt;
+      for (unsigned d : reductionDims)
+        staticTerms = staticTerms && staticSize(d)
+                          ? std::optional(*staticTerms * *staticSize(d))
+                          : std::nullopt;
+      if ((staticPoints && *staticPoints > kBlockReductionMaxPoints) ||
+          (staticTerms && *staticTerms < kBlockReductionMinTerms))
+        reduction.reset();
+      bool always = reduction && staticPoints && staticTerms;
+      if (always) {
+        emitBlockReduction(b, loc, op, *reduction, parallelDims, reductionDims,
+                           sizes, points, blockSize, kernelPrefix + "module",
+                           kernelPrefix + std::to_string(counter++));
+        op.erase();
+        return success();
+      }
+    }
+    if (reduction) {
+      Value terms = one;
+      for (unsigned d : reductionDims)
+        terms = arith::MulIOp::create(b, loc, terms, sizes[d]);
+      Value few = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::ule, points,
+          arith::ConstantIndexOp::create(b, loc, kBlockReductionMaxPoints));
+      Value many = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::uge, terms,
+          arith::ConstantIndexOp::create(b, loc, kBlockReductionMinTerms));
+      auto branch =
+          scf::IfOp::create(b, loc, arith::AndIOp::create(b, loc, few, many),
+                            /*withElseRegion=*/true);
+      b.setInsertionPointToStart(branch.thenBlock());
+      emitBlockReduction(b, loc, op, *reduction, parallelDims, reductionDims,
+                         sizes, points, blockSize, kernelPrefix + "module",
+                         kernelPrefix + std::to_string(counter++));
+      b.setInsertionPointToStart(branch.elseBlock());
+    }
     Value threads = arith::ConstantIndexOp::create(
         b, loc, parallelDims.empty() ? 1 : blockSize.getValue());
     gpu::LaunchOp launch = launchGrid(b, loc, points, threads, counter);

@@ -2,11 +2,15 @@
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
-// One thread per row; the reduction over d1 carried in registers.
+// One thread per row, the reduction over d1 carried in registers (unless
+// the rows are few and long: the block reduction, see @row_max below).
 // CHECK-LABEL: func.func @row_sum
 // CHECK: %[[N:.*]] = memref.dim
 // CHECK: scf.if
-// CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c256{{.*}}) module(@ssm_kernelmodule) function(@ssm_kernel0)
+// CHECK: function(@ssm_kernel0) workgroup(
+// CHECK: } else {
+// CHECK: scf.if
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c256{{.*}}) module(@ssm_kernelmodule) function(@ssm_kernel1) {
 // CHECK: %[[ID:.*]] = arith.addi
 // CHECK: arith.cmpi ult, %[[ID]]
 // CHECK: %[[INIT:.*]] = memref.load %arg1
@@ -73,8 +77,8 @@ func.func @tensors(%a: tensor<4xf32>) -> tensor<4xf32> {
 #c = affine_map<(d0, d1, d2) -> (d0, d1)>
 // A product with dynamic sizes: the tiled kernel (16x16 threads, the row and
 // column operands staged in padded shared tiles, a barrier around each k
-// slice, 4x4 points per thread) when both tiled loops fill a tile, else one
-// thread per point.
+// slice, 4x4 points per thread) when both tiled loops fill a tile, else a
+// block per point (few points of many terms) or one thread per point.
 // CHECK-LABEL: func.func @matmul
 // CHECK-DAG: %[[M:.*]] = memref.dim %arg0, %c0
 // CHECK-DAG: %[[N:.*]] = memref.dim %arg1, %c1
@@ -100,7 +104,9 @@ func.func @tensors(%a: tensor<4xf32>) -> tensor<4xf32> {
 // CHECK: gpu.barrier
 // CHECK-COUNT-16: memref.store {{.*}}, %arg2
 // CHECK: } else {
-// CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c256{{.*}}) module(@ssm_kernelmodule) function(@ssm_kernel1)
+// CHECK: function(@ssm_kernel1) workgroup(%{{.*}} : memref<256xf32, #gpu.address_space<workgroup>>)
+// CHECK: } else {
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c256{{.*}}) module(@ssm_kernelmodule) function(@ssm_kernel2) {
 // CHECK-NOT: workgroup
 // CHECK-NOT: linalg.generic
 func.func @matmul(%a: memref<?x?xf32>, %b: memref<?x?xf32>, %c: memref<?x?xf32>) {
@@ -146,10 +152,13 @@ func.func @matmul_static(%a: memref<40x20xf32>, %b: memref<20x100xf32>, %c: memr
 #b = affine_map<(d0, d1, d2) -> (d2, d1)>
 #c = affine_map<(d0, d1, d2) -> (d0, d1)>
 // A static loop shorter than a tile (a decode step's single row): no tiled
-// kernel at all.
+// kernel at all; a block per output element when they are few and the
+// products long, else a thread per element.
 // CHECK-LABEL: func.func @matvec
-// CHECK-NOT: workgroup
-// CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c256{{.*}})
+// CHECK-NOT: memref<16x65xf32
+// CHECK: function(@ssm_kernel0) workgroup(%{{.*}} : memref<256xf32, #gpu.address_space<workgroup>>)
+// CHECK: } else {
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c256{{.*}}) {{.*}} function(@ssm_kernel1) {
 // CHECK-NOT: workgroup
 // CHECK-NOT: gpu.launch
 // CHECK: return
@@ -296,6 +305,109 @@ func.func @calls(%flags: memref<?xi1>, %n: index) {
   scf.for %i = %c0 to %n step %c1 {
     memref.store %false, %flags[%i] : memref<?xi1>
     func.call @host_only(%flags) : (memref<?xi1>) -> ()
+  }
+  return
+}
+
+// -----
+
+#v = affine_map<(d0) -> (d0)>
+#s = affine_map<(d0) -> ()>
+// A full reduction of a static 4096 terms: the block reduction alone. One
+// block of 256 threads; thread t sums the terms t, t + 256, ... from the
+// identity (-0.0), the partial sums meet in workgroup memory in 8 halving
+// steps (a barrier after each), and thread 0 adds the total to the output.
+// CHECK-LABEL: func.func @full_sum
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %c1{{.*}}) threads(%[[T:[^,]*]], {{.*}}) in ({{.*}} = %c256{{.*}}) workgroup(%[[P:.*]] : memref<256xf32, #gpu.address_space<workgroup>>)
+// CHECK: %[[SUM:.*]] = scf.for %[[R:.*]] = %[[T]] to %{{.*}} step %c256 iter_args(%[[ACC:.*]] = %cst{{.*}}) -> (f32)
+// CHECK: %[[X:.*]] = memref.load %arg0[%[[R]]]
+// CHECK: arith.addf %[[X]], %[[ACC]]
+// CHECK: memref.store %[[SUM]], %[[P]][%[[T]]]
+// CHECK-NEXT: gpu.barrier
+// CHECK: arith.cmpi ult, %[[T]], %c128
+// CHECK: arith.addf
+// CHECK: gpu.barrier
+// CHECK-COUNT-7: gpu.barrier
+// CHECK: arith.cmpi eq, %[[T]], %c0
+// CHECK: %[[TOTAL:.*]] = memref.load %[[P]][%c0]
+// CHECK: %[[OLD:.*]] = memref.load %arg1[]
+// CHECK: %[[NEW:.*]] = arith.addf %[[OLD]], %[[TOTAL]]
+// CHECK: memref.store %[[NEW]], %arg1[]
+// CHECK-NOT: gpu.launch
+// CHECK: return
+func.func @full_sum(%a: memref<4096xf32>, %b: memref<f32>) {
+  linalg.generic {indexing_maps = [#v, #s], iterator_types = ["reduction"]}
+      ins(%a : memref<4096xf32>) outs(%b : memref<f32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %r = arith.addf %x, %acc : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+// Rows of dynamic count and length: at most 16384 rows of at least 256 terms
+// take the block reduction (one block per row; the row's maximum from
+// -inf), the others one thread per row.
+// CHECK-LABEL: func.func @row_max
+// CHECK-DAG: %[[ROWS:.*]] = memref.dim %arg0, %c0
+// CHECK-DAG: %[[COLS:.*]] = memref.dim %arg0, %c1
+// CHECK: %[[FEW:.*]] = arith.cmpi ule, %{{.*}}, %c16384
+// CHECK: %[[MANY:.*]] = arith.cmpi uge, %{{.*}}, %c256
+// CHECK: %[[BOTH:.*]] = arith.andi %[[FEW]], %[[MANY]]
+// CHECK: scf.if %[[BOTH]] {
+// CHECK: gpu.launch {{.*}} function(@ssm_kernel0) workgroup(%{{.*}} : memref<256xf32, #gpu.address_space<workgroup>>)
+// CHECK: arith.constant 0xFF800000 : f32
+// CHECK: arith.maximumf
+// CHECK: gpu.barrier
+// CHECK: } else {
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c256{{.*}}) module(@ssm_kernelmodule) function(@ssm_kernel1)
+// CHECK-NOT: workgroup
+// CHECK: scf.for
+// CHECK: arith.maximumf
+func.func @row_max(%a: memref<?x?xf32>, %b: memref<?xf32>) {
+  linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%a : memref<?x?xf32>) outs(%b : memref<?xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %r = arith.maximumf %acc, %x : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+#v = affine_map<(d0) -> (d0)>
+#s = affine_map<(d0) -> ()>
+// Not a commutative combiner of the running value and a term (a product of
+// the running value, a term that reads the running value, too few static
+// terms): one thread, as before.
+// CHECK-LABEL: func.func @not_block_reductions
+// CHECK-NOT: workgroup
+// CHECK-NOT: gpu.barrier
+// CHECK: return
+func.func @not_block_reductions(%a: memref<4096xf32>, %b: memref<f32>, %c: memref<32xf32>) {
+  linalg.generic {indexing_maps = [#v, #s], iterator_types = ["reduction"]}
+      ins(%a : memref<4096xf32>) outs(%b : memref<f32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %r = arith.mulf %x, %acc : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#v, #s], iterator_types = ["reduction"]}
+      ins(%a : memref<4096xf32>) outs(%b : memref<f32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %t = arith.subf %x, %acc : f32
+    %r = arith.addf %t, %acc : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#v, #s], iterator_types = ["reduction"]}
+      ins(%c : memref<32xf32>) outs(%b : memref<f32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %r = arith.addf %x, %acc : f32
+    linalg.yield %r : f32
   }
   return
 }

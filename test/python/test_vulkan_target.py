@@ -259,3 +259,55 @@ def test_vulkan_threads(rng, tmp_path):
         assert not errors, errors
         for g, w in zip(got, want):
             assert rel_err(g, w) < 1e-5
+
+
+def _reductions_model(static):
+    """Row sums and maxima, a matrix-vector product and a full sum: few
+    points with many terms each (ssm-linalg-to-gpu's block reductions).
+    With `static`, the sizes are in the graph (the kernel is chosen at
+    compile time), else symbolic (chosen at run time)."""
+    from onnx import TensorProto, helper
+    rows, cols, k, n = (3, 1000, 777, 300) if static else ("rows", "cols", "k", "n")
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [rows, cols])
+    v = helper.make_tensor_value_info("v", TensorProto.FLOAT, [1, k])
+    w = helper.make_tensor_value_info("w", TensorProto.FLOAT, [n, k])
+    outs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, None)
+            for name in ("row_sum", "row_max", "row_min", "gemv", "total")]
+    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
+    nodes = [helper.make_node("ReduceSum", ["x", "axes"], ["row_sum"], keepdims=0),
+             helper.make_node("ReduceMax", ["x"], ["row_max"], axes=[1], keepdims=0),
+             helper.make_node("ReduceMin", ["x"], ["row_min"], axes=[1], keepdims=0),
+             helper.make_node("Transpose", ["w"], ["wt"], perm=[1, 0]),
+             helper.make_node("MatMul", ["v", "wt"], ["gemv"]),
+             helper.make_node("ReduceSum", ["x"], ["total"], keepdims=0)]
+    graph = helper.make_graph(nodes, "reductions", [x, v, w], outs, [axes])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.mark.parametrize("static", [False, True])
+def test_vulkan_block_reductions(rng, tmp_path, static):
+    """Reductions of few points with many terms (a block of threads per
+    point, partial values combined in workgroup memory) against
+    onnxruntime, with poisoned device buffers, at sizes that take the block
+    kernel and at sizes that do not."""
+    path = tmp_path / "r.onnx"
+    onnx.save(_reductions_model(static), path)
+    so = compile_onnx(path, tmp_path, "--target=vulkan", VALIDATE)
+    shapes = [(3, 1000, 777, 300)] if static else [(3, 1000, 777, 300), (2, 40, 30, 20),
+                                                    (20000, 300, 256, 5)]
+    for rows, cols, k, n in shapes:
+        inputs = {"x": rng.standard_normal((rows, cols)).astype(np.float32),
+                  "v": rng.standard_normal((1, k)).astype(np.float32),
+                  "w": rng.standard_normal((n, k)).astype(np.float32)}
+        want = onnxruntime_outputs(path, inputs)
+        args = []
+        for name, value in inputs.items():
+            np.save(tmp_path / f"{name}.npy", value)
+            args += ["--input", f"{name}={tmp_path / f'{name}.npy'}"]
+        out = tmp_path / f"out{rows}"
+        r = ssm_run(so, *args, "--output-dir", out)
+        assert r.returncode == 0, r.stdout + r.stderr
+        for name, expected in want.items():
+            got = np.load(out / f"{name}.npy")
+            assert got.shape == expected.shape, name
+            assert rel_err(got, expected.astype(np.float64)) < 1e-5, (name, rows, cols, k, n)

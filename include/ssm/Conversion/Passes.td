@@ -70,7 +70,7 @@ def SSMIdentityLayoutResults : Pass<"ssm-identity-layout-results", "::mlir::func
 }
 
 def SSMLinalgToGPU : Pass<"ssm-linalg-to-gpu", "::mlir::ModuleOp"> {
-  let summary = "Run every linalg.generic on buffers as a GPU kernel, one thread per point of its parallel loops";
+  let summary = "Run every linalg.generic on buffers as a GPU kernel: one thread per point of its parallel loops, tiles for contractions, a block per point for long reductions";
   let description = [{
     Each `linalg.generic` on buffers in a host function becomes a
     `gpu.launch` on a 1-D grid of `block-size`-thread blocks. The parallel
@@ -80,6 +80,21 @@ def SSMLinalgToGPU : Pass<"ssm-linalg-to-gpu", "::mlir::ModuleOp"> {
     `divui`, loads the inputs through the indexing maps, and runs the
     reduction loops as `scf.for` loops carrying the outputs' values, stored
     after them. A range of 0 points launches nothing.
+
+    Contractions whose operands neighbouring points read again (matrix
+    products) run as tiled kernels when both tiled loops fill a tile.
+    Reductions of few points with many terms each (at most 16384 points of
+    at least 256 terms: a row norm or softmax at a decode step, a
+    matrix-vector product, a full reduction such as a loss) run one block
+    per point instead, when every output's yielded value is
+    `combiner(output, term)` with a term that reads no output and an
+    associative, commutative combiner (`arith` addf, addi, maximumf,
+    minimumf, maxnumf, minnumf, max/min si/ui on 32- and 64-bit types): the
+    block's threads combine the terms in turn from the combiner's identity,
+    then the partial values in workgroup memory in halving steps, and thread
+    0 combines the total into the output (float sums in another order than
+    the sequential one). Static sizes decide between the kernels at compile
+    time, dynamic ones at run time (both kernels are emitted).
 
     An op whose points could touch the same memory (an output map that is
     not a projected permutation of exactly the parallel loops, or an input
