@@ -209,24 +209,30 @@ LogicalResult Compilation::checkTrainOptions() {
     bool (*ok)(double);
     const char *range;
   };
-  auto fraction = [](double v) { return v >= 0 && v < 1; };
-  auto positive = [](double v) { return v > 0 && std::isfinite(v); };
-  auto nonNegative = [](double v) { return v >= 0 && std::isfinite(v); };
+  // As the float32 constants train_step computes with.
+  auto fraction = [](double v) { return v >= 0 && static_cast<float>(v) < 1; };
+  auto positive = [](double v) {
+    float f = static_cast<float>(v);
+    return f > 0 && std::isfinite(f);
+  };
+  auto nonNegative = [](double v) {
+    return v >= 0 && std::isfinite(static_cast<float>(v));
+  };
   const Numeric numeric[] = {
       {"--temperature", options.temperature, defaults.temperature, positive,
-       "positive and finite"},
+       "positive and finite in float32"},
       {"--label-weight", options.labelWeight, defaults.labelWeight, nonNegative,
-       ">= 0 and finite"},
+       ">= 0 and finite in float32"},
       {"--adam-beta1", options.adamBeta1, defaults.adamBeta1, fraction,
-       "in [0, 1)"},
+       "in [0, 1) in float32"},
       {"--adam-beta2", options.adamBeta2, defaults.adamBeta2, fraction,
-       "in [0, 1)"},
+       "in [0, 1) in float32"},
       {"--adam-eps", options.adamEps, defaults.adamEps, positive,
-       "positive and finite"},
+       "positive and finite in float32"},
       {"--weight-decay", options.weightDecay, defaults.weightDecay, nonNegative,
-       ">= 0 and finite"},
+       ">= 0 and finite in float32"},
       {"--max-grad-norm", options.maxGradNorm, defaults.maxGradNorm,
-       nonNegative, ">= 0 and finite (0: no clipping)"}};
+       nonNegative, ">= 0 and finite in float32 (0: no clipping)"}};
   for (const Numeric &n : numeric) {
     // NaN differs from every default, so it is caught either way.
     bool given = !(n.value == n.fallback);

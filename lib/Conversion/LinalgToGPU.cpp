@@ -10,10 +10,12 @@
 // grid takes one point of it (the innermost parallel loop fastest, so that
 // neighbouring threads touch neighbouring elements), and runs the reduction
 // loops of that point as scf.for loops with the outputs' values carried in
-// registers. An op whose threads could touch the same memory (an input that
-// views an output's buffer other than as that very operand through the same
-// map, or an output map that is not a projected permutation of every
-// parallel loop) runs whole on a single thread, in its sequential order.
+// registers. Contractions whose tiles fill up run as shared-memory tiled
+// kernels, and reductions of few points with many terms as one block per
+// point (BlockReductionPlan). An op whose threads could touch the same memory
+// (an input that views an output's buffer other than as that very operand
+// through the same map, or an output map that is not a projected permutation of
+// every parallel loop) runs whole on a single thread, in its sequential order.
 //
 //===----------------------------------------------------------------------===//
 
@@ -258,6 +260,11 @@ planBlockReduction(linalg::GenericOp op, int64_t threads) {
             cast<BlockArgument>(term).getArgNumber() >= numInputs)
       return std::nullopt;
     if (Operation *def = term.getDefiningOp(); def && readsOutput.contains(def))
+      return std::nullopt;
+    // Integer adds that assume no overflow: the terms regrouped could
+    // overflow where the sequential sum does not.
+    if (auto add = dyn_cast<arith::AddIOp>(c);
+        add && add.getOverflowFlags() != arith::IntegerOverflowFlags::none)
       return std::nullopt;
     Type type = acc.getType();
     if (!(type.isF32() || type.isF64() || type.isInteger(32) ||

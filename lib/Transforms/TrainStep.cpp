@@ -110,7 +110,8 @@ struct SSMBuildTrainStep
           << loss << "'";
       return signalPassFailure();
     }
-    if (!(temperature > 0) || !std::isfinite(temperature)) {
+    if (!(static_cast<float>(temperature) > 0) ||
+        !std::isfinite(static_cast<float>(temperature))) {
       module.emitError("ssm-build-train-step: temperature must be positive");
       return signalPassFailure();
     }
@@ -123,19 +124,27 @@ struct SSMBuildTrainStep
           << name << " must be " << range << ", got " << text;
       signalPassFailure();
     };
-    if (!(beta1 >= 0 && beta1 < 1))
-      return outOfRange("beta1", beta1, "in [0, 1)");
-    if (!(beta2 >= 0 && beta2 < 1))
-      return outOfRange("beta2", beta2, "in [0, 1)");
-    if (!(eps > 0) || !std::isfinite(eps))
-      return outOfRange("eps", eps, "positive and finite");
-    if (!(weightDecay >= 0) || !std::isfinite(weightDecay))
-      return outOfRange("weight-decay", weightDecay, ">= 0 and finite");
-    if (!(maxGradNorm >= 0) || !std::isfinite(maxGradNorm))
+    // Checked as the float32 constants train_step computes with (a beta
+    // that rounds to 1, an epsilon that rounds to 0 or a value past the
+    // float32 range would make NaNs).
+    auto f32 = [](double v) {
+      return static_cast<double>(static_cast<float>(v));
+    };
+    if (!(beta1 >= 0 && f32(beta1) < 1))
+      return outOfRange("beta1", beta1, "in [0, 1) in float32");
+    if (!(beta2 >= 0 && f32(beta2) < 1))
+      return outOfRange("beta2", beta2, "in [0, 1) in float32");
+    if (!(f32(eps) > 0) || !std::isfinite(f32(eps)))
+      return outOfRange("eps", eps, "positive and finite in float32");
+    if (!(weightDecay >= 0) || !std::isfinite(f32(weightDecay)))
+      return outOfRange("weight-decay", weightDecay,
+                        ">= 0 and finite in float32");
+    if (!(maxGradNorm >= 0) || !std::isfinite(f32(maxGradNorm)))
       return outOfRange("max-grad-norm", maxGradNorm,
-                        ">= 0 and finite (0: no clipping)");
-    if (!(labelWeight >= 0) || !std::isfinite(labelWeight))
-      return outOfRange("label-weight", labelWeight, ">= 0 and finite");
+                        ">= 0 and finite in float32 (0: no clipping)");
+    if (!(labelWeight >= 0) || !std::isfinite(f32(labelWeight)))
+      return outOfRange("label-weight", labelWeight,
+                        ">= 0 and finite in float32");
     if (labelWeight != 0 && loss != "distillation") {
       module.emitError("ssm-build-train-step: label-weight weighs the "
                        "cross-entropy added to loss=distillation; the loss "

@@ -990,8 +990,9 @@ class Config:
                 raise DistillError(f"{w}: temperature is a stage 3 option")
             if k != 3 and sc.label_weight != 0.0:
                 raise DistillError(f"{w}: label_weight is a stage 3 option")
-            if not sc.temperature > 0 or not sc.label_weight >= 0:
-                raise DistillError(f"{w}: need temperature > 0 and label_weight >= 0")
+            if not (sc.temperature > 0 and math.isfinite(sc.temperature)
+                    and sc.label_weight >= 0):
+                raise DistillError(f"{w}: need a finite temperature > 0 and label_weight >= 0")
             betas = sc.adam_betas
             if (len(betas) != 2 or not all(isinstance(b, (int, float)) and not isinstance(b, bool)
                                            and 0 <= b < 1 for b in betas)):

@@ -12,11 +12,13 @@
 #include "json.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <mutex>
 
 #include <algorithm>
@@ -85,9 +87,18 @@ struct Library {
   void (*deviceFree)(void *) = nullptr;
   void (*deviceCopy)(void *, const void *, int64_t) = nullptr;
   const char *(*deviceSynchronize)() = nullptr;
+  // The descriptor of an embedded build's anonymous file, open while it
+  // is loaded (see openEmbedded); -1 for files.
+  int fd = -1;
+  // An embedded build's bundle, kept loaded with it (the cache's key).
+  void *outer = nullptr;
   ~Library() {
     if (handle)
       dlclose(handle);
+    if (fd >= 0)
+      close(fd);
+    if (outer)
+      dlclose(outer);
   }
 };
 
@@ -219,8 +230,9 @@ namespace {
 /// Loads the model library of `target` embedded in the bundle `handle`
 /// (RTLD_LOCAL) from an anonymous file holding its bytes into `*inner`.
 ssm_status openEmbedded(void *handle, const char *path,
-                        const std::string &target, void **inner) {
+                        const std::string &target, void **inner, int *openFd) {
   *inner = nullptr;
+  *openFd = -1;
   auto table = static_cast<const ssm_embedded_library *>(
       dlsym(handle, "ssmlib_embedded_libraries"));
   const ssm_embedded_library *found = nullptr;
@@ -240,46 +252,71 @@ ssm_status openEmbedded(void *handle, const char *path,
                         " (compile the model with ssmc --target=" + have + "," +
                         target + " for one)");
   }
-  std::string name = "ssm-model-" + target;
-  int fd = memfd_create(name.c_str(), MFD_CLOEXEC);
-  std::string file;
-  if (fd < 0) { // no memfd: a temporary file, removed once loaded
-    const char *dir = std::getenv("TMPDIR");
-    file = std::string(dir && *dir ? dir : "/tmp") + "/ssm-model-XXXXXX";
-    fd = mkstemp(file.data());
-  }
-  if (fd < 0)
-    return setError(SSM_ERROR_LOAD,
-                    std::string("cannot load the ") + target + " build of '" +
-                        path + "': no temporary file: " + strerror(errno));
-  const char *p = static_cast<const char *>(found->data);
-  for (uint64_t left = found->size; left > 0;) {
-    ssize_t n = write(fd, p, left);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
+  // Writes the build to a new file descriptor: a memfd, else (no memfd,
+  // or a memfd the kernel will not map executable) an unlinked temporary
+  // file. The descriptor stays open while the library is loaded, so that
+  // its /proc/self/fd name stays unique: the dynamic loader reuses a loaded
+  // object whose name matches.
+  auto failLoad = [&](const std::string &why) {
+    return setError(SSM_ERROR_LOAD, std::string("cannot load the ") + target +
+                                        " build of '" + path + "': " + why);
+  };
+  auto writeAll = [&](int fd) {
+    const char *p = static_cast<const char *>(found->data);
+    for (uint64_t left = found->size; left > 0;) {
+      ssize_t n = write(fd, p, left);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return false;
+      p += n;
+      left -= static_cast<uint64_t>(n);
+    }
+    return true;
+  };
+  std::string message;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    int fd = -1;
+    std::string file;
+    if (attempt == 0) {
+      std::string name = "ssm-model-" + target;
+#ifdef MFD_EXEC
+      fd = memfd_create(name.c_str(), MFD_CLOEXEC | MFD_EXEC);
+      if (fd < 0 && errno == EINVAL) // kernels before MFD_EXEC
+#endif
+        fd = memfd_create(name.c_str(), MFD_CLOEXEC);
+      if (fd < 0)
+        continue;
+    } else {
+      const char *dir = std::getenv("TMPDIR");
+      file = std::string(dir && *dir ? dir : "/tmp") + "/ssm-model-XXXXXX";
+      fd = mkostemp(file.data(), O_CLOEXEC);
+      if (fd < 0)
+        return failLoad(std::string("no temporary file: ") + strerror(errno));
+    }
+    if (!writeAll(fd)) {
       std::string why = strerror(errno);
       close(fd);
       if (!file.empty())
         unlink(file.c_str());
-      return setError(SSM_ERROR_LOAD, std::string("cannot load the ") + target +
-                                          " build of '" + path +
-                                          "': writing it failed: " + why);
+      return failLoad("writing it failed: " + why);
     }
-    p += n;
-    left -= static_cast<uint64_t>(n);
+    // The temporary file by its own (unique) name; the memfd by its
+    // descriptor's.
+    std::string at =
+        file.empty() ? "/proc/self/fd/" + std::to_string(fd) : file;
+    *inner = dlopen(at.c_str(), RTLD_NOW | RTLD_LOCAL);
+    const char *why = *inner ? nullptr : dlerror();
+    message = why ? why : "unknown error";
+    if (!file.empty())
+      unlink(file.c_str());
+    if (*inner) {
+      *openFd = fd;
+      return SSM_OK;
+    }
+    close(fd);
   }
-  std::string at = file.empty() ? "/proc/self/fd/" + std::to_string(fd) : file;
-  *inner = dlopen(at.c_str(), RTLD_NOW | RTLD_LOCAL);
-  const char *why = *inner ? nullptr : dlerror();
-  std::string message = why ? why : "unknown error";
-  close(fd);
-  if (!file.empty())
-    unlink(file.c_str());
-  if (!*inner)
-    return setError(SSM_ERROR_LOAD, std::string("cannot load the ") + target +
-                                        " build of '" + path + "': " + message);
-  return SSM_OK;
+  return failLoad(message);
 }
 
 /// The libraries loaded from bundles, by file and target, so that loading
@@ -326,23 +363,28 @@ ssm_status ssm_model_load_on(const char *path, const char *device,
     std::string mine = own ? own() : "cpu";
     if (want != mine) {
       // Another target of a bundle: its own library, shared by the loads of
-      // this file for that target.
-      struct stat st;
-      if (stat(p.c_str(), &st) != 0)
-        return setError(SSM_ERROR_LOAD, std::string("cannot load '") + path +
-                                            "': " + strerror(errno));
-      std::string key = std::to_string(st.st_dev) + ":" +
-                        std::to_string(st.st_ino) + ":" +
-                        std::to_string(st.st_mtim.tv_sec) + "." +
-                        std::to_string(st.st_mtim.tv_nsec) + ":" + want;
+      // this file for that target. Keyed by the bundle's loaded object,
+      // which the build keeps loaded (so the key cannot name another file
+      // while the build lives, even if the file is replaced).
+      std::string key =
+          std::to_string(reinterpret_cast<uintptr_t>(lib->handle)) + ":" + want;
       std::lock_guard<std::mutex> guard(embeddedLock);
-      if (std::shared_ptr<Library> shared = embeddedLoaded[key].lock())
-        return loadLibrary(std::move(shared), path, model);
+      auto hit = embeddedLoaded.find(key);
+      if (hit != embeddedLoaded.end())
+        if (std::shared_ptr<Library> shared = hit->second.lock())
+          return loadLibrary(std::move(shared), path, model);
       void *inner;
-      if (ssm_status status = openEmbedded(lib->handle, path, want, &inner))
+      int fd;
+      if (ssm_status status =
+              openEmbedded(lib->handle, path, want, &inner, &fd))
         return status;
       auto embedded = std::make_shared<Library>();
       embedded->handle = inner;
+      embedded->fd = fd;
+      embedded->outer = lib->handle;
+      lib->handle = nullptr;
+      for (auto it = embeddedLoaded.begin(); it != embeddedLoaded.end();)
+        it = it->second.expired() ? embeddedLoaded.erase(it) : std::next(it);
       ssm_status status = loadLibrary(embedded, path, model);
       if (status == SSM_OK)
         embeddedLoaded[key] = embedded;

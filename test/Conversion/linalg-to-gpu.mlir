@@ -383,13 +383,14 @@ func.func @row_max(%a: memref<?x?xf32>, %b: memref<?xf32>) {
 #v = affine_map<(d0) -> (d0)>
 #s = affine_map<(d0) -> ()>
 // Not a commutative combiner of the running value and a term (a product of
-// the running value, a term that reads the running value, too few static
-// terms): one thread, as before.
+// the running value, a running value read twice, too few static terms, an
+// integer add that assumes no overflow): one thread, as before.
 // CHECK-LABEL: func.func @not_block_reductions
 // CHECK-NOT: workgroup
 // CHECK-NOT: gpu.barrier
 // CHECK: return
-func.func @not_block_reductions(%a: memref<4096xf32>, %b: memref<f32>, %c: memref<32xf32>) {
+func.func @not_block_reductions(%a: memref<4096xf32>, %b: memref<f32>, %c: memref<32xf32>,
+                                %i: memref<4096xi32>, %j: memref<i32>) {
   linalg.generic {indexing_maps = [#v, #s], iterator_types = ["reduction"]}
       ins(%a : memref<4096xf32>) outs(%b : memref<f32>) {
   ^bb0(%x: f32, %acc: f32):
@@ -408,6 +409,12 @@ func.func @not_block_reductions(%a: memref<4096xf32>, %b: memref<f32>, %c: memre
   ^bb0(%x: f32, %acc: f32):
     %r = arith.addf %x, %acc : f32
     linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#v, #s], iterator_types = ["reduction"]}
+      ins(%i : memref<4096xi32>) outs(%j : memref<i32>) {
+  ^bb0(%x: i32, %acc: i32):
+    %r = arith.addi %x, %acc overflow<nsw> : i32
+    linalg.yield %r : i32
   }
   return
 }

@@ -7,11 +7,11 @@
 // RUN: not ssm-opt %s --ssm-build-train-step=loss=hidden-alignment --split-input-file 2>&1 | FileCheck %s --check-prefix=NOALIGN
 // RUN: ssm-opt %s --ssm-build-train-step="beta1=0.75 beta2=0.875 eps=0.0625 weight-decay=0.375 max-grad-norm=2.5" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=OPT
 // RUN: ssm-opt %s --ssm-build-train-step="max-grad-norm=0" --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=NOCLIP
-// RUN: not ssm-opt %s --ssm-build-train-step="beta1=1" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADB1
+// RUN: not ssm-opt %s --ssm-build-train-step="beta1=0.99999999" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADB1
 // RUN: not ssm-opt %s --ssm-build-train-step="beta2=-0.5" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADB2
-// RUN: not ssm-opt %s --ssm-build-train-step="eps=0" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADEPS
+// RUN: not ssm-opt %s --ssm-build-train-step="eps=1e-50" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADEPS
 // RUN: not ssm-opt %s --ssm-build-train-step="weight-decay=-1" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADWD
-// RUN: not ssm-opt %s --ssm-build-train-step="max-grad-norm=inf" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADNORM
+// RUN: not ssm-opt %s --ssm-build-train-step="max-grad-norm=1e39" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADNORM
 // RUN: not ssm-opt %s --ssm-build-train-step="loss=distillation label-weight=-2" --split-input-file 2>&1 | FileCheck %s --check-prefix=BADLW
 // RUN: not ssm-opt %s --ssm-build-train-step="label-weight=0.5" --split-input-file 2>&1 | FileCheck %s --check-prefix=LWNOKD
 // RUN: not ssm-opt %s --ssm-build-train-step="temperature=2" --split-input-file 2>&1 | FileCheck %s --check-prefix=TNOKD
@@ -20,12 +20,12 @@
 // BADLOSS: ssm-build-train-step: loss must be cross-entropy, distillation, hidden-alignment or matrix-orientation, got 'mse'
 // BADTEMP: ssm-build-train-step: temperature must be positive
 // NOALIGN: ssm-build-train-step: loss=hidden-alignment trains the function 'loss' (f32 scalar result) that ssm-build-alignment builds; there is none
-// BADB1: ssm-build-train-step: beta1 must be in [0, 1), got 1
-// BADB2: ssm-build-train-step: beta2 must be in [0, 1), got -0.5
-// BADEPS: ssm-build-train-step: eps must be positive and finite, got 0
-// BADWD: ssm-build-train-step: weight-decay must be >= 0 and finite, got -1
-// BADNORM: ssm-build-train-step: max-grad-norm must be >= 0 and finite (0: no clipping), got inf
-// BADLW: ssm-build-train-step: label-weight must be >= 0 and finite, got -2
+// BADB1: ssm-build-train-step: beta1 must be in [0, 1) in float32, got 1
+// BADB2: ssm-build-train-step: beta2 must be in [0, 1) in float32, got -0.5
+// BADEPS: ssm-build-train-step: eps must be positive and finite in float32, got 1e-50
+// BADWD: ssm-build-train-step: weight-decay must be >= 0 and finite in float32, got -1
+// BADNORM: ssm-build-train-step: max-grad-norm must be >= 0 and finite in float32 (0: no clipping), got 1e+39
+// BADLW: ssm-build-train-step: label-weight must be >= 0 and finite in float32, got -2
 // LWNOKD: ssm-build-train-step: label-weight weighs the cross-entropy added to loss=distillation; the loss is 'cross-entropy'
 // TNOKD: ssm-build-train-step: temperature is the student's temperature of loss=distillation; the loss is 'cross-entropy'
 

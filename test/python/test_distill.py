@@ -471,6 +471,8 @@ def test_run_rejects_a_changed_config(tmp_path):
     ({"teacher": "t.onnx", "data": {"tokens": "t.bin"},
       "stage3": {"steps": 1, "lr": 1e-3, "weight_decay": -0.1}}, "weight_decay >= 0"),
     ({"teacher": "t.onnx", "data": {"tokens": "t.bin"},
+      "stage3": {"steps": 1, "lr": 1e-3, "temperature": float("inf")}}, "finite temperature"),
+    ({"teacher": "t.onnx", "data": {"tokens": "t.bin"},
       "stage1": {"steps": 1, "lr": 1e-3, "max_grad_norm": -1}}, "max_grad_norm >= 0"),
     ({"teacher": "t.onnx", "data": {"tokens": "t.bin"},
       "stage3": {"steps": 10, "lr": 1e-3, "schedule": "linear"}}, "schedule must be"),

@@ -136,3 +136,24 @@ def test_cuda_build_in_a_bundle(tmp_path):
         with pytest.raises(ssmc.DeviceError):
             model.run({"input_ids": ids})
     assert ssmc.load(so).run({"input_ids": ids})["logits"].shape == (1, 3, 128)
+
+
+def test_embedded_builds_held_together(tmp_path, rng):
+    """Two embedded builds of one bundle, and embedded builds of two
+    bundles, loaded at the same time: each is its own library with its own
+    weights (the dynamic loader must not hand back one for another)."""
+    paths = {}
+    for name, seed in (("a", 21), ("b", 22)):
+        paths[name] = tmp_path / f"{name}.onnx"
+        onnx.save(zoo.build("llama", seed=seed), str(paths[name]))
+    so_a = compile_onnx(paths["a"], tmp_path / "A", "--target=cpu,vulkan,cuda")
+    so_b = compile_onnx(paths["b"], tmp_path / "B", "--target=vulkan,cpu")
+    vk_a = ssmc.load(so_a, device="vulkan")
+    cuda_a = ssmc.load(so_a, device="cuda")
+    cpu_b = ssmc.load(so_b, device="cpu")
+    assert (vk_a.device, cuda_a.device, cpu_b.device) == ("vulkan", "cuda", "cpu")
+    assert vk_a.compile_info["source"] == "a.onnx" and cpu_b.compile_info["source"] == "b.onnx"
+    ids = rng.integers(0, 128, (1, 7))
+    for model, path in ((vk_a, paths["a"]), (cpu_b, paths["b"])):
+        want = onnxruntime_outputs(path, {"input_ids": ids})["logits"].astype(np.float64)
+        assert rel_err(model.run({"input_ids": ids})["logits"], want) < TOL

@@ -127,9 +127,11 @@ def test_optimizer_options(tmp_path, rng, clip):
 
 
 @pytest.mark.parametrize("opts,message", [
-    (dict(adam_betas=(1.0, 0.9)), "--adam-beta1 must be in \\[0, 1\\), got 1"),
-    (dict(adam_betas=(0.9, float("nan"))), "--adam-beta2 must be in \\[0, 1\\), got nan"),
+    (dict(adam_betas=(1.0, 0.9)), "--adam-beta1 must be in \\[0, 1\\) in float32, got 1"),
+    (dict(adam_betas=(0.99999999, 0.9)), "--adam-beta1 must be in \\[0, 1\\) in float32"),
+    (dict(adam_betas=(0.9, float("nan"))), "--adam-beta2 must be in \\[0, 1\\) in float32, got nan"),
     (dict(adam_eps=0.0), "--adam-eps must be positive and finite"),
+    (dict(adam_eps=1e-50), "--adam-eps must be positive and finite in float32, got 1e-50"),
     (dict(weight_decay=-0.1), "--weight-decay must be >= 0 and finite"),
     (dict(max_grad_norm=float("inf")), "--max-grad-norm must be >= 0 and finite"),
     (dict(label_weight=0.5), "--label-weight weighs the cross-entropy added to "
@@ -174,7 +176,11 @@ def test_optimizer_options_command_line(tmp_path):
     for flags, message in [(["--weight-decay=0.2"], "--weight-decay is an option of --train"),
                            (["--train", "--adam-beta2=1.5"], "--adam-beta2 must be in [0, 1)"),
                            (["--train", "--max-grad-norm=-1"],
-                            "--max-grad-norm must be >= 0 and finite (0: no clipping)")]:
+                            "--max-grad-norm must be >= 0 and finite in float32 (0: no "
+                            "clipping)"),
+                           (["--weight-decay=0.1"], "--weight-decay is an option of --train"),
+                           (["--train", "--temperature=1"],
+                            "--temperature is an option of --train-loss=distillation")]:
         r = subprocess.run([ssmc_bin, str(path), *flags, "-o", str(tmp_path / "x.so")],
                            capture_output=True, text=True)
         assert r.returncode == 1, (flags, r.stderr)

@@ -283,6 +283,28 @@ int main(int argc, char **argv) {
   options.constantDataThreshold = constantDataThreshold;
   options.gradients = gradients;
   options.train = train;
+  // Given at all (a value equal to the default included): the driver can
+  // only tell values that differ from the defaults.
+  {
+    std::pair<const char *, const cl::Option *> trainOnly[] = {
+        {"--train-loss", &trainLoss},        {"--temperature", &temperature},
+        {"--label-weight", &labelWeight},    {"--adam-beta1", &adamBeta1},
+        {"--adam-beta2", &adamBeta2},        {"--adam-eps", &adamEps},
+        {"--weight-decay", &weightDecay},    {"--max-grad-norm", &maxGradNorm},
+        {"--frozen", std::addressof(frozen)}};
+    for (auto [flag, option] : trainOnly)
+      if (option->getNumOccurrences() && !train) {
+        llvm::errs() << "ssmc: error: " << flag << " is an option of --train\n";
+        return 1;
+      }
+    if (train && trainLoss != TrainLoss::Distillation)
+      for (auto [flag, option] : ArrayRef(trainOnly).slice(1, 2))
+        if (option->getNumOccurrences()) {
+          llvm::errs() << "ssmc: error: " << flag
+                       << " is an option of --train-loss=distillation\n";
+          return 1;
+        }
+  }
   switch (trainLoss) {
   case TrainLoss::CrossEntropy:
     options.trainLoss = "cross-entropy";
