@@ -21,7 +21,6 @@
 
 #include "ssm/Conversion/Passes.h"
 
-#include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Affine/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -241,10 +240,9 @@ planBlockReduction(linalg::GenericOp op, int64_t threads) {
   Block *body = op.getBody();
   Operation *yield = body->getTerminator();
   unsigned numInputs = op.getNumDpsInputs();
-  // The ops that read an output's running value.
-  llvm::SetVector<Operation *> readsOutput;
-  for (unsigned k = 0; k < op.getNumDpsInits(); ++k)
-    getForwardSlice(body->getArgument(numInputs + k), &readsOutput);
+  // Each running value has one use, its combiner, whose result only the
+  // yield uses: no other op reads a running value, so a term that is not a
+  // running value itself reads none.
   BlockReductionPlan plan;
   for (unsigned k = 0; k < op.getNumDpsInits(); ++k) {
     BlockArgument acc = body->getArgument(numInputs + k);
@@ -258,8 +256,6 @@ planBlockReduction(linalg::GenericOp op, int64_t threads) {
     if (term == acc ||
         isa<BlockArgument>(term) &&
             cast<BlockArgument>(term).getArgNumber() >= numInputs)
-      return std::nullopt;
-    if (Operation *def = term.getDefiningOp(); def && readsOutput.contains(def))
       return std::nullopt;
     // Integer adds that assume no overflow: the terms regrouped could
     // overflow where the sequential sum does not.
