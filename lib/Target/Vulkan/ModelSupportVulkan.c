@@ -15,9 +15,13 @@
  *   - the functions the MLIR GPU lowering calls (mgpuModuleLoad,
  *     mgpuModuleGetFunction, mgpuLaunchKernel, mgpuStream*): each kernel's
  *     compute pipeline is made on its first launch and kept; a launch binds
- *     its buffers with push descriptors (VK_KHR_push_descriptor) and records
- *     a dispatch into the calling thread's command buffer, which is submitted
- *     when the host waits (a copy to the host, ssmlib_device_synchronize);
+ *     its buffers with push descriptors (VK_KHR_push_descriptor) in a
+ *     dispatch appended to the calling thread's list of commands, which runs
+ *     when the host waits (a copy to the host, ssmlib_device_synchronize):
+ *     a list equal to one of the thread's 8 most recent recordings (the same
+ *     kernels, grids and buffers: decode steps, repeated calls) submits that
+ *     command buffer again; any other is recorded into the least recently
+ *     used one;
  *   - device memory: every buffer is a VkBuffer of its own, sized to a power
  *     of two, kept for reuse after it is freed. Device "addresses" are
  *     handles: bit 62 set, the buffer's index in bits 36..61 and the byte
@@ -37,7 +41,14 @@
  * device (default: the first discrete GPU, else the first integrated one,
  * else device 0); SSM_VULKAN_SYNC=1 waits after every launch, so that an
  * error names its kernel; SSM_VULKAN_POISON=1 fills new buffers with 0xFF
- * bytes (float NaN); SSM_VULKAN_ROBUST=1 enables robustBufferAccess.
+ * bytes (float NaN); SSM_VULKAN_ROBUST=1 enables robustBufferAccess;
+ * SSM_VULKAN_SUBGROUPS=0 runs the block reductions' portable kernels where
+ * the device has subgroup arithmetic (whose kernels it runs by default);
+ * SSM_VULKAN_REPLAY=0 records every batch afresh (no command buffer is
+ * submitted twice); SSM_VULKAN_STATS=1 prints, when the library is unloaded
+ * or the process exits, how many batches were submitted and how many of
+ * them replayed a recording; SSM_VULKAN_STATS=2 also prints every batch's
+ * commands and buffers as it is submitted.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -147,7 +158,7 @@ static int ssm_check(VkResult r, const char *what) {
   X(vkCreateComputePipelines)                                                  \
   X(vkDestroyPipeline)                                                         \
   X(vkCreateCommandPool)                                                       \
-  X(vkResetCommandPool)                                                        \
+  X(vkResetCommandBuffer)                                                      \
   X(vkAllocateCommandBuffers)                                                  \
   X(vkBeginCommandBuffer)                                                      \
   X(vkEndCommandBuffer)                                                        \
@@ -182,7 +193,13 @@ static pthread_mutex_t ssm_queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static VkPhysicalDeviceProperties ssm_properties;
 static uint32_t ssm_device_memory_type, ssm_host_memory_type;
 static uint32_t ssm_max_bindings;
-static int ssm_sync_launches, ssm_poison;
+static int ssm_sync_launches, ssm_poison, ssm_replay = 1, ssm_stats;
+static int ssm_subgroups;
+static uint32_t ssm_subgroup_size;
+/* Bumped whenever a buffer or pipeline that recorded command buffers may
+ * name is destroyed: recordings made before are then not replayed. */
+static uint64_t ssm_generation;
+static uint64_t ssm_stat_submits, ssm_stat_replays;
 
 #define SSM_INIT_FAIL(...)                                                     \
   do {                                                                         \
@@ -367,12 +384,22 @@ static void ssm_init(void) {
   storage8.uniformAndStorageBuffer8BitAccess = VK_FALSE;
   storage8.storagePushConstant8 = VK_FALSE;
 
+  VkPhysicalDeviceSubgroupProperties subgroup = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
   VkPhysicalDevicePushDescriptorPropertiesKHR push = {
-      .sType =
-          VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PUSH_DESCRIPTOR_PROPERTIES_KHR};
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PUSH_DESCRIPTOR_PROPERTIES_KHR,
+      .pNext = &subgroup};
   VkPhysicalDeviceProperties2 props2 = {
       .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &push};
   vkGetPhysicalDeviceProperties2(ssm_physical, &props2);
+  /* The block reductions' subgroup kernels (ssm-linalg-to-gpu) need
+   * subgroup arithmetic in compute shaders. */
+  VkSubgroupFeatureFlags needed =
+      VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+  ssm_subgroup_size = subgroup.subgroupSize;
+  ssm_subgroups = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                  (subgroup.supportedOperations & needed) == needed &&
+                  subgroup.subgroupSize >= 1;
   ssm_max_bindings = push.maxPushDescriptors;
   if (ssm_properties.limits.maxPerStageDescriptorStorageBuffers <
       ssm_max_bindings)
@@ -422,6 +449,29 @@ static void ssm_init(void) {
   ssm_sync_launches = env && *env && strcmp(env, "0") != 0;
   env = getenv("SSM_VULKAN_POISON");
   ssm_poison = env && *env && strcmp(env, "0") != 0;
+  env = getenv("SSM_VULKAN_REPLAY");
+  ssm_replay = !(env && strcmp(env, "0") == 0);
+  env = getenv("SSM_VULKAN_SUBGROUPS");
+  if (env && strcmp(env, "0") == 0)
+    ssm_subgroups = 0;
+  env = getenv("SSM_VULKAN_STATS");
+  ssm_stats = env && *env ? atoi(env) : 0;
+}
+
+__attribute__((destructor)) static void ssm_print_stats(void) {
+  if (ssm_stats)
+    fprintf(stderr,
+            "ssm vulkan: %llu submissions, %llu replayed a recorded command "
+            "buffer; subgroup reductions %s (subgroup size %u)\n",
+            (unsigned long long)__atomic_load_n(&ssm_stat_submits,
+                                                __ATOMIC_RELAXED),
+            (unsigned long long)__atomic_load_n(&ssm_stat_replays,
+                                                __ATOMIC_RELAXED),
+            ssm_subgroups ? "on" : "off", ssm_subgroup_size);
+}
+
+static void ssm_invalidate_recordings(void) {
+  __atomic_add_fetch(&ssm_generation, 1, __ATOMIC_RELEASE);
 }
 
 /*===----------------------------------------------------------------------===*
@@ -438,7 +488,6 @@ typedef struct {
   VkDeviceMemory memory;
   VkDeviceSize size;
   int live;
-  int next; /* free list link */
 } ssm_buffer;
 
 /* Buffer records in pages that never move (other threads hold pointers). */
@@ -451,9 +500,68 @@ static ssm_buffer *ssm_record(uint32_t index) {
   return &ssm_buffer_pages[index >> SSM_PAGE_BITS]
                           [index & ((1u << SSM_PAGE_BITS) - 1)];
 }
-/* Buffers free for any thread, by size bucket (-1: none). */
-static int ssm_free_any[SSM_BUCKETS];
-static int ssm_free_any_ready;
+/* Free buffers of one size, a binary min-heap of their indices: the lowest
+ * index is taken first, so which buffers a call gets depends only on which
+ * are free, not on the order they were freed in. A call repeating the one
+ * before (a decode step) then gets the same buffers, or alternates between
+ * two sets, and its commands match a recording (see ssm_batch_commands). */
+typedef struct {
+  int *items;
+  size_t count, capacity;
+} ssm_heap;
+
+static int ssm_heap_reserve(ssm_heap *h, size_t n) {
+  if (h->count + n <= h->capacity)
+    return 1;
+  size_t capacity = h->capacity ? 2 * h->capacity : 16;
+  while (capacity < h->count + n)
+    capacity *= 2;
+  int *grown = realloc(h->items, capacity * sizeof *grown);
+  if (!grown)
+    return 0;
+  h->items = grown;
+  h->capacity = capacity;
+  return 1;
+}
+
+/* Adds `v` (room reserved). */
+static void ssm_heap_push(ssm_heap *h, int v) {
+  size_t i = h->count++;
+  while (i > 0 && h->items[(i - 1) / 2] > v) {
+    h->items[i] = h->items[(i - 1) / 2];
+    i = (i - 1) / 2;
+  }
+  h->items[i] = v;
+}
+
+static int ssm_heap_top(const ssm_heap *h) {
+  return h->count ? h->items[0] : -1;
+}
+
+/* Removes and returns the lowest index; -1 when empty. */
+static int ssm_heap_pop(ssm_heap *h) {
+  if (!h->count)
+    return -1;
+  int top = h->items[0], v = h->items[--h->count];
+  size_t i = 0, n = h->count;
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= n)
+      break;
+    if (c + 1 < n && h->items[c + 1] < h->items[c])
+      ++c;
+    if (h->items[c] >= v)
+      break;
+    h->items[i] = h->items[c];
+    i = c;
+  }
+  if (n)
+    h->items[i] = v;
+  return top;
+}
+
+/* Buffers free for any thread, by size bucket. */
+static ssm_heap ssm_free_any[SSM_BUCKETS];
 
 static uint64_t ssm_address(uint32_t index, uint64_t offset) {
   return SSM_ADDRESS_TAG | ((uint64_t)index << SSM_OFFSET_BITS) | offset;
@@ -539,18 +647,50 @@ typedef struct {
   size_t bytes;
 } ssm_readback;
 
+/* A command of the thread's current batch. Launches, copies and fills are
+ * listed, not recorded: when the host waits, the list is either found among
+ * the thread's recent recordings (the same commands on the same buffers:
+ * decode steps, repeated calls) and that command buffer is submitted again,
+ * or recorded into the least recently used one. Zeroed before it is filled
+ * (the list is compared bytewise). */
+enum { SSM_OP_DISPATCH, SSM_OP_COPY, SSM_OP_FILL };
+typedef struct {
+  uint32_t kind;
+  uint32_t bindings; /* a dispatch's descriptors, the next in the list */
+  uint32_t x, y, z;
+  VkPipeline pipeline;
+  VkPipelineLayout layout;
+  VkBuffer src, dst; /* a copy's; a fill's dst */
+  VkDeviceSize srcOffset, dstOffset, bytes;
+} ssm_op;
+
+typedef struct {
+  ssm_op *ops;
+  VkDescriptorBufferInfo *infos;
+  size_t numOps, numInfos, capacityOps, capacityInfos;
+  uint64_t hash;
+} ssm_op_list;
+
+#define SSM_RECORDINGS 8
+typedef struct {
+  VkCommandBuffer cmd;
+  ssm_op_list list; /* what cmd holds; valid when list.numOps > 0 */
+  uint64_t generation, lastUse;
+} ssm_recording;
+
 typedef struct {
   VkCommandPool pool;
-  VkCommandBuffer cmd;
   VkFence fence;
-  int recording, commands;
+  ssm_op_list batch;
+  ssm_recording recordings[SSM_RECORDINGS];
+  uint64_t clock;
   ssm_chunk *chunks;
   ssm_readback *readbacks;
   size_t numReadbacks, capacityReadbacks;
   /* Buffers this thread freed since its last wait, by bucket: reusable by
    * this thread at once (its commands run in order), by others after the
    * wait. */
-  int freed[SSM_BUCKETS];
+  ssm_heap freed[SSM_BUCKETS];
 } ssm_thread;
 
 static __thread ssm_thread *ssm_self;
@@ -577,6 +717,14 @@ static void ssm_thread_exit(void *state) {
   }
   vkDestroyFence(ssm_device, t->fence, NULL);
   vkDestroyCommandPool(ssm_device, t->pool, NULL);
+  free(t->batch.ops);
+  free(t->batch.infos);
+  for (int r = 0; r < SSM_RECORDINGS; ++r) {
+    free(t->recordings[r].list.ops);
+    free(t->recordings[r].list.infos);
+  }
+  for (int b = 0; b < SSM_BUCKETS; ++b)
+    free(t->freed[b].items);
   free(t->readbacks);
   free(t);
   ssm_self = NULL;
@@ -610,27 +758,15 @@ static int ssm_ready(void) {
     ssm_fail("out of host memory");
     return 0;
   }
-  for (int b = 0; b < SSM_BUCKETS; ++b)
-    t->freed[b] = -1;
   VkCommandPoolCreateInfo poolInfo = {
       .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-      .flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT,
+      .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
       .queueFamilyIndex = ssm_queue_family};
   VkFenceCreateInfo fenceInfo = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
   if (!ssm_check(vkCreateCommandPool(ssm_device, &poolInfo, NULL, &t->pool),
                  "vkCreateCommandPool") ||
       !ssm_check(vkCreateFence(ssm_device, &fenceInfo, NULL, &t->fence),
                  "vkCreateFence")) {
-    free(t);
-    return 0;
-  }
-  VkCommandBufferAllocateInfo cmdInfo = {
-      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-      .commandPool = t->pool,
-      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-      .commandBufferCount = 1};
-  if (!ssm_check(vkAllocateCommandBuffers(ssm_device, &cmdInfo, &t->cmd),
-                 "vkAllocateCommandBuffers")) {
     free(t);
     return 0;
   }
@@ -641,19 +777,106 @@ static int ssm_ready(void) {
   return 1;
 }
 
-/* The thread's command buffer, recording; NULL on failure. */
-static VkCommandBuffer ssm_commands(void) {
-  ssm_thread *t = ssm_self;
-  if (!t->recording) {
-    VkCommandBufferBeginInfo begin = {
-        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-        .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
-    if (!ssm_check(vkBeginCommandBuffer(t->cmd, &begin),
-                   "vkBeginCommandBuffer"))
-      return VK_NULL_HANDLE;
-    t->recording = 1;
+/* Mixes the 64-bit words of `bytes` bytes at `p` into `hash`. */
+static uint64_t ssm_mix(uint64_t hash, const void *p, size_t bytes) {
+  const unsigned char *b = p;
+  for (size_t i = 0; i + 8 <= bytes; i += 8) {
+    uint64_t w;
+    memcpy(&w, b + i, 8);
+    hash = (hash ^ w) * 0x100000001B3ull;
+    hash ^= hash >> 29;
   }
-  return t->cmd;
+  return hash;
+}
+
+/* SSM_VULKAN_STATS=2: a batch as it is submitted (to see why batches that
+ * should replay do not): per command its kind (0 dispatch, 1 copy, 2 fill)
+ * and grid, then the buffers its descriptors name (handle+offset/range). */
+static void ssm_print_batch(const ssm_op_list *l, int replayed) {
+  fprintf(stderr, "ssm vulkan batch: %zu commands%s:", l->numOps,
+          replayed ? ", replayed" : "");
+  for (size_t i = 0; i < l->numOps; ++i)
+    fprintf(stderr, " %u:%ux%ux%u", l->ops[i].kind, l->ops[i].x, l->ops[i].y,
+            l->ops[i].z);
+  fprintf(stderr, "\n  buffers:");
+  for (size_t i = 0; i < l->numInfos; ++i)
+    fprintf(stderr, " %p+%llu/%llu", (void *)l->infos[i].buffer,
+            (unsigned long long)l->infos[i].offset,
+            (unsigned long long)l->infos[i].range);
+  fprintf(stderr, "\n");
+}
+
+/* Appends a command to the thread's batch; NULL when out of memory. */
+static ssm_op *ssm_append(uint32_t kind) {
+  ssm_op_list *l = &ssm_self->batch;
+  if (l->numOps == l->capacityOps) {
+    size_t capacity = l->capacityOps ? 2 * l->capacityOps : 64;
+    ssm_op *grown = realloc(l->ops, capacity * sizeof *grown);
+    if (!grown) {
+      ssm_fail("out of host memory");
+      return NULL;
+    }
+    l->ops = grown;
+    l->capacityOps = capacity;
+  }
+  ssm_op *op = &l->ops[l->numOps++];
+  memset(op, 0, sizeof *op);
+  op->kind = kind;
+  return op;
+}
+
+static void ssm_appended(const ssm_op *op) {
+  ssm_op_list *l = &ssm_self->batch;
+  l->hash = ssm_mix(l->hash, op, sizeof *op);
+}
+
+static void ssm_push_dispatch(VkPipeline pipeline, VkPipelineLayout layout,
+                              uint32_t bindings,
+                              const VkDescriptorBufferInfo *infos, uint32_t x,
+                              uint32_t y, uint32_t z) {
+  ssm_op_list *l = &ssm_self->batch;
+  if (l->numInfos + bindings > l->capacityInfos) {
+    size_t capacity = l->capacityInfos ? 2 * l->capacityInfos : 256;
+    while (capacity < l->numInfos + bindings)
+      capacity *= 2;
+    VkDescriptorBufferInfo *grown = realloc(l->infos, capacity * sizeof *grown);
+    if (!grown) {
+      ssm_fail("out of host memory");
+      return;
+    }
+    l->infos = grown;
+    l->capacityInfos = capacity;
+  }
+  ssm_op *op = ssm_append(SSM_OP_DISPATCH);
+  if (!op)
+    return;
+  op->bindings = bindings;
+  op->x = x, op->y = y, op->z = z;
+  op->pipeline = pipeline;
+  op->layout = layout;
+  memcpy(l->infos + l->numInfos, infos, bindings * sizeof *infos);
+  l->hash = ssm_mix(l->hash, infos, bindings * sizeof *infos);
+  l->numInfos += bindings;
+  ssm_appended(op);
+}
+
+static void ssm_push_copy(VkBuffer src, VkDeviceSize srcOffset, VkBuffer dst,
+                          VkDeviceSize dstOffset, VkDeviceSize bytes) {
+  ssm_op *op = ssm_append(SSM_OP_COPY);
+  if (!op)
+    return;
+  op->src = src, op->srcOffset = srcOffset;
+  op->dst = dst, op->dstOffset = dstOffset;
+  op->bytes = bytes;
+  ssm_appended(op);
+}
+
+static void ssm_push_fill(VkBuffer buffer) {
+  ssm_op *op = ssm_append(SSM_OP_FILL);
+  if (!op)
+    return;
+  op->dst = buffer;
+  ssm_appended(op);
 }
 
 /* Orders every later transfer or dispatch after the commands before. */
@@ -669,13 +892,134 @@ static void ssm_barrier(VkCommandBuffer cmd, VkPipelineStageFlags dstStage,
                        dstStage, 0, 1, &barrier, 0, NULL, 0, NULL);
 }
 
-static void ssm_after_command(VkCommandBuffer cmd) {
-  ssm_barrier(cmd,
-              VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT |
-                  VK_PIPELINE_STAGE_TRANSFER_BIT,
-              VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
-                  VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
-  ssm_self->commands++;
+/* Records `l` into `cmd` (reset), each command ordered after the one before,
+ * the last before host reads. */
+static int ssm_record_list(VkCommandBuffer cmd, const ssm_op_list *l,
+                           int once) {
+  VkCommandBufferBeginInfo begin = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+      .flags = once ? VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT : 0};
+  if (!ssm_check(vkBeginCommandBuffer(cmd, &begin), "vkBeginCommandBuffer"))
+    return 0;
+  const VkDescriptorBufferInfo *infos = l->infos;
+  VkWriteDescriptorSet writes[64];
+  for (size_t i = 0; i < l->numOps; ++i) {
+    const ssm_op *op = &l->ops[i];
+    switch (op->kind) {
+    case SSM_OP_DISPATCH:
+      for (uint32_t b = 0; b < op->bindings; ++b)
+        writes[b] = (VkWriteDescriptorSet){
+            .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+            .dstBinding = b,
+            .descriptorCount = 1,
+            .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            .pBufferInfo = &infos[b]};
+      infos += op->bindings;
+      vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, op->pipeline);
+      vkCmdPushDescriptorSetKHR(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, op->layout,
+                                0, op->bindings, writes);
+      vkCmdDispatch(cmd, op->x, op->y, op->z);
+      break;
+    case SSM_OP_COPY: {
+      VkBufferCopy region = {op->srcOffset, op->dstOffset, op->bytes};
+      vkCmdCopyBuffer(cmd, op->src, op->dst, 1, &region);
+      break;
+    }
+    case SSM_OP_FILL:
+      vkCmdFillBuffer(cmd, op->dst, 0, VK_WHOLE_SIZE, 0xFFFFFFFFu);
+      break;
+    }
+    ssm_barrier(cmd,
+                VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT |
+                    VK_PIPELINE_STAGE_TRANSFER_BIT,
+                VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                    VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
+  }
+  ssm_barrier(cmd, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+  return ssm_check(vkEndCommandBuffer(cmd), "vkEndCommandBuffer");
+}
+
+static int ssm_same_list(const ssm_op_list *a, const ssm_op_list *b) {
+  return a->hash == b->hash && a->numOps == b->numOps &&
+         a->numInfos == b->numInfos &&
+         !memcmp(a->ops, b->ops, a->numOps * sizeof *a->ops) &&
+         !memcmp(a->infos, b->infos, a->numInfos * sizeof *a->infos);
+}
+
+/* Copies `from` into `to`; 0 when out of memory. */
+static int ssm_keep_list(ssm_op_list *to, const ssm_op_list *from) {
+  if (to->capacityOps < from->numOps) {
+    free(to->ops);
+    to->ops = malloc(from->numOps * sizeof *to->ops);
+    to->capacityOps = to->ops ? from->numOps : 0;
+  }
+  if (to->capacityInfos < from->numInfos) {
+    free(to->infos);
+    to->infos = malloc(from->numInfos * sizeof *to->infos);
+    to->capacityInfos = to->infos ? from->numInfos : 0;
+  }
+  if ((from->numOps && !to->ops) || (from->numInfos && !to->infos)) {
+    to->numOps = 0;
+    return 0;
+  }
+  memcpy(to->ops, from->ops, from->numOps * sizeof *to->ops);
+  if (from->numInfos)
+    memcpy(to->infos, from->infos, from->numInfos * sizeof *to->infos);
+  to->numOps = from->numOps;
+  to->numInfos = from->numInfos;
+  to->hash = from->hash;
+  return 1;
+}
+
+/* The command buffer that runs the thread's batch: a recording of the same
+ * commands made since the last invalidation, or a new recording. */
+static VkCommandBuffer ssm_batch_commands(int *replayed) {
+  ssm_thread *t = ssm_self;
+  uint64_t generation = __atomic_load_n(&ssm_generation, __ATOMIC_ACQUIRE);
+  ssm_recording *use = NULL;
+  *replayed = 0;
+  ++t->clock;
+  if (ssm_replay)
+    for (int r = 0; r < SSM_RECORDINGS; ++r) {
+      ssm_recording *c = &t->recordings[r];
+      if (c->list.numOps && c->generation == generation &&
+          ssm_same_list(&c->list, &t->batch)) {
+        c->lastUse = t->clock;
+        *replayed = 1;
+        return c->cmd;
+      }
+    }
+  /* The least recently used slot (one only, without replay). */
+  int slots = ssm_replay ? SSM_RECORDINGS : 1;
+  for (int r = 0; r < slots; ++r) {
+    ssm_recording *c = &t->recordings[r];
+    if (!use || !c->cmd || c->lastUse < use->lastUse)
+      use = c;
+    if (!c->cmd)
+      break;
+  }
+  if (!use->cmd) {
+    VkCommandBufferAllocateInfo info = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+        .commandPool = t->pool,
+        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+        .commandBufferCount = 1};
+    if (!ssm_check(vkAllocateCommandBuffers(ssm_device, &info, &use->cmd),
+                   "vkAllocateCommandBuffers")) {
+      use->cmd = VK_NULL_HANDLE;
+      return VK_NULL_HANDLE;
+    }
+  } else if (!ssm_check(vkResetCommandBuffer(use->cmd, 0),
+                        "vkResetCommandBuffer")) {
+    return VK_NULL_HANDLE;
+  }
+  use->list.numOps = 0;
+  use->lastUse = t->clock;
+  if (!ssm_record_list(use->cmd, &t->batch, !ssm_replay))
+    return VK_NULL_HANDLE;
+  if (ssm_replay && ssm_keep_list(&use->list, &t->batch))
+    use->generation = generation;
+  return use->cmd;
 }
 
 /* Upload memory: `bytes` at an offset aligned to `align` in a host-visible
@@ -724,14 +1068,14 @@ static unsigned char *ssm_upload(size_t bytes, size_t align, VkBuffer *buffer,
 static int ssm_wait(void) {
   ssm_thread *t = ssm_self;
   int ok = 1;
-  if (t->recording) {
-    ssm_barrier(t->cmd, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
-    ok = ssm_check(vkEndCommandBuffer(t->cmd), "vkEndCommandBuffer");
-    t->recording = 0;
-    if (ok && t->commands) {
+  if (t->batch.numOps) {
+    int replayed;
+    VkCommandBuffer cmd = ssm_batch_commands(&replayed);
+    ok = cmd != VK_NULL_HANDLE;
+    if (ok) {
       VkSubmitInfo submit = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
                              .commandBufferCount = 1,
-                             .pCommandBuffers = &t->cmd};
+                             .pCommandBuffers = &cmd};
       pthread_mutex_lock(&ssm_queue_lock);
       VkResult r = vkQueueSubmit(ssm_queue, 1, &submit, t->fence);
       pthread_mutex_unlock(&ssm_queue_lock);
@@ -740,9 +1084,16 @@ static int ssm_wait(void) {
                vkWaitForFences(ssm_device, 1, &t->fence, VK_TRUE, UINT64_MAX),
                "vkWaitForFences (a kernel failed or took too long)") &&
            ssm_check(vkResetFences(ssm_device, 1, &t->fence), "vkResetFences");
+      if (ssm_stats > 1)
+        ssm_print_batch(&t->batch, replayed);
+      if (ssm_stats) {
+        __atomic_add_fetch(&ssm_stat_submits, 1, __ATOMIC_RELAXED);
+        if (replayed)
+          __atomic_add_fetch(&ssm_stat_replays, 1, __ATOMIC_RELAXED);
+      }
     }
-    vkResetCommandPool(ssm_device, t->pool, 0);
-    t->commands = 0;
+    t->batch.numOps = t->batch.numInfos = 0;
+    t->batch.hash = 0;
   }
   if (ok)
     for (size_t i = 0; i < t->numReadbacks; ++i)
@@ -756,6 +1107,7 @@ static int ssm_wait(void) {
     ssm_chunk *c = *p;
     if (c->size > (16u << 20)) {
       *p = c->next;
+      ssm_invalidate_recordings();
       vkDestroyBuffer(ssm_device, c->buffer, NULL);
       vkFreeMemory(ssm_device, c->memory, NULL);
       free(c);
@@ -763,14 +1115,15 @@ static int ssm_wait(void) {
       p = &c->next;
     }
   }
+  /* The thread's freed buffers become free for every thread (those the
+   * shared heap has no room for stay this thread's). */
   pthread_mutex_lock(&ssm_buffers_lock);
-  for (int b = 0; b < SSM_BUCKETS; ++b)
-    while (t->freed[b] >= 0) {
-      int i = t->freed[b];
-      t->freed[b] = ssm_record((uint32_t)i)->next;
-      ssm_record((uint32_t)i)->next = ssm_free_any[b];
-      ssm_free_any[b] = i;
-    }
+  for (int b = 0; b < SSM_BUCKETS; ++b) {
+    ssm_heap *mine = &t->freed[b];
+    if (mine->count && ssm_heap_reserve(&ssm_free_any[b], mine->count))
+      while (mine->count)
+        ssm_heap_push(&ssm_free_any[b], ssm_heap_pop(mine));
+  }
   pthread_mutex_unlock(&ssm_buffers_lock);
   return ok;
 }
@@ -786,18 +1139,12 @@ static void *ssm_device_alloc(size_t bytes) {
   ssm_thread *t = ssm_self;
   int index = -1;
   pthread_mutex_lock(&ssm_buffers_lock);
-  if (!ssm_free_any_ready) {
-    for (int b = 0; b < SSM_BUCKETS; ++b)
-      ssm_free_any[b] = -1;
-    ssm_free_any_ready = 1;
-  }
-  if (t->freed[bucket] >= 0) {
-    index = t->freed[bucket];
-    t->freed[bucket] = ssm_record((uint32_t)index)->next;
-  } else if (ssm_free_any[bucket] >= 0) {
-    index = ssm_free_any[bucket];
-    ssm_free_any[bucket] = ssm_record((uint32_t)index)->next;
-  }
+  int mine = ssm_heap_top(&t->freed[bucket]);
+  int shared = ssm_heap_top(&ssm_free_any[bucket]);
+  if (mine >= 0 && (shared < 0 || mine < shared))
+    index = ssm_heap_pop(&t->freed[bucket]);
+  else if (shared >= 0)
+    index = ssm_heap_pop(&ssm_free_any[bucket]);
   if (index >= 0)
     ssm_record((uint32_t)index)->live = 1;
   pthread_mutex_unlock(&ssm_buffers_lock);
@@ -819,21 +1166,12 @@ static void *ssm_device_alloc(size_t bytes) {
       return NULL;
     }
     index = (int)ssm_buffers_count++;
-    *ssm_record((uint32_t)index) = (ssm_buffer){.buffer = buffer,
-                                                .memory = memory,
-                                                .size = 1ull << bucket,
-                                                .live = 1,
-                                                .next = -1};
+    *ssm_record((uint32_t)index) = (ssm_buffer){
+        .buffer = buffer, .memory = memory, .size = 1ull << bucket, .live = 1};
     pthread_mutex_unlock(&ssm_buffers_lock);
   }
-  if (ssm_poison) {
-    VkCommandBuffer cmd = ssm_commands();
-    if (!cmd)
-      return NULL;
-    vkCmdFillBuffer(cmd, ssm_record((uint32_t)index)->buffer, 0, VK_WHOLE_SIZE,
-                    0xFFFFFFFFu);
-    ssm_after_command(cmd);
-  }
+  if (ssm_poison)
+    ssm_push_fill(ssm_record((uint32_t)index)->buffer);
   return (void *)(uintptr_t)ssm_address((uint32_t)index, 0);
 }
 
@@ -849,10 +1187,13 @@ static void ssm_device_free(void *p) {
   pthread_mutex_lock(&ssm_buffers_lock);
   int index =
       (int)(((uint64_t)(uintptr_t)p & ~(3ull << 62)) >> SSM_OFFSET_BITS);
-  int bucket = ssm_bucket(b->size);
-  b->live = 0;
-  b->next = ssm_self->freed[bucket];
-  ssm_self->freed[bucket] = index;
+  ssm_heap *freed = &ssm_self->freed[ssm_bucket(b->size)];
+  if (ssm_heap_reserve(freed, 1)) {
+    b->live = 0;
+    ssm_heap_push(freed, index);
+  } else {
+    ssm_fail("out of host memory");
+  }
   pthread_mutex_unlock(&ssm_buffers_lock);
 }
 
@@ -906,8 +1247,10 @@ SSM_EXPORT void mgpuModuleUnload(void *handle) {
   ssm_module *m = handle;
   if (!m)
     return;
-  if (ssm_device && m->count)
+  if (ssm_device && m->count) {
     vkDeviceWaitIdle(ssm_device);
+    ssm_invalidate_recordings();
+  }
   for (size_t i = 0; i < m->capacity; ++i) {
     ssm_kernel *k = m->slots[i];
     if (!k)
@@ -1149,7 +1492,6 @@ SSM_EXPORT void mgpuLaunchKernel(void *function, int64_t gridX, int64_t gridY,
   }
 
   VkDescriptorBufferInfo infos[64];
-  VkWriteDescriptorSet writes[64];
   VkDeviceSize align = ssm_properties.limits.minStorageBufferOffsetAlignment;
   VkDeviceSize maxRange = ssm_properties.limits.maxStorageBufferRange;
   for (uint32_t i = 0; i + 1 < n; ++i) {
@@ -1194,22 +1536,8 @@ SSM_EXPORT void mgpuLaunchKernel(void *function, int64_t gridX, int64_t gridY,
     memcpy(staged + size, &launchWidth, 4);
     infos[n - 1] = (VkDescriptorBufferInfo){buffer, offset, size + 4};
   }
-  for (uint32_t i = 0; i < n; ++i)
-    writes[i] = (VkWriteDescriptorSet){
-        .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-        .dstBinding = i,
-        .descriptorCount = 1,
-        .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-        .pBufferInfo = &infos[i]};
-  VkCommandBuffer cmd = ssm_commands();
-  if (!cmd)
-    return;
-  vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, k->pipeline);
-  vkCmdPushDescriptorSetKHR(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, k->layout, 0,
-                            n, writes);
-  vkCmdDispatch(cmd, (uint32_t)launchX, (uint32_t)gridY,
-                (uint32_t)(gridZ * foldZ));
-  ssm_after_command(cmd);
+  ssm_push_dispatch(k->pipeline, k->layout, n, infos, (uint32_t)launchX,
+                    (uint32_t)gridY, (uint32_t)(gridZ * foldZ));
   if (ssm_sync_launches && !ssm_wait()) {
     char message[sizeof ssm_error];
     memcpy(message, ssm_error, sizeof message);
@@ -1240,13 +1568,8 @@ static void ssm_copy(void *dst, const void *src, size_t bytes) {
     memmove(dst, src, bytes);
     return;
   }
-  VkCommandBuffer cmd = ssm_commands();
-  if (!cmd)
-    return;
   if (dDevice && sDevice) {
-    VkBufferCopy region = {soff, doff, bytes};
-    vkCmdCopyBuffer(cmd, sb->buffer, db->buffer, 1, &region);
-    ssm_after_command(cmd);
+    ssm_push_copy(sb->buffer, soff, db->buffer, doff, bytes);
     return;
   }
   VkBuffer staging;
@@ -1256,14 +1579,10 @@ static void ssm_copy(void *dst, const void *src, size_t bytes) {
     return;
   if (dDevice) {
     memcpy(staged, src, bytes);
-    VkBufferCopy region = {offset, doff, bytes};
-    vkCmdCopyBuffer(cmd, staging, db->buffer, 1, &region);
-    ssm_after_command(cmd);
+    ssm_push_copy(staging, offset, db->buffer, doff, bytes);
     return;
   }
-  VkBufferCopy region = {soff, offset, bytes};
-  vkCmdCopyBuffer(cmd, sb->buffer, staging, 1, &region);
-  ssm_after_command(cmd);
+  ssm_push_copy(sb->buffer, soff, staging, offset, bytes);
   ssm_thread *t = ssm_self;
   if (t->numReadbacks == t->capacityReadbacks) {
     size_t capacity = t->capacityReadbacks ? 2 * t->capacityReadbacks : 16;
@@ -1294,6 +1613,13 @@ SSM_EXPORT void _mlir_memref_to_llvm_free(void *p) { ssm_device_free(p); }
 SSM_EXPORT void __ssm_gpu_copy_to_host(int64_t dst, int64_t src,
                                        int64_t bytes) {
   ssm_copy((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, (size_t)bytes);
+}
+
+/* Whether the block reductions' subgroup kernels may run: the device has
+ * subgroup arithmetic in compute shaders, and SSM_VULKAN_SUBGROUPS is not 0.
+ * Called by the host code before each block reduction. */
+SSM_EXPORT int32_t __ssm_gpu_subgroup_reductions(void) {
+  return !ssm_failed && ssm_ready() && ssm_subgroups;
 }
 
 /* Device copies of the constants, keyed by their host address; made on first
@@ -1413,15 +1739,14 @@ SSM_EXPORT void ssmlib_release_memory(void) {
   ssm_wait();
   pthread_mutex_lock(&ssm_buffers_lock);
   for (int b = 0; b < SSM_BUCKETS; ++b) {
-    while (ssm_free_any_ready && ssm_free_any[b] >= 0) {
-      ssm_buffer *x = ssm_record((uint32_t)ssm_free_any[b]);
-      ssm_free_any[b] = x->next;
+    while (ssm_free_any[b].count) {
+      ssm_buffer *x = ssm_record((uint32_t)ssm_heap_pop(&ssm_free_any[b]));
       vkDestroyBuffer(ssm_device, x->buffer, NULL);
       vkFreeMemory(ssm_device, x->memory, NULL);
+      ssm_invalidate_recordings();
       x->buffer = VK_NULL_HANDLE;
       x->memory = VK_NULL_HANDLE;
       x->size = 0;
-      x->next = -1;
     }
   }
   pthread_mutex_unlock(&ssm_buffers_lock);
