@@ -32,12 +32,17 @@ Two halves, because the GPU machine has no MLIR:
     compared (the CPU build's gradients are checked against float64 finite
     differences in the test suite; bench/torch_training_check.py checks
     both against PyTorch autograd on Hugging Face exports).
-    With `prepare --vulkan`, each model is also compiled with
+    With `prepare --vulkan`, a model of block reductions (row sums, a
+    matrix-vector product, a full sum) is compiled for both targets, and
+    check runs it at decode-like sizes against float64 NumPy, the Vulkan
+    build with its subgroup kernels and without (SSM_VULKAN_SUBGROUPS=0),
+    and times all three. Each zoo model is also compiled with
     `--target=vulkan` (SPIR-V kernels, run by the GPU's Vulkan driver), and
     check runs main and generation of those builds the same way
     (SSM_VULKAN_POISON=1), and times them beside the CUDA builds (decode
     also with SSM_VULKAN_REPLAY=0: every batch of commands recorded afresh
-    instead of a recorded command buffer submitted again).
+    instead of a recorded command buffer submitted again; main and decode
+    also with SSM_VULKAN_BARRIERS=all: a barrier before every command).
     Then timings of main (ssm-run --bench: median of host wall times; a
     device model's inputs and state stay on the device between runs) and of
     generation (prefill and decode tokens per second), and one table.
@@ -95,6 +100,19 @@ def prepare(args):
             if r.returncode != 0:
                 print(r.stderr[-3000:])
                 sys.exit(1)
+    if args.vulkan:
+        onnx.save(reductions_model(), WORK / "reductions.onnx")
+        for target, suffix in (("cuda", ""), ("vulkan", ".vk")):
+            c = [str(ssmc), str(WORK / "reductions.onnx"), "-o",
+                 str(WORK / f"reductions{suffix}.so"), "-O3", f"--target={target}"]
+            if target == "cuda":
+                c.append(f"--cuda-arch={args.arch}")
+            r = subprocess.run(c, capture_output=True, text=True)
+            print(f"reductions: {'ok' if r.returncode == 0 else 'FAILED'} ({target})",
+                  flush=True)
+            if r.returncode != 0:
+                print(r.stderr[-3000:])
+                sys.exit(1)
     (WORK / "models.json").write_text(json.dumps({"models": names, "seed": seed,
                                                   "arch": args.arch, "train": args.train,
                                                   "vulkan": args.vulkan}))
@@ -102,6 +120,70 @@ def prepare(args):
     with tarfile.open(ARCHIVE, "w:xz") as tar:
         tar.add(WORK, arcname="gpu")
     print(f"packed {ARCHIVE} ({ARCHIVE.stat().st_size / 1e6:.1f} MB)")
+
+
+def reductions_model():
+    """Row sums, a matrix-vector product and a full sum of symbolic sizes:
+    few points with many terms each, ssm-linalg-to-gpu's block reductions
+    (on Vulkan also their subgroup kernels)."""
+    from onnx import TensorProto, helper
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["rows", "cols"])
+    v = helper.make_tensor_value_info("v", TensorProto.FLOAT, [1, "k"])
+    w = helper.make_tensor_value_info("w", TensorProto.FLOAT, ["n", "k"])
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None)
+            for n in ("row_sum", "gemv", "total")]
+    axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
+    nodes = [helper.make_node("ReduceSum", ["x", "axes"], ["row_sum"], keepdims=0),
+             helper.make_node("Transpose", ["w"], ["wt"], perm=[1, 0]),
+             helper.make_node("MatMul", ["v", "wt"], ["gemv"]),
+             helper.make_node("ReduceSum", ["x"], ["total"], keepdims=0)]
+    graph = helper.make_graph(nodes, "reductions", [x, v, w], outs, [axes])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def check_reductions(rng, tmp, runs):
+    """The block reductions at decode-like sizes (4096 rows of 4096, a
+    4096 x 4096 matrix-vector product, a sum of 16.8M elements) against
+    float64 NumPy (tolerance 1e-6 of the sum of the terms' magnitudes): the
+    CUDA build, the Vulkan build with its subgroup kernels and with
+    SSM_VULKAN_SUBGROUPS=0; then each one's median time."""
+    inputs = {"x": rng.standard_normal((4096, 4096)).astype(np.float32),
+              "v": rng.standard_normal((1, 4096)).astype(np.float32),
+              "w": rng.standard_normal((4096, 4096)).astype(np.float32)}
+    x, v, w = (inputs[k].astype(np.float64) for k in ("x", "v", "w"))
+    want = {"row_sum": (x.sum(1), np.abs(x).sum(1).max()),
+            "gemv": (v @ w.T, (np.abs(v) @ np.abs(w).T).max()),
+            "total": (np.array(x.sum()), np.abs(x).sum())}
+    args = []
+    for name, value in inputs.items():
+        np.save(tmp / f"{name}.npy", value)
+        args += ["--input", f"{name}={tmp / f'{name}.npy'}"]
+    rows, ok = [], True
+    for label, suffix, env in (("CUDA", "", {}), ("Vulkan, subgroups", ".vk", {}),
+                               ("Vulkan, workgroup tree", ".vk",
+                                {"SSM_VULKAN_SUBGROUPS": "0"})):
+        so = WORK / f"reductions{suffix}.so"
+        r = ssm_run(so, *args, "--output-dir", tmp / "red", env=dict(env, SSM_VULKAN_STATS="1"))
+        if r.returncode != 0:
+            print(f"reductions {label}: exit {r.returncode}: {r.stderr.strip()[-400:]}")
+            rows.append((label, "ERROR", None))
+            ok = False
+            continue
+        if suffix:
+            print(f"reductions {label}: {r.stderr.strip().splitlines()[-1]}", flush=True)
+        errs = [np.abs(np.load(tmp / "red" / f"{n}.npy") - e).max() / scale
+                for n, (e, scale) in want.items()]
+        err = max(errs) if all(np.isfinite(errs)) else float("nan")
+        ok &= err < 1e-6
+        b = ssm_run(so, *args, "--bench", runs, "--warmup", 2,
+                    env=dict(env, SSM_CUDA_POISON="0", SSM_VULKAN_POISON="0"))
+        ms = json.loads(b.stdout)["median_ms"] if b.returncode == 0 else None
+        rows.append((label, f"{err:.1e}", ms))
+    print("\n| reductions (4096 rows of 4096, 4096x4096 gemv, total) | rel err "
+          "| ms (median, inputs on the device) |\n|---|---|---|")
+    for label, err, ms in rows:
+        print(f"| {label} | {err} | {'-' if ms is None else f'{ms:.3f}'} |")
+    return ok
 
 
 def ssm_run(*args, env=None):
@@ -255,8 +337,16 @@ def check(args):
                     row.update({"vk_norec_" + k: v for k, v in
                                 timings(name, args.bench_runs, ".vk",
                                         {"SSM_VULKAN_REPLAY": "0"}).items()})
+                    # And with a barrier before every command (not only
+                    # where a command depends on an earlier one).
+                    row.update({"vk_allbar_" + k: v for k, v in
+                                timings(name, args.bench_runs, ".vk",
+                                        {"SSM_VULKAN_BARRIERS": "all"}).items()})
             rows.append(row)
             print(json.dumps(row), flush=True)
+    if meta.get("vulkan") and (WORK / "reductions.vk.so").exists():
+        with tempfile.TemporaryDirectory() as d:
+            failed |= not check_reductions(rng, Path(d), args.bench_runs)
     fmt = lambda v, f: "-" if v is None else format(v, f)
     train = bool(meta.get("train"))
     print("\n| model | main rel err | prefill+decode rel err "
@@ -272,8 +362,9 @@ def check(args):
     if meta.get("vulkan"):
         print("\n| model | Vulkan main rel err | Vulkan prefill+decode rel err "
               "| main b1 L256 ms: CUDA | Vulkan | Vulkan / CUDA time "
-              "| decode tok/s: CUDA | Vulkan | Vulkan, recorded each step |")
-        print("|---|---|---|---|---|---|---|---|---|")
+              "| decode tok/s: CUDA | Vulkan | Vulkan, recorded each step "
+              "| Vulkan, all barriers | main ms: Vulkan, all barriers |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows:
             ratio = (f"{r['vk_main_ms'] / r['main_ms']:.2f}"
                      if r.get("vk_main_ms") and r.get("main_ms") else "-")
@@ -282,7 +373,9 @@ def check(args):
                   f"| {fmt(r.get('main_ms'), '.2f')} | {fmt(r.get('vk_main_ms'), '.2f')} "
                   f"| {ratio} | {fmt(r.get('decode_tps'), '.0f')} "
                   f"| {fmt(r.get('vk_decode_tps'), '.0f')} "
-                  f"| {fmt(r.get('vk_norec_decode_tps'), '.0f')} |")
+                  f"| {fmt(r.get('vk_norec_decode_tps'), '.0f')} "
+                  f"| {fmt(r.get('vk_allbar_decode_tps'), '.0f')} "
+                  f"| {fmt(r.get('vk_allbar_main_ms'), '.2f')} |")
     sys.exit(1 if failed else 0)
 
 

@@ -18,6 +18,8 @@
 
 #include "mlir/Dialect/SPIRV/IR/SPIRVOps.h"
 #include "mlir/Dialect/SPIRV/IR/TargetAndABI.h"
+#include "mlir/Dialect/SPIRV/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Target/SPIRV/Serialization.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
@@ -114,20 +116,56 @@ spirv::ModuleOp extractKernel(spirv::ModuleOp module, StringRef kernel,
   return cast<spirv::ModuleOp>(copy);
 }
 
+/// The descriptor bindings that the kernel of `one` (a module extracted by
+/// extractKernel) may write, as a mask (bit i: binding i; a binding past 63
+/// sets every bit): a storage buffer variable whose address reaches anything
+/// but loads, through access chains.
+uint64_t writtenBindings(spirv::ModuleOp one) {
+  SymbolTable table(one);
+  uint64_t mask = 0;
+  one.walk([&](spirv::AddressOfOp address) {
+    auto var = dyn_cast_or_null<spirv::GlobalVariableOp>(
+        table.lookup(address.getVariable()));
+    if (!var || !var.getBinding())
+      return;
+    bool written = false;
+    SmallVector<Value> worklist = {address.getPointer()};
+    while (!worklist.empty() && !written) {
+      for (Operation *user : worklist.pop_back_val().getUsers()) {
+        if (auto chain = dyn_cast<spirv::AccessChainOp>(user))
+          worklist.push_back(chain.getResult());
+        else if (!isa<spirv::LoadOp>(user))
+          written = true;
+      }
+    }
+    uint32_t binding = *var.getBinding();
+    if (written)
+      mask |= binding < 64 ? uint64_t(1) << binding : ~uint64_t(0);
+  });
+  return mask;
+}
+
+/// One kernel of the container.
+struct Kernel {
+  std::string name;
+  SmallVector<uint32_t> code;
+  uint64_t written;
+};
+
 /// The container of one SPIR-V binary per kernel that the Vulkan model
 /// support code reads: the words 'SSMV' (0x564D5353) and the kernel count,
-/// then per kernel (sorted by name) its name's byte offset and length and
-/// its code's byte offset and length in words, then the names (each ended by
-/// a 0 byte, padded to a word) and the code.
-std::string
-packKernels(ArrayRef<std::pair<std::string, SmallVector<uint32_t>>> kernels) {
+/// then per kernel (sorted by name) its name's byte offset and length, its
+/// code's byte offset and length in words, and the mask of the bindings it
+/// may write (low word, high word), then the names (each ended by a 0 byte,
+/// padded to a word) and the code.
+std::string packKernels(ArrayRef<Kernel> kernels) {
   SmallVector<uint32_t> header = {0x564D5353u, (uint32_t)kernels.size()};
-  size_t tableWords = 2 + 4 * kernels.size();
+  size_t tableWords = 2 + 6 * kernels.size();
   std::string names;
   SmallVector<uint32_t> nameOffsets;
-  for (auto &k : kernels) {
+  for (const Kernel &k : kernels) {
     nameOffsets.push_back(names.size());
-    names += k.first;
+    names += k.name;
     names.push_back(0);
     while (names.size() % 4)
       names.push_back(0);
@@ -136,16 +174,17 @@ packKernels(ArrayRef<std::pair<std::string, SmallVector<uint32_t>>> kernels) {
   size_t at = codeStart;
   for (auto [i, k] : llvm::enumerate(kernels)) {
     header.append({uint32_t(tableWords * 4 + nameOffsets[i]),
-                   uint32_t(k.first.size()), uint32_t(at),
-                   uint32_t(k.second.size())});
-    at += k.second.size() * 4;
+                   uint32_t(k.name.size()), uint32_t(at),
+                   uint32_t(k.code.size()), uint32_t(k.written),
+                   uint32_t(k.written >> 32)});
+    at += k.code.size() * 4;
   }
   std::string out(reinterpret_cast<const char *>(header.data()),
                   header.size() * 4);
   out += names;
-  for (auto &k : kernels)
-    out.append(reinterpret_cast<const char *>(k.second.data()),
-               k.second.size() * 4);
+  for (const Kernel &k : kernels)
+    out.append(reinterpret_cast<const char *>(k.code.data()),
+               k.code.size() * 4);
   return out;
 }
 
@@ -177,7 +216,7 @@ struct SSMGPUSerializeSPIRV
       }
       // One binary per kernel: a driver compiles (and spirv_to_nir parses)
       // only the module of the kernel it makes a pipeline for.
-      SmallVector<std::pair<std::string, SmallVector<uint32_t>>> kernels;
+      SmallVector<Kernel> kernels;
       SmallVector<std::string> names;
       for (auto e : spirvModule.getOps<spirv::EntryPointOp>())
         names.push_back(e.getFn().str());
@@ -185,12 +224,22 @@ struct SSMGPUSerializeSPIRV
       SymbolTable table(spirvModule);
       for (const std::string &kernel : names) {
         spirv::ModuleOp one = extractKernel(spirvModule, kernel, table);
+        // The kernel's own capabilities and extensions (the module's are
+        // those of all its kernels): a device without subgroup arithmetic
+        // or float64 must still take the kernels that use neither.
+        PassManager vce(&getContext(), spirv::ModuleOp::getOperationName());
+        vce.addPass(spirv::createSPIRVUpdateVCEPass());
+        if (failed(vce.run(one))) {
+          one.erase();
+          return signalPassFailure();
+        }
         SmallVector<uint32_t> code;
         LogicalResult ok = spirv::serialize(one, code);
+        uint64_t written = writtenBindings(one);
         one.erase();
         if (failed(ok))
           return signalPassFailure();
-        kernels.push_back({kernel, std::move(code)});
+        kernels.push_back({kernel, std::move(code), written});
       }
       Attribute target = spirv::lookupTargetEnvOrDefault(gpuModule);
       if (ArrayAttr targets = gpuModule.getTargetsAttr();

@@ -483,6 +483,11 @@ struct SSMGPUVulkanKernelABI
             gpuModule->setAttr(spirv::getTargetEnvAttrName(), env);
             break;
           }
+      // convert-gpu-to-spirv takes only the general (non-uniform) form of
+      // gpu.subgroup_reduce, which the GroupNonUniform instructions are;
+      // `uniform` is a promise only (every lane or none executes it), so
+      // dropping it keeps the meaning.
+      gpuModule.walk([](gpu::SubgroupReduceOp op) { op.setUniform(false); });
       for (auto kernel : gpuModule.getOps<gpu::GPUFuncOp>()) {
         if (!kernel.isKernel())
           continue;

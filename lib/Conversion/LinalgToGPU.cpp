@@ -224,6 +224,9 @@ namespace {
 struct BlockReductionPlan {
   SmallVector<Operation *> combiners; // per output
   SmallVector<TypedAttr> identities;  // per output
+  /// Per output, the subgroup reduction that computes its combiner exactly
+  /// (integer adds, min and max; float adds), when every output has one.
+  std::optional<SmallVector<gpu::AllReduceOperation>> subgroupKinds;
 };
 } // namespace
 
@@ -294,6 +297,24 @@ planBlockReduction(linalg::GenericOp op, int64_t threads) {
     plan.combiners.push_back(c);
     plan.identities.push_back(identity);
   }
+  // Float min and max stay with the tree: the subgroup operations leave
+  // their result for NaN operands undefined.
+  SmallVector<gpu::AllReduceOperation> kinds;
+  for (Operation *c : plan.combiners) {
+    std::optional<gpu::AllReduceOperation> kind =
+        llvm::TypeSwitch<Operation *, std::optional<gpu::AllReduceOperation>>(c)
+            .Case<arith::AddFOp, arith::AddIOp>(
+                [](Operation *) { return gpu::AllReduceOperation::ADD; })
+            .Case([](arith::MaxSIOp) { return gpu::AllReduceOperation::MAXSI; })
+            .Case([](arith::MinSIOp) { return gpu::AllReduceOperation::MINSI; })
+            .Case([](arith::MaxUIOp) { return gpu::AllReduceOperation::MAXUI; })
+            .Case([](arith::MinUIOp) { return gpu::AllReduceOperation::MINUI; })
+            .Default([](Operation *) { return std::nullopt; });
+    if (!kind)
+      return plan;
+    kinds.push_back(*kind);
+  }
+  plan.subgroupKinds = std::move(kinds);
   return plan;
 }
 
@@ -307,14 +328,16 @@ static Value combine(OpBuilder &b, Operation *combiner, Value x, Value y) {
 
 /// Emits the block-reduction kernel of `op` at the builder (host code) for
 /// `points` points of the parallel loops `parallelDims`; see
-/// BlockReductionPlan.
+/// BlockReductionPlan. With `subgroups` (the plan has subgroup kinds), each
+/// subgroup combines its threads' values with gpu.subgroup_reduce, and
+/// thread 0 combines the subgroups' values, instead of the halving tree.
 static void emitBlockReduction(OpBuilder &b, Location loc, linalg::GenericOp op,
                                const BlockReductionPlan &plan,
                                ArrayRef<unsigned> parallelDims,
                                ArrayRef<unsigned> reductionDims,
                                ArrayRef<Value> sizes, Value points,
                                int64_t threads, StringRef module,
-                               StringRef name) {
+                               StringRef name, bool subgroups) {
   MLIRContext *ctx = b.getContext();
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
   Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
@@ -353,17 +376,72 @@ static void emitBlockReduction(OpBuilder &b, Location loc, linalg::GenericOp op,
       ivs[dims[0]] = linear;
   };
   split(launch.getBlockIds().x, parallelDims);
+  auto identities = [&] {
+    SmallVector<Value> values;
+    for (TypedAttr identity : plan.identities)
+      values.push_back(arith::ConstantOp::create(b, loc, identity));
+    return values;
+  };
+  // Combines each output's total into it (thread 0).
+  auto storeTotals = [&](ValueRange totals) {
+    for (unsigned d : reductionDims)
+      ivs[d] = c0; // unused by the outputs' maps
+    for (auto [k, c, total] : llvm::enumerate(plan.combiners, totals)) {
+      SmallVector<Value> at = outputIndices(b, loc, op, k, ivs);
+      Value old = memref::LoadOp::create(b, loc, op.getDpsInits()[k], at);
+      memref::StoreOp::create(b, loc, combine(b, c, old, total),
+                              op.getDpsInits()[k], at);
+    }
+  };
   // This thread's terms, combined from the identities.
-  SmallVector<Value> init;
-  for (TypedAttr identity : plan.identities)
-    init.push_back(arith::ConstantOp::create(b, loc, identity));
-  auto loop = scf::ForOp::create(b, loc, tid, terms, threadsV, init);
+  auto loop = scf::ForOp::create(b, loc, tid, terms, threadsV, identities());
   {
     OpBuilder::InsertionGuard inner(b);
     b.setInsertionPointToStart(loop.getBody());
     split(loop.getInductionVar(), reductionDims);
     scf::YieldOp::create(
         b, loc, emitPayload(b, loc, op, ivs, loop.getRegionIterArgs()));
+  }
+  if (subgroups) {
+    // Lane 0 of each subgroup stores its subgroup's value at the subgroup's
+    // index; thread 0 combines those in order.
+    Value lane = gpu::LaneIdOp::create(b, loc, /*upperBound=*/nullptr);
+    Value subgroup = gpu::SubgroupIdOp::create(b, loc, /*upperBound=*/nullptr);
+    Value count = gpu::NumSubgroupsOp::create(b, loc, /*upperBound=*/nullptr);
+    SmallVector<Value> reduced;
+    for (auto [v, kind] : llvm::zip(loop.getResults(), *plan.subgroupKinds))
+      reduced.push_back(gpu::SubgroupReduceOp::create(b, loc, v, kind,
+                                                      /*uniform=*/false));
+    Value leader =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, c0);
+    auto store = scf::IfOp::create(b, loc, leader, false);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(store.thenBlock());
+      for (auto [v, partial] : llvm::zip(reduced, partials))
+        memref::StoreOp::create(b, loc, v, partial, subgroup);
+    }
+    gpu::BarrierOp::create(b, loc);
+    Value first =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, c0);
+    auto last = scf::IfOp::create(b, loc, first, false);
+    b.setInsertionPointToStart(last.thenBlock());
+    auto gather = scf::ForOp::create(b, loc, c0, count, c1, identities());
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(gather.getBody());
+      SmallVector<Value> next;
+      for (auto [c, partial, acc] :
+           llvm::zip(plan.combiners, partials, gather.getRegionIterArgs()))
+        next.push_back(combine(
+            b, c, acc,
+            memref::LoadOp::create(b, loc, partial, gather.getInductionVar())));
+      scf::YieldOp::create(b, loc, next);
+    }
+    storeTotals(gather.getResults());
+    b.setInsertionPointToEnd(&launch.getBody().front());
+    gpu::TerminatorOp::create(b, loc);
+    return;
   }
   for (auto [v, partial] : llvm::zip(loop.getResults(), partials))
     memref::StoreOp::create(b, loc, v, partial, tid);
@@ -390,15 +468,10 @@ static void emitBlockReduction(OpBuilder &b, Location loc, linalg::GenericOp op,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, c0);
   auto last = scf::IfOp::create(b, loc, first, false);
   b.setInsertionPointToStart(last.thenBlock());
-  for (unsigned d : reductionDims)
-    ivs[d] = c0; // unused by the outputs' maps
-  for (auto [k, c, partial] : llvm::enumerate(plan.combiners, partials)) {
-    Value total = memref::LoadOp::create(b, loc, partial, c0);
-    SmallVector<Value> at = outputIndices(b, loc, op, k, ivs);
-    Value old = memref::LoadOp::create(b, loc, op.getDpsInits()[k], at);
-    memref::StoreOp::create(b, loc, combine(b, c, old, total),
-                            op.getDpsInits()[k], at);
-  }
+  SmallVector<Value> totals;
+  for (Value partial : partials)
+    totals.push_back(memref::LoadOp::create(b, loc, partial, c0));
+  storeTotals(totals);
   b.setInsertionPointToEnd(&launch.getBody().front());
   gpu::TerminatorOp::create(b, loc);
 }
@@ -795,6 +868,47 @@ namespace {
 struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
   using Base::Base;
 
+  /// The block reduction of `op`; with subgroup-reductions and a plan that
+  /// has subgroup kinds, both kernels, the subgroup one launched when the
+  /// device supports it (`__ssm_gpu_subgroup_reductions() != 0`).
+  void emitBlockReductions(OpBuilder &b, Location loc, linalg::GenericOp op,
+                           const BlockReductionPlan &plan,
+                           ArrayRef<unsigned> parallelDims,
+                           ArrayRef<unsigned> reductionDims,
+                           ArrayRef<Value> sizes, Value points,
+                           unsigned &counter) {
+    std::string name = kernelPrefix + std::to_string(counter++);
+    std::string module = kernelPrefix + "module";
+    if (!subgroupReductions || !plan.subgroupKinds) {
+      emitBlockReduction(b, loc, op, plan, parallelDims, reductionDims, sizes,
+                         points, blockSize, module, name, /*subgroups=*/false);
+      return;
+    }
+    ModuleOp top = op->getParentOfType<ModuleOp>();
+    constexpr StringLiteral query = "__ssm_gpu_subgroup_reductions";
+    auto type = b.getFunctionType({}, {b.getI32Type()});
+    if (!top.lookupSymbol<func::FuncOp>(query)) {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(top.getBody());
+      func::FuncOp::create(b, loc, query, type).setPrivate();
+    }
+    Value answer =
+        func::CallOp::create(b, loc, query, type.getResults(), ValueRange{})
+            .getResult(0);
+    Value use = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ne, answer,
+        arith::ConstantIntOp::create(b, loc, b.getI32Type(), 0));
+    auto branch = scf::IfOp::create(b, loc, use, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(branch.thenBlock());
+    emitBlockReduction(b, loc, op, plan, parallelDims, reductionDims, sizes,
+                       points, blockSize, module, name + "_subgroups",
+                       /*subgroups=*/true);
+    b.setInsertionPointToStart(branch.elseBlock());
+    emitBlockReduction(b, loc, op, plan, parallelDims, reductionDims, sizes,
+                       points, blockSize, module, name, /*subgroups=*/false);
+  }
+
   /// A launch of ceil(points / threads) blocks of `threads` threads,
   /// guarded so that an empty range launches nothing (a grid of 0 blocks is
   /// an error); `b` is left at the start of its body. All kernels go to one
@@ -945,9 +1059,8 @@ struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
         reduction.reset();
       bool always = reduction && staticPoints && staticTerms;
       if (always) {
-        emitBlockReduction(b, loc, op, *reduction, parallelDims, reductionDims,
-                           sizes, points, blockSize, kernelPrefix + "module",
-                           kernelPrefix + std::to_string(counter++));
+        emitBlockReductions(b, loc, op, *reduction, parallelDims, reductionDims,
+                            sizes, points, counter);
         op.erase();
         return success();
       }
@@ -966,9 +1079,8 @@ struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
           scf::IfOp::create(b, loc, arith::AndIOp::create(b, loc, few, many),
                             /*withElseRegion=*/true);
       b.setInsertionPointToStart(branch.thenBlock());
-      emitBlockReduction(b, loc, op, *reduction, parallelDims, reductionDims,
-                         sizes, points, blockSize, kernelPrefix + "module",
-                         kernelPrefix + std::to_string(counter++));
+      emitBlockReductions(b, loc, op, *reduction, parallelDims, reductionDims,
+                          sizes, points, counter);
       b.setInsertionPointToStart(branch.elseBlock());
     }
     Value threads = arith::ConstantIndexOp::create(

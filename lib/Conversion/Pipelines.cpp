@@ -77,9 +77,11 @@ void mlir::ssm::addTargetPasses(OpPassManager &pm, bool modelLibrary) {
 /// (ssm-gpu-device-buffers), exp, log and tanh as the CPU target's
 /// polynomials and the other transcendental functions as upstream's
 /// approximations (no device math library is needed).
-static void addGPUKernelPasses(OpPassManager &pm) {
+static void addGPUKernelPasses(OpPassManager &pm, bool subgroupReductions) {
   addUpstream(pm, "linalg-generalize-named-ops");
-  pm.addPass(createSSMLinalgToGPU());
+  SSMLinalgToGPUOptions linalgToGPU;
+  linalgToGPU.subgroupReductions = subgroupReductions;
+  pm.addPass(createSSMLinalgToGPU(linalgToGPU));
   pm.addPass(createSSMGPUDeviceBuffers());
   pm.addPass(createSSMCPUMathApproximation(
       SSMCPUMathApproximationOptions{/*allFunctions=*/true}));
@@ -89,7 +91,7 @@ static void addGPUKernelPasses(OpPassManager &pm) {
 void mlir::ssm::addCUDATargetPasses(OpPassManager &pm,
                                     const CUDATargetOptions &options) {
   // The rest of math (sqrt, fma, abs, rounding) are NVPTX instructions.
-  addGPUKernelPasses(pm);
+  addGPUKernelPasses(pm, /*subgroupReductions=*/false);
   // Math is left to convert-math-to-llvm (NVPTX instructions), not to
   // convert-gpu-to-nvvm's libdevice calls.
   addUpstream(pm, "gpu.module(lower-affine,convert-scf-to-cf,"
@@ -116,14 +118,16 @@ void mlir::ssm::addCUDATargetPasses(OpPassManager &pm,
 
 void mlir::ssm::addVulkanTargetPasses(OpPassManager &pm,
                                       const VulkanTargetOptions &options) {
-  // The rest of math becomes GLSL.std.450 instructions.
-  addGPUKernelPasses(pm);
+  // The rest of math becomes GLSL.std.450 instructions. Block reductions
+  // get subgroup variants, used where the device has subgroup arithmetic.
+  addGPUKernelPasses(pm, /*subgroupReductions=*/true);
   // What the kernels may use; spirv-update-vce keeps what each module needs,
   // and the runtime enables the matching device features.
   addUpstream(pm,
               "spirv-attach-target{ver=v1.3 client_api=Vulkan "
               "caps=Shader,Int64,Int16,Int8,Float64,StorageBuffer8BitAccess,"
-              "StorageBuffer16BitAccess "
+              "StorageBuffer16BitAccess,GroupNonUniform,"
+              "GroupNonUniformArithmetic "
               "exts=SPV_KHR_storage_buffer_storage_class,"
               "SPV_KHR_8bit_storage,SPV_KHR_16bit_storage}");
   pm.addPass(createSSMGPUVulkanKernelABI());

@@ -5,13 +5,14 @@
 
 // The gpu.module and its SPIR-V module become one gpu.binary for the
 // module's target holding the container of one SPIR-V binary per kernel:
-// 'SSMV', 1 kernel, its name at byte 24 (1 byte), its code at byte 28
-// (its length in words), the name "k", then the SPIR-V (magic number 0x07230203,
+// 'SSMV', 1 kernel, its name at byte 32 (' ', 1 byte), its code at byte 36
+// ('$', its length in words), the bindings it writes (binding 0: mask 1, two
+// words), the name "k", then the SPIR-V (magic number 0x07230203,
 // little-endian); the launch is unchanged.
 // CHECK-NOT: spirv.module
 // CHECK-NOT: gpu.module
 // CHECK: gpu.launch_func @k::@k
-// CHECK: gpu.binary @k [#gpu.object<#spirv.target_env<#spirv.vce<v1.3, [Shader], [SPV_KHR_storage_buffer_storage_class]>, api=Vulkan, #spirv.resource_limits<>>, bin = "SSMV\01\00\00\00\18\00\00\00\01\00\00\00\1C\00\00\00{{.*}}k\00\00\00\03\02#\07
+// CHECK: gpu.binary @k [#gpu.object<#spirv.target_env<#spirv.vce<v1.3, [Shader], [SPV_KHR_storage_buffer_storage_class]>, api=Vulkan, #spirv.resource_limits<>>, bin = "SSMV\01\00\00\00 \00\00\00\01\00\00\00$\00\00\00{{.*}}\01\00\00\00\00\00\00\00k\00\00\00\03\02#\07
 // CHECK-NOT: spirv.module
 // CHECK-NOT: gpu.module
 
@@ -66,6 +67,28 @@ module attributes {gpu.container_module} {
       %v = memref.load %a[%c0] : memref<?xf32>
       %w = arith.mulf %v, %v : f32
       memref.store %w, %a[%c0] : memref<?xf32>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// A kernel that reads binding 0 and writes binding 1 (the pack, binding 2,
+// is only read): its written mask is 2.
+// CHECK-LABEL: gpu.binary @rw
+// CHECK-SAME: bin = "SSMV\01\00\00\00 \00\00\00\02\00\00\00${{.*}}\02\00\00\00\00\00\00\00rw\00\00\03\02#\07
+module attributes {gpu.container_module} {
+  func.func @launch(%a: memref<?xf32>, %b: memref<?xf32>) {
+    %c1 = arith.constant 1 : index
+    gpu.launch_func @rw::@rw blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%a : memref<?xf32>, %b : memref<?xf32>)
+    return
+  }
+  gpu.module @rw {
+    gpu.func @rw(%a: memref<?xf32>, %b: memref<?xf32>) kernel attributes {known_block_size = array<i32: 64, 1, 1>} {
+      %t = gpu.thread_id x
+      %v = memref.load %a[%t] : memref<?xf32>
+      memref.store %v, %b[%t] : memref<?xf32>
       gpu.return
     }
   }

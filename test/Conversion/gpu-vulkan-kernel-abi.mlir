@@ -91,6 +91,31 @@ module attributes {gpu.container_module} {
 
 // -----
 
+// gpu.subgroup_reduce loses its uniform flag (convert-gpu-to-spirv takes
+// only the general form).
+// CHECK-LABEL: gpu.func @sg(
+// CHECK: gpu.subgroup_reduce {{ *}}add %{{.*}} : (f32) -> f32
+// CHECK-NOT: uniform
+// CHECK: gpu.return
+module attributes {gpu.container_module} {
+  func.func @sg_launch(%x: memref<64xf32>) {
+    %c1 = arith.constant 1 : index
+    gpu.launch_func @sg::@sg blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%x : memref<64xf32>)
+    return
+  }
+  gpu.module @sg {
+    gpu.func @sg(%x: memref<64xf32>) kernel attributes {known_block_size = array<i32: 64, 1, 1>} {
+      %t = gpu.thread_id x
+      %v = memref.load %x[%t] : memref<64xf32>
+      %r = gpu.subgroup_reduce add %v uniform : (f32) -> f32
+      memref.store %r, %x[%t] : memref<64xf32>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
 // Static shapes and strides fold into constants; no pack slots but the
 // length. Workgroup attributions become Workgroup allocations; an i64 buffer
 // stays i64; a narrow integer scalar is widened on the host and truncated in

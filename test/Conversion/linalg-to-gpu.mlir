@@ -1,4 +1,5 @@
 // RUN: ssm-opt %s --ssm-linalg-to-gpu --split-input-file --verify-diagnostics | FileCheck %s
+// RUN: ssm-opt %s --ssm-linalg-to-gpu=subgroup-reductions=1 --split-input-file --verify-diagnostics | FileCheck %s --check-prefix=SUB
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
@@ -414,6 +415,87 @@ func.func @not_block_reductions(%a: memref<4096xf32>, %b: memref<f32>, %c: memre
       ins(%i : memref<4096xi32>) outs(%j : memref<i32>) {
   ^bb0(%x: i32, %acc: i32):
     %r = arith.addi %x, %acc overflow<nsw> : i32
+    linalg.yield %r : i32
+  }
+  return
+}
+
+// -----
+
+// With subgroup-reductions (the Vulkan target), a block reduction whose
+// combiner subgroup operations compute exactly also gets a subgroup kernel,
+// launched when __ssm_gpu_subgroup_reductions() answers nonzero: each
+// subgroup adds its threads' sums with gpu.subgroup_reduce, lane 0 stores
+// the result at the subgroup's index, and thread 0 adds the
+// gpu.num_subgroups values in order to the output. Without the option, one
+// kernel (the CHECK lines of @full_sum).
+#v = affine_map<(d0) -> (d0)>
+#s = affine_map<(d0) -> ()>
+// SUB: func.func private @__ssm_gpu_subgroup_reductions() -> i32
+// SUB-LABEL: func.func @subgroup_sum
+// SUB: %[[Q:.*]] = call @__ssm_gpu_subgroup_reductions() : () -> i32
+// SUB: %[[USE:.*]] = arith.cmpi ne, %[[Q]], %{{.*}} : i32
+// SUB: scf.if %[[USE]] {
+// SUB: gpu.launch {{.*}} function(@ssm_kernel0_subgroups) workgroup(%[[P:.*]] : memref<256xf32, #gpu.address_space<workgroup>>)
+// SUB: %[[SUM:.*]] = scf.for
+// SUB: %[[LANE:.*]] = gpu.lane_id
+// SUB: %[[SG:.*]] = gpu.subgroup_id : index
+// SUB: %[[N:.*]] = gpu.num_subgroups : index
+// SUB: %[[R:.*]] = gpu.subgroup_reduce {{ *}}add %[[SUM]] : (f32) -> f32
+// SUB: %[[LEAD:.*]] = arith.cmpi eq, %[[LANE]], %c0
+// SUB: scf.if %[[LEAD]] {
+// SUB-NEXT: memref.store %[[R]], %[[P]][%[[SG]]]
+// SUB: gpu.barrier
+// SUB-NOT: gpu.barrier
+// SUB: scf.for %[[K:.*]] = %c0 to %[[N]] step %c1{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32)
+// SUB: %[[X:.*]] = memref.load %[[P]][%[[K]]]
+// SUB: arith.addf %[[ACC]], %[[X]]
+// SUB: %[[OLD:.*]] = memref.load %arg1[]
+// SUB: arith.addf %[[OLD]],
+// SUB: } else {
+// SUB: gpu.launch {{.*}} function(@ssm_kernel0) workgroup(
+// SUB-COUNT-8: arith.cmpi ult
+// SUB-NOT: gpu.launch
+// SUB: return
+func.func @subgroup_sum(%a: memref<4096xf32>, %b: memref<f32>) {
+  linalg.generic {indexing_maps = [#v, #s], iterator_types = ["reduction"]}
+      ins(%a : memref<4096xf32>) outs(%b : memref<f32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %r = arith.addf %x, %acc : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// Float maxima keep the tree kernel alone (subgroup min and max leave NaN
+// operands undefined; arith.maximumf propagates them); integer maxima take
+// the subgroup variant too.
+#v = affine_map<(d0) -> (d0)>
+#s = affine_map<(d0) -> ()>
+// SUB-LABEL: func.func @subgroup_maxima
+// SUB-NOT: subgroup
+// SUB: gpu.launch {{.*}} function(@ssm_kernel0) workgroup(
+// SUB-NOT: function(@ssm_kernel0_subgroups)
+// SUB: call @__ssm_gpu_subgroup_reductions()
+// SUB: gpu.launch {{.*}} function(@ssm_kernel1_subgroups)
+// SUB: gpu.subgroup_reduce {{ *}}maxsi %{{.*}} : (i32) -> i32
+// SUB: } else {
+// SUB: gpu.launch {{.*}} function(@ssm_kernel1) workgroup(
+// SUB: return
+func.func @subgroup_maxima(%a: memref<4096xf32>, %b: memref<f32>,
+                           %c: memref<4096xi32>, %d: memref<i32>) {
+  linalg.generic {indexing_maps = [#v, #s], iterator_types = ["reduction"]}
+      ins(%a : memref<4096xf32>) outs(%b : memref<f32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %r = arith.maximumf %x, %acc : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [#v, #s], iterator_types = ["reduction"]}
+      ins(%c : memref<4096xi32>) outs(%d : memref<i32>) {
+  ^bb0(%x: i32, %acc: i32):
+    %r = arith.maxsi %x, %acc : i32
     linalg.yield %r : i32
   }
   return

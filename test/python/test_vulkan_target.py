@@ -268,6 +268,47 @@ def _replay_stats(stderr):
     return int(m[1]), int(m[2])
 
 
+def _barrier_stats(stderr):
+    m = re.search(r"(\d+) barriers recorded between (\d+) commands", stderr)
+    assert m, stderr
+    return int(m[1]), int(m[2])
+
+
+def test_vulkan_barriers(rng, tmp_path):
+    """A command waits only for earlier commands it depends on (a buffer
+    written before that it reads or writes, or read before that it writes;
+    the kernels' written bindings come from the SPIR-V container): the zoo
+    llama's generation records fewer barriers than with one before every
+    command (SSM_VULKAN_BARRIERS=all), gives bitwise the same tokens and
+    logits, and matches the reference."""
+    model = zoo.build("llama", seed=int(rng.integers(1 << 30)))
+    path = tmp_path / "llama.onnx"
+    onnx.save(model, path)
+    vk = compile_onnx(path, tmp_path, "--generation=on", "--target=vulkan")
+    steps, length, seed = 4, 7, int(rng.integers(1 << 30))
+    runs = {}
+    for barriers in ("", "all"):
+        out = tmp_path / f"gen{barriers}"
+        r = ssm_run(vk, "--generate", steps, "--prompt-len", length, "--batch", 2,
+                    "--seed", seed, "--int-max", 64, "--output-dir", out,
+                    env=dict(POISON, SSM_VULKAN_STATS="1", SSM_VULKAN_BARRIERS=barriers,
+                             SSM_VULKAN_REPLAY="0"))
+        assert r.returncode == 0, r.stdout + r.stderr
+        runs[barriers] = (np.load(out / "tokens.npy"), np.load(out / "logits.npy"),
+                          _barrier_stats(r.stderr), _replay_stats(r.stderr))
+    tokens, logits, (fewer, commands), (submits, _) = runs[""]
+    assert np.array_equal(tokens, runs["all"][0])
+    assert np.array_equal(logits, runs["all"][1])
+    rows = [length - 1] + list(range(length, length + steps))
+    want = reference_logits(path, model, tokens[:, :length + steps])[:, rows]
+    assert rel_err(logits, want) < TOL
+    every, commands_all = runs["all"][2]
+    assert commands_all == commands
+    # One before every command but the first of each submitted batch.
+    assert every == commands - submits
+    assert fewer < every, (fewer, every)
+
+
 def test_vulkan_replay(rng, tmp_path):
     """A state-space model's decode steps submit again the command buffer
     recorded for an earlier step (the same kernels, grids and buffers: the
@@ -360,10 +401,13 @@ def _reductions_model(static):
 @pytest.mark.parametrize("static", [False, True])
 def test_vulkan_block_reductions(rng, tmp_path, static):
     """Reductions of few points with many terms (a block of threads per
-    point, partial values combined in workgroup memory) against float64
-    NumPy (shapes as onnxruntime's), with poisoned device buffers, at sizes
-    that take the block kernel and at sizes that do not; tolerance 1e-6 of
-    the sum of the terms' magnitudes."""
+    point, partial values combined in workgroup memory, or in subgroups
+    first where the device has subgroup arithmetic) against float64 NumPy
+    (shapes as onnxruntime's), with poisoned device buffers, at sizes that
+    take the block kernel and at sizes that do not, with the subgroup
+    kernels (lavapipe has subgroup arithmetic) and without them
+    (SSM_VULKAN_SUBGROUPS=0); tolerance 1e-6 of the sum of the terms'
+    magnitudes."""
     path = tmp_path / "r.onnx"
     onnx.save(_reductions_model(static), path)
     so = compile_onnx(path, tmp_path, "--target=vulkan", VALIDATE)
@@ -378,6 +422,37 @@ def test_vulkan_block_reductions(rng, tmp_path, static):
                         "--ssm-linalg-to-gpu"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("memref<256xf32, #gpu.address_space<workgroup>>)") == 5
+    # With subgroup variants (the Vulkan pipeline's setting): the sums and
+    # the product get one each; the float maximum and minimum do not.
+    r = subprocess.run([str(SSM_OPT), str(ir), "--linalg-generalize-named-ops",
+                        "--ssm-linalg-to-gpu=subgroup-reductions=1"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("_subgroups) workgroup(") == 3
+    assert r.stdout.count("memref<256xf32, #gpu.address_space<workgroup>>)") == 8
+    # Each kernel's SPIR-V declares only its own capabilities: the subgroup
+    # kernels subgroup arithmetic, the others not (a device without it
+    # still takes them).
+    if shutil.which("spirv-dis"):
+        data = so.read_bytes()
+        word = lambda i: int.from_bytes(data[i:i + 4], "little")  # noqa: E731
+        # The container: 'SSMV' where its first kernel's code starts with the
+        # SPIR-V magic number (the bytes also occur in the support code).
+        at = next(m.start() for m in re.finditer(b"SSMV", data)
+                  if data[m.start() + word(m.start() + 16):][:4] == b"\x03\x02\x23\x07")
+        count = word(at + 4)
+        caps = {}
+        for i in range(count):
+            e = [int.from_bytes(data[at + 8 + 24 * i + 4 * j:at + 12 + 24 * i + 4 * j],
+                                "little") for j in range(6)]
+            name = data[at + e[0]:at + e[0] + e[1]].decode()
+            (tmp_path / "k.spv").write_bytes(data[at + e[2]:at + e[2] + 4 * e[3]])
+            dis = subprocess.run(["spirv-dis", str(tmp_path / "k.spv")],
+                                 capture_output=True, text=True)
+            assert dis.returncode == 0, dis.stderr
+            caps[name] = "OpCapability GroupNonUniformArithmetic" in dis.stdout
+        assert sum(caps.values()) == 3 and len(caps) > 3, caps
+        assert all(has == name.endswith("_subgroups") for name, has in caps.items())
     shapes = [(3, 1000, 777, 300)] if static else [(3, 1000, 777, 300), (2, 40, 30, 20),
                                                     (20000, 300, 256, 5)]
     for rows, cols, k, n in shapes:
@@ -398,11 +473,16 @@ def test_vulkan_block_reductions(rng, tmp_path, static):
         for name, value in inputs.items():
             np.save(tmp_path / f"{name}.npy", value)
             args += ["--input", f"{name}={tmp_path / f'{name}.npy'}"]
-        out = tmp_path / f"out{rows}"
-        r = ssm_run(so, *args, "--output-dir", out)
-        assert r.returncode == 0, r.stdout + r.stderr
-        for name, (expected, scale) in want.items():
-            got = np.load(out / f"{name}.npy")
-            assert got.shape == ort[name].shape == expected.shape, name
-            err = np.abs(got - expected).max() / scale
-            assert err < 1e-6, (name, rows, cols, k, n, err)
+        for subgroups in ("1", "0"):
+            out = tmp_path / f"out{rows}_{subgroups}"
+            r = ssm_run(so, *args, "--output-dir", out,
+                        env=dict(POISON, SSM_VULKAN_SUBGROUPS=subgroups,
+                                 SSM_VULKAN_STATS="1"))
+            assert r.returncode == 0, r.stdout + r.stderr
+            state = "on" if subgroups == "1" else "off"
+            assert f"subgroup reductions {state}" in r.stderr, r.stderr
+            for name, (expected, scale) in want.items():
+                got = np.load(out / f"{name}.npy")
+                assert got.shape == ort[name].shape == expected.shape, name
+                err = np.abs(got - expected).max() / scale
+                assert err < 1e-6, (name, rows, cols, k, n, subgroups, err)

@@ -96,6 +96,18 @@ def SSMLinalgToGPU : Pass<"ssm-linalg-to-gpu", "::mlir::ModuleOp"> {
     the sequential one). Static sizes decide between the kernels at compile
     time, dynamic ones at run time (both kernels are emitted).
 
+    With `subgroup-reductions`, a block reduction whose combiners subgroup
+    operations compute exactly (float and integer adds, integer min and
+    max; float min and max keep the tree, as the subgroup operations leave
+    NaN operands undefined) also gets a variant `<name>_subgroups`: each
+    subgroup combines its threads' values with `gpu.subgroup_reduce`, its
+    lane 0 stores the result at the subgroup's index in workgroup memory,
+    and thread 0 combines the `gpu.num_subgroups` values in order. The host
+    calls `func.func private @__ssm_gpu_subgroup_reductions() -> i32` (the
+    target's support code: nonzero when the device has subgroup arithmetic
+    in compute shaders) and launches the variant when it answers nonzero,
+    else the tree kernel.
+
     An op whose points could touch the same memory (an output map that is
     not a projected permutation of exactly the parallel loops, or an input
     viewing an output's buffer other than as that very operand through the
@@ -141,7 +153,12 @@ def SSMLinalgToGPU : Pass<"ssm-linalg-to-gpu", "::mlir::ModuleOp"> {
            "Threads per block">,
     Option<"kernelPrefix", "kernel-prefix", "std::string",
            /*default=*/"\"ssm_kernel\"",
-           "Prefix of the kernels' names (and of their gpu.module's)">
+           "Prefix of the kernels' names (and of their gpu.module's)">,
+    Option<"subgroupReductions", "subgroup-reductions", "bool",
+           /*default=*/"false",
+           "Also emit a subgroup variant of each block reduction that "
+           "subgroup operations compute exactly, chosen at run time by "
+           "__ssm_gpu_subgroup_reductions()">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
@@ -228,7 +245,10 @@ def SSMGPUVulkanKernelABI
     as the workgroup size. A `gpu.module` with a `#spirv.target_env` among
     its targets (`spirv-attach-target`) gets it as its `spirv.target_env`
     attribute too, where upstream's math and arith conversions to SPIR-V
-    look for it.
+    look for it. `gpu.subgroup_reduce` loses its `uniform` flag (a promise
+    that all lanes or none execute it, which canonicalization infers):
+    `convert-gpu-to-spirv` takes only the general form, which the SPIR-V
+    GroupNonUniform instructions are.
 
     Wide grids: many devices allow 65535 blocks in x. The runtime launches a
     grid of x blocks as ceil(x / z) x 1 x z blocks when x is larger, and
@@ -255,15 +275,22 @@ def SSMGPUSerializeSPIRV : Pass<"ssm-gpu-serialize-spirv", "::mlir::ModuleOp"> {
     Runs after `convert-gpu-to-spirv` for a Vulkan (Shader) target, which
     writes each `gpu.module @m`'s kernels as a `spirv.module @__spv__m` beside
     it. Each such `spirv.module` is split into one SPIR-V binary per entry
-    point (the entry point, its function and the variables it uses), so that
+    point (the entry point, its function and the variables it uses, with the
+    capabilities and extensions that kernel needs: a device without, say,
+    subgroup arithmetic still takes the kernels that do not use it), so that
     a driver parses and compiles only the kernel it makes a pipeline for, and
     the `gpu.module` is replaced by `gpu.binary @m` holding them as a
     `#gpu.object` of the module's target attribute (format `bin`), which
     `gpu-to-llvm` and the LLVM IR translation load with `mgpuModuleLoad`.
     The object is a container: the words `SSMV` (0x564D5353) and the kernel
     count, then per kernel, sorted by name, the byte offset and length of its
-    name and the byte offset and word count of its code, then the names (0
-    ended, padded to words) and the code. With `validator` (the path of
+    name, the byte offset and word count of its code and the mask of the
+    descriptor bindings it may write (two words, low first; bit i: binding i;
+    a storage buffer whose address reaches anything but loads counts as
+    written, a binding past 63 sets every bit), then the names (0 ended,
+    padded to words) and the code. The runtime orders a dispatch after the
+    commands before it only where they touch a buffer it writes or write
+    one it touches. With `validator` (the path of
     SPIRV-Tools' `spirv-val`), the whole module is validated for
     `validator-env` first, and a module the validator rejects is an error
     that carries the validator's message.

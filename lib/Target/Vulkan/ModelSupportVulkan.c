@@ -21,7 +21,10 @@
  *     a list equal to one of the thread's 8 most recent recordings (the same
  *     kernels, grids and buffers: decode steps, repeated calls) submits that
  *     command buffer again; any other is recorded into the least recently
- *     used one;
+ *     used one, with a barrier before a command only where it touches a
+ *     buffer that a command since the last barrier writes, or writes one
+ *     that such a command reads (SSM_VULKAN_BARRIERS=all: before every
+ *     command);
  *   - device memory: every buffer is a VkBuffer of its own, sized to a power
  *     of two, kept for reuse after it is freed. Device "addresses" are
  *     handles: bit 62 set, the buffer's index in bits 36..61 and the byte
@@ -44,7 +47,9 @@
  * bytes (float NaN); SSM_VULKAN_ROBUST=1 enables robustBufferAccess;
  * SSM_VULKAN_SUBGROUPS=0 runs the block reductions' portable kernels where
  * the device has subgroup arithmetic (whose kernels it runs by default);
- * SSM_VULKAN_REPLAY=0 records every batch afresh (no command buffer is
+ * SSM_VULKAN_BARRIERS=all puts a barrier before every command (not only
+ * where one depends on another); SSM_VULKAN_REPLAY=0 records every batch
+ * afresh (no command buffer is
  * submitted twice); SSM_VULKAN_STATS=1 prints, when the library is unloaded
  * or the process exits, how many batches were submitted and how many of
  * them replayed a recording; SSM_VULKAN_STATS=2 also prints every batch's
@@ -200,6 +205,8 @@ static uint32_t ssm_subgroup_size;
  * name is destroyed: recordings made before are then not replayed. */
 static uint64_t ssm_generation;
 static uint64_t ssm_stat_submits, ssm_stat_replays;
+static uint64_t ssm_stat_commands, ssm_stat_barriers;
+static int ssm_all_barriers;
 
 #define SSM_INIT_FAIL(...)                                                     \
   do {                                                                         \
@@ -451,6 +458,8 @@ static void ssm_init(void) {
   ssm_poison = env && *env && strcmp(env, "0") != 0;
   env = getenv("SSM_VULKAN_REPLAY");
   ssm_replay = !(env && strcmp(env, "0") == 0);
+  env = getenv("SSM_VULKAN_BARRIERS");
+  ssm_all_barriers = env && strcmp(env, "all") == 0;
   env = getenv("SSM_VULKAN_SUBGROUPS");
   if (env && strcmp(env, "0") == 0)
     ssm_subgroups = 0;
@@ -462,10 +471,15 @@ __attribute__((destructor)) static void ssm_print_stats(void) {
   if (ssm_stats)
     fprintf(stderr,
             "ssm vulkan: %llu submissions, %llu replayed a recorded command "
-            "buffer; subgroup reductions %s (subgroup size %u)\n",
+            "buffer; %llu barriers recorded between %llu commands; subgroup "
+            "reductions %s (subgroup size %u)\n",
             (unsigned long long)__atomic_load_n(&ssm_stat_submits,
                                                 __ATOMIC_RELAXED),
             (unsigned long long)__atomic_load_n(&ssm_stat_replays,
+                                                __ATOMIC_RELAXED),
+            (unsigned long long)__atomic_load_n(&ssm_stat_barriers,
+                                                __ATOMIC_RELAXED),
+            (unsigned long long)__atomic_load_n(&ssm_stat_commands,
                                                 __ATOMIC_RELAXED),
             ssm_subgroups ? "on" : "off", ssm_subgroup_size);
 }
@@ -658,6 +672,7 @@ typedef struct {
   uint32_t kind;
   uint32_t bindings; /* a dispatch's descriptors, the next in the list */
   uint32_t x, y, z;
+  uint64_t written; /* the bindings a dispatch may write (bit i: binding i) */
   VkPipeline pipeline;
   VkPipelineLayout layout;
   VkBuffer src, dst; /* a copy's; a fill's dst */
@@ -831,7 +846,7 @@ static void ssm_appended(const ssm_op *op) {
 }
 
 static void ssm_push_dispatch(VkPipeline pipeline, VkPipelineLayout layout,
-                              uint32_t bindings,
+                              uint64_t written, uint32_t bindings,
                               const VkDescriptorBufferInfo *infos, uint32_t x,
                               uint32_t y, uint32_t z) {
   ssm_op_list *l = &ssm_self->batch;
@@ -852,6 +867,7 @@ static void ssm_push_dispatch(VkPipeline pipeline, VkPipelineLayout layout,
     return;
   op->bindings = bindings;
   op->x = x, op->y = y, op->z = z;
+  op->written = written;
   op->pipeline = pipeline;
   op->layout = layout;
   memcpy(l->infos + l->numInfos, infos, bindings * sizeof *infos);
@@ -892,8 +908,80 @@ static void ssm_barrier(VkCommandBuffer cmd, VkPipelineStageFlags dstStage,
                        dstStage, 0, 1, &barrier, 0, NULL, 0, NULL);
 }
 
-/* Records `l` into `cmd` (reset), each command ordered after the one before,
- * the last before host reads. */
+/* The buffers that the commands recorded since the last barrier read and
+ * wrote (SSM_HAZARD_SLOTS each at most; more forces a barrier). */
+#define SSM_HAZARD_SLOTS 256
+typedef struct {
+  VkBuffer read[SSM_HAZARD_SLOTS], written[SSM_HAZARD_SLOTS];
+  uint32_t numRead, numWritten;
+} ssm_hazards;
+
+static int ssm_in(const VkBuffer *set, uint32_t n, VkBuffer b) {
+  for (uint32_t i = 0; i < n; ++i)
+    if (set[i] == b)
+      return 1;
+  return 0;
+}
+
+/* The buffers `op` reads and writes (a dispatch's argument pack, host
+ * memory the device only reads, is left out). */
+static void ssm_op_buffers(const ssm_op *op,
+                           const VkDescriptorBufferInfo *infos, VkBuffer *reads,
+                           uint32_t *numReads, VkBuffer *writes,
+                           uint32_t *numWrites) {
+  *numReads = *numWrites = 0;
+  switch (op->kind) {
+  case SSM_OP_DISPATCH:
+    for (uint32_t b = 0; b + 1 < op->bindings; ++b) {
+      int written = b >= 64 || ((op->written >> b) & 1);
+      if (written)
+        writes[(*numWrites)++] = infos[b].buffer;
+      else
+        reads[(*numReads)++] = infos[b].buffer;
+    }
+    break;
+  case SSM_OP_COPY:
+    reads[(*numReads)++] = op->src;
+    writes[(*numWrites)++] = op->dst;
+    break;
+  case SSM_OP_FILL:
+    writes[(*numWrites)++] = op->dst;
+    break;
+  }
+}
+
+/* Whether `op` must wait for the commands since the last barrier: it reads
+ * or writes a buffer they write, or writes one they read. Adds its buffers
+ * to `h` (after a barrier, to an emptied `h`). */
+static int ssm_needs_barrier(ssm_hazards *h, const ssm_op *op,
+                             const VkDescriptorBufferInfo *infos) {
+  VkBuffer reads[64], writes[64];
+  uint32_t numReads, numWrites;
+  ssm_op_buffers(op, infos, reads, &numReads, writes, &numWrites);
+  int hazard = 0;
+  for (uint32_t i = 0; i < numReads && !hazard; ++i)
+    hazard = ssm_in(h->written, h->numWritten, reads[i]);
+  for (uint32_t i = 0; i < numWrites && !hazard; ++i)
+    hazard = ssm_in(h->written, h->numWritten, writes[i]) ||
+             ssm_in(h->read, h->numRead, writes[i]);
+  if (h->numRead + numReads > SSM_HAZARD_SLOTS ||
+      h->numWritten + numWrites > SSM_HAZARD_SLOTS)
+    hazard = 1;
+  if (hazard)
+    h->numRead = h->numWritten = 0;
+  for (uint32_t i = 0; i < numReads; ++i)
+    if (!ssm_in(h->read, h->numRead, reads[i]))
+      h->read[h->numRead++] = reads[i];
+  for (uint32_t i = 0; i < numWrites; ++i)
+    if (!ssm_in(h->written, h->numWritten, writes[i]))
+      h->written[h->numWritten++] = writes[i];
+  return hazard;
+}
+
+/* Records `l` into `cmd` (reset): a barrier before each command that
+ * touches a buffer an earlier command since the last barrier writes, or
+ * writes one it reads (with SSM_VULKAN_BARRIERS=all, before every command
+ * but the first), and one before host reads at the end. */
 static int ssm_record_list(VkCommandBuffer cmd, const ssm_op_list *l,
                            int once) {
   VkCommandBufferBeginInfo begin = {
@@ -903,8 +991,20 @@ static int ssm_record_list(VkCommandBuffer cmd, const ssm_op_list *l,
     return 0;
   const VkDescriptorBufferInfo *infos = l->infos;
   VkWriteDescriptorSet writes[64];
+  static __thread ssm_hazards hazards;
+  hazards.numRead = hazards.numWritten = 0;
+  uint64_t barriers = 0;
   for (size_t i = 0; i < l->numOps; ++i) {
     const ssm_op *op = &l->ops[i];
+    int hazard = ssm_needs_barrier(&hazards, op, infos);
+    if (i > 0 && (hazard || ssm_all_barriers)) {
+      ssm_barrier(
+          cmd,
+          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+          VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+              VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
+      ++barriers;
+    }
     switch (op->kind) {
     case SSM_OP_DISPATCH:
       for (uint32_t b = 0; b < op->bindings; ++b)
@@ -929,13 +1029,12 @@ static int ssm_record_list(VkCommandBuffer cmd, const ssm_op_list *l,
       vkCmdFillBuffer(cmd, op->dst, 0, VK_WHOLE_SIZE, 0xFFFFFFFFu);
       break;
     }
-    ssm_barrier(cmd,
-                VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT |
-                    VK_PIPELINE_STAGE_TRANSFER_BIT,
-                VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
-                    VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT);
   }
   ssm_barrier(cmd, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+  if (ssm_stats) {
+    __atomic_add_fetch(&ssm_stat_commands, l->numOps, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&ssm_stat_barriers, barriers, __ATOMIC_RELAXED);
+  }
   return ssm_check(vkEndCommandBuffer(cmd), "vkEndCommandBuffer");
 }
 
@@ -1208,6 +1307,7 @@ typedef struct {
   ssm_module *module;
   VkShaderModule shader;
   uint32_t bindings;
+  uint64_t written; /* the bindings it may write (from the container) */
   VkDescriptorSetLayout setLayout;
   VkPipelineLayout layout;
   VkPipeline pipeline;
@@ -1215,7 +1315,8 @@ typedef struct {
 
 /* The kernels of a gpu.binary: the container of ssm-gpu-serialize-spirv
  * (the words 'SSMV' and the count, then per kernel, sorted by name, its
- * name's byte offset and length and its code's byte offset and word count). */
+ * name's byte offset and length, its code's byte offset and word count and
+ * the mask of the bindings it may write, low word first). */
 #define SSM_CONTAINER_MAGIC 0x564D5353u
 
 struct ssm_module {
@@ -1327,20 +1428,22 @@ SSM_EXPORT void *mgpuModuleGetFunction(void *handle, const char *name) {
   return k;
 }
 
-/* The SPIR-V code of kernel `name` in `m`'s container; 0 if absent. */
+/* The SPIR-V code of kernel `name` in `m`'s container and the mask of the
+ * bindings it may write; 0 if absent. */
 static int ssm_kernel_code(const ssm_module *m, const char *name,
-                           const uint32_t **code, size_t *words) {
+                           const uint32_t **code, size_t *words,
+                           uint64_t *written) {
   const uint32_t *w = m->words;
   if (m->size < 8 || w[0] != SSM_CONTAINER_MAGIC)
     return 0;
   uint64_t count = w[1];
-  if (8 + 16 * count > m->size)
+  if (8 + 24 * count > m->size)
     return 0;
   size_t length = strlen(name);
   size_t lo = 0, hi = count;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    const uint32_t *e = w + 2 + 4 * mid;
+    const uint32_t *e = w + 2 + 6 * mid;
     if ((uint64_t)e[0] + e[1] > m->size ||
         (uint64_t)e[2] + 4ull * e[3] > m->size)
       return 0;
@@ -1352,6 +1455,7 @@ static int ssm_kernel_code(const ssm_module *m, const char *name,
     if (c == 0) {
       *code = (const uint32_t *)((const char *)m->words + e[2]);
       *words = e[3];
+      *written = e[4] | (uint64_t)e[5] << 32;
       return 1;
     }
     if (c < 0)
@@ -1367,7 +1471,7 @@ static int ssm_make_pipeline(ssm_module *m, ssm_kernel *k, uint32_t bindings) {
   if (!k->shader) {
     const uint32_t *code;
     size_t words;
-    if (!ssm_kernel_code(m, k->name, &code, &words)) {
+    if (!ssm_kernel_code(m, k->name, &code, &words, &k->written)) {
       ssm_fail("kernel %s is not in the model's SPIR-V container", k->name);
       return 0;
     }
@@ -1536,8 +1640,9 @@ SSM_EXPORT void mgpuLaunchKernel(void *function, int64_t gridX, int64_t gridY,
     memcpy(staged + size, &launchWidth, 4);
     infos[n - 1] = (VkDescriptorBufferInfo){buffer, offset, size + 4};
   }
-  ssm_push_dispatch(k->pipeline, k->layout, n, infos, (uint32_t)launchX,
-                    (uint32_t)gridY, (uint32_t)(gridZ * foldZ));
+  ssm_push_dispatch(k->pipeline, k->layout, k->written, n, infos,
+                    (uint32_t)launchX, (uint32_t)gridY,
+                    (uint32_t)(gridZ * foldZ));
   if (ssm_sync_launches && !ssm_wait()) {
     char message[sizeof ssm_error];
     memcpy(message, ssm_error, sizeof message);
