@@ -13,7 +13,10 @@ mkdir -p "$BUILD_DIR/results"
 
 .venv/bin/lit -sv "$BUILD_DIR/test" --xunit-xml-output "$BUILD_DIR/results/lit.xml"
 lit_rc=$?
-.venv/bin/python -m pytest -q test/python --junitxml="$BUILD_DIR/results/pytest.xml"
+# Two workers (pytest-xdist; one per core on the 2-core CI machine): the
+# slowest tests (the MQAR teacher, the pip install) then overlap the rest.
+.venv/bin/python -m pytest -q -n "${SSM_TEST_WORKERS:-auto}" test/python \
+  --junitxml="$BUILD_DIR/results/pytest.xml"
 py_rc=$?
 
 results=("$BUILD_DIR/results/lit.xml" "$BUILD_DIR/results/pytest.xml")

@@ -298,9 +298,13 @@ planBlockReduction(linalg::GenericOp op, int64_t threads) {
     plan.identities.push_back(identity);
   }
   // Float min and max stay with the tree: the subgroup operations leave
-  // their result for NaN operands undefined.
+  // their result for NaN operands undefined. So do 64-bit integers, whose
+  // subgroup operations need a device feature (shaderSubgroupExtendedTypes)
+  // that the Vulkan runtime does not enable.
   SmallVector<gpu::AllReduceOperation> kinds;
   for (Operation *c : plan.combiners) {
+    if (c->getResult(0).getType().isInteger(64))
+      return plan;
     std::optional<gpu::AllReduceOperation> kind =
         llvm::TypeSwitch<Operation *, std::optional<gpu::AllReduceOperation>>(c)
             .Case<arith::AddFOp, arith::AddIOp>(

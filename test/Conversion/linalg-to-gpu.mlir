@@ -470,8 +470,9 @@ func.func @subgroup_sum(%a: memref<4096xf32>, %b: memref<f32>) {
 // -----
 
 // Float maxima keep the tree kernel alone (subgroup min and max leave NaN
-// operands undefined; arith.maximumf propagates them); integer maxima take
-// the subgroup variant too.
+// operands undefined; arith.maximumf propagates them), and so do 64-bit
+// integer sums (their subgroup operations need a device feature); 32-bit
+// integer maxima take the subgroup variant too.
 #v = affine_map<(d0) -> (d0)>
 #s = affine_map<(d0) -> ()>
 // SUB-LABEL: func.func @subgroup_maxima
@@ -483,9 +484,13 @@ func.func @subgroup_sum(%a: memref<4096xf32>, %b: memref<f32>) {
 // SUB: gpu.subgroup_reduce {{ *}}maxsi %{{.*}} : (i32) -> i32
 // SUB: } else {
 // SUB: gpu.launch {{.*}} function(@ssm_kernel1) workgroup(
+// SUB-NOT: call @__ssm_gpu_subgroup_reductions()
+// SUB: gpu.launch {{.*}} function(@ssm_kernel2) workgroup(
+// SUB-NOT: _subgroups
 // SUB: return
 func.func @subgroup_maxima(%a: memref<4096xf32>, %b: memref<f32>,
-                           %c: memref<4096xi32>, %d: memref<i32>) {
+                           %c: memref<4096xi32>, %d: memref<i32>,
+                           %e: memref<4096xi64>, %f: memref<i64>) {
   linalg.generic {indexing_maps = [#v, #s], iterator_types = ["reduction"]}
       ins(%a : memref<4096xf32>) outs(%b : memref<f32>) {
   ^bb0(%x: f32, %acc: f32):
@@ -497,6 +502,12 @@ func.func @subgroup_maxima(%a: memref<4096xf32>, %b: memref<f32>,
   ^bb0(%x: i32, %acc: i32):
     %r = arith.maxsi %x, %acc : i32
     linalg.yield %r : i32
+  }
+  linalg.generic {indexing_maps = [#v, #s], iterator_types = ["reduction"]}
+      ins(%e : memref<4096xi64>) outs(%f : memref<i64>) {
+  ^bb0(%x: i64, %acc: i64):
+    %r = arith.addi %x, %acc : i64
+    linalg.yield %r : i64
   }
   return
 }

@@ -97,9 +97,11 @@ def SSMLinalgToGPU : Pass<"ssm-linalg-to-gpu", "::mlir::ModuleOp"> {
     time, dynamic ones at run time (both kernels are emitted).
 
     With `subgroup-reductions`, a block reduction whose combiners subgroup
-    operations compute exactly (float and integer adds, integer min and
+    operations compute exactly (float adds, 32-bit integer adds, min and
     max; float min and max keep the tree, as the subgroup operations leave
-    NaN operands undefined) also gets a variant `<name>_subgroups`: each
+    NaN operands undefined, and so do 64-bit integers, whose subgroup
+    operations need a device feature the runtime does not enable) also gets
+    a variant `<name>_subgroups`: each
     subgroup combines its threads' values with `gpu.subgroup_reduce`, its
     lane 0 stores the result at the subgroup's index in workgroup memory,
     and thread 0 combines the `gpu.num_subgroups` values in order. The host

@@ -672,6 +672,7 @@ typedef struct {
   uint32_t kind;
   uint32_t bindings; /* a dispatch's descriptors, the next in the list */
   uint32_t x, y, z;
+  uint32_t unused;  /* no padding: lists are compared bytewise */
   uint64_t written; /* the bindings a dispatch may write (bit i: binding i) */
   VkPipeline pipeline;
   VkPipelineLayout layout;
@@ -1030,7 +1031,14 @@ static int ssm_record_list(VkCommandBuffer cmd, const ssm_op_list *l,
       break;
     }
   }
-  ssm_barrier(cmd, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+  /* The batch's writes before host reads and before the next batches'
+   * commands (a fence orders execution only). */
+  ssm_barrier(cmd,
+              VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT |
+                  VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
+              VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                  VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT |
+                  VK_ACCESS_HOST_READ_BIT);
   if (ssm_stats) {
     __atomic_add_fetch(&ssm_stat_commands, l->numOps, __ATOMIC_RELAXED);
     __atomic_add_fetch(&ssm_stat_barriers, barriers, __ATOMIC_RELAXED);
@@ -1042,7 +1050,8 @@ static int ssm_same_list(const ssm_op_list *a, const ssm_op_list *b) {
   return a->hash == b->hash && a->numOps == b->numOps &&
          a->numInfos == b->numInfos &&
          !memcmp(a->ops, b->ops, a->numOps * sizeof *a->ops) &&
-         !memcmp(a->infos, b->infos, a->numInfos * sizeof *a->infos);
+         (!a->numInfos ||
+          !memcmp(a->infos, b->infos, a->numInfos * sizeof *a->infos));
 }
 
 /* Copies `from` into `to`; 0 when out of memory. */
@@ -1284,6 +1293,11 @@ static void ssm_device_free(void *p) {
     return;
   }
   pthread_mutex_lock(&ssm_buffers_lock);
+  if (!b->live) { /* freed by another thread since the check above */
+    pthread_mutex_unlock(&ssm_buffers_lock);
+    ssm_fail("freeing %p, which is not a Vulkan device buffer", p);
+    return;
+  }
   int index =
       (int)(((uint64_t)(uintptr_t)p & ~(3ull << 62)) >> SSM_OFFSET_BITS);
   ssm_heap *freed = &ssm_self->freed[ssm_bucket(b->size)];
@@ -1584,14 +1598,18 @@ SSM_EXPORT void mgpuLaunchKernel(void *function, int64_t gridX, int64_t gridY,
   }
   if (gridX <= 0 || gridY <= 0 || gridZ <= 0)
     return;
+  /* The kernel's state as the thread that made its pipeline left it. */
   pthread_mutex_lock(&m->lock);
   int ok = k->pipeline ? 1 : ssm_make_pipeline(m, k, n);
+  VkPipeline pipeline = k->pipeline;
+  VkPipelineLayout layout = k->layout;
+  uint32_t made = k->bindings;
+  uint64_t written = k->written;
   pthread_mutex_unlock(&m->lock);
   if (!ok)
     return;
-  if (k->bindings != n) {
-    ssm_fail("kernel %s launched with %u buffers, made with %u", name, n,
-             k->bindings);
+  if (made != n) {
+    ssm_fail("kernel %s launched with %u buffers, made with %u", name, n, made);
     return;
   }
 
@@ -1640,9 +1658,8 @@ SSM_EXPORT void mgpuLaunchKernel(void *function, int64_t gridX, int64_t gridY,
     memcpy(staged + size, &launchWidth, 4);
     infos[n - 1] = (VkDescriptorBufferInfo){buffer, offset, size + 4};
   }
-  ssm_push_dispatch(k->pipeline, k->layout, k->written, n, infos,
-                    (uint32_t)launchX, (uint32_t)gridY,
-                    (uint32_t)(gridZ * foldZ));
+  ssm_push_dispatch(pipeline, layout, written, n, infos, (uint32_t)launchX,
+                    (uint32_t)gridY, (uint32_t)(gridZ * foldZ));
   if (ssm_sync_launches && !ssm_wait()) {
     char message[sizeof ssm_error];
     memcpy(message, ssm_error, sizeof message);
@@ -1843,12 +1860,14 @@ SSM_EXPORT void ssmlib_release_memory(void) {
     return;
   ssm_wait();
   pthread_mutex_lock(&ssm_buffers_lock);
+  /* Before any buffer goes: a buffer made later may get a destroyed one's
+   * handle, and a batch naming it must not replay a recording of the old. */
+  ssm_invalidate_recordings();
   for (int b = 0; b < SSM_BUCKETS; ++b) {
     while (ssm_free_any[b].count) {
       ssm_buffer *x = ssm_record((uint32_t)ssm_heap_pop(&ssm_free_any[b]));
       vkDestroyBuffer(ssm_device, x->buffer, NULL);
       vkFreeMemory(ssm_device, x->memory, NULL);
-      ssm_invalidate_recordings();
       x->buffer = VK_NULL_HANDLE;
       x->memory = VK_NULL_HANDLE;
       x->size = 0;
