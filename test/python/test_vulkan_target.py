@@ -232,6 +232,22 @@ def test_vulkan_wide_grid(rng, tmp_path):
     assert np.abs(y - want).max() < 1e-5
 
 
+def test_vulkan_buffer_past_storage_range(tmp_path):
+    """A buffer larger than the device's maxStorageBufferRange (128 MiB on
+    lavapipe) cannot be bound whole, and SSMC's kernels index buffers from
+    their start: a device error naming the limit, not wrong results."""
+    from test_cuda_target import SILU
+    src = tmp_path / "silu.mlir"
+    src.write_text(SILU)
+    m = ssmc.compile(src, target="vulkan")
+    x = np.ones((4194560, 8), np.float32)  # 134225920 bytes, past 2^27
+    with pytest.raises(ssmc.DeviceError, match="maxStorageBufferRange"):
+        m.run({"arg0": x})
+    # The same model on a buffer within the range still runs.
+    y = m.run({"arg0": x[:1024]})["result0"]
+    assert np.abs(y - x[:1024] / (1 + np.exp(-1.0))).max() < 1e-6
+
+
 def test_vulkan_threads(rng, tmp_path):
     """Four threads run one Vulkan model at once, each on its own tokens,
     twice (new threads the second time: the first ones' device state was

@@ -500,7 +500,8 @@ static void ssm_invalidate_recordings(void) {
 typedef struct {
   VkBuffer buffer;
   VkDeviceMemory memory;
-  VkDeviceSize size;
+  VkDeviceSize size;  /* of the VkBuffer: a power of two */
+  VkDeviceSize bytes; /* asked for by its current allocation */
   int live;
 } ssm_buffer;
 
@@ -1253,8 +1254,10 @@ static void *ssm_device_alloc(size_t bytes) {
     index = ssm_heap_pop(&t->freed[bucket]);
   else if (shared >= 0)
     index = ssm_heap_pop(&ssm_free_any[bucket]);
-  if (index >= 0)
+  if (index >= 0) {
     ssm_record((uint32_t)index)->live = 1;
+    ssm_record((uint32_t)index)->bytes = bytes;
+  }
   pthread_mutex_unlock(&ssm_buffers_lock);
   if (index < 0) {
     VkBuffer buffer;
@@ -1274,8 +1277,11 @@ static void *ssm_device_alloc(size_t bytes) {
       return NULL;
     }
     index = (int)ssm_buffers_count++;
-    *ssm_record((uint32_t)index) = (ssm_buffer){
-        .buffer = buffer, .memory = memory, .size = 1ull << bucket, .live = 1};
+    *ssm_record((uint32_t)index) = (ssm_buffer){.buffer = buffer,
+                                                .memory = memory,
+                                                .size = 1ull << bucket,
+                                                .bytes = bytes,
+                                                .live = 1};
     pthread_mutex_unlock(&ssm_buffers_lock);
   }
   if (ssm_poison)
@@ -1632,7 +1638,17 @@ SSM_EXPORT void mgpuLaunchKernel(void *function, int64_t gridX, int64_t gridY,
       return;
     }
     /* The buffer from the argument on (a kernel reads only what its view
-     * spans, which the allocation holds). */
+     * spans, which the allocation holds). The kernels index a buffer from
+     * its start: an allocation that extends past the device's largest
+     * storage buffer range cannot be bound whole. */
+    if (b->bytes > offset && b->bytes - offset > maxRange) {
+      ssm_fail("kernel %s: argument %u is a buffer of %llu bytes, more than "
+               "the Vulkan device's largest storage buffer "
+               "(maxStorageBufferRange, %llu bytes)",
+               name, i, (unsigned long long)(b->bytes - offset),
+               (unsigned long long)maxRange);
+      return;
+    }
     VkDeviceSize range = b->size - offset;
     if (range > maxRange)
       range = maxRange / 4 * 4;
