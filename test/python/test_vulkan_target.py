@@ -290,6 +290,35 @@ def _barrier_stats(stderr):
     return int(m[1]), int(m[2])
 
 
+def _generation_stats(rng, tmp_path, name, steps, length, envs):
+    """Compiles zoo model `name` for Vulkan and generates `steps` tokens
+    once per environment of `envs` (same seed, poisoned buffers,
+    SSM_VULKAN_STATS=1); checks that the runs give bitwise the same tokens
+    and logits and that they match the reference; returns each run's
+    stderr (its statistics line)."""
+    model = zoo.build(name, seed=int(rng.integers(1 << 30)))
+    path = tmp_path / f"{name}.onnx"
+    onnx.save(model, path)
+    vk = compile_onnx(path, tmp_path, "--generation=on", "--target=vulkan")
+    seed = int(rng.integers(1 << 30))
+    runs = []
+    for k, env in enumerate(envs):
+        out = tmp_path / f"gen{k}"
+        r = ssm_run(vk, "--generate", steps, "--prompt-len", length, "--batch", 2,
+                    "--seed", seed, "--int-max", 64, "--output-dir", out,
+                    env=dict(POISON, SSM_VULKAN_STATS="1", **env))
+        assert r.returncode == 0, r.stdout + r.stderr
+        runs.append((np.load(out / "tokens.npy"), np.load(out / "logits.npy"), r.stderr))
+    tokens, logits, _ = runs[0]
+    for other in runs[1:]:
+        assert np.array_equal(tokens, other[0])
+        assert np.array_equal(logits, other[1])
+    rows = [length - 1] + list(range(length, length + steps))
+    want = reference_logits(path, model, tokens[:, :length + steps])[:, rows]
+    assert rel_err(logits, want) < TOL
+    return [stderr for _, _, stderr in runs]
+
+
 def test_vulkan_barriers(rng, tmp_path):
     """A command waits only for earlier commands it depends on (a buffer
     written before that it reads or writes, or read before that it writes;
@@ -297,28 +326,13 @@ def test_vulkan_barriers(rng, tmp_path):
     llama's generation records fewer barriers than with one before every
     command (SSM_VULKAN_BARRIERS=all), gives bitwise the same tokens and
     logits, and matches the reference."""
-    model = zoo.build("llama", seed=int(rng.integers(1 << 30)))
-    path = tmp_path / "llama.onnx"
-    onnx.save(model, path)
-    vk = compile_onnx(path, tmp_path, "--generation=on", "--target=vulkan")
-    steps, length, seed = 4, 7, int(rng.integers(1 << 30))
-    runs = {}
-    for barriers in ("", "all"):
-        out = tmp_path / f"gen{barriers}"
-        r = ssm_run(vk, "--generate", steps, "--prompt-len", length, "--batch", 2,
-                    "--seed", seed, "--int-max", 64, "--output-dir", out,
-                    env=dict(POISON, SSM_VULKAN_STATS="1", SSM_VULKAN_BARRIERS=barriers,
-                             SSM_VULKAN_REPLAY="0"))
-        assert r.returncode == 0, r.stdout + r.stderr
-        runs[barriers] = (np.load(out / "tokens.npy"), np.load(out / "logits.npy"),
-                          _barrier_stats(r.stderr), _replay_stats(r.stderr))
-    tokens, logits, (fewer, commands), (submits, _) = runs[""]
-    assert np.array_equal(tokens, runs["all"][0])
-    assert np.array_equal(logits, runs["all"][1])
-    rows = [length - 1] + list(range(length, length + steps))
-    want = reference_logits(path, model, tokens[:, :length + steps])[:, rows]
-    assert rel_err(logits, want) < TOL
-    every, commands_all = runs["all"][2]
+    some, every_run = _generation_stats(
+        rng, tmp_path, "llama", 4, 7,
+        [{"SSM_VULKAN_BARRIERS": "", "SSM_VULKAN_REPLAY": "0"},
+         {"SSM_VULKAN_BARRIERS": "all", "SSM_VULKAN_REPLAY": "0"}])
+    fewer, commands = _barrier_stats(some)
+    submits, _ = _replay_stats(some)
+    every, commands_all = _barrier_stats(every_run)
     assert commands_all == commands
     # One before every command but the first of each submitted batch.
     assert every == commands - submits
@@ -334,27 +348,12 @@ def test_vulkan_replay(rng, tmp_path):
     are bitwise the same; both match the reference; SSM_VULKAN_STATS counts
     the submissions (equal) and the replays (none without replay, nearly
     every decode step's with it)."""
-    model = zoo.build("mamba2", seed=int(rng.integers(1 << 30)))
-    path = tmp_path / "mamba2.onnx"
-    onnx.save(model, path)
-    vk = compile_onnx(path, tmp_path, "--generation=on", "--target=vulkan")
-    steps, length, seed = 12, 6, int(rng.integers(1 << 30))
-    runs = {}
-    for replay in ("1", "0"):
-        env = dict(POISON, SSM_VULKAN_STATS="1", SSM_VULKAN_REPLAY=replay)
-        out = tmp_path / f"gen{replay}"
-        r = ssm_run(vk, "--generate", steps, "--prompt-len", length, "--batch", 2,
-                    "--seed", seed, "--int-max", 64, "--output-dir", out, env=env)
-        assert r.returncode == 0, r.stdout + r.stderr
-        runs[replay] = (np.load(out / "tokens.npy"), np.load(out / "logits.npy"),
-                        _replay_stats(r.stderr))
-    tokens, logits, (submits, replays) = runs["1"]
-    assert np.array_equal(tokens, runs["0"][0])
-    assert np.array_equal(logits, runs["0"][1])
-    rows = [length - 1] + list(range(length, length + steps))
-    want = reference_logits(path, model, tokens[:, :length + steps])[:, rows]
-    assert rel_err(logits, want) < TOL
-    assert runs["0"][2] == (submits, 0)
+    steps = 12
+    replayed, recorded = _generation_stats(
+        rng, tmp_path, "mamba2", steps, 6,
+        [{"SSM_VULKAN_REPLAY": "1"}, {"SSM_VULKAN_REPLAY": "0"}])
+    submits, replays = _replay_stats(replayed)
+    assert _replay_stats(recorded) == (submits, 0)
     assert replays >= steps - 2, (submits, replays)
 
 
