@@ -470,7 +470,8 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
     pm.addPass(createCanonicalizerPass());
 
   if (compileTo >= CompilePhase::Algorithm)
-    addAlgorithmPasses(pm, options.mixerForm, options.chunkSize);
+    addAlgorithmPasses(pm, options.mixerForm, options.chunkSize,
+                       device && options.fusedAttention);
   if (compileTo >= CompilePhase::Bufferize)
     addBufferizePasses(pm);
   if (compileTo >= CompilePhase::Target) {

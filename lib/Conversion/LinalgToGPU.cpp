@@ -21,6 +21,8 @@
 
 #include "ssm/Conversion/Passes.h"
 
+#include "GPUKernels.h"
+
 #include "mlir/Dialect/Affine/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -1244,6 +1246,22 @@ struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
     if (named.wasInterrupted())
       return signalPassFailure();
     unsigned counter = 0;
+    // The fused kernels first (they take the first names).
+    SmallVector<ssm::FusedAttentionOp> attention;
+    module.walk([&](ssm::FusedAttentionOp op) { attention.push_back(op); });
+    for (ssm::FusedAttentionOp op : attention) {
+      if (!op.getResult().empty()) {
+        op.emitOpError("ssm-linalg-to-gpu needs ssm.fused_attention on "
+                       "buffers (run bufferization first)");
+        return signalPassFailure();
+      }
+      OpBuilder b(op);
+      if (failed(emitFusedAttentionKernel(
+              b, op, kernelPrefix + "module",
+              kernelPrefix + std::to_string(counter++) + "_attention")))
+        return signalPassFailure();
+      op.erase();
+    }
     for (linalg::LinalgOp op : ops)
       if (failed(convert(cast<linalg::GenericOp>(op.getOperation()), counter)))
         return signalPassFailure();

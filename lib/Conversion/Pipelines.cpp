@@ -23,7 +23,9 @@ static void addUpstream(OpPassManager &pm, const Twine &text) {
 }
 
 void mlir::ssm::addAlgorithmPasses(OpPassManager &pm, MixerForm form,
-                                   int64_t chunkSize) {
+                                   int64_t chunkSize, bool fuseAttention) {
+  if (fuseAttention)
+    pm.addPass(createSSMFuseAttention());
   if (form == MixerForm::Chunked) {
     pm.addPass(createSSMSelectChunkSizes(
         SSMSelectChunkSizesOptions{std::max<int64_t>(chunkSize, 0)}));

@@ -61,6 +61,12 @@ cl::opt<std::string> spirvVal(
              "spirv-val: auto (when it is on PATH; default), on (an error "
              "when it is not), off"),
     cl::init("auto"), cl::cat(category));
+cl::opt<bool> fusedAttention(
+    "fused-attention",
+    cl::desc("GPU targets: run softmax attention as one fused kernel "
+             "(ssm-fuse-attention; default on); off lowers it through the "
+             "mixer form like the other mixers"),
+    cl::init(true), cl::cat(category));
 cl::opt<Emit>
     emit("emit",
          cl::desc("What to write (default: from the -o extension, .so "
@@ -273,6 +279,7 @@ int main(int argc, char **argv) {
   options.cudaFormat = cudaFormat;
   options.cudaToolkit = cudaToolkit;
   options.spirvVal = spirvVal;
+  options.fusedAttention = fusedAttention;
   options.emit = emit;
   options.compileTo = compileTo;
   options.mixerForm = mixerForm;

@@ -68,6 +68,9 @@ struct CompileOptions {
   /// Vulkan target: run SPIRV-Tools' spirv-val on the kernels: "auto" (when
   /// it is on PATH), "on" (an error when it is not) or "off".
   std::string spirvVal = "auto";
+  /// GPU targets: softmax attention as one fused kernel
+  /// (ssm-fuse-attention) instead of its mixer form.
+  bool fusedAttention = true;
   EmitKind emit = EmitKind::Auto;
   CompilePhase compileTo = CompilePhase::Serialize;
   MixerForm mixerForm = MixerForm::Chunked;

@@ -55,9 +55,11 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
 /// algorithm (mixers to the chosen form, supporting ops to linalg on
 /// tensors; with the chunked form, chunk sizes from the cost model unless
 /// `chunkSize` > 0), bufferize (one-shot bufferization and deallocation) and
-/// target (loops, then the LLVM dialect).
+/// target (loops, then the LLVM dialect). With `fuseAttention` (the GPU
+/// targets), attention becomes ssm.fused_attention first
+/// (ssm-fuse-attention), whatever the mixer form.
 void addAlgorithmPasses(OpPassManager &pm, MixerForm form,
-                        int64_t chunkSize = 0);
+                        int64_t chunkSize = 0, bool fuseAttention = false);
 void addBufferizePasses(OpPassManager &pm);
 /// With `modelLibrary`, the code is meant for a library linked with the
 /// model support code (lib/Target/CPU/ModelSupport.c): buffers are allocated

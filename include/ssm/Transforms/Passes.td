@@ -129,6 +129,44 @@ def SSMChunkMixers : Pass<"ssm-chunk-mixers"> {
   ];
 }
 
+def SSMFuseAttention : Pass<"ssm-fuse-attention"> {
+  let summary = "Replace ssm.attention by ssm.fused_attention (one kernel on GPU targets)";
+  let description = [{
+    The GPU targets run softmax attention as one FlashAttention kernel
+    rather than as the chunked form's loop of linalg ops (a kernel launch
+    per op and per key tile, the scores stored). This pass rewrites each
+    `ssm.attention` into `ssm.fused_attention` on `f32` tensors: the
+    operands cast to `f32`, the default scale `1/sqrt(d)` made explicit, the
+    result written to a new `tensor.empty` and cast back to the op's
+    result type. `ssm-linalg-to-gpu` then emits the kernel from the
+    bufferized op.
+
+    The kernel keeps a block's output rows in registers, so only attention
+    whose value head size is at most `max-value-dim` (128) is rewritten,
+    and only where the head counts and head sizes are static; any other
+    stays an `ssm.attention` for the mixer passes. The GPU pipelines of
+    `ssmc` run this pass before the mixers are lowered (all mixer forms;
+    `--fused-attention=off` leaves attention to them).
+
+    ```mlir
+    %y = ssm.attention %q, %k, %v {causal}
+        : (tensor<?x?x8x64xf32>, tensor<?x?x2x64xf32>, tensor<?x?x2x64xf32>)
+        -> tensor<?x?x8x64xf32>
+    // becomes
+    %e = tensor.empty(%b, %l) : tensor<?x?x8x64xf32>
+    %y = ssm.fused_attention %q, %k, %v outs(%e : tensor<?x?x8x64xf32>)
+        {causal, scale = 1.250000e-01 : f32} : ... -> tensor<?x?x8x64xf32>
+    ```
+  }];
+  let options = [
+    Option<"maxValueDim", "max-value-dim", "int64_t", /*default=*/"128",
+           "Largest value head size the fused kernel takes">,
+  ];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def SSMStripStopGradients : Pass<"ssm-strip-stop-gradients"> {
   let summary = "Replace every ssm.stop_gradient by its operand";
   let description = [{

@@ -13,6 +13,8 @@
 
 #include "ssm/Dialect/SSM/IR/SSMOps.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/OpImplementation.h"
@@ -39,7 +41,7 @@ public:
   LogicalResult check(Value v, StringRef what, ArrayRef<StringRef> dims) {
     if (!v)
       return success();
-    auto type = cast<RankedTensorType>(v.getType());
+    auto type = cast<ShapedType>(v.getType());
     if (type.getRank() != static_cast<int64_t>(dims.size())) {
       auto diag = op->emitOpError()
                   << what << " must have rank " << dims.size() << " (";
@@ -54,7 +56,7 @@ public:
 
   /// Binds dimension `i` of `v` to `name`.
   LogicalResult checkDim(Value v, StringRef what, unsigned i, StringRef name) {
-    int64_t size = cast<RankedTensorType>(v.getType()).getDimSize(i);
+    int64_t size = cast<ShapedType>(v.getType()).getDimSize(i);
     if (ShapedType::isDynamic(size)) {
       if (!isDynamicAllowed(name))
         return op->emitOpError()
@@ -178,6 +180,42 @@ LogicalResult checkSkip(Operation *op, ShapeChecker &shapes, Value d) {
 // AttentionOp
 //===----------------------------------------------------------------------===//
 
+/// The additive mask of attention: (batch or 1, heads or 1, seq, kv_seq).
+static LogicalResult verifyAttentionMask(Operation *op, ShapeChecker &s,
+                                         Value mask) {
+  if (!mask)
+    return success();
+  auto type = cast<ShapedType>(mask.getType());
+  if (type.getRank() != 4)
+    return op->emitOpError() << "operand 'mask' must have rank 4 (batch or 1, "
+                                "heads or 1, seq, kv_seq), got rank "
+                             << type.getRank();
+  if (type.isDynamicDim(1))
+    return op->emitOpError() << "operand 'mask' dim 1 (heads or 1) must be "
+                                "static";
+  const char *names[2] = {"batch", "heads"};
+  for (int i = 0; i < 2; ++i) {
+    int64_t size = type.getDimSize(i);
+    std::optional<int64_t> full = s.get(names[i]);
+    if (ShapedType::isDynamic(size) || size == 1 || !full || size == *full)
+      continue;
+    return op->emitOpError()
+           << "operand 'mask' dim " << i << " is " << size
+           << ", but must be 1 or " << names[i] << " (" << *full << ")";
+  }
+  return failure(failed(s.checkDim(mask, "operand 'mask'", 2, "seq")) ||
+                 failed(s.checkDim(mask, "operand 'mask'", 3, "kv_seq")));
+}
+
+/// The window of attention, if set, is at least 1.
+static LogicalResult verifyAttentionWindow(Operation *op,
+                                           std::optional<uint64_t> window) {
+  if (window && static_cast<int64_t>(*window) <= 0)
+    return op->emitOpError() << "attribute 'window' must be positive, got "
+                             << static_cast<int64_t>(*window);
+  return success();
+}
+
 LogicalResult AttentionOp::verify() {
   Operation *op = getOperation();
   ShapeChecker s(op);
@@ -191,40 +229,115 @@ LogicalResult AttentionOp::verify() {
                      {"batch", "seq", "heads", "value_dim"})) ||
       failed(s.divides("kv_heads", "heads")) || failed(s.positive("head_dim")))
     return failure();
-  if (Value mask = getMask()) {
-    auto type = cast<RankedTensorType>(mask.getType());
-    if (type.getRank() != 4)
-      return emitOpError() << "operand 'mask' must have rank 4 (batch or 1, "
-                              "heads or 1, seq, kv_seq), got rank "
-                           << type.getRank();
-    if (type.isDynamicDim(1))
-      return emitOpError() << "operand 'mask' dim 1 (heads or 1) must be "
-                              "static";
-    const char *names[2] = {"batch", "heads"};
-    for (int i = 0; i < 2; ++i) {
-      int64_t size = type.getDimSize(i);
-      std::optional<int64_t> full = s.get(names[i]);
-      if (ShapedType::isDynamic(size) || size == 1 || !full || size == *full)
-        continue;
-      return emitOpError() << "operand 'mask' dim " << i << " is " << size
-                           << ", but must be 1 or " << names[i] << " (" << *full
-                           << ")";
-    }
-    if (failed(s.checkDim(mask, "operand 'mask'", 2, "seq")) ||
-        failed(s.checkDim(mask, "operand 'mask'", 3, "kv_seq")))
-      return failure();
-  }
+  if (failed(verifyAttentionMask(op, s, getMask())))
+    return failure();
   if (failed(sameElementType(op, getResult(), "result", getQuery(),
                              "operand 'query'")))
     return failure();
   if (failed(checkPositiveFinite(op, "scale", getScale())) ||
       failed(checkPositiveFinite(op, "softcap", getSoftcap())))
     return failure();
-  if (std::optional<uint64_t> w = getWindow()) {
-    if (static_cast<int64_t>(*w) <= 0)
-      return emitOpError() << "attribute 'window' must be positive, got "
-                           << static_cast<int64_t>(*w);
+  return verifyAttentionWindow(op, getWindow());
+}
+
+//===----------------------------------------------------------------------===//
+// FusedAttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult FusedAttentionOp::verify() {
+  Operation *op = getOperation();
+  bool onTensors = isa<RankedTensorType>(getInit().getType());
+  for (OpOperand &operand : op->getOpOperands())
+    if (isa<RankedTensorType>(operand.get().getType()) != onTensors)
+      return emitOpError() << "operands must be all tensors or all memrefs; "
+                              "operand "
+                           << operand.getOperandNumber() << " is "
+                           << operand.get().getType() << " but 'init' is "
+                           << getInit().getType();
+  if (getResult().size() != (onTensors ? 1u : 0u))
+    return emitOpError() << "must have "
+                         << (onTensors ? "one result"
+                                       : "no "
+                                         "result")
+                         << " on " << (onTensors ? "tensors" : "memrefs")
+                         << ", got " << getResult().size();
+  if (onTensors && getResult()[0].getType() != getInit().getType())
+    return emitOpError() << "result type " << getResult()[0].getType()
+                         << " must equal operand 'init' type "
+                         << getInit().getType();
+  ShapeChecker s(op);
+  if (failed(s.check(getQuery(), "operand 'query'",
+                     {"batch", "seq", "heads", "head_dim"})) ||
+      failed(s.check(getKey(), "operand 'key'",
+                     {"batch", "kv_seq", "kv_heads", "head_dim"})) ||
+      failed(s.check(getValue(), "operand 'value'",
+                     {"batch", "kv_seq", "kv_heads", "value_dim"})) ||
+      failed(s.check(getInit(), "operand 'init'",
+                     {"batch", "seq", "heads", "value_dim"})) ||
+      failed(s.divides("kv_heads", "heads")) ||
+      failed(s.positive("head_dim")) || failed(s.positive("value_dim")) ||
+      failed(verifyAttentionMask(op, s, getMask())))
+    return failure();
+  if (failed(checkPositiveFinite(op, "scale", getScale())) ||
+      failed(checkPositiveFinite(op, "softcap", getSoftcap())))
+    return failure();
+  return verifyAttentionWindow(op, getWindow());
+}
+
+void FusedAttentionOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  for (OpOperand &operand : getOperation()->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      continue;
+    if (isDpsInit(&operand))
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+    else
+      effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                           SideEffects::DefaultResource::get());
   }
+}
+
+// The inputs are read; `init` is only written (its old content is not
+// used, so one-shot bufferization needs no copy of it).
+bool FusedAttentionOp::bufferizesToMemoryRead(
+    OpOperand &operand, const bufferization::AnalysisState &) {
+  return !isDpsInit(&operand);
+}
+
+bool FusedAttentionOp::bufferizesToMemoryWrite(
+    OpOperand &operand, const bufferization::AnalysisState &) {
+  return isDpsInit(&operand);
+}
+
+bufferization::AliasingValueList
+FusedAttentionOp::getAliasingValues(OpOperand &operand,
+                                    const bufferization::AnalysisState &) {
+  if (!isDpsInit(&operand) || getResult().empty())
+    return {};
+  return {{getResult()[0], bufferization::BufferRelation::Equivalent}};
+}
+
+LogicalResult
+FusedAttentionOp::bufferize(RewriterBase &rewriter,
+                            const bufferization::BufferizationOptions &options,
+                            bufferization::BufferizationState &state) {
+  if (getResult().empty())
+    return success();
+  SmallVector<Value> buffers;
+  for (OpOperand &operand : getOperation()->getOpOperands()) {
+    FailureOr<Value> buffer =
+        bufferization::getBuffer(rewriter, operand.get(), options, state);
+    if (failed(buffer))
+      return failure();
+    buffers.push_back(*buffer);
+  }
+  rewriter.setInsertionPoint(getOperation());
+  FusedAttentionOp::create(rewriter, getLoc(), TypeRange(), buffers,
+                           getOperation()->getAttrs());
+  bufferization::replaceOpWithBufferizedValues(rewriter, getOperation(),
+                                               buffers.back());
   return success();
 }
 

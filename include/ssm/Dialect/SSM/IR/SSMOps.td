@@ -10,6 +10,8 @@
 
 include "ssm/Dialect/SSM/IR/SSMDialect.td"
 include "ssm/Dialect/SSM/IR/SSMInterfaces.td"
+include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 // `methods` names the interface methods with a default implementation that
@@ -472,6 +474,66 @@ def SSM_StopGradientOp : SSM_Op<"stop_gradient",
   let arguments = (ins AnyRankedTensor:$input);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+//===----------------------------------------------------------------------===//
+// Kernels of the GPU targets
+//===----------------------------------------------------------------------===//
+
+def SSM_F32TensorOrBuffer : AnyTypeOf<[RankedTensorOf<[F32]>, MemRefOf<[F32]>],
+                                     "ranked tensor or memref of f32">;
+
+def SSM_FusedAttentionOp : SSM_Op<"fused_attention", [
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+    DeclareOpInterfaceMethods<BufferizableOpInterface,
+        ["bufferizesToMemoryRead", "bufferizesToMemoryWrite",
+         "getAliasingValues", "bufferize"]>]> {
+  let summary = "Softmax attention as one fused kernel (GPU targets)";
+  let description = [{
+    `ssm.attention` in the form the GPU targets run as one kernel
+    (FlashAttention: per block of queries, tiles of keys with an online
+    softmax; the `l x s` scores are never stored). `ssm-fuse-attention`
+    makes it from `ssm.attention`; `ssm-linalg-to-gpu` turns its buffer form
+    into the kernel's launch. The semantics are `ssm.attention`'s, with the
+    scale explicit and everything `f32`: `query` `(b, l, hq, d)`, `key`
+    `(b, s, hkv, d)`, `value` `(b, s, hkv, dv)`, the optional additive
+    `mask` `(b or 1, hq or 1, l, s)`; the result is written to `init`
+    `(b, l, hq, dv)`, which is not read.
+
+    The op is in destination-passing style and works on tensors (one
+    result, tied to `init`) or on buffers (no result); one-shot
+    bufferization turns the first into the second. Head counts and head
+    sizes (`hq`, `hkv`, `d`, `dv`) are static; batch and sequence sizes may
+    be dynamic.
+
+    ```mlir
+    %y = ssm.fused_attention %q, %k, %v outs(%init : tensor<?x?x8x64xf32>)
+        {causal, scale = 0.125 : f32}
+        : tensor<?x?x8x64xf32>, tensor<?x?x2x64xf32>, tensor<?x?x2x64xf32>
+        -> tensor<?x?x8x64xf32>
+    ```
+  }];
+  let arguments = (ins SSM_F32TensorOrBuffer:$query,
+                       SSM_F32TensorOrBuffer:$key,
+                       SSM_F32TensorOrBuffer:$value,
+                       Optional<SSM_F32TensorOrBuffer>:$mask,
+                       SSM_F32TensorOrBuffer:$init,
+                       UnitAttr:$causal, F32Attr:$scale,
+                       OptionalAttr<I64Attr>:$window,
+                       OptionalAttr<F32Attr>:$softcap);
+  let results = (outs Variadic<RankedTensorOf<[F32]>>:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`mask` `(` $mask^ `:` type($mask) `)`)?
+    `outs` `(` $init `:` type($init) `)` attr-dict `:` type($query) `,`
+    type($key) `,` type($value) (`->` type($result)^)?
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getInitMutable();
+    }
+  }];
+  let hasVerifier = 1;
 }
 
 #endif // SSM_DIALECT_SSM_IR_SSMOPS_TD

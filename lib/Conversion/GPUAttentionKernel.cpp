@@ -1,0 +1,434 @@
+//===- GPUAttentionKernel.cpp - The fused attention kernel ----------------===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// ssm.fused_attention on buffers as one gpu.launch (FlashAttention's
+// forward, in f32 on the SIMT units): a block of 16 x 16 threads per 64
+// query rows of one (batch, head); key tiles of 64 in order, each tile's
+// scores computed from 16-wide slices of q and k staged in workgroup memory
+// (4 x 4 per thread), scaled, softcapped, masked, then an online softmax
+// (running row maximum and sum, the output rescaled when the maximum grows)
+// and the output accumulated from 16-key slices of v (4 rows x dv / 16
+// columns per thread, in registers). Causal and window masks skip the key
+// tiles no row of the block sees.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GPUKernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::ssm;
+
+namespace {
+
+constexpr int64_t kThreads = 16; // per block dimension
+constexpr int64_t kReg = 4;      // rows (and score columns) per thread
+constexpr int64_t kRows = kThreads * kReg; // query rows per block
+constexpr int64_t kKeys = kThreads * kReg; // keys per tile
+constexpr int64_t kSlice = 16;      // head-size slice, and keys per v slice
+constexpr int64_t kPad = kRows + 1; // row pitch of staged slices and scores
+constexpr int64_t kStage = 2 * kSlice * kPad; // q and k slices, or a v slice
+constexpr int64_t kQuarters = 4; // threads per row in the softmax steps
+
+/// Builder shorthands for the index and f32 arithmetic of the kernel.
+struct K {
+  OpBuilder &b;
+  Location loc;
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value f32(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value add(Value x, int64_t y) { return add(x, idx(y)); }
+  Value mul(Value x, int64_t y) { return mul(x, idx(y)); }
+  Value divu(Value x, int64_t y) {
+    return arith::DivUIOp::create(b, loc, x, idx(y));
+  }
+  Value remu(Value x, int64_t y) {
+    return arith::RemUIOp::create(b, loc, x, idx(y));
+  }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, p, x, y);
+  }
+  Value slt(Value x, Value y) { return cmp(arith::CmpIPredicate::slt, x, y); }
+  Value sle(Value x, Value y) { return cmp(arith::CmpIPredicate::sle, x, y); }
+  Value sgt(Value x, Value y) { return cmp(arith::CmpIPredicate::sgt, x, y); }
+  Value both(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
+  Value mins(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
+  Value maxs(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
+  Value fadd(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
+  Value fmul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
+  Value fmax(Value x, Value y) {
+    return arith::MaximumFOp::create(b, loc, x, y);
+  }
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+  Value load(Value m, ValueRange at) {
+    return memref::LoadOp::create(b, loc, m, at);
+  }
+  void store(Value v, Value m, ValueRange at) {
+    memref::StoreOp::create(b, loc, v, m, at);
+  }
+  /// m[at] where `valid`, else 0 (no load: `at` may be out of range).
+  Value loadOrZero(Value valid, Value m, ValueRange at) {
+    auto branch = scf::IfOp::create(b, loc, b.getF32Type(), valid,
+                                    /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(branch.thenBlock());
+    scf::YieldOp::create(b, loc, load(m, at));
+    b.setInsertionPointToStart(branch.elseBlock());
+    scf::YieldOp::create(b, loc, f32(0.0));
+    return branch.getResult(0);
+  }
+  void barrier() { gpu::BarrierOp::create(b, loc); }
+  /// exp(x - m), with m = -inf (a row that has seen no key) read as 0.
+  Value expShift(Value x, Value m) {
+    Value empty =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, m,
+                              f32(-std::numeric_limits<double>::infinity()));
+    Value safe = select(empty, f32(0.0), m);
+    return math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, x, safe));
+  }
+  /// A loop from `lb` to `ub` carrying `init`; `body` gets the induction
+  /// variable and the carried values and returns the next ones.
+  scf::ForOp loop(Value lb, Value ub, ValueRange init,
+                  function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto l = scf::ForOp::create(b, loc, lb, ub, idx(1), init);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(l.getBody());
+    scf::YieldOp::create(b, loc,
+                         body(l.getInductionVar(), l.getRegionIterArgs()));
+    return l;
+  }
+};
+
+} // namespace
+
+LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
+                                                  FusedAttentionOp op,
+                                                  StringRef module,
+                                                  StringRef name) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = b.getContext();
+  K k{b, loc};
+  Value q = op.getQuery(), key = op.getKey(), v = op.getValue(),
+        mask = op.getMask(), out = op.getInit();
+  auto qType = cast<MemRefType>(q.getType());
+  auto kType = cast<MemRefType>(key.getType());
+  auto vType = cast<MemRefType>(v.getType());
+  int64_t heads = qType.getDimSize(2), kvHeads = kType.getDimSize(2),
+          headDim = qType.getDimSize(3), valueDim = vType.getDimSize(3);
+  // Columns of the output per thread: value dims tx, tx + 16, ...
+  int64_t cols = llvm::divideCeil(valueDim, kThreads);
+  int64_t vPitch = cols * kThreads;
+  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(kvHeads) ||
+      ShapedType::isDynamic(headDim) || ShapedType::isDynamic(valueDim) ||
+      kSlice * vPitch > kStage)
+    return op.emitOpError()
+           << "the fused kernel needs static head counts and head sizes and "
+              "a value head size of at most "
+           << kStage / kSlice / kThreads * kThreads << ", got " << vType;
+  int64_t group = heads / kvHeads;
+  double negInf = -std::numeric_limits<double>::infinity();
+
+  Value batch = memref::DimOp::create(b, loc, q, 0);
+  Value seq = memref::DimOp::create(b, loc, q, 1);
+  Value keys = memref::DimOp::create(b, loc, key, 1);
+  Value offset = k.sub(keys, seq); // causal alignment: may be negative
+  Value queryTiles = arith::CeilDivUIOp::create(b, loc, seq, k.idx(kRows));
+  Value blocks = k.mul(k.mul(queryTiles, batch), heads);
+  auto guard = scf::IfOp::create(
+      b, loc, k.cmp(arith::CmpIPredicate::ugt, blocks, k.idx(0)), false);
+  b.setInsertionPointToStart(guard.thenBlock());
+
+  auto shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto buffer = [&](ArrayRef<int64_t> shape) {
+    return MemRefType::get(shape, b.getF32Type(), MemRefLayoutAttrInterface{},
+                           shared);
+  };
+  // stage: q and k slices [16][65] each, or a v slice [16][vPitch];
+  // scores: [64][65]; part: per-thread partial maxima and sums; stats: per
+  // row the running maximum, the running sum and this tile's rescale.
+  Value one = k.idx(1);
+  auto launch = gpu::LaunchOp::create(
+      b, loc, blocks, one, one, k.idx(kThreads), k.idx(kThreads), one, nullptr,
+      nullptr, {},
+      {buffer({kStage}), buffer({kRows, kPad}), buffer({kRows * kQuarters}),
+       buffer({3, kRows})},
+      {}, nullptr, nullptr, nullptr, FlatSymbolRefAttr::get(ctx, module),
+      FlatSymbolRefAttr::get(ctx, name));
+  b.setInsertionPointToStart(&launch.getBody().front());
+  ArrayRef<BlockArgument> wg = launch.getWorkgroupAttributions();
+  Value stage = wg[0], scores = wg[1], part = wg[2], stats = wg[3];
+  Value tx = launch.getThreadIds().x, ty = launch.getThreadIds().y;
+  Value tid = k.add(k.mul(ty, kThreads), tx);
+  Value rest = launch.getBlockIds().x;
+  Value tile = arith::RemUIOp::create(b, loc, rest, queryTiles);
+  rest = arith::DivUIOp::create(b, loc, rest, queryTiles);
+  Value head = k.remu(rest, heads);
+  Value bIdx = k.divu(rest, heads);
+  Value kvHead = group == 1 ? head : k.divu(head, group);
+  Value q0 = k.mul(tile, kRows);
+  Value c0 = k.idx(0);
+  Value mStat = k.idx(0), lStat = one, aStat = k.idx(2);
+
+  // Running maximum -inf and sum 0 for every row.
+  {
+    auto first = scf::IfOp::create(b, loc, k.slt(tid, k.idx(kRows)), false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(first.thenBlock());
+    k.store(k.f32(negInf), stats, {mStat, tid});
+    k.store(k.f32(0.0), stats, {lStat, tid});
+  }
+  k.barrier();
+
+  // The key tiles some row of this block sees.
+  Value lastRow = k.sub(k.mins(k.add(q0, kRows), seq), one);
+  // (Unsigned division of values clamped at 0: no signed floor division in
+  // the kernel.)
+  Value end = k.divu(k.add(keys, kKeys - 1), kKeys);
+  if (op.getCausal()) {
+    Value lastKey = k.add(lastRow, offset);
+    Value seen = k.select(k.slt(lastKey, c0), c0,
+                          k.add(k.divu(k.maxs(lastKey, c0), kKeys), 1));
+    end = k.mins(end, seen);
+  }
+  Value begin = c0;
+  std::optional<uint64_t> window = op.getWindow();
+  if (window) {
+    Value firstKey =
+        k.sub(k.add(q0, offset), k.idx(static_cast<int64_t>(*window) - 1));
+    begin = k.divu(k.maxs(firstKey, c0), kKeys);
+  }
+
+  // This thread's rows and value columns.
+  SmallVector<Value> rowOff, rows, colOff;
+  for (int64_t r = 0; r < kReg; ++r) {
+    rowOff.push_back(k.add(ty, kThreads * r));
+    rows.push_back(k.add(q0, rowOff.back()));
+  }
+  for (int64_t c = 0; c < kReg; ++c)
+    colOff.push_back(k.add(tx, kThreads * c));
+  SmallVector<Value> accInit(kReg * cols, k.f32(0.0));
+  double scale = op.getScale().convertToDouble();
+  std::optional<double> softcap;
+  if (std::optional<APFloat> cap = op.getSoftcap())
+    softcap = cap->convertToDouble();
+  Value lastQuery = k.sub(seq, one), lastKeyIdx = k.sub(keys, one);
+  // The mask's batch and head indices: 0 along a broadcast dimension (a
+  // dynamic one is checked at run time).
+  Value maskBatch, maskHead;
+  if (mask) {
+    auto broadcastIndex = [&](int64_t d, Value i) -> Value {
+      int64_t size = cast<MemRefType>(mask.getType()).getDimSize(d);
+      if (size == 1)
+        return c0;
+      if (!ShapedType::isDynamic(size))
+        return i;
+      Value n = memref::DimOp::create(b, loc, mask, d);
+      return k.select(k.cmp(arith::CmpIPredicate::eq, n, one), c0, i);
+    };
+    maskBatch = broadcastIndex(0, bIdx);
+    maskHead = broadcastIndex(1, head);
+  }
+
+  scf::ForOp tiles = k.loop(begin, end, accInit, [&](Value kt, ValueRange acc) {
+    Value k0 = k.mul(kt, kKeys);
+    // Scores of this tile: sum over slices of 16 head dims.
+    int64_t slices = llvm::divideCeil(headDim, kSlice);
+    SmallVector<Value> sInit(kReg * kReg, k.f32(0.0));
+    scf::ForOp dots =
+        k.loop(c0, k.idx(slices), sInit, [&](Value slice, ValueRange s) {
+          Value d0 = k.mul(slice, kSlice);
+          for (int64_t t = 0; t * kThreads * kThreads < kSlice * kRows; ++t) {
+            Value lin = k.add(tid, kThreads * kThreads * t);
+            Value dd = k.remu(lin, kSlice), rr = k.divu(lin, kSlice);
+            Value d = k.add(d0, dd);
+            Value dIn = k.slt(d, k.idx(headDim));
+            Value row = k.add(q0, rr), kr = k.add(k0, rr);
+            Value qv = k.loadOrZero(k.both(dIn, k.slt(row, seq)), q,
+                                    {bIdx, row, head, d});
+            Value kv = k.loadOrZero(k.both(dIn, k.slt(kr, keys)), key,
+                                    {bIdx, kr, kvHead, d});
+            Value at = k.add(k.mul(dd, kPad), rr);
+            k.store(qv, stage, {at});
+            k.store(kv, stage, {k.add(at, kSlice * kPad)});
+          }
+          k.barrier();
+          int64_t inSlice = std::min(kSlice, headDim);
+          scf::ForOp inner =
+              k.loop(c0, k.idx(inSlice), s, [&](Value dd, ValueRange sv) {
+                Value base = k.mul(dd, kPad);
+                SmallVector<Value> a, bv, next;
+                for (int64_t r = 0; r < kReg; ++r)
+                  a.push_back(k.load(stage, {k.add(base, rowOff[r])}));
+                for (int64_t c = 0; c < kReg; ++c)
+                  bv.push_back(k.load(
+                      stage, {k.add(k.add(base, kSlice * kPad), colOff[c])}));
+                for (int64_t r = 0; r < kReg; ++r)
+                  for (int64_t c = 0; c < kReg; ++c)
+                    next.push_back(math::FmaOp::create(b, loc, a[r], bv[c],
+                                                       sv[r * kReg + c]));
+                return next;
+              });
+          k.barrier();
+          return SmallVector<Value>(inner.getResults());
+        });
+
+    // Scale, softcap, mask; -inf where the key is not seen.
+    for (int64_t r = 0; r < kReg; ++r)
+      for (int64_t c = 0; c < kReg; ++c) {
+        Value j = k.add(k0, colOff[c]);
+        Value x = k.fmul(dots.getResult(r * kReg + c), k.f32(scale));
+        if (softcap) {
+          Value cap = k.f32(*softcap);
+          x = k.fmul(cap, math::TanhOp::create(
+                              b, loc, arith::DivFOp::create(b, loc, x, cap)));
+        }
+        if (mask) {
+          // Clamped indices: the entries past the range are discarded.
+          Value mb = maskBatch, mh = maskHead;
+          x = k.fadd(x, k.load(mask, {mb, mh, k.mins(rows[r], lastQuery),
+                                      k.mins(j, lastKeyIdx)}));
+        }
+        Value visible = k.slt(j, keys);
+        Value last = k.add(rows[r], offset);
+        if (op.getCausal())
+          visible = k.both(visible, k.sle(j, last));
+        if (window)
+          visible = k.both(
+              visible,
+              k.sgt(j, k.sub(last, k.idx(static_cast<int64_t>(*window)))));
+        k.store(k.select(visible, x, k.f32(negInf)), scores,
+                {rowOff[r], colOff[c]});
+      }
+    k.barrier();
+
+    // Online softmax: four threads per row, 16 scores each.
+    Value row = k.divu(tid, kQuarters);
+    Value col0 = k.mul(k.remu(tid, kQuarters), kKeys / kQuarters);
+    auto overMine = [&](Value init,
+                        function_ref<Value(Value, Value, Value)> step) {
+      return k
+          .loop(c0, k.idx(kKeys / kQuarters), init,
+                [&](Value i, ValueRange carried) -> SmallVector<Value> {
+                  Value col = k.add(col0, i);
+                  return {step(col, k.load(scores, {row, col}), carried[0])};
+                })
+          .getResult(0);
+    };
+    auto overRow = [&](Value init, function_ref<Value(Value, Value)> f) {
+      Value x = init;
+      for (int64_t i = 0; i < kQuarters; ++i)
+        x = f(x, k.load(part, {k.add(k.mul(row, kQuarters), i)}));
+      return x;
+    };
+    Value myMax = overMine(
+        k.f32(negInf), [&](Value, Value s, Value m) { return k.fmax(m, s); });
+    k.store(myMax, part, {tid});
+    k.barrier();
+    Value oldMax = k.load(stats, {mStat, row});
+    Value newMax = k.fmax(oldMax, overRow(k.f32(negInf), [&](Value x, Value y) {
+                            return k.fmax(x, y);
+                          }));
+    Value mySum = overMine(k.f32(0.0), [&](Value col, Value s, Value sum) {
+      Value p = k.expShift(s, newMax);
+      k.store(p, scores, {row, col});
+      return k.fadd(sum, p);
+    });
+    k.barrier();
+    k.store(mySum, part, {tid});
+    k.barrier();
+    {
+      auto lead = scf::IfOp::create(
+          b, loc, k.cmp(arith::CmpIPredicate::eq, k.remu(tid, kQuarters), c0),
+          false);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(lead.thenBlock());
+      Value alpha = k.expShift(oldMax, newMax);
+      Value sum = overRow(k.fmul(k.load(stats, {lStat, row}), alpha),
+                          [&](Value x, Value y) { return k.fadd(x, y); });
+      k.store(newMax, stats, {mStat, row});
+      k.store(sum, stats, {lStat, row});
+      k.store(alpha, stats, {aStat, row});
+    }
+    k.barrier();
+
+    // Rescale the output rows, then add P v over slices of 16 keys.
+    SmallVector<Value> scaled;
+    for (int64_t r = 0; r < kReg; ++r) {
+      Value alpha = k.load(stats, {aStat, rowOff[r]});
+      for (int64_t c = 0; c < cols; ++c)
+        scaled.push_back(k.fmul(acc[r * cols + c], alpha));
+    }
+    scf::ForOp pv =
+        k.loop(c0, k.idx(kKeys / kSlice), scaled, [&](Value vs, ValueRange a) {
+          Value j0 = k.mul(vs, kSlice);
+          for (int64_t t = 0; t * kThreads * kThreads < kSlice * vPitch; ++t) {
+            Value lin = k.add(tid, kThreads * kThreads * t);
+            Value jj = k.divu(lin, vPitch), e = k.remu(lin, vPitch);
+            Value kr = k.add(k.add(k0, j0), jj);
+            // kSlice * vPitch is a multiple of the block's 256 threads.
+            Value valid = k.both(k.slt(kr, keys), k.slt(e, k.idx(valueDim)));
+            k.store(k.loadOrZero(valid, v, {bIdx, kr, kvHead, e}), stage,
+                    {lin});
+          }
+          k.barrier();
+          scf::ForOp inner =
+              k.loop(c0, k.idx(kSlice), a, [&](Value jj, ValueRange av) {
+                Value j = k.add(j0, jj);
+                SmallVector<Value> p, x, next;
+                for (int64_t r = 0; r < kReg; ++r)
+                  p.push_back(k.load(scores, {rowOff[r], j}));
+                for (int64_t c = 0; c < cols; ++c)
+                  x.push_back(k.load(stage, {k.add(k.mul(jj, vPitch),
+                                                   k.add(tx, kThreads * c))}));
+                for (int64_t r = 0; r < kReg; ++r)
+                  for (int64_t c = 0; c < cols; ++c)
+                    next.push_back(math::FmaOp::create(b, loc, p[r], x[c],
+                                                       av[r * cols + c]));
+                return next;
+              });
+          k.barrier();
+          return SmallVector<Value>(inner.getResults());
+        });
+    return SmallVector<Value>(pv.getResults());
+  });
+
+  // y = acc / sum, or 0 for a row that saw no key.
+  for (int64_t r = 0; r < kReg; ++r) {
+    Value sum = k.load(stats, {lStat, rowOff[r]});
+    Value none = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, sum,
+                                       k.f32(0.0));
+    Value safe = k.select(none, k.f32(1.0), sum);
+    for (int64_t c = 0; c < cols; ++c) {
+      Value e = k.add(tx, kThreads * c);
+      Value inside = k.slt(rows[r], seq);
+      if ((c + 1) * kThreads > valueDim)
+        inside = k.both(inside, k.slt(e, k.idx(valueDim)));
+      auto store = scf::IfOp::create(b, loc, inside, false);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(store.thenBlock());
+      Value y =
+          arith::DivFOp::create(b, loc, tiles.getResult(r * cols + c), safe);
+      k.store(y, out, {bIdx, rows[r], head, e});
+    }
+  }
+  gpu::TerminatorOp::create(b, loc);
+  return success();
+}
