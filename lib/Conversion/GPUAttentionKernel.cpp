@@ -75,6 +75,9 @@ struct K {
   Value fmax(Value x, Value y) {
     return arith::MaximumFOp::create(b, loc, x, y);
   }
+  Value fma(Value x, Value y, Value z) {
+    return math::FmaOp::create(b, loc, x, y, z).getResult();
+  }
   Value select(Value c, Value x, Value y) {
     return arith::SelectOp::create(b, loc, c, x, y);
   }
@@ -150,6 +153,11 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
   Value seq = memref::DimOp::create(b, loc, q, 1);
   Value keys = memref::DimOp::create(b, loc, key, 1);
   Value offset = k.sub(keys, seq); // causal alignment: may be negative
+  // The mask's leading sizes, read on the host (a broadcast dimension may
+  // be dynamic).
+  Value maskSizes[2];
+  for (int64_t d = 0; mask && d < 2; ++d)
+    maskSizes[d] = memref::DimOp::create(b, loc, mask, d);
   Value queryTiles = arith::CeilDivUIOp::create(b, loc, seq, k.idx(kRows));
   Value blocks = k.mul(k.mul(queryTiles, batch), heads);
   auto guard = scf::IfOp::create(
@@ -240,8 +248,8 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
         return c0;
       if (!ShapedType::isDynamic(size))
         return i;
-      Value n = memref::DimOp::create(b, loc, mask, d);
-      return k.select(k.cmp(arith::CmpIPredicate::eq, n, one), c0, i);
+      return k.select(k.cmp(arith::CmpIPredicate::eq, maskSizes[d], one), c0,
+                      i);
     };
     maskBatch = broadcastIndex(0, bIdx);
     maskHead = broadcastIndex(1, head);
@@ -282,8 +290,7 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
                       stage, {k.add(k.add(base, kSlice * kPad), colOff[c])}));
                 for (int64_t r = 0; r < kReg; ++r)
                   for (int64_t c = 0; c < kReg; ++c)
-                    next.push_back(math::FmaOp::create(b, loc, a[r], bv[c],
-                                                       sv[r * kReg + c]));
+                    next.push_back(k.fma(a[r], bv[c], sv[r * kReg + c]));
                 return next;
               });
           k.barrier();
@@ -400,8 +407,7 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
                                                    k.add(tx, kThreads * c))}));
                 for (int64_t r = 0; r < kReg; ++r)
                   for (int64_t c = 0; c < cols; ++c)
-                    next.push_back(math::FmaOp::create(b, loc, p[r], x[c],
-                                                       av[r * cols + c]));
+                    next.push_back(k.fma(p[r], x[c], av[r * cols + c]));
                 return next;
               });
           k.barrier();

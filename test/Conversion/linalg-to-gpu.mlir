@@ -511,3 +511,49 @@ func.func @subgroup_maxima(%a: memref<4096xf32>, %b: memref<f32>,
   }
   return
 }
+
+// -----
+
+// ssm.fused_attention on buffers: one launch of 16 x 16 threads per block
+// (named first, with an _attention suffix), its workgroup buffers (the q/k
+// or v slices, the 64 x 64 scores padded to 65, the per-thread partial
+// maxima and sums, the per-row maximum/sum/rescale), the key-tile loop
+// carrying 4 rows x 2 value columns (dv = 24) of the output, the score
+// loop over ceil(40 / 16) = 3 head-size slices carrying 4 x 4 scores, one
+// fma per score and per output point per step, the softcap's tanh per
+// score, ten barriers.
+// CHECK-LABEL: func.func @fused_attention(
+// CHECK:         scf.if
+// CHECK:         gpu.launch blocks({{.*}}) in ({{.*}}) threads({{.*}}) in (%{{.*}} = %c16{{.*}}, %{{.*}} = %c16{{.*}}, %{{.*}} = %c1{{.*}}) module(@ssm_kernelmodule) function(@ssm_kernel0_attention) workgroup(%{{.*}} : memref<2080xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<64x65xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<256xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x64xf32, #gpu.address_space<workgroup>>)
+// CHECK:           gpu.barrier
+// CHECK:           scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32) {
+// CHECK:             scf.for %{{.*}} = %{{.*}} to %c3{{.*}} step {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// CHECK-COUNT-16:      math.fma
+// CHECK-COUNT-16:    math.tanh
+// CHECK:             math.exp
+// CHECK:             math.exp
+// CHECK-COUNT-8:     math.fma
+// CHECK-NOT:         math.fma
+// CHECK:           gpu.terminator
+// CHECK-NOT:     linalg.generic
+// CHECK-NOT:     ssm.fused_attention
+func.func @fused_attention(%q: memref<2x?x4x40xf32>, %k: memref<2x?x2x40xf32>, %v: memref<2x?x2x24xf32>, %m: memref<?x1x?x?xf32>, %o: memref<2x?x4x24xf32>) {
+  ssm.fused_attention %q, %k, %v mask(%m : memref<?x1x?x?xf32>) outs(%o : memref<2x?x4x24xf32>) {causal, scale = 0.5 : f32, window = 8 : i64, softcap = 5.0 : f32} : memref<2x?x4x40xf32>, memref<2x?x2x40xf32>, memref<2x?x2x24xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_tensors(%q: tensor<1x4x2x8xf32>, %k: tensor<1x4x2x8xf32>, %v: tensor<1x4x2x8xf32>, %init: tensor<1x4x2x8xf32>) -> tensor<1x4x2x8xf32> {
+  // expected-error @+1 {{'ssm.fused_attention' op ssm-linalg-to-gpu needs ssm.fused_attention on buffers (run bufferization first)}}
+  %0 = ssm.fused_attention %q, %k, %v outs(%init : tensor<1x4x2x8xf32>) {scale = 1.0 : f32} : tensor<1x4x2x8xf32>, tensor<1x4x2x8xf32>, tensor<1x4x2x8xf32> -> tensor<1x4x2x8xf32>
+  return %0 : tensor<1x4x2x8xf32>
+}
+
+// -----
+
+func.func @fused_attention_wide(%q: memref<1x4x2x8xf32>, %k: memref<1x4x2x8xf32>, %v: memref<1x4x2x136xf32>, %init: memref<1x4x2x136xf32>) {
+  // expected-error @+1 {{'ssm.fused_attention' op the fused kernel needs static head counts and head sizes and a value head size of at most 128, got 'memref<1x4x2x136xf32>'}}
+  ssm.fused_attention %q, %k, %v outs(%init : memref<1x4x2x136xf32>) {scale = 1.0 : f32} : memref<1x4x2x8xf32>, memref<1x4x2x8xf32>, memref<1x4x2x136xf32>
+  return
+}

@@ -196,3 +196,18 @@ def run_mixing_matrix(case, op_text, result_types):
     assert module.endswith("}"), module[-200:]
     (m,) = run(module[:-1] + main + "}\n", "quadratic", expect=1)
     return m
+
+
+def attention_attributes(attrs):
+    """The attribute dictionary text of an ssm.attention op from a test
+    case's options (causal, scale, window, softcap)."""
+    items = []
+    if attrs.get("causal"):
+        items.append("causal")
+    if "scale" in attrs:
+        items.append(f"scale = {attrs['scale']} : f32")
+    if "window" in attrs:
+        items.append(f"window = {attrs['window']} : i64")
+    if "softcap" in attrs:
+        items.append(f"softcap = {attrs['softcap']} : f32")
+    return "{" + ", ".join(items) + "}"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import reference as ref
-from harness import Case, Operands, assert_close, quantize, run
+from harness import Case, Operands, assert_close, attention_attributes, quantize, run
 
 RTOL, ATOL = 2e-4, 2e-5  # f32 compute; printMemref prints 6 significant digits
 
@@ -59,17 +59,8 @@ def test_attention(rng, name, dynamic):
         n, t = c.const(mask)
         text_mask = f" mask({n})"
         types.append(t)
-    items = []
-    if attrs.get("causal"):
-        items.append("causal")
-    if "scale" in attrs:
-        items.append(f"scale = {attrs['scale']} : f32")
-    if "window" in attrs:
-        items.append(f"window = {attrs['window']} : i64")
-    if "softcap" in attrs:
-        items.append(f"softcap = {attrs['softcap']} : f32")
     rtype = "tensor<" + ("?x?" if dynamic else f"{b}x{l}") + f"x{hq}x{dv}xf32>"
-    op = (f"ssm.attention {', '.join(names)}{text_mask} {{{', '.join(items)}}} : "
+    op = (f"ssm.attention {', '.join(names)}{text_mask} {attention_attributes(attrs)} : "
           f"({', '.join(types)}) -> {rtype}")
     want = ref.attention(*(quantize(a, "f32") for a in (q, k, v)),
                          mask=None if mask is None else quantize(mask, "f32"),

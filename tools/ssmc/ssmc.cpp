@@ -64,8 +64,8 @@ cl::opt<std::string> spirvVal(
 cl::opt<bool> fusedAttention(
     "fused-attention",
     cl::desc("GPU targets: run softmax attention as one fused kernel "
-             "(ssm-fuse-attention; default on); off lowers it through the "
-             "mixer form like the other mixers"),
+             "(ssm-fuse-attention; default true); false lowers it through "
+             "the mixer form like the other mixers"),
     cl::init(true), cl::cat(category));
 cl::opt<Emit>
     emit("emit",

@@ -146,7 +146,7 @@ def SSMFuseAttention : Pass<"ssm-fuse-attention"> {
     and only where the head counts and head sizes are static; any other
     stays an `ssm.attention` for the mixer passes. The GPU pipelines of
     `ssmc` run this pass before the mixers are lowered (all mixer forms;
-    `--fused-attention=off` leaves attention to them).
+    `--fused-attention=false` leaves attention to them).
 
     ```mlir
     %y = ssm.attention %q, %k, %v {causal}
@@ -163,7 +163,8 @@ def SSMFuseAttention : Pass<"ssm-fuse-attention"> {
            "Largest value head size the fused kernel takes">,
   ];
   let dependentDialects = [
-    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect"
   ];
 }
 

@@ -2494,3 +2494,110 @@ func.func @stop_gradient_type(%x: tensor<4xf32>) {
   %y = "ssm.stop_gradient"(%x) : (tensor<4xf32>) -> tensor<4xf16>
   return
 }
+
+// -----
+
+// ssm.fused_attention: tensors and memrefs mixed, result count and type,
+// shapes (shared with ssm.attention's names), the mask, attributes.
+
+func.func @fused_attention_mixed(%q: tensor<1x4x2x8xf32>, %k: tensor<1x4x2x8xf32>, %v: tensor<1x4x2x8xf32>, %init: memref<1x4x2x8xf32>) {
+  // expected-error @+1 {{'ssm.fused_attention' op operands must be all tensors or all memrefs; operand 0 is 'tensor<1x4x2x8xf32>' but 'init' is 'memref<1x4x2x8xf32>'}}
+  ssm.fused_attention %q, %k, %v outs(%init : memref<1x4x2x8xf32>) {scale = 1.0 : f32} : tensor<1x4x2x8xf32>, tensor<1x4x2x8xf32>, tensor<1x4x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_no_result(%q: tensor<1x4x2x8xf32>, %k: tensor<1x4x2x8xf32>, %v: tensor<1x4x2x8xf32>, %init: tensor<1x4x2x8xf32>) {
+  // expected-error @+1 {{'ssm.fused_attention' op must have one result on tensors, got 0}}
+  ssm.fused_attention %q, %k, %v outs(%init : tensor<1x4x2x8xf32>) {scale = 1.0 : f32} : tensor<1x4x2x8xf32>, tensor<1x4x2x8xf32>, tensor<1x4x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_memref_result(%q: memref<1x4x2x8xf32>, %k: memref<1x4x2x8xf32>, %v: memref<1x4x2x8xf32>, %init: memref<1x4x2x8xf32>) {
+  // expected-error @+1 {{'ssm.fused_attention' op must have no result on memrefs, got 1}}
+  %0 = ssm.fused_attention %q, %k, %v outs(%init : memref<1x4x2x8xf32>) {scale = 1.0 : f32} : memref<1x4x2x8xf32>, memref<1x4x2x8xf32>, memref<1x4x2x8xf32> -> tensor<1x4x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_result_type(%q: tensor<1x4x2x8xf32>, %k: tensor<1x4x2x8xf32>, %v: tensor<1x4x2x8xf32>, %init: tensor<1x4x2x8xf32>) {
+  // expected-error @+1 {{'ssm.fused_attention' op result type 'tensor<?x4x2x8xf32>' must equal operand 'init' type 'tensor<1x4x2x8xf32>'}}
+  %0 = ssm.fused_attention %q, %k, %v outs(%init : tensor<1x4x2x8xf32>) {scale = 1.0 : f32} : tensor<1x4x2x8xf32>, tensor<1x4x2x8xf32>, tensor<1x4x2x8xf32> -> tensor<?x4x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_init_shape(%q: memref<1x4x2x8xf32>, %k: memref<1x4x2x8xf32>, %v: memref<1x4x2x8xf32>, %init: memref<1x4x2x6xf32>) {
+  // expected-error @+1 {{'ssm.fused_attention' op operand 'init' dim 3 (value_dim) is 6, but operand 'value' dim 3 (value_dim) is 8}}
+  ssm.fused_attention %q, %k, %v outs(%init : memref<1x4x2x6xf32>) {scale = 1.0 : f32} : memref<1x4x2x8xf32>, memref<1x4x2x8xf32>, memref<1x4x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_heads(%q: memref<1x4x3x8xf32>, %k: memref<1x4x2x8xf32>, %v: memref<1x4x2x8xf32>, %init: memref<1x4x3x8xf32>) {
+  // expected-error @+1 {{'ssm.fused_attention' op operand 'key' dim 2 (kv_heads) is 2, which does not divide operand 'query' dim 2 (heads), 3}}
+  ssm.fused_attention %q, %k, %v outs(%init : memref<1x4x3x8xf32>) {scale = 1.0 : f32} : memref<1x4x3x8xf32>, memref<1x4x2x8xf32>, memref<1x4x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_dynamic_head_dim(%q: memref<1x4x2x?xf32>, %k: memref<1x4x2x8xf32>, %v: memref<1x4x2x8xf32>, %init: memref<1x4x2x8xf32>) {
+  // expected-error @+1 {{'ssm.fused_attention' op operand 'query' dim 3 (head_dim) must be static}}
+  ssm.fused_attention %q, %k, %v outs(%init : memref<1x4x2x8xf32>) {scale = 1.0 : f32} : memref<1x4x2x?xf32>, memref<1x4x2x8xf32>, memref<1x4x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_mask(%q: memref<2x4x2x8xf32>, %k: memref<2x5x2x8xf32>, %v: memref<2x5x2x8xf32>, %m: memref<3x1x4x5xf32>, %init: memref<2x4x2x8xf32>) {
+  // expected-error @+1 {{'ssm.fused_attention' op operand 'mask' dim 0 is 3, but must be 1 or batch (2)}}
+  ssm.fused_attention %q, %k, %v mask(%m : memref<3x1x4x5xf32>) outs(%init : memref<2x4x2x8xf32>) {scale = 1.0 : f32} : memref<2x4x2x8xf32>, memref<2x5x2x8xf32>, memref<2x5x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_mask_keys(%q: memref<2x4x2x8xf32>, %k: memref<2x5x2x8xf32>, %v: memref<2x5x2x8xf32>, %m: memref<1x1x4x6xf32>, %init: memref<2x4x2x8xf32>) {
+  // expected-error @+1 {{'ssm.fused_attention' op operand 'mask' dim 3 (kv_seq) is 6, but operand 'key' dim 1 (kv_seq) is 5}}
+  ssm.fused_attention %q, %k, %v mask(%m : memref<1x1x4x6xf32>) outs(%init : memref<2x4x2x8xf32>) {scale = 1.0 : f32} : memref<2x4x2x8xf32>, memref<2x5x2x8xf32>, memref<2x5x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_scale(%q: memref<1x4x2x8xf32>, %k: memref<1x4x2x8xf32>, %v: memref<1x4x2x8xf32>, %init: memref<1x4x2x8xf32>) {
+  // expected-error @+1 {{'ssm.fused_attention' op attribute 'scale' must be finite and positive, got 0}}
+  ssm.fused_attention %q, %k, %v outs(%init : memref<1x4x2x8xf32>) {scale = 0.0 : f32} : memref<1x4x2x8xf32>, memref<1x4x2x8xf32>, memref<1x4x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_softcap(%q: memref<1x4x2x8xf32>, %k: memref<1x4x2x8xf32>, %v: memref<1x4x2x8xf32>, %init: memref<1x4x2x8xf32>) {
+  // expected-error @+1 {{'ssm.fused_attention' op attribute 'softcap' must be finite and positive, got -1}}
+  ssm.fused_attention %q, %k, %v outs(%init : memref<1x4x2x8xf32>) {scale = 1.0 : f32, softcap = -1.0 : f32} : memref<1x4x2x8xf32>, memref<1x4x2x8xf32>, memref<1x4x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_window(%q: memref<1x4x2x8xf32>, %k: memref<1x4x2x8xf32>, %v: memref<1x4x2x8xf32>, %init: memref<1x4x2x8xf32>) {
+  // expected-error @+1 {{'ssm.fused_attention' op attribute 'window' must be positive, got 0}}
+  ssm.fused_attention %q, %k, %v outs(%init : memref<1x4x2x8xf32>) {causal, scale = 1.0 : f32, window = 0 : i64} : memref<1x4x2x8xf32>, memref<1x4x2x8xf32>, memref<1x4x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @fused_attention_f16(%q: memref<1x4x2x8xf16>, %k: memref<1x4x2x8xf32>, %v: memref<1x4x2x8xf32>, %init: memref<1x4x2x8xf32>) {
+  // expected-error @+1 {{'ssm.fused_attention' op operand #0 must be ranked tensor or memref of f32}}
+  ssm.fused_attention %q, %k, %v outs(%init : memref<1x4x2x8xf32>) {scale = 1.0 : f32} : memref<1x4x2x8xf16>, memref<1x4x2x8xf32>, memref<1x4x2x8xf32>
+  return
+}

@@ -307,3 +307,21 @@ func.func @stop_gradient(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
   %y = ssm.stop_gradient %x : tensor<?x4xf32>
   return %y : tensor<?x4xf32>
 }
+
+// CHECK-LABEL: func.func @fused_attention_tensors(
+// CHECK-SAME: %[[Q:[^:]+]]: tensor<?x?x8x64xf32>, %[[K:[^:]+]]: tensor<?x?x2x64xf32>, %[[V:[^:]+]]: tensor<?x?x2x32xf32>, %[[I:[^:]+]]: tensor<?x?x8x32xf32>)
+// CHECK-NEXT:  %[[Y:.*]] = ssm.fused_attention %[[Q]], %[[K]], %[[V]] outs(%[[I]] : tensor<?x?x8x32xf32>) {causal, scale = 1.250000e-01 : f32, window = 16 : i64} : tensor<?x?x8x64xf32>, tensor<?x?x2x64xf32>, tensor<?x?x2x32xf32> -> tensor<?x?x8x32xf32>
+// CHECK-NEXT:  return %[[Y]]
+func.func @fused_attention_tensors(%q: tensor<?x?x8x64xf32>, %k: tensor<?x?x2x64xf32>, %v: tensor<?x?x2x32xf32>, %init: tensor<?x?x8x32xf32>) -> tensor<?x?x8x32xf32> {
+  %y = ssm.fused_attention %q, %k, %v outs(%init : tensor<?x?x8x32xf32>) {causal, scale = 0.125 : f32, window = 16 : i64} : tensor<?x?x8x64xf32>, tensor<?x?x2x64xf32>, tensor<?x?x2x32xf32> -> tensor<?x?x8x32xf32>
+  return %y : tensor<?x?x8x32xf32>
+}
+
+// CHECK-LABEL: func.func @fused_attention_buffers(
+// CHECK-SAME: %[[Q:[^:]+]]: memref<2x4x2x8xf32>, %[[K:[^:]+]]: memref<2x5x1x8xf32>, %[[V:[^:]+]]: memref<2x5x1x6xf32>, %[[M:[^:]+]]: memref<1x2x4x5xf32>, %[[I:[^:]+]]: memref<2x4x2x6xf32>)
+// CHECK-NEXT:  ssm.fused_attention %[[Q]], %[[K]], %[[V]] mask(%[[M]] : memref<1x2x4x5xf32>) outs(%[[I]] : memref<2x4x2x6xf32>) {scale = 5.000000e-01 : f32, softcap = 3.000000e+01 : f32} : memref<2x4x2x8xf32>, memref<2x5x1x8xf32>, memref<2x5x1x6xf32>
+// CHECK-NEXT:  return
+func.func @fused_attention_buffers(%q: memref<2x4x2x8xf32>, %k: memref<2x5x1x8xf32>, %v: memref<2x5x1x6xf32>, %m: memref<1x2x4x5xf32>, %init: memref<2x4x2x6xf32>) {
+  ssm.fused_attention %q, %k, %v mask(%m : memref<1x2x4x5xf32>) outs(%init : memref<2x4x2x6xf32>) {scale = 0.5 : f32, softcap = 30.0 : f32} : memref<2x4x2x8xf32>, memref<2x5x1x8xf32>, memref<2x5x1x6xf32>
+  return
+}
