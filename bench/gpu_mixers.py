@@ -7,12 +7,16 @@
     batch and length symbolic) and a causal `ssm.attention` op (32 heads,
     d 128) with `ssmc --target=cuda --cuda-arch=sm_90a -O3`, and again with
     `--target=vulkan -O3` (SPIR-V, for the GPU's Vulkan driver), and packs
-    them with ssm-run into bench/.work/carry/mixers.tar.xz.
+    them with ssm-run into bench/.work/carry/mixers.tar.xz. The attention
+    op is also compiled with `--fused-attention=false` (its chunked mixer
+    form, a launch per linalg op and key tile: the CUDA build before the
+    fused kernel), listed as the peer "ssmc_unfused". A second attention
+    op has hybrid-1b-shape's heads (32 query heads, 8 kv heads, d 64).
 
   run (on the GPU machine; bench/.work/carry carried):
-      python3 bench/gpu_mixers.py run
+      python3 bench/gpu_mixers.py run [--cases ssd|attention|all]
     For SSD at (b 4, L 8192) and (b 16, L 2048), and attention at
-    (b 2, L 4096): fresh random inputs (A = -U(1, 16), as Mamba-2
+    (b 2, L 4096, d 128) and (b 2, L 4096, GQA 32/8, d 64): fresh random inputs (A = -U(1, 16), as Mamba-2
     initializes it), SSMC's outputs (through ssm-run) checked against a
     float64 PyTorch reference written from SEMANTICS.md (the chunked SSD
     sums; attention through softmax of the full score matrix), every
@@ -74,16 +78,32 @@ func.func @attention(%q: tensor<?x?x{AH}x{AD}xf32>, %k: tensor<?x?x{AH}x{AD}xf32
 """
 
 
+GQA_HEADS, GQA_KV, GQA_D = 32, 8, 64
+ATTENTION_GQA = f"""
+func.func @attention(%q: tensor<?x?x{GQA_HEADS}x{GQA_D}xf32>, %k: tensor<?x?x{GQA_KV}x{GQA_D}xf32>,
+                     %v: tensor<?x?x{GQA_KV}x{GQA_D}xf32>) -> tensor<?x?x{GQA_HEADS}x{GQA_D}xf32> {{
+  %y = ssm.attention %q, %k, %v {{causal}}
+      : (tensor<?x?x{GQA_HEADS}x{GQA_D}xf32>, tensor<?x?x{GQA_KV}x{GQA_D}xf32>,
+         tensor<?x?x{GQA_KV}x{GQA_D}xf32>) -> tensor<?x?x{GQA_HEADS}x{GQA_D}xf32>
+  return %y : tensor<?x?x{GQA_HEADS}x{GQA_D}xf32>
+}}
+"""
+
+
 def prepare(args):
     WORK.mkdir(parents=True, exist_ok=True)
     ssmc = ROOT / "build" / "bin" / "ssmc"
     shutil.copy2(ROOT / "build" / "bin" / "ssm-run", WORK / "ssm-run")
     shutil.copy2(ROOT / "build" / "lib" / "libssmrt.so", WORK / "libssmrt.so")
-    for name, text in (("ssd", SSD), ("attention", ATTENTION)):
+    for name, text in (("ssd", SSD), ("attention", ATTENTION), ("attention_gqa", ATTENTION_GQA)):
         src = WORK / f"{name}.mlir"
         src.write_text(text)
-        for out, target in ((f"{name}.so", ["--target=cuda", "--cuda-arch=sm_90a"]),
-                            (f"{name}.vk.so", ["--target=vulkan"])):
+        builds = [(f"{name}.so", ["--target=cuda", "--cuda-arch=sm_90a"]),
+                  (f"{name}.vk.so", ["--target=vulkan"])]
+        if name.startswith("attention"):
+            builds.append((f"{name}.unfused.so", ["--target=cuda", "--cuda-arch=sm_90a",
+                                                  "--fused-attention=false"]))
+        for out, target in builds:
             r = subprocess.run([str(ssmc), str(src), "-o", str(WORK / out), "-O3", *target],
                                capture_output=True, text=True)
             if r.returncode != 0:
@@ -164,6 +184,8 @@ def attention_reference(q, k, v):
     import torch
     b, L, h, d = q.shape
     qt, kt, vt = (t.transpose(1, 2) for t in (q, k, v))
+    # GQA: query head i reads kv head i // (h // hkv).
+    kt, vt = (t.repeat_interleave(h // t.shape[1], dim=1) for t in (kt, vt))
     scores = qt @ kt.transpose(-1, -2) / d ** 0.5
     mask = torch.triu(torch.ones(L, L, dtype=torch.bool, device=q.device), 1)
     scores = scores.masked_fill(mask, float("-inf"))
@@ -186,6 +208,51 @@ def mamba_peer(x, dt, A, B, C, dtype):
     return y.float(), do_bench(fn)
 
 
+def attention_case(args, rows, rng, dev, so_name, b, L, hq, hkv, d):
+    """One causal attention shape: SSMC's CUDA build (fused kernel), its
+    Vulkan build, the CUDA build without the fused kernel, torch SDPA in
+    float32 and bf16. Appends the row; returns whether something failed."""
+    import torch
+    import torch.nn.functional as F
+    failed = False
+    q = rng.standard_normal((b, L, hq, d), dtype=np.float32)
+    k, v = (rng.standard_normal((b, L, hkv, d), dtype=np.float32) for _ in range(2))
+    tq, tk, tv = (torch.from_numpy(a).to(dev) for a in (q, k, v))
+    want = attention_reference(tq.double(), tk.double(), tv.double()).cpu().numpy()
+    name = f"attention b{b} L{L} h{hq}/{hkv} d{d} causal"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            (y,), ms = ours(so_name, [q, k, v], Path(tmp), args.runs)
+        err = rel_err(y, want)
+    except Exception as e:  # noqa: BLE001
+        print(f"{name}: {e}", flush=True)
+        err, ms = float("nan"), None
+    ok = err < TOL
+    failed |= not ok
+    row = {"case": name, "err": err, "ok": ok, "ssmc_ms": ms,
+           "flops": 2 * b * hq * L * L * d, "bytes": 4 * b * L * (2 * hq + 2 * hkv) * d}
+    for tag, suffix in (("ssmc_vulkan", ".vk"), ("ssmc_unfused", ".unfused")):
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                (vy,), vms = ours(so_name + suffix, [q, k, v], Path(tmp), args.runs)
+            row[f"{tag}_ms"] = vms
+            row[f"{tag}_err"] = rel_err(vy, want)
+            failed |= not row[f"{tag}_err"] < TOL
+        except Exception as e:  # noqa: BLE001
+            print(f"{name} ({tag}): {e}", flush=True)
+            failed = True
+    group = hq // hkv
+    for dtype, tag in ((torch.float32, "f32"), (torch.bfloat16, "bf16")):
+        qs, ks, vs = (t.to(dtype).transpose(1, 2) for t in (tq, tk, tv))
+        fn = lambda: F.scaled_dot_product_attention(  # noqa: E731
+            qs, ks, vs, is_causal=True, enable_gqa=group > 1)
+        row[f"sdpa_{tag}_ms"] = do_bench(fn)
+        row[f"sdpa_{tag}_err"] = rel_err(fn().transpose(1, 2).float().cpu().numpy(), want)
+    rows.append(row)
+    print(json.dumps(row), flush=True)
+    return failed
+
+
 def run(args):
     import torch
     import torch.nn.functional as F
@@ -202,7 +269,7 @@ def run(args):
     print(f"GPU: {torch.cuda.get_device_name()}; torch {torch.__version__}", flush=True)
     rng = np.random.default_rng()
     rows, failed = [], False
-    for b, L in ((4, 8192), (16, 2048)):
+    for b, L in ((4, 8192), (16, 2048)) if args.cases in ("ssd", "all") else ():
         x = rng.standard_normal((b, L, H, P), dtype=np.float32)
         dt = (rng.standard_normal((b, L, H), dtype=np.float32) - 1.0).astype(np.float32)
         A = -rng.uniform(1, 16, H).astype(np.float32)
@@ -246,38 +313,10 @@ def run(args):
         del tx, tdt, tA, tB, tC
         torch.cuda.empty_cache()
 
-    b, L = 2, 4096
-    q, k, v = (rng.standard_normal((b, L, AH, AD), dtype=np.float32) for _ in range(3))
-    tq, tk, tv = (torch.from_numpy(a).to(dev) for a in (q, k, v))
-    want = attention_reference(tq.double(), tk.double(), tv.double()).cpu().numpy()
-    name = f"attention b{b} L{L} causal"
-    try:
-        with tempfile.TemporaryDirectory() as d:
-            (y,), ms = ours("attention", [q, k, v], Path(d), args.runs)
-        err = rel_err(y, want)
-    except Exception as e:  # noqa: BLE001
-        print(f"{name}: {e}", flush=True)
-        err, ms = float("nan"), None
-    ok = err < TOL
-    failed |= not ok
-    row = {"case": name, "err": err, "ok": ok, "ssmc_ms": ms,
-           "flops": 2 * b * AH * L * L * AD, "bytes": 4 * 4 * b * L * AH * AD}
-    try:
-        with tempfile.TemporaryDirectory() as d:
-            (vy,), vms = ours("attention.vk", [q, k, v], Path(d), args.runs)
-        row["ssmc_vulkan_ms"] = vms
-        row["ssmc_vulkan_err"] = rel_err(vy, want)
-        failed |= not row["ssmc_vulkan_err"] < TOL
-    except Exception as e:  # noqa: BLE001
-        print(f"{name} (Vulkan): {e}", flush=True)
-        failed = True
-    for dtype, tag in ((torch.float32, "f32"), (torch.bfloat16, "bf16")):
-        qs, ks, vs = (t.to(dtype).transpose(1, 2) for t in (tq, tk, tv))
-        fn = lambda: F.scaled_dot_product_attention(qs, ks, vs, is_causal=True)
-        row[f"sdpa_{tag}_ms"] = do_bench(fn)
-        row[f"sdpa_{tag}_err"] = rel_err(fn().transpose(1, 2).float().cpu().numpy(), want)
-    rows.append(row)
-    print(json.dumps(row), flush=True)
+    attention_cases = [("attention", 2, 4096, AH, AH, AD),
+                       ("attention_gqa", 2, 4096, GQA_HEADS, GQA_KV, GQA_D)]
+    for so_name, b, L, hq, hkv, d in attention_cases if args.cases in ("attention", "all") else ():
+        failed |= attention_case(args, rows, rng, dev, so_name, b, L, hq, hkv, d)
 
     print("\n| case | SSMC f32 ms | rel err | SSMC GB/s, TFLOP/s | peer | peer ms "
           "| peer rel err | peer / SSMC |")
@@ -354,6 +393,7 @@ def main():
     sub.add_parser("prepare")
     r = sub.add_parser("run")
     r.add_argument("--runs", type=int, default=5)
+    r.add_argument("--cases", choices=("ssd", "attention", "all"), default="all")
     pr = sub.add_parser("profile")
     pr.add_argument("--seq", type=int, default=2048)
     args = ap.parse_args()
