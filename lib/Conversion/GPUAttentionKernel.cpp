@@ -9,11 +9,13 @@
 // forward, in f32 on the SIMT units): a block of 16 x 16 threads per 64
 // query rows of one (batch, head); key tiles of 64 in order, each tile's
 // scores computed from 16-wide slices of q and k staged in workgroup memory
-// (4 x 4 per thread), scaled, softcapped, masked, then an online softmax
-// (running row maximum and sum, the output rescaled when the maximum grows)
-// and the output accumulated from 16-key slices of v (4 rows x dv / 16
-// columns per thread, in registers). Causal and window masks skip the key
-// tiles no row of the block sees.
+// (thread (tx, ty): rows 4 ty .. 4 ty + 3, keys 4 tx .. 4 tx + 3), scaled,
+// softcapped, masked, then an online softmax (running row maximum and sum,
+// the output rescaled when the maximum grows) and the output accumulated
+// from 16-key slices of v (value dims 4 tx + 64 g + i, in registers).
+// Workgroup memory holds vectors of 4 floats, so that each operand read is
+// one 16-byte load. Causal and window masks skip the key tiles no row of
+// the block sees.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +26,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
 
@@ -36,9 +39,13 @@ constexpr int64_t kThreads = 16; // per block dimension
 constexpr int64_t kReg = 4;      // rows (and score columns) per thread
 constexpr int64_t kRows = kThreads * kReg; // query rows per block
 constexpr int64_t kKeys = kThreads * kReg; // keys per tile
-constexpr int64_t kSlice = 16;      // head-size slice, and keys per v slice
-constexpr int64_t kPad = kRows + 1; // row pitch of staged slices and scores
-constexpr int64_t kStage = 2 * kSlice * kPad; // q and k slices, or a v slice
+constexpr int64_t kSlice = 16; // head-size slice, and keys per v slice
+constexpr int64_t kVec = 4;    // floats per workgroup-memory vector
+// Row pitch, in vectors, of the staged q/k slices and of the scores: one
+// vector of padding against bank conflicts.
+constexpr int64_t kPitch = kRows / kVec + 1;
+constexpr int64_t kQKStage = kSlice * kPitch; // one q or k slice, in vectors
+constexpr int64_t kMaxValueDim = 128;
 constexpr int64_t kQuarters = 4; // threads per row in the softmax steps
 
 /// Builder shorthands for the index and f32 arithmetic of the kernel.
@@ -98,6 +105,18 @@ struct K {
     scf::YieldOp::create(b, loc, f32(0.0));
     return branch.getResult(0);
   }
+  /// The 4 floats `xs` as one vector.
+  Value vec(ArrayRef<Value> xs) {
+    return vector::FromElementsOp::create(
+        b, loc, VectorType::get({kVec}, b.getF32Type()), xs);
+  }
+  /// The floats of vector `x`.
+  SmallVector<Value> elements(Value x) {
+    SmallVector<Value> xs;
+    for (int64_t i = 0; i < kVec; ++i)
+      xs.push_back(vector::ExtractOp::create(b, loc, x, i));
+    return xs;
+  }
   void barrier() { gpu::BarrierOp::create(b, loc); }
   /// exp(x - m), with m = -inf (a row that has seen no key) read as 0.
   Value expShift(Value x, Value m) {
@@ -136,16 +155,17 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
   auto vType = cast<MemRefType>(v.getType());
   int64_t heads = qType.getDimSize(2), kvHeads = kType.getDimSize(2),
           headDim = qType.getDimSize(3), valueDim = vType.getDimSize(3);
-  // Columns of the output per thread: value dims tx, tx + 16, ...
-  int64_t cols = llvm::divideCeil(valueDim, kThreads);
-  int64_t vPitch = cols * kThreads;
   if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(kvHeads) ||
       ShapedType::isDynamic(headDim) || ShapedType::isDynamic(valueDim) ||
-      kSlice * vPitch > kStage)
+      valueDim > kMaxValueDim)
     return op.emitOpError()
            << "the fused kernel needs static head counts and head sizes and "
               "a value head size of at most "
-           << kStage / kSlice / kThreads * kThreads << ", got " << vType;
+           << kMaxValueDim << ", got " << vType;
+  // The output columns of a thread: groups of 4 value dims, tx * 4 + 64 g.
+  int64_t colGroups = llvm::divideCeil(valueDim, kThreads * kVec);
+  int64_t cols = colGroups * kVec;
+  int64_t vPitch = colGroups * kThreads; // a v slice row, in vectors
   int64_t group = heads / kvHeads;
   double negInf = -std::numeric_limits<double>::infinity();
 
@@ -165,19 +185,22 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
   b.setInsertionPointToStart(guard.thenBlock());
 
   auto shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  auto buffer = [&](ArrayRef<int64_t> shape) {
-    return MemRefType::get(shape, b.getF32Type(), MemRefLayoutAttrInterface{},
-                           shared);
+  auto buffer = [&](ArrayRef<int64_t> shape, Type element) {
+    return MemRefType::get(shape, element, MemRefLayoutAttrInterface{}, shared);
   };
-  // stage: q and k slices [16][65] each, or a v slice [16][vPitch];
-  // scores: [64][65]; part: per-thread partial maxima and sums; stats: per
-  // row the running maximum, the running sum and this tile's rescale.
+  Type f32 = b.getF32Type();
+  Type vecType = VectorType::get({kVec}, f32);
+  // stage: a q and a k slice ([16][17] vectors of 4 rows each), or a v
+  // slice ([16][vPitch] vectors of 4 value dims); scores: [64][17] vectors
+  // of 4 keys; part: per-thread partial maxima and sums; stats: per row the
+  // running maximum, the running sum and this tile's rescale.
   Value one = k.idx(1);
   auto launch = gpu::LaunchOp::create(
       b, loc, blocks, one, one, k.idx(kThreads), k.idx(kThreads), one, nullptr,
       nullptr, {},
-      {buffer({kStage}), buffer({kRows, kPad}), buffer({kRows * kQuarters}),
-       buffer({3, kRows})},
+      {buffer({std::max(2 * kQKStage, kSlice * vPitch)}, vecType),
+       buffer({kRows, kPitch}, vecType), buffer({kRows * kQuarters}, f32),
+       buffer({3, kRows}, f32)},
       {}, nullptr, nullptr, nullptr, FlatSymbolRefAttr::get(ctx, module),
       FlatSymbolRefAttr::get(ctx, name));
   b.setInsertionPointToStart(&launch.getBody().front());
@@ -224,14 +247,13 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
     begin = k.divu(k.maxs(firstKey, c0), kKeys);
   }
 
-  // This thread's rows and value columns.
-  SmallVector<Value> rowOff, rows, colOff;
+  // This thread's rows (ty * 4 + r), keys (tx * 4 + c) and value columns
+  // (tx * 4 + 64 g + i).
+  SmallVector<Value> rowOff, rows;
   for (int64_t r = 0; r < kReg; ++r) {
-    rowOff.push_back(k.add(ty, kThreads * r));
+    rowOff.push_back(k.add(k.mul(ty, kReg), r));
     rows.push_back(k.add(q0, rowOff.back()));
   }
-  for (int64_t c = 0; c < kReg; ++c)
-    colOff.push_back(k.add(tx, kThreads * c));
   SmallVector<Value> accInit(kReg * cols, k.f32(0.0));
   double scale = op.getScale().convertToDouble();
   std::optional<double> softcap;
@@ -257,50 +279,51 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
 
   scf::ForOp tiles = k.loop(begin, end, accInit, [&](Value kt, ValueRange acc) {
     Value k0 = k.mul(kt, kKeys);
-    // Scores of this tile: sum over slices of 16 head dims.
+    // Scores of this tile: sum over slices of 16 head dims. Each thread
+    // stages 4 rows of q and 4 keys of k at one head dim.
     int64_t slices = llvm::divideCeil(headDim, kSlice);
     SmallVector<Value> sInit(kReg * kReg, k.f32(0.0));
     scf::ForOp dots =
         k.loop(c0, k.idx(slices), sInit, [&](Value slice, ValueRange s) {
-          Value d0 = k.mul(slice, kSlice);
-          for (int64_t t = 0; t * kThreads * kThreads < kSlice * kRows; ++t) {
-            Value lin = k.add(tid, kThreads * kThreads * t);
-            Value dd = k.remu(lin, kSlice), rr = k.divu(lin, kSlice);
-            Value d = k.add(d0, dd);
-            Value dIn = k.slt(d, k.idx(headDim));
-            Value row = k.add(q0, rr), kr = k.add(k0, rr);
-            Value qv = k.loadOrZero(k.both(dIn, k.slt(row, seq)), q,
-                                    {bIdx, row, head, d});
-            Value kv = k.loadOrZero(k.both(dIn, k.slt(kr, keys)), key,
-                                    {bIdx, kr, kvHead, d});
-            Value at = k.add(k.mul(dd, kPad), rr);
-            k.store(qv, stage, {at});
-            k.store(kv, stage, {k.add(at, kSlice * kPad)});
+          Value dd = k.remu(tid, kSlice), g = k.divu(tid, kSlice);
+          Value d = k.add(k.mul(slice, kSlice), dd);
+          Value dIn = k.slt(d, k.idx(headDim));
+          SmallVector<Value> qv, kv;
+          for (int64_t i = 0; i < kVec; ++i) {
+            Value row = k.add(q0, k.add(k.mul(g, kVec), i));
+            Value kr = k.add(k0, k.add(k.mul(g, kVec), i));
+            qv.push_back(k.loadOrZero(k.both(dIn, k.slt(row, seq)), q,
+                                      {bIdx, row, head, d}));
+            kv.push_back(k.loadOrZero(k.both(dIn, k.slt(kr, keys)), key,
+                                      {bIdx, kr, kvHead, d}));
           }
+          Value at = k.add(k.mul(dd, kPitch), g);
+          k.store(k.vec(qv), stage, {at});
+          k.store(k.vec(kv), stage, {k.add(at, kQKStage)});
           k.barrier();
-          int64_t inSlice = std::min(kSlice, headDim);
           scf::ForOp inner =
-              k.loop(c0, k.idx(inSlice), s, [&](Value dd, ValueRange sv) {
-                Value base = k.mul(dd, kPad);
-                SmallVector<Value> a, bv, next;
-                for (int64_t r = 0; r < kReg; ++r)
-                  a.push_back(k.load(stage, {k.add(base, rowOff[r])}));
-                for (int64_t c = 0; c < kReg; ++c)
-                  bv.push_back(k.load(
-                      stage, {k.add(k.add(base, kSlice * kPad), colOff[c])}));
-                for (int64_t r = 0; r < kReg; ++r)
-                  for (int64_t c = 0; c < kReg; ++c)
-                    next.push_back(k.fma(a[r], bv[c], sv[r * kReg + c]));
-                return next;
-              });
+              k.loop(c0, k.idx(std::min(kSlice, headDim)), s,
+                     [&](Value dd, ValueRange sv) {
+                       Value base = k.mul(dd, kPitch);
+                       SmallVector<Value> a =
+                           k.elements(k.load(stage, {k.add(base, ty)}));
+                       SmallVector<Value> bv = k.elements(
+                           k.load(stage, {k.add(k.add(base, kQKStage), tx)}));
+                       SmallVector<Value> next;
+                       for (int64_t r = 0; r < kReg; ++r)
+                         for (int64_t c = 0; c < kReg; ++c)
+                           next.push_back(k.fma(a[r], bv[c], sv[r * kReg + c]));
+                       return next;
+                     });
           k.barrier();
           return SmallVector<Value>(inner.getResults());
         });
 
     // Scale, softcap, mask; -inf where the key is not seen.
-    for (int64_t r = 0; r < kReg; ++r)
+    for (int64_t r = 0; r < kReg; ++r) {
+      SmallVector<Value> xs;
       for (int64_t c = 0; c < kReg; ++c) {
-        Value j = k.add(k0, colOff[c]);
+        Value j = k.add(k0, k.add(k.mul(tx, kVec), c));
         Value x = k.fmul(dots.getResult(r * kReg + c), k.f32(scale));
         if (softcap) {
           Value cap = k.f32(*softcap);
@@ -309,9 +332,9 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
         }
         if (mask) {
           // Clamped indices: the entries past the range are discarded.
-          Value mb = maskBatch, mh = maskHead;
-          x = k.fadd(x, k.load(mask, {mb, mh, k.mins(rows[r], lastQuery),
-                                      k.mins(j, lastKeyIdx)}));
+          x = k.fadd(
+              x, k.load(mask, {maskBatch, maskHead, k.mins(rows[r], lastQuery),
+                               k.mins(j, lastKeyIdx)}));
         }
         Value visible = k.slt(j, keys);
         Value last = k.add(rows[r], offset);
@@ -321,43 +344,43 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
           visible = k.both(
               visible,
               k.sgt(j, k.sub(last, k.idx(static_cast<int64_t>(*window)))));
-        k.store(k.select(visible, x, k.f32(negInf)), scores,
-                {rowOff[r], colOff[c]});
+        xs.push_back(k.select(visible, x, k.f32(negInf)));
       }
+      k.store(k.vec(xs), scores, {rowOff[r], tx});
+    }
     k.barrier();
 
-    // Online softmax: four threads per row, 16 scores each.
+    // Online softmax: four threads per row, 16 scores (4 vectors) each.
     Value row = k.divu(tid, kQuarters);
-    Value col0 = k.mul(k.remu(tid, kQuarters), kKeys / kQuarters);
-    auto overMine = [&](Value init,
-                        function_ref<Value(Value, Value, Value)> step) {
-      return k
-          .loop(c0, k.idx(kKeys / kQuarters), init,
-                [&](Value i, ValueRange carried) -> SmallVector<Value> {
-                  Value col = k.add(col0, i);
-                  return {step(col, k.load(scores, {row, col}), carried[0])};
-                })
-          .getResult(0);
-    };
+    Value group0 = k.mul(k.remu(tid, kQuarters), kKeys / kVec / kQuarters);
+    SmallVector<Value> mine;
+    for (int64_t i = 0; i < kKeys / kVec / kQuarters; ++i)
+      llvm::append_range(mine,
+                         k.elements(k.load(scores, {row, k.add(group0, i)})));
     auto overRow = [&](Value init, function_ref<Value(Value, Value)> f) {
       Value x = init;
       for (int64_t i = 0; i < kQuarters; ++i)
         x = f(x, k.load(part, {k.add(k.mul(row, kQuarters), i)}));
       return x;
     };
-    Value myMax = overMine(
-        k.f32(negInf), [&](Value, Value s, Value m) { return k.fmax(m, s); });
+    Value myMax = k.f32(negInf);
+    for (Value x : mine)
+      myMax = k.fmax(myMax, x);
     k.store(myMax, part, {tid});
     k.barrier();
     Value oldMax = k.load(stats, {mStat, row});
     Value newMax = k.fmax(oldMax, overRow(k.f32(negInf), [&](Value x, Value y) {
                             return k.fmax(x, y);
                           }));
-    Value mySum = overMine(k.f32(0.0), [&](Value col, Value s, Value sum) {
-      Value p = k.expShift(s, newMax);
-      k.store(p, scores, {row, col});
-      return k.fadd(sum, p);
-    });
+    Value mySum = k.f32(0.0);
+    for (int64_t i = 0; i < kKeys / kVec / kQuarters; ++i) {
+      SmallVector<Value> ps;
+      for (int64_t c = 0; c < kVec; ++c) {
+        ps.push_back(k.expShift(mine[i * kVec + c], newMax));
+        mySum = k.fadd(mySum, ps.back());
+      }
+      k.store(k.vec(ps), scores, {row, k.add(group0, i)});
+    }
     k.barrier();
     k.store(mySum, part, {tid});
     k.barrier();
@@ -376,7 +399,8 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
     }
     k.barrier();
 
-    // Rescale the output rows, then add P v over slices of 16 keys.
+    // Rescale the output rows, then add P v over slices of 16 keys: per 4
+    // keys, a vector of P per row and a vector of v per column group.
     SmallVector<Value> scaled;
     for (int64_t r = 0; r < kReg; ++r) {
       Value alpha = k.load(stats, {aStat, rowOff[r]});
@@ -386,28 +410,43 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
     scf::ForOp pv =
         k.loop(c0, k.idx(kKeys / kSlice), scaled, [&](Value vs, ValueRange a) {
           Value j0 = k.mul(vs, kSlice);
-          for (int64_t t = 0; t * kThreads * kThreads < kSlice * vPitch; ++t) {
+          // kSlice * vPitch vectors: colGroups per thread.
+          for (int64_t t = 0; t < colGroups; ++t) {
             Value lin = k.add(tid, kThreads * kThreads * t);
-            Value jj = k.divu(lin, vPitch), e = k.remu(lin, vPitch);
+            Value jj = k.divu(lin, vPitch);
+            Value e0 = k.mul(k.remu(lin, vPitch), kVec);
             Value kr = k.add(k.add(k0, j0), jj);
-            // kSlice * vPitch is a multiple of the block's 256 threads.
-            Value valid = k.both(k.slt(kr, keys), k.slt(e, k.idx(valueDim)));
-            k.store(k.loadOrZero(valid, v, {bIdx, kr, kvHead, e}), stage,
-                    {lin});
+            Value keyIn = k.slt(kr, keys);
+            SmallVector<Value> xs;
+            for (int64_t i = 0; i < kVec; ++i) {
+              Value e = k.add(e0, i);
+              xs.push_back(
+                  k.loadOrZero(k.both(keyIn, k.slt(e, k.idx(valueDim))), v,
+                               {bIdx, kr, kvHead, e}));
+            }
+            k.store(k.vec(xs), stage, {lin});
           }
           k.barrier();
           scf::ForOp inner =
-              k.loop(c0, k.idx(kSlice), a, [&](Value jj, ValueRange av) {
-                Value j = k.add(j0, jj);
-                SmallVector<Value> p, x, next;
+              k.loop(c0, k.idx(kSlice / kVec), a, [&](Value jq, ValueRange av) {
+                SmallVector<SmallVector<Value>> p;
                 for (int64_t r = 0; r < kReg; ++r)
-                  p.push_back(k.load(scores, {rowOff[r], j}));
-                for (int64_t c = 0; c < cols; ++c)
-                  x.push_back(k.load(stage, {k.add(k.mul(jj, vPitch),
-                                                   k.add(tx, kThreads * c))}));
-                for (int64_t r = 0; r < kReg; ++r)
-                  for (int64_t c = 0; c < cols; ++c)
-                    next.push_back(k.fma(p[r], x[c], av[r * cols + c]));
+                  p.push_back(k.elements(k.load(
+                      scores, {rowOff[r], k.add(k.divu(j0, kVec), jq)})));
+                SmallVector<Value> next(av.begin(), av.end());
+                for (int64_t kk = 0; kk < kVec; ++kk) {
+                  Value jrow = k.add(k.mul(jq, kVec), kk);
+                  for (int64_t g = 0; g < colGroups; ++g) {
+                    SmallVector<Value> x = k.elements(k.load(
+                        stage,
+                        {k.add(k.mul(jrow, vPitch), k.add(tx, kThreads * g))}));
+                    for (int64_t r = 0; r < kReg; ++r)
+                      for (int64_t i = 0; i < kVec; ++i) {
+                        Value &slot = next[r * cols + g * kVec + i];
+                        slot = k.fma(p[r][kk], x[i], slot);
+                      }
+                  }
+                }
                 return next;
               });
           k.barrier();
@@ -423,10 +462,9 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
                                        k.f32(0.0));
     Value safe = k.select(none, k.f32(1.0), sum);
     for (int64_t c = 0; c < cols; ++c) {
-      Value e = k.add(tx, kThreads * c);
-      Value inside = k.slt(rows[r], seq);
-      if ((c + 1) * kThreads > valueDim)
-        inside = k.both(inside, k.slt(e, k.idx(valueDim)));
+      Value e =
+          k.add(k.mul(tx, kVec), k.idx(c / kVec * kThreads * kVec + c % kVec));
+      Value inside = k.both(k.slt(rows[r], seq), k.slt(e, k.idx(valueDim)));
       auto store = scf::IfOp::create(b, loc, inside, false);
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(store.thenBlock());

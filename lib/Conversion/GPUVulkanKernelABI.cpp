@@ -355,12 +355,10 @@ LogicalResult rewriteKernel(gpu::GPUFuncOp kernel, const KernelPlan &plan) {
       }
     }
   }
-  llvm::BitVector erase(kernel.getNumArguments());
-  erase.set(0, numOld);
-  if (failed(kernel.eraseArguments(erase)))
-    return kernel.emitError("cannot remove the kernel's old arguments");
   // Workgroup memory: allocations in SPIR-V's Workgroup storage class (which
-  // MemRefToSPIRV makes module variables), not attributions.
+  // MemRefToSPIRV makes module variables), not attributions. Replaced
+  // before the old arguments are erased: Block::eraseArguments reads its
+  // bit vector at every block argument, attributions included.
   if (kernel.getNumPrivateAttributions())
     return kernel.emitError("a Vulkan kernel cannot have private "
                             "attributions");
@@ -383,6 +381,10 @@ LogicalResult rewriteKernel(gpu::GPUFuncOp kernel, const KernelPlan &plan) {
     entry.eraseArguments(first, numWorkgroup);
     kernel->removeAttr(kernel.getNumWorkgroupAttributionsAttrName());
   }
+  llvm::BitVector erase(kernel.getNumArguments());
+  erase.set(0, numOld);
+  if (failed(kernel.eraseArguments(erase)))
+    return kernel.emitError("cannot remove the kernel's old arguments");
   if (failed(foldWideGrids(kernel, pack, plan.numSlots + 1)))
     return failure();
   kernel->setAttr(spirv::getEntryPointABIAttrName(),

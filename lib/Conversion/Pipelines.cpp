@@ -98,7 +98,8 @@ void mlir::ssm::addCUDATargetPasses(OpPassManager &pm,
   // convert-gpu-to-nvvm's libdevice calls.
   addUpstream(pm, "gpu.module(lower-affine,convert-scf-to-cf,"
                   "convert-gpu-to-nvvm{allowed-dialects=arith,cf,func,index,"
-                  "memref,ub},convert-math-to-llvm,reconcile-unrealized-casts,"
+                  "memref,ub,vector},convert-math-to-llvm,"
+                  "reconcile-unrealized-casts,"
                   "canonicalize,cse)");
   addUpstream(pm, "nvvm-attach-target{chip=" + options.chip +
                       " features=+ptx80 O=" + std::to_string(options.optLevel) +

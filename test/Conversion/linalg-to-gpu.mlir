@@ -515,25 +515,47 @@ func.func @subgroup_maxima(%a: memref<4096xf32>, %b: memref<f32>,
 // -----
 
 // ssm.fused_attention on buffers: one launch of 16 x 16 threads per block
-// (named first, with an _attention suffix), its workgroup buffers (the q/k
-// or v slices, the 64 x 64 scores padded to 65, the per-thread partial
-// maxima and sums, the per-row maximum/sum/rescale), the key-tile loop
-// carrying 4 rows x 2 value columns (dv = 24) of the output, the score
-// loop over ceil(40 / 16) = 3 head-size slices carrying 4 x 4 scores, one
-// fma per score and per output point per step, the softcap's tanh per
-// score, ten barriers.
+// (named first, with an _attention suffix), its workgroup buffers in
+// vectors of 4 floats (the q and k slices or a v slice; the 64 x 64 scores,
+// rows padded to 17 vectors; then the per-thread partial maxima and sums,
+// the per-row maximum/sum/rescale), the key-tile loop carrying 4 rows x 4
+// value columns (dv = 24: one group of 4 columns per thread), the score
+// loop over ceil(40 / 16) = 3 head-size slices carrying 4 x 4 scores (4 q
+// rows and 4 keys staged per thread as vectors), one fma per score per
+// step, the softcap's tanh per score, 16 probabilities (exp) per thread, 64
+// fmas per 4 keys of P v, ten barriers.
 // CHECK-LABEL: func.func @fused_attention(
 // CHECK:         scf.if
-// CHECK:         gpu.launch blocks({{.*}}) in ({{.*}}) threads({{.*}}) in (%{{.*}} = %c16{{.*}}, %{{.*}} = %c16{{.*}}, %{{.*}} = %c1{{.*}}) module(@ssm_kernelmodule) function(@ssm_kernel0_attention) workgroup(%{{.*}} : memref<2080xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<64x65xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<256xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x64xf32, #gpu.address_space<workgroup>>)
+// CHECK:         gpu.launch blocks({{.*}}) in ({{.*}}) threads({{.*}}) in (%{{.*}} = %c16{{.*}}, %{{.*}} = %c16{{.*}}, %{{.*}} = %c1{{.*}}) module(@ssm_kernelmodule) function(@ssm_kernel0_attention) workgroup(%{{.*}} : memref<544xvector<4xf32>, #gpu.address_space<workgroup>>, %{{.*}} : memref<64x17xvector<4xf32>, #gpu.address_space<workgroup>>, %{{.*}} : memref<256xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x64xf32, #gpu.address_space<workgroup>>)
 // CHECK:           gpu.barrier
-// CHECK:           scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32) {
+// CHECK:           scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
 // CHECK:             scf.for %{{.*}} = %{{.*}} to %c3{{.*}} step {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// CHECK-COUNT-2:       vector.from_elements {{.*}} : vector<4xf32>
+// CHECK:               gpu.barrier
 // CHECK-COUNT-16:      math.fma
-// CHECK-COUNT-16:    math.tanh
+// CHECK:               gpu.barrier
+// CHECK-COUNT-4:     math.tanh
+// CHECK:             vector.from_elements
+// CHECK-COUNT-4:     math.tanh
+// CHECK:             vector.from_elements
+// CHECK-COUNT-4:     math.tanh
+// CHECK:             vector.from_elements
+// CHECK-COUNT-4:     math.tanh
+// CHECK:             vector.from_elements
+// CHECK-NOT:         math.tanh
+// CHECK:             gpu.barrier
+// CHECK-COUNT-16:    math.exp
+// CHECK:             gpu.barrier
+// CHECK:             gpu.barrier
 // CHECK:             math.exp
-// CHECK:             math.exp
-// CHECK-COUNT-8:     math.fma
-// CHECK-NOT:         math.fma
+// CHECK:             gpu.barrier
+// CHECK:             scf.for %{{.*}} = %{{.*}} to %c4
+// CHECK:               gpu.barrier
+// CHECK:               scf.for %{{.*}} = %{{.*}} to %c4
+// CHECK-COUNT-64:        math.fma
+// CHECK-NOT:             math.fma
+// CHECK:               gpu.barrier
+// CHECK-NOT:         gpu.barrier
 // CHECK:           gpu.terminator
 // CHECK-NOT:     linalg.generic
 // CHECK-NOT:     ssm.fused_attention

@@ -130,6 +130,18 @@ def SSMLinalgToGPU : Pass<"ssm-linalg-to-gpu", "::mlir::ModuleOp"> {
     over buffers only the host touches (the deallocation helpers' arrays)
     stay on the host.
 
+    `ssm.fused_attention` on buffers becomes one FlashAttention kernel,
+    `<kernel-prefix><n>_attention`: a block of 16 x 16 threads per 64
+    query rows of one (batch, head), key tiles of 64 in order (causal and
+    window masks skip the tiles no row of the block sees). A tile's scores
+    come from 16-wide head-size slices of q and k staged in workgroup
+    memory (each thread 4 rows x 4 keys, operands read as vectors of 4
+    floats); then scale, softcap, mask, and an online softmax (four threads
+    per row: running maximum and sum, the output rescaled when the maximum
+    grows); the output, 4 rows x 4 value columns per 64 value dims per
+    thread, stays in registers and takes P v over 16-key slices of v. The
+    value head size is at most 128.
+
     The kernels are named `<kernel-prefix><n>` in the gpu.module
     `<kernel-prefix>module` (`gpu-kernel-outlining` then puts them all in
     one module: one device binary per model). Named linalg ops must be
@@ -165,7 +177,8 @@ def SSMLinalgToGPU : Pass<"ssm-linalg-to-gpu", "::mlir::ModuleOp"> {
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
     "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
-    "::mlir::scf::SCFDialect", "::mlir::ub::UBDialect"
+    "::mlir::scf::SCFDialect", "::mlir::ub::UBDialect",
+    "::mlir::vector::VectorDialect"
   ];
 }
 
