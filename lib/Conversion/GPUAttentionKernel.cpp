@@ -7,7 +7,8 @@
 //
 // ssm.fused_attention on buffers as one gpu.launch (FlashAttention's
 // forward, in f32 on the SIMT units): a block of 16 x 16 threads per 64
-// query rows of one (batch, head); key tiles of 64 in order, each tile's
+// rows of one (batch, kv head), a row being a (query, query head) pair of
+// the query heads that read that kv head; key tiles of 64 in order, each tile's
 // scores computed from 16-wide slices of q and k staged in workgroup memory
 // (thread (tx, ty): rows 4 ty .. 4 ty + 3, keys 4 tx .. 4 tx + 3), scaled,
 // softcapped, masked, then an online softmax (running row maximum and sum,
@@ -178,8 +179,13 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
   Value maskSizes[2];
   for (int64_t d = 0; mask && d < 2; ++d)
     maskSizes[d] = memref::DimOp::create(b, loc, mask, d);
-  Value queryTiles = arith::CeilDivUIOp::create(b, loc, seq, k.idx(kRows));
-  Value blocks = k.mul(k.mul(queryTiles, batch), heads);
+  // A block's rows are (query, head) pairs of one kv head: row p is query
+  // p / group of head kvHead * group + p % group (GQA: the query heads that
+  // share a kv head share its key and value tiles; a decode step fills
+  // `group` rows instead of one).
+  Value packed = k.mul(seq, group);
+  Value queryTiles = arith::CeilDivUIOp::create(b, loc, packed, k.idx(kRows));
+  Value blocks = k.mul(k.mul(queryTiles, batch), kvHeads);
   auto guard = scf::IfOp::create(
       b, loc, k.cmp(arith::CmpIPredicate::ugt, blocks, k.idx(0)), false);
   b.setInsertionPointToStart(guard.thenBlock());
@@ -211,10 +217,14 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
   Value rest = launch.getBlockIds().x;
   Value tile = arith::RemUIOp::create(b, loc, rest, queryTiles);
   rest = arith::DivUIOp::create(b, loc, rest, queryTiles);
-  Value head = k.remu(rest, heads);
-  Value bIdx = k.divu(rest, heads);
-  Value kvHead = group == 1 ? head : k.divu(head, group);
-  Value q0 = k.mul(tile, kRows);
+  Value kvHead = k.remu(rest, kvHeads);
+  Value bIdx = k.divu(rest, kvHeads);
+  Value p0 = k.mul(tile, kRows);
+  // Packed row p: its query and its head.
+  auto queryOf = [&](Value p) { return group == 1 ? p : k.divu(p, group); };
+  auto headOf = [&](Value p) {
+    return group == 1 ? kvHead : k.add(k.mul(kvHead, group), k.remu(p, group));
+  };
   Value c0 = k.idx(0);
   Value mStat = k.idx(0), lStat = one, aStat = k.idx(2);
 
@@ -229,7 +239,7 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
   k.barrier();
 
   // The key tiles some row of this block sees.
-  Value lastRow = k.sub(k.mins(k.add(q0, kRows), seq), one);
+  Value lastRow = queryOf(k.sub(k.mins(k.add(p0, kRows), packed), one));
   // (Unsigned division of values clamped at 0: no signed floor division in
   // the kernel.)
   Value end = k.divu(k.add(keys, kKeys - 1), kKeys);
@@ -242,17 +252,20 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
   Value begin = c0;
   std::optional<uint64_t> window = op.getWindow();
   if (window) {
-    Value firstKey =
-        k.sub(k.add(q0, offset), k.idx(static_cast<int64_t>(*window) - 1));
+    Value firstKey = k.sub(k.add(queryOf(p0), offset),
+                           k.idx(static_cast<int64_t>(*window) - 1));
     begin = k.divu(k.maxs(firstKey, c0), kKeys);
   }
 
   // This thread's rows (ty * 4 + r), keys (tx * 4 + c) and value columns
   // (tx * 4 + 64 g + i).
-  SmallVector<Value> rowOff, rows;
+  SmallVector<Value> rowOff, rowIn, rows, rowHeads;
   for (int64_t r = 0; r < kReg; ++r) {
     rowOff.push_back(k.add(k.mul(ty, kReg), r));
-    rows.push_back(k.add(q0, rowOff.back()));
+    Value p = k.add(p0, rowOff.back());
+    rowIn.push_back(k.slt(p, packed));
+    rows.push_back(queryOf(p));
+    rowHeads.push_back(headOf(p));
   }
   SmallVector<Value> accInit(kReg * cols, k.f32(0.0));
   double scale = op.getScale().convertToDouble();
@@ -262,7 +275,8 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
   Value lastQuery = k.sub(seq, one), lastKeyIdx = k.sub(keys, one);
   // The mask's batch and head indices: 0 along a broadcast dimension (a
   // dynamic one is checked at run time).
-  Value maskBatch, maskHead;
+  Value maskBatch;
+  SmallVector<Value> maskHeads;
   if (mask) {
     auto broadcastIndex = [&](int64_t d, Value i) -> Value {
       int64_t size = cast<MemRefType>(mask.getType()).getDimSize(d);
@@ -274,7 +288,8 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
                       i);
     };
     maskBatch = broadcastIndex(0, bIdx);
-    maskHead = broadcastIndex(1, head);
+    for (Value h : rowHeads)
+      maskHeads.push_back(broadcastIndex(1, h));
   }
 
   scf::ForOp tiles = k.loop(begin, end, accInit, [&](Value kt, ValueRange acc) {
@@ -290,10 +305,10 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
           Value dIn = k.slt(d, k.idx(headDim));
           SmallVector<Value> qv, kv;
           for (int64_t i = 0; i < kVec; ++i) {
-            Value row = k.add(q0, k.add(k.mul(g, kVec), i));
+            Value p = k.add(p0, k.add(k.mul(g, kVec), i));
             Value kr = k.add(k0, k.add(k.mul(g, kVec), i));
-            qv.push_back(k.loadOrZero(k.both(dIn, k.slt(row, seq)), q,
-                                      {bIdx, row, head, d}));
+            qv.push_back(k.loadOrZero(k.both(dIn, k.slt(p, packed)), q,
+                                      {bIdx, queryOf(p), headOf(p), d}));
             kv.push_back(k.loadOrZero(k.both(dIn, k.slt(kr, keys)), key,
                                       {bIdx, kr, kvHead, d}));
           }
@@ -332,9 +347,9 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
         }
         if (mask) {
           // Clamped indices: the entries past the range are discarded.
-          x = k.fadd(
-              x, k.load(mask, {maskBatch, maskHead, k.mins(rows[r], lastQuery),
-                               k.mins(j, lastKeyIdx)}));
+          x = k.fadd(x, k.load(mask, {maskBatch, maskHeads[r],
+                                      k.mins(rows[r], lastQuery),
+                                      k.mins(j, lastKeyIdx)}));
         }
         Value visible = k.slt(j, keys);
         Value last = k.add(rows[r], offset);
@@ -464,13 +479,13 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
     for (int64_t c = 0; c < cols; ++c) {
       Value e =
           k.add(k.mul(tx, kVec), k.idx(c / kVec * kThreads * kVec + c % kVec));
-      Value inside = k.both(k.slt(rows[r], seq), k.slt(e, k.idx(valueDim)));
+      Value inside = k.both(rowIn[r], k.slt(e, k.idx(valueDim)));
       auto store = scf::IfOp::create(b, loc, inside, false);
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(store.thenBlock());
       Value y =
           arith::DivFOp::create(b, loc, tiles.getResult(r * cols + c), safe);
-      k.store(y, out, {bIdx, rows[r], head, e});
+      k.store(y, out, {bIdx, rows[r], rowHeads[r], e});
     }
   }
   gpu::TerminatorOp::create(b, loc);

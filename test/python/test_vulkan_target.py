@@ -516,6 +516,10 @@ FUSED_ATTENTION_CASES = {
     "empty_rows": (1, 100, 30, 2, 2, 4, 3, dict(causal=True)),
     "window_only": (1, 80, 80, 1, 1, 16, 16, dict(window=20)),
     "decode_step": (3, 1, 129, 4, 1, 64, 64, dict(causal=True)),
+    # Four query heads per kv head packed into a block's rows, each with
+    # its own mask rows.
+    "gqa4_mask_window": (2, 33, 40, 8, 2, 16, 16,
+                         dict(causal=True, window=9, mask=(2, 8))),
     # A value head size past the kernel's 128: the mixer form instead.
     "dv144_not_fused": (1, 10, 10, 1, 1, 8, 144, dict(causal=True)),
 }
@@ -543,7 +547,8 @@ def _attention_source(b, l, s, hq, hkv, d, dv, attrs):
 def test_vulkan_fused_attention(name, rng, tmp_path):
     """Softmax attention as the GPU targets' fused kernel
     (ssm-fuse-attention, then ssm-linalg-to-gpu's FlashAttention kernel):
-    GQA, causal alignment to the end of the keys, sliding windows, softcap,
+    GQA (the query heads of a kv head packed into one block's rows),
+    causal alignment to the end of the keys, sliding windows, softcap,
     additive masks (broadcast, also along a batch size known only at run
     time), rows that see no key, a decode step, value head sizes that are
     not a multiple of the kernel's 16 columns, query and key counts that

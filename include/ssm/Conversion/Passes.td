@@ -132,7 +132,10 @@ def SSMLinalgToGPU : Pass<"ssm-linalg-to-gpu", "::mlir::ModuleOp"> {
 
     `ssm.fused_attention` on buffers becomes one FlashAttention kernel,
     `<kernel-prefix><n>_attention`: a block of 16 x 16 threads per 64
-    query rows of one (batch, head), key tiles of 64 in order (causal and
+    rows of one (batch, kv head), a row being a (query, head) pair of the
+    query heads that share that kv head (with grouped-query attention they
+    share the key and value tiles, and a decode step fills as many rows as
+    there are query heads per kv head), key tiles of 64 in order (causal and
     window masks skip the tiles no row of the block sees). A tile's scores
     come from 16-wide head-size slices of q and k staged in workgroup
     memory (each thread 4 rows x 4 keys, operands read as vectors of 4
