@@ -183,11 +183,13 @@ def ssd_reference(x, dt, A, B, C, chunk=256):
 def attention_reference(q, k, v):
     import torch
     b, L, h, d = q.shape
+    S = k.shape[1]
     qt, kt, vt = (t.transpose(1, 2) for t in (q, k, v))
     # GQA: query head i reads kv head i // (h // hkv).
     kt, vt = (t.repeat_interleave(h // t.shape[1], dim=1) for t in (kt, vt))
     scores = qt @ kt.transpose(-1, -2) / d ** 0.5
-    mask = torch.triu(torch.ones(L, L, dtype=torch.bool, device=q.device), 1)
+    # Causal, aligned to the end of the keys: query i sees keys j <= i + S - L.
+    mask = torch.triu(torch.ones(L, S, dtype=torch.bool, device=q.device), S - L + 1)
     scores = scores.masked_fill(mask, float("-inf"))
     return (torch.softmax(scores, -1) @ vt).transpose(1, 2)
 
@@ -208,7 +210,7 @@ def mamba_peer(x, dt, A, B, C, dtype):
     return y.float(), do_bench(fn)
 
 
-def attention_case(args, rows, rng, dev, so_name, b, L, hq, hkv, d):
+def attention_case(args, rows, rng, dev, so_name, b, L, S, hq, hkv, d):
     """One causal attention shape: SSMC's CUDA build (fused kernel), its
     Vulkan build, the CUDA build without the fused kernel, torch SDPA in
     float32 and bf16. Appends the row; returns whether something failed."""
@@ -216,10 +218,10 @@ def attention_case(args, rows, rng, dev, so_name, b, L, hq, hkv, d):
     import torch.nn.functional as F
     failed = False
     q = rng.standard_normal((b, L, hq, d), dtype=np.float32)
-    k, v = (rng.standard_normal((b, L, hkv, d), dtype=np.float32) for _ in range(2))
+    k, v = (rng.standard_normal((b, S, hkv, d), dtype=np.float32) for _ in range(2))
     tq, tk, tv = (torch.from_numpy(a).to(dev) for a in (q, k, v))
     want = attention_reference(tq.double(), tk.double(), tv.double()).cpu().numpy()
-    name = f"attention b{b} L{L} h{hq}/{hkv} d{d} causal"
+    name = f"attention b{b} L{L} S{S} h{hq}/{hkv} d{d} causal"
     try:
         with tempfile.TemporaryDirectory() as tmp:
             (y,), ms = ours(so_name, [q, k, v], Path(tmp), args.runs)
@@ -229,8 +231,11 @@ def attention_case(args, rows, rng, dev, so_name, b, L, hq, hkv, d):
         err, ms = float("nan"), None
     ok = err < TOL
     failed |= not ok
+    # FLOPs of the causal product (half the square when L = S), bytes of
+    # one pass over q, k, v and the output.
+    seen = L * S - L * (L - 1) // 2 if L <= S else S * (S + 1) // 2
     row = {"case": name, "err": err, "ok": ok, "ssmc_ms": ms,
-           "flops": 2 * b * hq * L * L * d, "bytes": 4 * b * L * (2 * hq + 2 * hkv) * d}
+           "flops": 4 * b * hq * seen * d, "bytes": 4 * b * (2 * L * hq + 2 * S * hkv) * d}
     for tag, suffix in (("ssmc_vulkan", ".vk"), ("ssmc_unfused", ".unfused")):
         try:
             with tempfile.TemporaryDirectory() as tmp:
@@ -244,8 +249,9 @@ def attention_case(args, rows, rng, dev, so_name, b, L, hq, hkv, d):
     group = hq // hkv
     for dtype, tag in ((torch.float32, "f32"), (torch.bfloat16, "bf16")):
         qs, ks, vs = (t.to(dtype).transpose(1, 2) for t in (tq, tk, tv))
+        # is_causal aligns to the top left; a decode step (L = 1) sees every key.
         fn = lambda: F.scaled_dot_product_attention(  # noqa: E731
-            qs, ks, vs, is_causal=True, enable_gqa=group > 1)
+            qs, ks, vs, is_causal=L == S, enable_gqa=group > 1)
         row[f"sdpa_{tag}_ms"] = do_bench(fn)
         row[f"sdpa_{tag}_err"] = rel_err(fn().transpose(1, 2).float().cpu().numpy(), want)
     rows.append(row)
@@ -313,10 +319,13 @@ def run(args):
         del tx, tdt, tA, tB, tC
         torch.cuda.empty_cache()
 
-    attention_cases = [("attention", 2, 4096, AH, AH, AD),
-                       ("attention_gqa", 2, 4096, GQA_HEADS, GQA_KV, GQA_D)]
-    for so_name, b, L, hq, hkv, d in attention_cases if args.cases in ("attention", "all") else ():
-        failed |= attention_case(args, rows, rng, dev, so_name, b, L, hq, hkv, d)
+    # Prefill shapes, then a decode step of hybrid-1b-shape's attention at
+    # batch 64 over 4096 cached keys.
+    attention_cases = [("attention", 2, 4096, 4096, AH, AH, AD),
+                       ("attention_gqa", 2, 4096, 4096, GQA_HEADS, GQA_KV, GQA_D),
+                       ("attention_gqa", 64, 1, 4096, GQA_HEADS, GQA_KV, GQA_D)]
+    for so_name, b, L, S, hq, hkv, d in attention_cases if args.cases in ("attention", "all") else ():
+        failed |= attention_case(args, rows, rng, dev, so_name, b, L, S, hq, hkv, d)
 
     print("\n| case | SSMC f32 ms | rel err | SSMC GB/s, TFLOP/s | peer | peer ms "
           "| peer rel err | peer / SSMC |")
