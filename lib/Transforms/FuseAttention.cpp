@@ -23,6 +23,9 @@ using namespace mlir::ssm;
 
 namespace {
 
+/// The largest value head size the kernel of ssm-linalg-to-gpu takes.
+constexpr int64_t kMaxFusedValueDim = 128;
+
 /// Whether the fused kernel takes `op`: static head counts and head sizes,
 /// and a value head size of at most `maxValueDim`.
 bool fusible(AttentionOp op, int64_t maxValueDim) {
@@ -40,6 +43,13 @@ struct SSMFuseAttention
   using Base::Base;
 
   void runOnOperation() override {
+    if (maxValueDim < 1 || maxValueDim > kMaxFusedValueDim) {
+      getOperation()->emitError()
+          << "ssm-fuse-attention: max-value-dim must be between 1 and "
+          << kMaxFusedValueDim << " (the fused kernel's limit), got "
+          << static_cast<int64_t>(maxValueDim);
+      return signalPassFailure();
+    }
     SmallVector<AttentionOp> ops;
     getOperation()->walk([&](AttentionOp op) {
       if (fusible(op, maxValueDim))

@@ -1,5 +1,7 @@
 // RUN: ssm-opt %s --ssm-fuse-attention --split-input-file | FileCheck %s
 // RUN: ssm-opt %s --ssm-fuse-attention=max-value-dim=16 --split-input-file | FileCheck %s --check-prefix=MAX16
+// RUN: not ssm-opt %s --ssm-fuse-attention=max-value-dim=256 2>&1 | FileCheck %s --check-prefix=ERR
+// ERR: ssm-fuse-attention: max-value-dim must be between 1 and 128 (the fused kernel's limit), got 256
 // RUN: ssm-opt %s --ssm-fuse-attention --canonicalize --one-shot-bufferize="bufferize-function-boundaries allow-unknown-ops" --canonicalize --split-input-file | FileCheck %s --check-prefix=BUF
 
 // GQA with dynamic batch and sequence sizes: the init is a tensor.empty of
@@ -55,4 +57,21 @@ func.func @bf16_mask(%q: tensor<2x4x2x16xbf16>, %k: tensor<2x6x1x16xbf16>, %v: t
 func.func @wide_values(%q: tensor<1x4x2x16xf32>, %k: tensor<1x4x2x16xf32>, %v: tensor<1x4x2x144xf32>) -> tensor<1x4x2x144xf32> {
   %y = ssm.attention %q, %k, %v {causal} : (tensor<1x4x2x16xf32>, tensor<1x4x2x16xf32>, tensor<1x4x2x144xf32>) -> tensor<1x4x2x144xf32>
   return %y : tensor<1x4x2x144xf32>
+}
+
+// -----
+
+// The op's init is only written: bufferizing it out of place (the init is
+// returned too) allocates a new buffer and copies nothing into it.
+// CHECK-LABEL: func.func @init_not_read(
+// BUF-LABEL: func.func @init_not_read(
+// BUF-SAME:    %arg3: memref<1x4x2x8xf32
+// BUF-NOT:     memref.copy
+// BUF:         %[[A:.*]] = memref.alloc() {{.*}}: memref<1x4x2x8xf32>
+// BUF-NOT:     memref.copy
+// BUF:         ssm.fused_attention {{.*}} outs(%[[A]] : memref<1x4x2x8xf32>)
+// BUF:         return %[[A]], %arg3
+func.func @init_not_read(%q: tensor<1x4x2x8xf32>, %k: tensor<1x4x2x8xf32>, %v: tensor<1x4x2x8xf32>, %init: tensor<1x4x2x8xf32>) -> (tensor<1x4x2x8xf32>, tensor<1x4x2x8xf32>) {
+  %y = ssm.fused_attention %q, %k, %v outs(%init : tensor<1x4x2x8xf32>) {scale = 1.0 : f32} : tensor<1x4x2x8xf32>, tensor<1x4x2x8xf32>, tensor<1x4x2x8xf32> -> tensor<1x4x2x8xf32>
+  return %y, %init : tensor<1x4x2x8xf32>, tensor<1x4x2x8xf32>
 }

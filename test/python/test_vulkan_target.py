@@ -504,7 +504,7 @@ def test_vulkan_block_reductions(rng, tmp_path, static):
 
 
 # name: (b, l, s, hq, hkv, d, dv, attributes); mask: its (batch, heads) sizes,
-# "?" for a batch size only known at run time.
+# "?" for a dynamic batch size that is 1 at run time, "?b" for one that is b.
 FUSED_ATTENTION_CASES = {
     "causal_gqa": (2, 70, 70, 4, 2, 40, 24, dict(causal=True)),
     "prefix_window": (1, 37, 150, 2, 1, 16, 8, dict(causal=True, window=50)),
@@ -520,6 +520,14 @@ FUSED_ATTENTION_CASES = {
     # its own mask rows.
     "gqa4_mask_window": (2, 33, 40, 8, 2, 16, 16,
                          dict(causal=True, window=9, mask=(2, 8))),
+    # Three heads per kv head: a query's rows straddle 64-row tiles; a
+    # second, partial group of value columns (dv 100).
+    "gqa3_straddle_dv100": (1, 70, 70, 6, 2, 16, 100, dict(causal=True)),
+    # A window that skips whole key tiles of later blocks, with GQA.
+    "gqa_window_skips_tiles": (1, 150, 150, 4, 2, 16, 16, dict(causal=True, window=40)),
+    "window_fewer_keys": (1, 50, 30, 2, 1, 8, 8, dict(causal=True, window=7)),
+    # A mask whose batch size is dynamic and equal to b at run time.
+    "mask_run_time_batch": (2, 20, 24, 2, 2, 8, 8, dict(mask=("?b", 2))),
     # A value head size past the kernel's 128: the mixer form instead.
     "dv144_not_fused": (1, 10, 10, 1, 1, 8, 144, dict(causal=True)),
 }
@@ -532,7 +540,7 @@ def _attention_source(b, l, s, hq, hkv, d, dv, attrs):
     mask = ""
     if "mask" in attrs:
         mb, mh = attrs["mask"]
-        types.append(f"tensor<{mb}x{mh}x?x?xf32>")
+        types.append(f"tensor<{str(mb)[0]}x{mh}x?x?xf32>")
         args.append("%m")
         mask = " mask(%m)"
     result = f"tensor<?x?x{hq}x{dv}xf32>"
@@ -588,7 +596,9 @@ def test_vulkan_fused_attention(name, rng, tmp_path):
                            capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         if mask is not None and mask.shape[0] != b and flag == "false":
-            continue  # the mixer form reads a dynamic mask batch as b
+            # The mixer form reads a dynamic mask batch as b (SEMANTICS.md
+            # allows 1): not compared.
+            continue
         flags = []
         for n, a in inputs.items():
             np.save(tmp_path / f"{n}.npy", a)

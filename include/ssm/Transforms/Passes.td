@@ -142,9 +142,9 @@ def SSMFuseAttention : Pass<"ssm-fuse-attention"> {
     bufferized op.
 
     The kernel keeps a block's output rows in registers, so only attention
-    whose value head size is at most `max-value-dim` (128) is rewritten,
-    and only where the head counts and head sizes are static; any other
-    stays an `ssm.attention` for the mixer passes. The GPU pipelines of
+    whose value head size is at most `max-value-dim` (default and largest
+    value 128; a larger one is an error) is rewritten; any other stays an
+    `ssm.attention` for the mixer passes. The GPU pipelines of
     `ssmc` run this pass before the mixers are lowered (all mixer forms;
     `--fused-attention=false` leaves attention to them).
 

@@ -505,7 +505,8 @@ def SSM_FusedAttentionOp : SSM_Op<"fused_attention", [
     result, tied to `init`) or on buffers (no result); one-shot
     bufferization turns the first into the second. Head counts and head
     sizes (`hq`, `hkv`, `d`, `dv`) are static; batch and sequence sizes may
-    be dynamic.
+    be dynamic. The kernel `ssm-linalg-to-gpu` emits takes value head sizes
+    up to 128 (a larger one is an error there).
 
     ```mlir
     %y = ssm.fused_attention %q, %k, %v outs(%init : tensor<?x?x8x64xf32>)
