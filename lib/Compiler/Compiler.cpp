@@ -713,6 +713,7 @@ bool mlir::ssm::compile(const CompileRequest &request,
   options.cudaFormat = request.cudaFormat;
   options.cudaToolkit = request.cudaToolkit;
   options.spirvVal = request.spirvVal;
+  options.fusedAttention = request.fusedAttention;
   std::optional<EmitKind> emit =
       llvm::StringSwitch<std::optional<EmitKind>>(request.emit)
           .Case("auto", EmitKind::Auto)

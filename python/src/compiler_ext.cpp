@@ -34,7 +34,7 @@ NB_MODULE(_compiler, m) {
          const std::string &trainLoss, double temperature, double labelWeight,
          double adamBeta1, double adamBeta2, double adamEps, double weightDecay,
          double maxGradNorm, const std::vector<std::string> &frozen,
-         bool hiddenStates, const std::string &spirvVal) {
+         bool hiddenStates, const std::string &spirvVal, bool fusedAttention) {
         mlir::ssm::CompileRequest r;
         r.input = input;
         r.output = output;
@@ -63,6 +63,7 @@ NB_MODULE(_compiler, m) {
         r.frozen = frozen;
         r.hiddenStates = hiddenStates;
         r.spirvVal = spirvVal;
+        r.fusedAttention = fusedAttention;
         std::string diagnostics;
         bool ok;
         {
@@ -80,5 +81,6 @@ NB_MODULE(_compiler, m) {
       nb::arg("label_weight"), nb::arg("adam_beta1"), nb::arg("adam_beta2"),
       nb::arg("adam_eps"), nb::arg("weight_decay"), nb::arg("max_grad_norm"),
       nb::arg("frozen"), nb::arg("hidden_states"), nb::arg("spirv_val"),
+      nb::arg("fused_attention"),
       "Compiles as ssmc does; returns (ok, diagnostics text).");
 }

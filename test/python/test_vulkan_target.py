@@ -610,3 +610,23 @@ def test_vulkan_fused_attention(name, rng, tmp_path):
         assert np.abs(outs[flag] - want).max() <= 1e-5 * scale, flag
     if name == "empty_rows":
         assert not outs["true"][:, :l - s].any()
+
+
+def test_python_compile_fused_attention_option(rng, tmp_path):
+    """ssmc.compile(..., fused_attention=...) as ssmc's --fused-attention:
+    the fused kernel (named *_attention in the library) only when True;
+    both builds match the float64 reference."""
+    import reference as ref
+    b, l, s, hq, hkv, d, dv, attrs = FUSED_ATTENTION_CASES["causal_gqa"]
+    src = tmp_path / "attention.mlir"
+    src.write_text(_attention_source(b, l, s, hq, hkv, d, dv, attrs))
+    q = rng.standard_normal((b, l, hq, d)).astype(np.float32)
+    k = rng.standard_normal((b, s, hkv, d)).astype(np.float32)
+    v = rng.standard_normal((b, s, hkv, dv)).astype(np.float32)
+    want = ref.attention(*(a.astype(np.float64) for a in (q, k, v)), causal=True)
+    for fused in (True, False):
+        so = tmp_path / f"attention_{fused}.so"
+        m = ssmc.compile(src, so, target="vulkan", fused_attention=fused)
+        assert (b"_attention" in so.read_bytes()) == fused
+        y = m.run({"arg0": q, "arg1": k, "arg2": v})["result0"]
+        assert np.abs(y - want).max() <= 1e-5 * np.abs(want).max(), fused

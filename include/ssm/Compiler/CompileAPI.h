@@ -28,6 +28,7 @@ struct CompileRequest {
   std::string cudaFormat = "auto";       ///< auto | ptx | fatbin
   std::string cudaToolkit;               ///< empty: found
   std::string spirvVal = "auto";         ///< auto | on | off (vulkan)
+  bool fusedAttention = true;            ///< GPU: attention as one kernel
   std::string emit = "auto";             ///< auto | mlir | llvm | obj | so
   std::string compileTo = "serialize";   ///< import | graph | ... | serialize
   std::string mixerForm = "chunked";     ///< chunked | quadratic | recurrent
