@@ -216,28 +216,40 @@ static LogicalResult verifyAttentionWindow(Operation *op,
   return success();
 }
 
+/// What ssm.attention and ssm.fused_attention share: the shapes of the
+/// operands and of the output (`out`, named `outName`), the mask, the scale,
+/// softcap and window.
+static LogicalResult verifyAttention(Operation *op, ShapeChecker &s, Value q,
+                                     Value k, Value v, Value mask, Value out,
+                                     StringRef outName,
+                                     std::optional<APFloat> scale,
+                                     std::optional<APFloat> softcap,
+                                     std::optional<uint64_t> window) {
+  if (failed(s.check(q, "operand 'query'",
+                     {"batch", "seq", "heads", "head_dim"})) ||
+      failed(s.check(k, "operand 'key'",
+                     {"batch", "kv_seq", "kv_heads", "head_dim"})) ||
+      failed(s.check(v, "operand 'value'",
+                     {"batch", "kv_seq", "kv_heads", "value_dim"})) ||
+      failed(s.check(out, outName, {"batch", "seq", "heads", "value_dim"})) ||
+      failed(s.divides("kv_heads", "heads")) ||
+      failed(s.positive("head_dim")) ||
+      failed(verifyAttentionMask(op, s, mask)) ||
+      failed(checkPositiveFinite(op, "scale", scale)) ||
+      failed(checkPositiveFinite(op, "softcap", softcap)))
+    return failure();
+  return verifyAttentionWindow(op, window);
+}
+
 LogicalResult AttentionOp::verify() {
   Operation *op = getOperation();
   ShapeChecker s(op);
-  if (failed(s.check(getQuery(), "operand 'query'",
-                     {"batch", "seq", "heads", "head_dim"})) ||
-      failed(s.check(getKey(), "operand 'key'",
-                     {"batch", "kv_seq", "kv_heads", "head_dim"})) ||
-      failed(s.check(getValue(), "operand 'value'",
-                     {"batch", "kv_seq", "kv_heads", "value_dim"})) ||
-      failed(s.check(getResult(), "result",
-                     {"batch", "seq", "heads", "value_dim"})) ||
-      failed(s.divides("kv_heads", "heads")) || failed(s.positive("head_dim")))
+  if (failed(verifyAttention(op, s, getQuery(), getKey(), getValue(), getMask(),
+                             getResult(), "result", getScale(), getSoftcap(),
+                             getWindow())))
     return failure();
-  if (failed(verifyAttentionMask(op, s, getMask())))
-    return failure();
-  if (failed(sameElementType(op, getResult(), "result", getQuery(),
-                             "operand 'query'")))
-    return failure();
-  if (failed(checkPositiveFinite(op, "scale", getScale())) ||
-      failed(checkPositiveFinite(op, "softcap", getSoftcap())))
-    return failure();
-  return verifyAttentionWindow(op, getWindow());
+  return sameElementType(op, getResult(), "result", getQuery(),
+                         "operand 'query'");
 }
 
 //===----------------------------------------------------------------------===//
@@ -266,22 +278,11 @@ LogicalResult FusedAttentionOp::verify() {
                          << " must equal operand 'init' type "
                          << getInit().getType();
   ShapeChecker s(op);
-  if (failed(s.check(getQuery(), "operand 'query'",
-                     {"batch", "seq", "heads", "head_dim"})) ||
-      failed(s.check(getKey(), "operand 'key'",
-                     {"batch", "kv_seq", "kv_heads", "head_dim"})) ||
-      failed(s.check(getValue(), "operand 'value'",
-                     {"batch", "kv_seq", "kv_heads", "value_dim"})) ||
-      failed(s.check(getInit(), "operand 'init'",
-                     {"batch", "seq", "heads", "value_dim"})) ||
-      failed(s.divides("kv_heads", "heads")) ||
-      failed(s.positive("head_dim")) || failed(s.positive("value_dim")) ||
-      failed(verifyAttentionMask(op, s, getMask())))
+  if (failed(verifyAttention(op, s, getQuery(), getKey(), getValue(), getMask(),
+                             getInit(), "operand 'init'", getScale(),
+                             getSoftcap(), getWindow())))
     return failure();
-  if (failed(checkPositiveFinite(op, "scale", getScale())) ||
-      failed(checkPositiveFinite(op, "softcap", getSoftcap())))
-    return failure();
-  return verifyAttentionWindow(op, getWindow());
+  return s.positive("value_dim");
 }
 
 void FusedAttentionOp::getEffects(
