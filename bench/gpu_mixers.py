@@ -10,7 +10,8 @@
     them with ssm-run into bench/.work/carry/mixers.tar.xz. The attention
     op is also compiled with `--fused-attention=false` (its chunked mixer
     form, a launch per linalg op and key tile: the CUDA build before the
-    fused kernel), listed as the peer "ssmc_unfused". A second attention
+    fused kernel) and the SSD op with `--fused-ssd=false` (likewise),
+    listed as the peer "ssmc_unfused". A second attention
     op has hybrid-1b-shape's heads (32 query heads, 8 kv heads, d 64).
 
   run (on the GPU machine; bench/.work/carry carried):
@@ -100,9 +101,8 @@ def prepare(args):
         src.write_text(text)
         builds = [(f"{name}.so", ["--target=cuda", "--cuda-arch=sm_90a"]),
                   (f"{name}.vk.so", ["--target=vulkan"])]
-        if name.startswith("attention"):
-            builds.append((f"{name}.unfused.so", ["--target=cuda", "--cuda-arch=sm_90a",
-                                                  "--fused-attention=false"]))
+        unfused = "--fused-attention=false" if name.startswith("attention") else "--fused-ssd=false"
+        builds.append((f"{name}.unfused.so", ["--target=cuda", "--cuda-arch=sm_90a", unfused]))
         for out, target in builds:
             r = subprocess.run([str(ssmc), str(src), "-o", str(WORK / out), "-O3", *target],
                                capture_output=True, text=True)
@@ -298,15 +298,16 @@ def run(args):
         bytes_ = 4 * (2 * b * L * H * P + b * L * H + 2 * b * L * N)
         row = {"case": name, "err": err, "ok": ok, "ssmc_ms": ms, "flops": flops,
                "bytes": bytes_}
-        try:
-            with tempfile.TemporaryDirectory() as d:
-                (vy, vh), vms = ours("ssd.vk", [x, dt, A, B, C], Path(d), args.runs)
-            row["ssmc_vulkan_ms"] = vms
-            row["ssmc_vulkan_err"] = max(rel_err(vy, want_y), rel_err(vh, want_h))
-            failed |= not row["ssmc_vulkan_err"] < TOL
-        except Exception as e:  # noqa: BLE001 (reported in the table)
-            print(f"{name} (Vulkan): {e}", flush=True)
-            failed = True
+        for tag, suffix in (("ssmc_vulkan", ".vk"), ("ssmc_unfused", ".unfused")):
+            try:
+                with tempfile.TemporaryDirectory() as d:
+                    (vy, vh), vms = ours("ssd" + suffix, [x, dt, A, B, C], Path(d), args.runs)
+                row[f"{tag}_ms"] = vms
+                row[f"{tag}_err"] = max(rel_err(vy, want_y), rel_err(vh, want_h))
+                failed |= not row[f"{tag}_err"] < TOL
+            except Exception as e:  # noqa: BLE001 (reported in the table)
+                print(f"{name} ({tag}): {e}", flush=True)
+                failed = True
         for dtype, tag in ((torch.float32, "f32"), (torch.bfloat16, "bf16")):
             try:
                 py, pms = mamba_peer(tx, tdt, tA, tB, tC, dtype)

@@ -471,7 +471,8 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
 
   if (compileTo >= CompilePhase::Algorithm)
     addAlgorithmPasses(pm, options.mixerForm, options.chunkSize,
-                       device && options.fusedAttention);
+                       device && options.fusedAttention,
+                       device && options.fusedSSD);
   if (compileTo >= CompilePhase::Bufferize)
     addBufferizePasses(pm);
   if (compileTo >= CompilePhase::Target) {
@@ -714,6 +715,7 @@ bool mlir::ssm::compile(const CompileRequest &request,
   options.cudaToolkit = request.cudaToolkit;
   options.spirvVal = request.spirvVal;
   options.fusedAttention = request.fusedAttention;
+  options.fusedSSD = request.fusedSSD;
   std::optional<EmitKind> emit =
       llvm::StringSwitch<std::optional<EmitKind>>(request.emit)
           .Case("auto", EmitKind::Auto)

@@ -22,17 +22,11 @@
 
 #include "GPUKernels.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
-
 #include <limits>
 
 using namespace mlir;
 using namespace mlir::ssm;
+using mlir::ssm::kernels::K;
 
 namespace {
 
@@ -48,97 +42,6 @@ constexpr int64_t kPitch = kRows / kVec + 1;
 constexpr int64_t kQKStage = kSlice * kPitch; // one q or k slice, in vectors
 constexpr int64_t kMaxValueDim = 128;
 constexpr int64_t kQuarters = 4; // threads per row in the softmax steps
-
-/// Builder shorthands for the index and f32 arithmetic of the kernel.
-struct K {
-  OpBuilder &b;
-  Location loc;
-
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value f32(double v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-  }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value add(Value x, int64_t y) { return add(x, idx(y)); }
-  Value mul(Value x, int64_t y) { return mul(x, idx(y)); }
-  Value divu(Value x, int64_t y) {
-    return arith::DivUIOp::create(b, loc, x, idx(y));
-  }
-  Value remu(Value x, int64_t y) {
-    return arith::RemUIOp::create(b, loc, x, idx(y));
-  }
-  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, p, x, y);
-  }
-  Value slt(Value x, Value y) { return cmp(arith::CmpIPredicate::slt, x, y); }
-  Value sle(Value x, Value y) { return cmp(arith::CmpIPredicate::sle, x, y); }
-  Value sgt(Value x, Value y) { return cmp(arith::CmpIPredicate::sgt, x, y); }
-  Value both(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
-  Value mins(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
-  Value maxs(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
-  Value fadd(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
-  Value fmul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
-  Value fmax(Value x, Value y) {
-    return arith::MaximumFOp::create(b, loc, x, y);
-  }
-  Value fma(Value x, Value y, Value z) {
-    return math::FmaOp::create(b, loc, x, y, z).getResult();
-  }
-  Value select(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, loc, c, x, y);
-  }
-  Value load(Value m, ValueRange at) {
-    return memref::LoadOp::create(b, loc, m, at);
-  }
-  void store(Value v, Value m, ValueRange at) {
-    memref::StoreOp::create(b, loc, v, m, at);
-  }
-  /// m[at] where `valid`, else 0 (no load: `at` may be out of range).
-  Value loadOrZero(Value valid, Value m, ValueRange at) {
-    auto branch = scf::IfOp::create(b, loc, b.getF32Type(), valid,
-                                    /*withElseRegion=*/true);
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(branch.thenBlock());
-    scf::YieldOp::create(b, loc, load(m, at));
-    b.setInsertionPointToStart(branch.elseBlock());
-    scf::YieldOp::create(b, loc, f32(0.0));
-    return branch.getResult(0);
-  }
-  /// The 4 floats `xs` as one vector.
-  Value vec(ArrayRef<Value> xs) {
-    return vector::FromElementsOp::create(
-        b, loc, VectorType::get({kVec}, b.getF32Type()), xs);
-  }
-  /// The floats of vector `x`.
-  SmallVector<Value> elements(Value x) {
-    SmallVector<Value> xs;
-    for (int64_t i = 0; i < kVec; ++i)
-      xs.push_back(vector::ExtractOp::create(b, loc, x, i));
-    return xs;
-  }
-  void barrier() { gpu::BarrierOp::create(b, loc); }
-  /// exp(x - m), with m = -inf (a row that has seen no key) read as 0.
-  Value expShift(Value x, Value m) {
-    Value empty =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, m,
-                              f32(-std::numeric_limits<double>::infinity()));
-    Value safe = select(empty, f32(0.0), m);
-    return math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, x, safe));
-  }
-  /// A loop from `lb` to `ub` carrying `init`; `body` gets the induction
-  /// variable and the carried values and returns the next ones.
-  scf::ForOp loop(Value lb, Value ub, ValueRange init,
-                  function_ref<SmallVector<Value>(Value, ValueRange)> body) {
-    auto l = scf::ForOp::create(b, loc, lb, ub, idx(1), init);
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(l.getBody());
-    scf::YieldOp::create(b, loc,
-                         body(l.getInductionVar(), l.getRegionIterArgs()));
-    return l;
-  }
-};
 
 } // namespace
 
@@ -316,20 +219,12 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
           k.store(k.vec(qv), stage, {at});
           k.store(k.vec(kv), stage, {k.add(at, kQKStage)});
           k.barrier();
-          scf::ForOp inner =
-              k.loop(c0, k.idx(std::min(kSlice, headDim)), s,
-                     [&](Value dd, ValueRange sv) {
-                       Value base = k.mul(dd, kPitch);
-                       SmallVector<Value> a =
-                           k.elements(k.load(stage, {k.add(base, ty)}));
-                       SmallVector<Value> bv = k.elements(
-                           k.load(stage, {k.add(k.add(base, kQKStage), tx)}));
-                       SmallVector<Value> next;
-                       for (int64_t r = 0; r < kReg; ++r)
-                         for (int64_t c = 0; c < kReg; ++c)
-                           next.push_back(k.fma(a[r], bv[c], sv[r * kReg + c]));
-                       return next;
-                     });
+          scf::ForOp inner = k.stagedOuter(
+              stage, stage, std::min(kSlice, headDim), s,
+              [&](Value dd) { return k.add(k.mul(dd, kPitch), ty); },
+              [&](Value dd) {
+                return k.add(k.add(k.mul(dd, kPitch), kQKStage), tx);
+              });
           k.barrier();
           return SmallVector<Value>(inner.getResults());
         });

@@ -1262,6 +1262,21 @@ struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
         return signalPassFailure();
       op.erase();
     }
+    SmallVector<ssm::FusedSSDOp> ssd;
+    module.walk([&](ssm::FusedSSDOp op) { ssd.push_back(op); });
+    for (ssm::FusedSSDOp op : ssd) {
+      if (!op.getResult().empty()) {
+        op.emitOpError("ssm-linalg-to-gpu needs ssm.fused_ssd on buffers "
+                       "(run bufferization first)");
+        return signalPassFailure();
+      }
+      OpBuilder b(op);
+      if (failed(emitFusedSSDKernels(b, op, kernelPrefix + "module",
+                                     kernelPrefix + std::to_string(counter++) +
+                                         "_ssd")))
+        return signalPassFailure();
+      op.erase();
+    }
     for (linalg::LinalgOp op : ops)
       if (failed(convert(cast<linalg::GenericOp>(op.getOperation()), counter)))
         return signalPassFailure();

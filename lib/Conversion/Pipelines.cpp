@@ -23,9 +23,12 @@ static void addUpstream(OpPassManager &pm, const Twine &text) {
 }
 
 void mlir::ssm::addAlgorithmPasses(OpPassManager &pm, MixerForm form,
-                                   int64_t chunkSize, bool fuseAttention) {
+                                   int64_t chunkSize, bool fuseAttention,
+                                   bool fuseSSD) {
   if (fuseAttention)
     pm.addPass(createSSMFuseAttention());
+  if (fuseSSD)
+    pm.addPass(createSSMFuseSSD());
   if (form == MixerForm::Chunked) {
     pm.addPass(createSSMSelectChunkSizes(
         SSMSelectChunkSizesOptions{std::max<int64_t>(chunkSize, 0)}));
@@ -78,7 +81,8 @@ void mlir::ssm::addTargetPasses(OpPassManager &pm, bool modelLibrary) {
 /// (ssm-linalg-to-gpu), the host's buffers in device memory
 /// (ssm-gpu-device-buffers), exp, log and tanh as the CPU target's
 /// polynomials and the other transcendental functions as upstream's
-/// approximations (no device math library is needed).
+/// approximations (no device math library is needed), then the kernels
+/// outlined.
 static void addGPUKernelPasses(OpPassManager &pm, bool subgroupReductions) {
   addUpstream(pm, "linalg-generalize-named-ops");
   SSMLinalgToGPUOptions linalgToGPU;
@@ -87,7 +91,11 @@ static void addGPUKernelPasses(OpPassManager &pm, bool subgroupReductions) {
   pm.addPass(createSSMGPUDeviceBuffers());
   pm.addPass(createSSMCPUMathApproximation(
       SSMCPUMathApproximationOptions{/*allFunctions=*/true}));
-  addUpstream(pm, "gpu-kernel-outlining,canonicalize,cse");
+  // Constants (hoisted out of the launches by the rewrites above) go back
+  // into the kernels rather than becoming kernel arguments: immediates the
+  // device compiler can fold, and no vector-typed arguments.
+  addUpstream(pm, "gpu-launch-sink-index-computations,gpu-kernel-outlining,"
+                  "canonicalize,cse");
 }
 
 void mlir::ssm::addCUDATargetPasses(OpPassManager &pm,

@@ -34,7 +34,8 @@ NB_MODULE(_compiler, m) {
          const std::string &trainLoss, double temperature, double labelWeight,
          double adamBeta1, double adamBeta2, double adamEps, double weightDecay,
          double maxGradNorm, const std::vector<std::string> &frozen,
-         bool hiddenStates, const std::string &spirvVal, bool fusedAttention) {
+         bool hiddenStates, const std::string &spirvVal, bool fusedAttention,
+         bool fusedSSD) {
         mlir::ssm::CompileRequest r;
         r.input = input;
         r.output = output;
@@ -64,6 +65,7 @@ NB_MODULE(_compiler, m) {
         r.hiddenStates = hiddenStates;
         r.spirvVal = spirvVal;
         r.fusedAttention = fusedAttention;
+        r.fusedSSD = fusedSSD;
         std::string diagnostics;
         bool ok;
         {
@@ -81,6 +83,6 @@ NB_MODULE(_compiler, m) {
       nb::arg("label_weight"), nb::arg("adam_beta1"), nb::arg("adam_beta2"),
       nb::arg("adam_eps"), nb::arg("weight_decay"), nb::arg("max_grad_norm"),
       nb::arg("frozen"), nb::arg("hidden_states"), nb::arg("spirv_val"),
-      nb::arg("fused_attention"),
+      nb::arg("fused_attention"), nb::arg("fused_ssd"),
       "Compiles as ssmc does; returns (ok, diagnostics text).");
 }

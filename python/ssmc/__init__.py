@@ -328,7 +328,8 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
             label_weight: float = 0.0, adam_betas: Tuple[float, float] = (0.9, 0.95),
             adam_eps: float = 1e-8, weight_decay: float = 0.1, max_grad_norm: float = 1.0,
             frozen: Sequence[str] = (), hidden_states: bool = False,
-            spirv_val: str = "auto", fused_attention: bool = True) -> Model:
+            spirv_val: str = "auto", fused_attention: bool = True,
+            fused_ssd: bool = True) -> Model:
     """Compiles an ONNX model (a path, or the bytes of a model without
     external data) or an .mlir file to a model library, in process, and
     loads it. The library goes to `output` (default: a temporary file,
@@ -343,7 +344,9 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
     toolkit directory; default: found); for target "vulkan", spirv_val
     auto|on|off (validate the SPIR-V with spirv-val: when it is on PATH,
     always, never); for the GPU targets, fused_attention=False lowers
-    softmax attention like the other mixers instead of as one fused kernel;
+    softmax attention like the other mixers instead of as one fused kernel
+    and fused_ssd=False the SSMs (Mamba-2 SSD, Discrete Mamba-2) instead of
+    as fused kernels;
     gradients=True makes the
     parameters inputs of "main" and adds "main_grad" (see `ssmc --help`:
     the gradient of each float input for cotangents d_<output>); train=True
@@ -384,7 +387,7 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
             bool(train), str(train_loss), float(temperature), float(label_weight),
             *_betas(adam_betas), float(adam_eps), float(weight_decay), float(max_grad_norm),
             [str(f) for f in frozen], bool(hidden_states), str(spirv_val),
-            bool(fused_attention))
+            bool(fused_attention), bool(fused_ssd))
     finally:
         if tmp is not None:
             tmp.cleanup()

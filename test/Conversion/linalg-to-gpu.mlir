@@ -579,3 +579,84 @@ func.func @fused_attention_wide(%q: memref<1x4x2x8xf32>, %k: memref<1x4x2x8xf32>
   ssm.fused_attention %q, %k, %v outs(%init : memref<1x4x2x136xf32>) {scale = 1.0 : f32} : memref<1x4x2x8xf32>, memref<1x4x2x8xf32>, memref<1x4x2x136xf32>
   return
 }
+
+// -----
+
+// ssm.fused_ssd on buffers: a device buffer for the chunks' C B^T products
+// (batch x chunks x groups x 64 x 64, at least one element), then two
+// launches named after the first free kernel number: _cb, 16 x 16 threads
+// (C and B slices staged as vectors of 4 tokens, rows padded to 17 vectors;
+// the loop over ceil(20 / 16) = 2 state slices carrying 4 x 4 products, 16
+// fmas per state dim); _scan, 8 x 16 threads per (batch, head, 32 head
+// dims), its workgroup buffers the state slice (32 padded state dims x 8
+// vectors of 4 head dims), the staged slices (400 vectors: the transposed
+// M slice and an x slice) and five rows of 64 per-token values; the loop
+// over the chunks; in it the prefix sums of the log decays (a loop per
+// token), exp(cum) and the state weights, y's loops over 4 token slices
+// and 2 state slices (16 fmas per step, 4 tokens x 4 head dims), D x and the
+// gate (exp in silu) per element, the state update's loop over 4 token
+// slices (16 fmas per step: 4 head dims x 4 state dims); the buffer freed
+// after the launches.
+// CHECK-LABEL: func.func @fused_ssd(
+// CHECK:         %[[CB:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
+// CHECK:         scf.if
+// CHECK:         gpu.launch blocks({{.*}}) in ({{.*}}) threads({{.*}}) in (%{{.*}} = %c16{{.*}}, %{{.*}} = %c16{{.*}}, %{{.*}} = %c1{{.*}}) module(@ssm_kernelmodule) function(@ssm_kernel0_ssd_cb) workgroup(%{{.*}} : memref<544xvector<4xf32>, #gpu.address_space<workgroup>>)
+// CHECK:           scf.for %{{.*}} = %{{.*}} to %c2{{.*}} step {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// CHECK-COUNT-2:     vector.from_elements {{.*}} : vector<4xf32>
+// CHECK:             gpu.barrier
+// CHECK:             scf.for %{{.*}} = %{{.*}} to %c16
+// CHECK-COUNT-16:      math.fma
+// CHECK:             gpu.barrier
+// CHECK-COUNT-16:  memref.store %{{.*}}, %[[CB]][%{{.*}}] : memref<?xf32>
+// CHECK:           gpu.terminator
+// CHECK:         scf.if
+// CHECK:         gpu.launch blocks({{.*}}) in ({{.*}}) threads({{.*}}) in (%{{.*}} = %c8{{.*}}, %{{.*}} = %c16{{.*}}, %{{.*}} = %c1{{.*}}) module(@ssm_kernelmodule) function(@ssm_kernel0_ssd_scan) workgroup(%{{.*}} : memref<256xvector<4xf32>, #gpu.address_space<workgroup>>, %{{.*}} : memref<400xvector<4xf32>, #gpu.address_space<workgroup>>, %{{.*}} : memref<5x64xf32, #gpu.address_space<workgroup>>)
+// CHECK:           gpu.barrier
+// CHECK:           scf.for %[[C:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:             gpu.barrier
+// CHECK:             scf.for {{.*}} -> (f32) {
+// CHECK:             gpu.barrier
+// CHECK-COUNT-2:     math.exp
+// CHECK:             gpu.barrier
+// CHECK:             scf.for %{{.*}} = %{{.*}} to %c4{{.*}} step {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// CHECK-COUNT-8:       math.exp
+// CHECK:               gpu.barrier
+// CHECK:               scf.for %{{.*}} = %{{.*}} to %c16
+// CHECK-COUNT-16:        math.fma
+// CHECK:               gpu.barrier
+// CHECK:             scf.for %{{.*}} = %{{.*}} to %c2{{.*}} step {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// CHECK:               gpu.barrier
+// CHECK:               scf.for %{{.*}} = %{{.*}} to %c16
+// CHECK-COUNT-16:        math.fma
+// CHECK:               gpu.barrier
+// CHECK-COUNT-16:    math.exp
+// CHECK:             scf.for %{{.*}} = %{{.*}} to %c4{{.*}} step {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// CHECK:               gpu.barrier
+// CHECK:               scf.for %{{.*}} = %{{.*}} to %c16
+// CHECK-COUNT-16:        math.fma
+// CHECK:               gpu.barrier
+// CHECK-COUNT-16:    math.fma
+// CHECK:             gpu.barrier
+// CHECK:           gpu.terminator
+// CHECK:         memref.dealloc %[[CB]] : memref<?xf32>
+// CHECK-NOT:     ssm.fused_ssd
+func.func @fused_ssd(%x: memref<?x?x4x40xf32>, %g: memref<?x?x4xf32>, %B: memref<?x?x2x20xf32>, %C: memref<?x?x2x20xf32>, %s: memref<?x?x4xf32>, %D: memref<4xf32>, %z: memref<?x?x4x40xf32>, %h0: memref<?x4x40x20xf32>, %y: memref<?x?x4x40xf32>, %h: memref<?x4x40x20xf32>) {
+  ssm.fused_ssd %x, %g, %B, %C scale(%s : memref<?x?x4xf32>) D(%D : memref<4xf32>) gate(%z : memref<?x?x4x40xf32>) initial_state(%h0 : memref<?x4x40x20xf32>) outs(%y, %h : memref<?x?x4x40xf32>, memref<?x4x40x20xf32>) : memref<?x?x4x40xf32>, memref<?x?x4xf32>, memref<?x?x2x20xf32>, memref<?x?x2x20xf32>
+  return
+}
+
+// -----
+
+func.func @fused_ssd_tensors(%x: tensor<1x4x2x8xf32>, %g: tensor<1x4x2xf32>, %B: tensor<1x4x1x16xf32>, %C: tensor<1x4x1x16xf32>, %yi: tensor<1x4x2x8xf32>, %si: tensor<1x2x8x16xf32>) -> (tensor<1x4x2x8xf32>, tensor<1x2x8x16xf32>) {
+  // expected-error @+1 {{'ssm.fused_ssd' op ssm-linalg-to-gpu needs ssm.fused_ssd on buffers (run bufferization first)}}
+  %0:2 = ssm.fused_ssd %x, %g, %B, %C outs(%yi, %si : tensor<1x4x2x8xf32>, tensor<1x2x8x16xf32>) : tensor<1x4x2x8xf32>, tensor<1x4x2xf32>, tensor<1x4x1x16xf32>, tensor<1x4x1x16xf32> -> tensor<1x4x2x8xf32>, tensor<1x2x8x16xf32>
+  return %0#0, %0#1 : tensor<1x4x2x8xf32>, tensor<1x2x8x16xf32>
+}
+
+// -----
+
+func.func @fused_ssd_wide_state(%x: memref<1x4x2x8xf32>, %g: memref<1x4x2xf32>, %B: memref<1x4x1x136xf32>, %C: memref<1x4x1x136xf32>, %yi: memref<1x4x2x8xf32>, %si: memref<1x2x8x136xf32>) {
+  // expected-error @+1 {{'ssm.fused_ssd' op the fused kernels need static head, group, head-size and state sizes and a state size of at most 128, got 'memref<1x4x1x136xf32>'}}
+  ssm.fused_ssd %x, %g, %B, %C outs(%yi, %si : memref<1x4x2x8xf32>, memref<1x2x8x136xf32>) : memref<1x4x2x8xf32>, memref<1x4x2xf32>, memref<1x4x1x136xf32>, memref<1x4x1x136xf32>
+  return
+}

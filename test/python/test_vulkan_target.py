@@ -630,3 +630,126 @@ def test_python_compile_fused_attention_option(rng, tmp_path):
         assert (b"_attention" in so.read_bytes()) == fused
         y = m.run({"arg0": q, "arg1": k, "arg2": v})["result0"]
         assert np.abs(y - want).max() <= 1e-5 * np.abs(want).max(), fused
+
+
+# name: (op, b, l, h, g, p, n, options): op "ssd" or "discrete"; options
+# from D (per head), Dhp (per head dim), bias (dt_bias), softplus, limit
+# (dt_limit), z (gate; Discrete Mamba-2's with z_bias), init
+# (initial_state), signed (some steps with dt A > 0, clamped to decay 1).
+FUSED_SSD_CASES = {
+    # Three chunks, the last partial; the kernel's 32-dim head tiles and
+    # 16-dim state slices exactly filled.
+    "full_options": ("ssd", 2, 150, 4, 1, 32, 32,
+                     {"D", "bias", "softplus", "z", "init"}),
+    # Two groups of four heads, a partial head tile (40 = 32 + 8) and a
+    # state size that is not a multiple of 16; D per head dim, dt_limit.
+    "groups_partial_tiles": ("ssd", 1, 64, 8, 2, 40, 20, {"Dhp", "limit", "init"}),
+    # The Mamba-2 sizes (p 64, n 128: two head tiles, eight state slices).
+    "mamba2_sizes": ("ssd", 1, 100, 2, 1, 64, 128, {"D", "bias", "softplus", "z"}),
+    "decode_step": ("ssd", 3, 1, 4, 2, 16, 16, {"init", "softplus", "z"}),
+    "signed_dt": ("ssd", 1, 70, 2, 1, 8, 8, {"signed", "init"}),
+    "no_options": ("ssd", 2, 5, 3, 3, 4, 4, set()),
+    "discrete_full": ("discrete", 2, 90, 4, 1, 16, 24, {"D", "z", "init"}),
+    "discrete_plain": ("discrete", 1, 129, 2, 2, 48, 64, set()),
+    # A state size past the kernels' 128: the mixer form instead.
+    "n144_not_fused": ("ssd", 1, 10, 2, 1, 4, 144, {"softplus"}),
+}
+
+
+def _fused_ssd_case(name, rng):
+    """The source of one FUSED_SSD_CASES entry (batch and sequence sizes
+    dynamic), its inputs and its float64 reference (y, final state)."""
+    import reference as ref
+    op, b, l, h, g, p, n, opts = FUSED_SSD_CASES[name]
+    r = lambda *s, scale=1.0: (rng.standard_normal(s) * scale).astype(np.float32)  # noqa: E731
+    bl = "?x?"
+    x = r(b, l, h, p)
+    B, C = r(b, l, g, n, scale=0.5), r(b, l, g, n, scale=0.5)
+    args = [("x", x, f"tensor<{bl}x{h}x{p}xf32>")]
+    kw = {}
+    if op == "ssd":
+        dt = r(b, l, h, scale=0.5)
+        if "softplus" not in opts and "signed" not in opts:
+            dt = np.abs(dt) + np.float32(0.05)
+        A = -np.exp(r(h, scale=0.5))
+        args += [("dt", dt, f"tensor<{bl}x{h}xf32>"), ("A", A, f"tensor<{h}xf32>")]
+    else:
+        A_log = r(b, l, h)
+        args += [("A_log", A_log, f"tensor<{bl}x{h}xf32>")]
+    args += [("B", B, f"tensor<{bl}x{g}x{n}xf32>"), ("C", C, f"tensor<{bl}x{g}x{n}xf32>")]
+    optional = []
+    if "D" in opts:
+        optional.append(("D", r(h), f"tensor<{h}xf32>"))
+    if "Dhp" in opts:
+        optional.append(("D", r(h, p), f"tensor<{h}x{p}xf32>"))
+    if "bias" in opts:
+        optional.append(("dt_bias", r(h, scale=0.5), f"tensor<{h}xf32>"))
+    if "z" in opts:
+        optional.append(("z", r(b, l, h, p), f"tensor<{bl}x{h}x{p}xf32>"))
+        if op == "discrete":
+            optional.append(("z_bias", r(h, p), f"tensor<{h}x{p}xf32>"))
+    if "init" in opts:
+        optional.append(("initial_state", r(b, h, p, n), f"tensor<?x{h}x{p}x{n}xf32>"))
+    attrs = []
+    if "softplus" in opts:
+        attrs.append("dt_softplus")
+        kw["dt_softplus"] = True
+    if "limit" in opts:
+        attrs.append("dt_limit = array<f32: 0.1, 0.9>")
+        kw["dt_limit"] = (0.1, 0.9)
+    for key, a, _ in optional:
+        kw[key] = a.astype(np.float64)
+    every = args + optional
+    types = [t for _, _, t in every]
+    params = ", ".join(f"%{key}: {t}" for key, _, t in every)
+    text = ", ".join(f"%{key}" for key, _, _ in args)
+    text += "".join(f" {key}(%{key})" for key, _, _ in optional)
+    ytype, stype = f"tensor<{bl}x{h}x{p}xf32>", f"tensor<?x{h}x{p}x{n}xf32>"
+    mnemonic = "ssd" if op == "ssd" else "discrete_ssd"
+    source = (f"func.func @main({params}) -> ({ytype}, {stype}) {{\n"
+              f"  %y, %s = ssm.{mnemonic} {text} {{{', '.join(attrs)}}} : "
+              f"({', '.join(types)}) -> ({ytype}, {stype})\n"
+              f"  return %y, %s : {ytype}, {stype}\n}}\n")
+    f64 = [a.astype(np.float64) for _, a, _ in args]
+    want = ref.ssd(*f64, **kw) if op == "ssd" else ref.discrete_ssd(*f64, **kw)
+    inputs = {f"arg{i}": a for i, (_, a, _) in enumerate(every)}
+    return source, inputs, want, n
+
+
+@pytest.mark.parametrize("name", sorted(FUSED_SSD_CASES))
+def test_vulkan_fused_ssd(name, rng, tmp_path):
+    """Mamba-2 SSD and Discrete Mamba-2 as the GPU targets' fused kernels
+    (ssm-fuse-ssd, then ssm-linalg-to-gpu's C B^T and chunk-scan kernels):
+    every optional operand, groups shared by several heads, head and state
+    sizes that do not fill the kernels' tiles, sequences of one token, of
+    less than a chunk and of several chunks with a partial last one, steps
+    whose decay is clamped; y and the final state against the float64
+    reference of SEMANTICS.md, fresh random inputs, poisoned device
+    buffers, tolerance 1e-5 of the largest output. The same model with
+    --fused-ssd=false (the chunked mixer form) agrees; a state size past
+    128 is not fused."""
+    source, inputs, want, n = _fused_ssd_case(name, rng)
+    src = tmp_path / "ssd.mlir"
+    src.write_text(source)
+    r = subprocess.run([str(SSMC), str(src), "--target=vulkan", "--compile-to=algorithm",
+                        "--emit=mlir", "-o", "-"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert ("ssm.fused_ssd" in r.stdout) == (n <= 128), r.stdout
+    flags = []
+    for key, a in inputs.items():
+        np.save(tmp_path / f"{key}.npy", a)
+        flags += ["--input", f"{key}={tmp_path / f'{key}.npy'}"]
+    for flag in ("true", "false"):
+        so = tmp_path / f"ssd_{flag}.so"
+        r = subprocess.run([str(SSMC), str(src), "--target=vulkan", VALIDATE,
+                            f"--fused-ssd={flag}", "-o", str(so)],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        assert (b"_ssd_scan" in so.read_bytes()) == (flag == "true" and n <= 128)
+        r = ssm_run(so, *flags, "--output-dir", tmp_path / flag)
+        assert r.returncode == 0, r.stdout + r.stderr
+        for i, w in enumerate(want):
+            got = np.load(tmp_path / flag / f"result{i}.npy")
+            assert got.shape == w.shape
+            err = np.abs(got - w).max() / np.abs(w).max()
+            assert err <= 1e-5, (flag, i, err)

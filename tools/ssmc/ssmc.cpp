@@ -67,6 +67,12 @@ cl::opt<bool> fusedAttention(
              "(ssm-fuse-attention; default true); false lowers it through "
              "the mixer form like the other mixers"),
     cl::init(true), cl::cat(category));
+cl::opt<bool> fusedSSD(
+    "fused-ssd",
+    cl::desc("GPU targets: run Mamba-2 SSD and Discrete Mamba-2 as fused "
+             "kernels (ssm-fuse-ssd; default true); false lowers them "
+             "through their mixer forms"),
+    cl::init(true), cl::cat(category));
 cl::opt<Emit>
     emit("emit",
          cl::desc("What to write (default: from the -o extension, .so "
@@ -280,6 +286,7 @@ int main(int argc, char **argv) {
   options.cudaToolkit = cudaToolkit;
   options.spirvVal = spirvVal;
   options.fusedAttention = fusedAttention;
+  options.fusedSSD = fusedSSD;
   options.emit = emit;
   options.compileTo = compileTo;
   options.mixerForm = mixerForm;

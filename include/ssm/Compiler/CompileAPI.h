@@ -29,6 +29,7 @@ struct CompileRequest {
   std::string cudaToolkit;               ///< empty: found
   std::string spirvVal = "auto";         ///< auto | on | off (vulkan)
   bool fusedAttention = true;            ///< GPU: attention as one kernel
+  bool fusedSSD = true;                  ///< GPU: SSD as fused kernels
   std::string emit = "auto";             ///< auto | mlir | llvm | obj | so
   std::string compileTo = "serialize";   ///< import | graph | ... | serialize
   std::string mixerForm = "chunked";     ///< chunked | quadratic | recurrent

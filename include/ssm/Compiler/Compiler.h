@@ -71,6 +71,9 @@ struct CompileOptions {
   /// GPU targets: softmax attention as one fused kernel
   /// (ssm-fuse-attention) instead of its mixer form.
   bool fusedAttention = true;
+  /// GPU targets: ssm.ssd and ssm.discrete_ssd as fused kernels
+  /// (ssm-fuse-ssd) instead of their mixer forms.
+  bool fusedSSD = true;
   EmitKind emit = EmitKind::Auto;
   CompilePhase compileTo = CompilePhase::Serialize;
   MixerForm mixerForm = MixerForm::Chunked;

@@ -58,9 +58,11 @@ struct LowerToLLVMOptions : public PassPipelineOptions<LowerToLLVMOptions> {
 /// `chunkSize` > 0), bufferize (one-shot bufferization and deallocation) and
 /// target (loops, then the LLVM dialect). With `fuseAttention` (the GPU
 /// targets), attention becomes ssm.fused_attention first
-/// (ssm-fuse-attention), whatever the mixer form.
+/// (ssm-fuse-attention), whatever the mixer form; with `fuseSSD`, the
+/// scalar-decay SSMs become ssm.fused_ssd (ssm-fuse-ssd).
 void addAlgorithmPasses(OpPassManager &pm, MixerForm form,
-                        int64_t chunkSize = 0, bool fuseAttention = false);
+                        int64_t chunkSize = 0, bool fuseAttention = false,
+                        bool fuseSSD = false);
 void addBufferizePasses(OpPassManager &pm);
 /// With `modelLibrary`, the code is meant for a library linked with the
 /// model support code (lib/Target/CPU/ModelSupport.c): buffers are allocated

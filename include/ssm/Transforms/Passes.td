@@ -168,6 +168,45 @@ def SSMFuseAttention : Pass<"ssm-fuse-attention"> {
   ];
 }
 
+def SSMFuseSSD : Pass<"ssm-fuse-ssd"> {
+  let summary = "Replace ssm.ssd and ssm.discrete_ssd by ssm.fused_ssd (fused kernels on GPU targets)";
+  let description = [{
+    The GPU targets run the scalar-decay SSMs (Mamba-2's SSD and Discrete
+    Mamba-2) as two fused kernels rather than as the chunked form's linalg
+    ops (a launch per op, every chunk's state stored). This pass rewrites
+    each `ssm.ssd` and `ssm.discrete_ssd` on tensors into its prologue
+    (linalg ops computing the per-token log decay and, for SSD, the input
+    scale `dt'`; the gate bias of Discrete Mamba-2) followed by
+    `ssm.fused_ssd` on `f32` tensors, whose results are written to new
+    `tensor.empty` tensors and cast back to the op's result types.
+    `ssm-linalg-to-gpu` then emits the kernels from the bufferized op.
+
+    The kernels keep a head's state slice in workgroup memory, so only ops
+    whose state size `n` is at most `max-state-dim` (default and largest
+    value 128; a larger one is an error) are rewritten; any other stays for
+    the mixer passes. The GPU pipelines of `ssmc` run this pass before the
+    mixers are lowered (all mixer forms; `--fused-ssd=false` leaves the SSMs
+    to them).
+
+    ```mlir
+    %y, %s = ssm.discrete_ssd %x, %a, %B, %C
+        : (tensor<?x?x4x16xf32>, tensor<?x?x4xf32>, tensor<?x?x1x32xf32>,
+           tensor<?x?x1x32xf32>)
+        -> (tensor<?x?x4x16xf32>, tensor<?x4x16x32xf32>)
+    // becomes (the log decay -softplus(a) computed by a linalg.generic)
+    %y, %s = ssm.fused_ssd %x, %g, %B, %C outs(%ye, %se : ...) : ...
+    ```
+  }];
+  let options = [
+    Option<"maxStateDim", "max-state-dim", "int64_t", /*default=*/"128",
+           "Largest state size the fused kernels take">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def SSMStripStopGradients : Pass<"ssm-strip-stop-gradients"> {
   let summary = "Replace every ssm.stop_gradient by its operand";
   let description = [{

@@ -2601,3 +2601,121 @@ func.func @fused_attention_f16(%q: memref<1x4x2x8xf16>, %k: memref<1x4x2x8xf32>,
   ssm.fused_attention %q, %k, %v outs(%init : memref<1x4x2x8xf32>) {scale = 1.0 : f32} : memref<1x4x2x8xf16>, memref<1x4x2x8xf32>, memref<1x4x2x8xf32>
   return
 }
+
+// -----
+
+// ssm.fused_ssd: tensors and memrefs mixed, result count and types, shapes
+// (x, log_decay, B, C, the optional operands and the inits by name), D's
+// rank, groups dividing heads.
+
+// -----
+
+func.func @fused_ssd_mixed(%x: tensor<1x4x2x8xf32>, %g: memref<1x4x2xf32>, %B: memref<1x4x1x16xf32>, %C: memref<1x4x1x16xf32>, %yi: memref<1x4x2x8xf32>, %si: memref<1x2x8x16xf32>) {
+  // expected-error @+1 {{'ssm.fused_ssd' op operands must be all tensors or all memrefs; operand 0 is 'tensor<1x4x2x8xf32>' but 'y_init' is 'memref<1x4x2x8xf32>'}}
+  ssm.fused_ssd %x, %g, %B, %C outs(%yi, %si : memref<1x4x2x8xf32>, memref<1x2x8x16xf32>) : tensor<1x4x2x8xf32>, memref<1x4x2xf32>, memref<1x4x1x16xf32>, memref<1x4x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @fused_ssd_no_results(%x: tensor<1x4x2x8xf32>, %g: tensor<1x4x2xf32>, %B: tensor<1x4x1x16xf32>, %C: tensor<1x4x1x16xf32>, %yi: tensor<1x4x2x8xf32>, %si: tensor<1x2x8x16xf32>) {
+  // expected-error @+1 {{'ssm.fused_ssd' op must have two results on tensors, got 0}}
+  ssm.fused_ssd %x, %g, %B, %C outs(%yi, %si : tensor<1x4x2x8xf32>, tensor<1x2x8x16xf32>) : tensor<1x4x2x8xf32>, tensor<1x4x2xf32>, tensor<1x4x1x16xf32>, tensor<1x4x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @fused_ssd_memref_results(%x: memref<1x4x2x8xf32>, %g: memref<1x4x2xf32>, %B: memref<1x4x1x16xf32>, %C: memref<1x4x1x16xf32>, %yi: memref<1x4x2x8xf32>, %si: memref<1x2x8x16xf32>) {
+  // expected-error @+1 {{'ssm.fused_ssd' op must have no result on memrefs, got 2}}
+  %0:2 = ssm.fused_ssd %x, %g, %B, %C outs(%yi, %si : memref<1x4x2x8xf32>, memref<1x2x8x16xf32>) : memref<1x4x2x8xf32>, memref<1x4x2xf32>, memref<1x4x1x16xf32>, memref<1x4x1x16xf32> -> tensor<1x4x2x8xf32>, tensor<1x2x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @fused_ssd_result_types(%x: tensor<1x4x2x8xf32>, %g: tensor<1x4x2xf32>, %B: tensor<1x4x1x16xf32>, %C: tensor<1x4x1x16xf32>, %yi: tensor<1x4x2x8xf32>, %si: tensor<1x2x8x16xf32>) {
+  // expected-error @+1 {{'ssm.fused_ssd' op result types must equal the types of operands 'y_init' and 'state_init'}}
+  %0:2 = ssm.fused_ssd %x, %g, %B, %C outs(%yi, %si : tensor<1x4x2x8xf32>, tensor<1x2x8x16xf32>) : tensor<1x4x2x8xf32>, tensor<1x4x2xf32>, tensor<1x4x1x16xf32>, tensor<1x4x1x16xf32> -> tensor<1x4x2x8xf32>, tensor<?x2x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @fused_ssd_state_shape(%x: memref<1x4x2x8xf32>, %g: memref<1x4x2xf32>, %B: memref<1x4x1x16xf32>, %C: memref<1x4x1x16xf32>, %yi: memref<1x4x2x8xf32>, %si: memref<1x2x8x12xf32>) {
+  // expected-error @+1 {{'ssm.fused_ssd' op operand 'state_init' dim 3 (state) is 12, but operand 'B' dim 3 (state) is 16}}
+  ssm.fused_ssd %x, %g, %B, %C outs(%yi, %si : memref<1x4x2x8xf32>, memref<1x2x8x12xf32>) : memref<1x4x2x8xf32>, memref<1x4x2xf32>, memref<1x4x1x16xf32>, memref<1x4x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @fused_ssd_log_decay_rank(%x: memref<1x4x2x8xf32>, %g: memref<1x4xf32>, %B: memref<1x4x1x16xf32>, %C: memref<1x4x1x16xf32>, %yi: memref<1x4x2x8xf32>, %si: memref<1x2x8x16xf32>) {
+  // expected-error @+1 {{'ssm.fused_ssd' op operand 'log_decay' must have rank 3 (batch, seq, heads), got rank 2}}
+  ssm.fused_ssd %x, %g, %B, %C outs(%yi, %si : memref<1x4x2x8xf32>, memref<1x2x8x16xf32>) : memref<1x4x2x8xf32>, memref<1x4xf32>, memref<1x4x1x16xf32>, memref<1x4x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @fused_ssd_scale_shape(%x: memref<1x4x2x8xf32>, %g: memref<1x4x2xf32>, %B: memref<1x4x1x16xf32>, %C: memref<1x4x1x16xf32>, %s: memref<1x4x3xf32>, %yi: memref<1x4x2x8xf32>, %si: memref<1x2x8x16xf32>) {
+  // expected-error @+1 {{'ssm.fused_ssd' op operand 'scale' dim 2 (heads) is 3, but operand 'x' dim 2 (heads) is 2}}
+  ssm.fused_ssd %x, %g, %B, %C scale(%s : memref<1x4x3xf32>) outs(%yi, %si : memref<1x4x2x8xf32>, memref<1x2x8x16xf32>) : memref<1x4x2x8xf32>, memref<1x4x2xf32>, memref<1x4x1x16xf32>, memref<1x4x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @fused_ssd_D_rank(%x: memref<1x4x2x8xf32>, %g: memref<1x4x2xf32>, %B: memref<1x4x1x16xf32>, %C: memref<1x4x1x16xf32>, %D: memref<2x8x1xf32>, %yi: memref<1x4x2x8xf32>, %si: memref<1x2x8x16xf32>) {
+  // expected-error @+1 {{'ssm.fused_ssd' op operand 'D' must have rank 1 (heads) or 2 (heads, head_dim), got rank 3}}
+  ssm.fused_ssd %x, %g, %B, %C D(%D : memref<2x8x1xf32>) outs(%yi, %si : memref<1x4x2x8xf32>, memref<1x2x8x16xf32>) : memref<1x4x2x8xf32>, memref<1x4x2xf32>, memref<1x4x1x16xf32>, memref<1x4x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @fused_ssd_D_shape(%x: memref<1x4x2x8xf32>, %g: memref<1x4x2xf32>, %B: memref<1x4x1x16xf32>, %C: memref<1x4x1x16xf32>, %D: memref<2x4xf32>, %yi: memref<1x4x2x8xf32>, %si: memref<1x2x8x16xf32>) {
+  // expected-error @+1 {{'ssm.fused_ssd' op operand 'D' dim 1 (head_dim) is 4, but operand 'x' dim 3 (head_dim) is 8}}
+  ssm.fused_ssd %x, %g, %B, %C D(%D : memref<2x4xf32>) outs(%yi, %si : memref<1x4x2x8xf32>, memref<1x2x8x16xf32>) : memref<1x4x2x8xf32>, memref<1x4x2xf32>, memref<1x4x1x16xf32>, memref<1x4x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @fused_ssd_gate_shape(%x: memref<1x4x2x8xf32>, %g: memref<1x4x2xf32>, %B: memref<1x4x1x16xf32>, %C: memref<1x4x1x16xf32>, %z: memref<1x4x2x7xf32>, %yi: memref<1x4x2x8xf32>, %si: memref<1x2x8x16xf32>) {
+  // expected-error @+1 {{'ssm.fused_ssd' op operand 'gate' dim 3 (head_dim) is 7, but operand 'x' dim 3 (head_dim) is 8}}
+  ssm.fused_ssd %x, %g, %B, %C gate(%z : memref<1x4x2x7xf32>) outs(%yi, %si : memref<1x4x2x8xf32>, memref<1x2x8x16xf32>) : memref<1x4x2x8xf32>, memref<1x4x2xf32>, memref<1x4x1x16xf32>, memref<1x4x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @fused_ssd_initial_state_batch(%x: memref<1x4x2x8xf32>, %g: memref<1x4x2xf32>, %B: memref<1x4x1x16xf32>, %C: memref<1x4x1x16xf32>, %h0: memref<2x2x8x16xf32>, %yi: memref<1x4x2x8xf32>, %si: memref<1x2x8x16xf32>) {
+  // expected-error @+1 {{'ssm.fused_ssd' op operand 'initial_state' dim 0 (batch) is 2, but operand 'x' dim 0 (batch) is 1}}
+  ssm.fused_ssd %x, %g, %B, %C initial_state(%h0 : memref<2x2x8x16xf32>) outs(%yi, %si : memref<1x4x2x8xf32>, memref<1x2x8x16xf32>) : memref<1x4x2x8xf32>, memref<1x4x2xf32>, memref<1x4x1x16xf32>, memref<1x4x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @fused_ssd_groups(%x: memref<1x4x3x8xf32>, %g: memref<1x4x3xf32>, %B: memref<1x4x2x16xf32>, %C: memref<1x4x2x16xf32>, %yi: memref<1x4x3x8xf32>, %si: memref<1x3x8x16xf32>) {
+  // expected-error @+1 {{'ssm.fused_ssd' op operand 'B' dim 2 (groups) is 2, which does not divide operand 'x' dim 2 (heads), 3}}
+  ssm.fused_ssd %x, %g, %B, %C outs(%yi, %si : memref<1x4x3x8xf32>, memref<1x3x8x16xf32>) : memref<1x4x3x8xf32>, memref<1x4x3xf32>, memref<1x4x2x16xf32>, memref<1x4x2x16xf32>
+  return
+}
+
+// -----
+
+func.func @fused_ssd_dynamic_state(%x: memref<1x4x2x8xf32>, %g: memref<1x4x2xf32>, %B: memref<1x4x1x?xf32>, %C: memref<1x4x1x16xf32>, %yi: memref<1x4x2x8xf32>, %si: memref<1x2x8x16xf32>) {
+  // expected-error @+1 {{'ssm.fused_ssd' op operand 'B' dim 3 (state) must be static}}
+  ssm.fused_ssd %x, %g, %B, %C outs(%yi, %si : memref<1x4x2x8xf32>, memref<1x2x8x16xf32>) : memref<1x4x2x8xf32>, memref<1x4x2xf32>, memref<1x4x1x?xf32>, memref<1x4x1x16xf32>
+  return
+}
+
+// -----
+
+func.func @fused_ssd_zero_head_dim(%x: memref<1x4x2x0xf32>, %g: memref<1x4x2xf32>, %B: memref<1x4x1x16xf32>, %C: memref<1x4x1x16xf32>, %yi: memref<1x4x2x0xf32>, %si: memref<1x2x0x16xf32>) {
+  // expected-error @+1 {{'ssm.fused_ssd' op operand 'x' dim 3 (head_dim) must be at least 1}}
+  ssm.fused_ssd %x, %g, %B, %C outs(%yi, %si : memref<1x4x2x0xf32>, memref<1x2x0x16xf32>) : memref<1x4x2x0xf32>, memref<1x4x2xf32>, memref<1x4x1x16xf32>, memref<1x4x1x16xf32>
+  return
+}

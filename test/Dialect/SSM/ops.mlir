@@ -325,3 +325,21 @@ func.func @fused_attention_buffers(%q: memref<2x4x2x8xf32>, %k: memref<2x5x1x8xf
   ssm.fused_attention %q, %k, %v mask(%m : memref<1x2x4x5xf32>) outs(%init : memref<2x4x2x6xf32>) {scale = 0.5 : f32, softcap = 30.0 : f32} : memref<2x4x2x8xf32>, memref<2x5x1x8xf32>, memref<2x5x1x6xf32>
   return
 }
+
+// CHECK-LABEL: func.func @fused_ssd_tensors(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<?x?x8x64xf32>, %[[G:[^:]+]]: tensor<?x?x8xf32>, %[[B:[^:]+]]: tensor<?x?x2x128xf32>, %[[C:[^:]+]]: tensor<?x?x2x128xf32>, %[[S:[^:]+]]: tensor<?x?x8xf32>, %[[YI:[^:]+]]: tensor<?x?x8x64xf32>, %[[SI:[^:]+]]: tensor<?x8x64x128xf32>)
+// CHECK-NEXT:  %[[R:.*]]:2 = ssm.fused_ssd %[[X]], %[[G]], %[[B]], %[[C]] scale(%[[S]] : tensor<?x?x8xf32>) outs(%[[YI]], %[[SI]] : tensor<?x?x8x64xf32>, tensor<?x8x64x128xf32>) : tensor<?x?x8x64xf32>, tensor<?x?x8xf32>, tensor<?x?x2x128xf32>, tensor<?x?x2x128xf32> -> tensor<?x?x8x64xf32>, tensor<?x8x64x128xf32>
+// CHECK-NEXT:  return %[[R]]#0, %[[R]]#1
+func.func @fused_ssd_tensors(%x: tensor<?x?x8x64xf32>, %g: tensor<?x?x8xf32>, %B: tensor<?x?x2x128xf32>, %C: tensor<?x?x2x128xf32>, %s: tensor<?x?x8xf32>, %yi: tensor<?x?x8x64xf32>, %si: tensor<?x8x64x128xf32>) -> (tensor<?x?x8x64xf32>, tensor<?x8x64x128xf32>) {
+  %y, %h = ssm.fused_ssd %x, %g, %B, %C scale(%s : tensor<?x?x8xf32>) outs(%yi, %si : tensor<?x?x8x64xf32>, tensor<?x8x64x128xf32>) : tensor<?x?x8x64xf32>, tensor<?x?x8xf32>, tensor<?x?x2x128xf32>, tensor<?x?x2x128xf32> -> tensor<?x?x8x64xf32>, tensor<?x8x64x128xf32>
+  return %y, %h : tensor<?x?x8x64xf32>, tensor<?x8x64x128xf32>
+}
+
+// CHECK-LABEL: func.func @fused_ssd_buffers(
+// CHECK-SAME: %[[X:[^:]+]]: memref<2x5x4x3xf32>, %[[G:[^:]+]]: memref<2x5x4xf32>, %[[B:[^:]+]]: memref<2x5x1x6xf32>, %[[C:[^:]+]]: memref<2x5x1x6xf32>, %[[D:[^:]+]]: memref<4x3xf32>, %[[Z:[^:]+]]: memref<2x5x4x3xf32>, %[[H0:[^:]+]]: memref<2x4x3x6xf32>, %[[YI:[^:]+]]: memref<2x5x4x3xf32>, %[[SI:[^:]+]]: memref<2x4x3x6xf32>)
+// CHECK-NEXT:  ssm.fused_ssd %[[X]], %[[G]], %[[B]], %[[C]] D(%[[D]] : memref<4x3xf32>) gate(%[[Z]] : memref<2x5x4x3xf32>) initial_state(%[[H0]] : memref<2x4x3x6xf32>) outs(%[[YI]], %[[SI]] : memref<2x5x4x3xf32>, memref<2x4x3x6xf32>) : memref<2x5x4x3xf32>, memref<2x5x4xf32>, memref<2x5x1x6xf32>, memref<2x5x1x6xf32>
+// CHECK-NEXT:  return
+func.func @fused_ssd_buffers(%x: memref<2x5x4x3xf32>, %g: memref<2x5x4xf32>, %B: memref<2x5x1x6xf32>, %C: memref<2x5x1x6xf32>, %D: memref<4x3xf32>, %z: memref<2x5x4x3xf32>, %h0: memref<2x4x3x6xf32>, %yi: memref<2x5x4x3xf32>, %si: memref<2x4x3x6xf32>) {
+  ssm.fused_ssd %x, %g, %B, %C D(%D : memref<4x3xf32>) gate(%z : memref<2x5x4x3xf32>) initial_state(%h0 : memref<2x4x3x6xf32>) outs(%yi, %si : memref<2x5x4x3xf32>, memref<2x4x3x6xf32>) : memref<2x5x4x3xf32>, memref<2x5x4xf32>, memref<2x5x1x6xf32>, memref<2x5x1x6xf32>
+  return
+}

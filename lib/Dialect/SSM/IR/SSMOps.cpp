@@ -285,19 +285,53 @@ LogicalResult FusedAttentionOp::verify() {
   return s.positive("value_dim");
 }
 
-void FusedAttentionOp::getEffects(
+/// The memory effects of a fused kernel op in destination-passing style on
+/// buffers: its inputs read, its inits written.
+static void fusedKernelEffects(
+    DestinationStyleOpInterface op,
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  for (OpOperand &operand : getOperation()->getOpOperands()) {
+  for (OpOperand &operand : op->getOpOperands()) {
     if (!isa<MemRefType>(operand.get().getType()))
       continue;
-    if (isDpsInit(&operand))
+    if (op.isDpsInit(&operand))
       effects.emplace_back(MemoryEffects::Write::get(), &operand,
                            SideEffects::DefaultResource::get());
     else
       effects.emplace_back(MemoryEffects::Read::get(), &operand,
                            SideEffects::DefaultResource::get());
   }
+}
+
+/// Bufferizes a fused kernel op on tensors: the same op, with the same
+/// attributes, on the operands' buffers and without results, which are
+/// replaced by the inits' buffers.
+template <typename OpT>
+static LogicalResult
+bufferizeFusedKernel(OpT op, RewriterBase &rewriter,
+                     const bufferization::BufferizationOptions &options,
+                     bufferization::BufferizationState &state) {
+  if (op.getResult().empty())
+    return success();
+  SmallVector<Value> buffers;
+  for (OpOperand &operand : op->getOpOperands()) {
+    FailureOr<Value> buffer =
+        bufferization::getBuffer(rewriter, operand.get(), options, state);
+    if (failed(buffer))
+      return failure();
+    buffers.push_back(*buffer);
+  }
+  rewriter.setInsertionPoint(op);
+  OpT::create(rewriter, op.getLoc(), TypeRange(), buffers, op->getAttrs());
+  bufferization::replaceOpWithBufferizedValues(
+      rewriter, op, ArrayRef(buffers).take_back(op.getNumDpsInits()));
+  return success();
+}
+
+void FusedAttentionOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  fusedKernelEffects(*this, effects);
 }
 
 // The inputs are read; `init` is only written (its old content is not
@@ -324,22 +358,94 @@ LogicalResult
 FusedAttentionOp::bufferize(RewriterBase &rewriter,
                             const bufferization::BufferizationOptions &options,
                             bufferization::BufferizationState &state) {
-  if (getResult().empty())
-    return success();
-  SmallVector<Value> buffers;
-  for (OpOperand &operand : getOperation()->getOpOperands()) {
-    FailureOr<Value> buffer =
-        bufferization::getBuffer(rewriter, operand.get(), options, state);
-    if (failed(buffer))
+  return bufferizeFusedKernel(*this, rewriter, options, state);
+}
+
+//===----------------------------------------------------------------------===//
+// FusedSSDOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult FusedSSDOp::verify() {
+  Operation *op = getOperation();
+  bool onTensors = isa<RankedTensorType>(getYInit().getType());
+  for (OpOperand &operand : op->getOpOperands())
+    if (isa<RankedTensorType>(operand.get().getType()) != onTensors)
+      return emitOpError() << "operands must be all tensors or all memrefs; "
+                              "operand "
+                           << operand.getOperandNumber() << " is "
+                           << operand.get().getType() << " but 'y_init' is "
+                           << getYInit().getType();
+  if (getResult().size() != (onTensors ? 2u : 0u))
+    return emitOpError() << "must have "
+                         << (onTensors ? "two results" : "no result") << " on "
+                         << (onTensors ? "tensors" : "memrefs") << ", got "
+                         << getResult().size();
+  if (onTensors && (getResult()[0].getType() != getYInit().getType() ||
+                    getResult()[1].getType() != getStateInit().getType()))
+    return emitOpError() << "result types must equal the types of operands "
+                            "'y_init' and 'state_init'";
+  StringRef blh[] = {"batch", "seq", "heads"};
+  StringRef blhp[] = {"batch", "seq", "heads", "head_dim"};
+  StringRef blgn[] = {"batch", "seq", "groups", "state"};
+  StringRef bhpn[] = {"batch", "heads", "head_dim", "state"};
+  ShapeChecker s(op);
+  if (failed(s.check(getX(), "operand 'x'", blhp)) ||
+      failed(s.check(getLogDecay(), "operand 'log_decay'", blh)) ||
+      failed(s.check(getScale(), "operand 'scale'", blh)) ||
+      failed(s.check(getB(), "operand 'B'", blgn)) ||
+      failed(s.check(getC(), "operand 'C'", blgn)) ||
+      failed(s.check(getGate(), "operand 'gate'", blhp)) ||
+      failed(s.check(getInitialState(), "operand 'initial_state'", bhpn)) ||
+      failed(s.check(getYInit(), "operand 'y_init'", blhp)) ||
+      failed(s.check(getStateInit(), "operand 'state_init'", bhpn)))
+    return failure();
+  if (Value d = getD()) {
+    int64_t rank = cast<ShapedType>(d.getType()).getRank();
+    if (rank != 1 && rank != 2)
+      return emitOpError() << "operand 'D' must have rank 1 (heads) or 2 "
+                              "(heads, head_dim), got rank "
+                           << rank;
+    if (failed(rank == 1 ? s.check(d, "operand 'D'", {"heads"})
+                         : s.check(d, "operand 'D'", {"heads", "head_dim"})))
       return failure();
-    buffers.push_back(*buffer);
   }
-  rewriter.setInsertionPoint(getOperation());
-  FusedAttentionOp::create(rewriter, getLoc(), TypeRange(), buffers,
-                           getOperation()->getAttrs());
-  bufferization::replaceOpWithBufferizedValues(rewriter, getOperation(),
-                                               buffers.back());
-  return success();
+  if (failed(s.positive("groups")) || failed(s.positive("head_dim")) ||
+      failed(s.positive("state")))
+    return failure();
+  return s.divides("groups", "heads");
+}
+
+void FusedSSDOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  fusedKernelEffects(*this, effects);
+}
+
+// The inputs are read; the inits are only written.
+bool FusedSSDOp::bufferizesToMemoryRead(OpOperand &operand,
+                                        const bufferization::AnalysisState &) {
+  return !isDpsInit(&operand);
+}
+
+bool FusedSSDOp::bufferizesToMemoryWrite(OpOperand &operand,
+                                         const bufferization::AnalysisState &) {
+  return isDpsInit(&operand);
+}
+
+bufferization::AliasingValueList
+FusedSSDOp::getAliasingValues(OpOperand &operand,
+                              const bufferization::AnalysisState &) {
+  if (!isDpsInit(&operand) || getResult().empty())
+    return {};
+  unsigned i = operand.getOperandNumber() - (getNumOperands() - 2);
+  return {{getResult()[i], bufferization::BufferRelation::Equivalent}};
+}
+
+LogicalResult
+FusedSSDOp::bufferize(RewriterBase &rewriter,
+                      const bufferization::BufferizationOptions &options,
+                      bufferization::BufferizationState &state) {
+  return bufferizeFusedKernel(*this, rewriter, options, state);
 }
 
 //===----------------------------------------------------------------------===//

@@ -488,6 +488,18 @@ Value initialState(OpBuilder &b, Location loc, Value x, Value bMat,
 
 } // namespace
 
+ScalarDecayOperands mlir::ssm::buildScalarDecayOperands(OpBuilder &b,
+                                                        Operation *op) {
+  ScalarDecay sd = isa<SSDOp>(op)
+                       ? prepare(b, cast<SSDOp>(op), Value())
+                       : prepare(b, cast<DiscreteSSDOp>(op), Value());
+  Value init = isa<SSDOp>(op) ? cast<SSDOp>(op).getInitialState()
+                              : cast<DiscreteSSDOp>(op).getInitialState();
+  return ScalarDecayOperands{
+      sd.x, sd.logDecay, sd.scale, sd.B,
+      sd.C, sd.D,        sd.gate,  f32OrNull(b, op->getLoc(), init)};
+}
+
 //===----------------------------------------------------------------------===//
 // Interface methods, shared by SSDOp and DiscreteSSDOp
 //===----------------------------------------------------------------------===//

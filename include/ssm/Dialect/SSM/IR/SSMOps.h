@@ -26,4 +26,21 @@
 #define GET_OP_CLASSES
 #include "ssm/Dialect/SSM/IR/SSMOps.h.inc"
 
+namespace mlir::ssm {
+
+/// The operands of the scalar-decay recurrence that `ssm.ssd` and
+/// `ssm.discrete_ssd` share, after the op's prologue, as f32 tensors (see
+/// ssm.fused_ssd): `scale`, `D`, `gate` and `initialState` are null when the
+/// op has none.
+struct ScalarDecayOperands {
+  Value x, logDecay, scale, B, C, D, gate, initialState;
+};
+
+/// Builds at `b`'s insertion point the prologue of `op`, an `ssm.ssd` or
+/// `ssm.discrete_ssd` on tensors (dt' and log decays, the gate bias), and
+/// returns the recurrence's operands.
+ScalarDecayOperands buildScalarDecayOperands(OpBuilder &b, Operation *op);
+
+} // namespace mlir::ssm
+
 #endif // SSM_DIALECT_SSM_IR_SSMOPS_H

@@ -537,4 +537,75 @@ def SSM_FusedAttentionOp : SSM_Op<"fused_attention", [
   let hasVerifier = 1;
 }
 
+def SSM_FusedSSDOp : SSM_Op<"fused_ssd", [
+    AttrSizedOperandSegments, DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+    DeclareOpInterfaceMethods<BufferizableOpInterface,
+        ["bufferizesToMemoryRead", "bufferizesToMemoryWrite",
+         "getAliasingValues", "bufferize"]>]> {
+  let summary = "The scalar-decay SSM (SSD, Discrete Mamba-2) as fused kernels (GPU targets)";
+  let description = [{
+    The selective state space recurrence shared by `ssm.ssd` and
+    `ssm.discrete_ssd` after their prologues, in the form the GPU targets
+    run as two kernels (the chunks' `C B^T` products, then one pass over
+    the chunks per head carrying the state in workgroup memory; no state
+    per chunk is stored). `ssm-fuse-ssd` makes it from those ops;
+    `ssm-linalg-to-gpu` turns its buffer form into the kernels' launches.
+    Everything is `f32`. Operands: `x (b, l, h, p)`, the per-token log
+    decay `log_decay (b, l, h)`, optionally the input scale
+    `scale (b, l, h)` (SSD's `dt'`; 1 when absent), `B` and `C
+    (b, l, g, n)` with `h % g == 0` (head `i` uses group `i / (h / g)`),
+    optionally `D (h)` or `(h, p)`, the gate `gate (b, l, h, p)` and
+    `initial_state (b, h, p, n)`:
+
+    ```
+    H_t = exp(min(log_decay_t, 0)) H_{t-1} + scale_t x_t B_t^T
+    y_t = H_t C_t + D x_t
+    y_t = y_t * silu(gate_t)                      if gate
+    ```
+
+    `y` is written to `y_init (b, l, h, p)` and the final state `H_l` to
+    `state_init (b, h, p, n)`; neither is read. The op is in
+    destination-passing style and works on tensors (two results, tied to
+    the inits) or on buffers (no result). Head count, group count, head
+    size and state size are static; batch and sequence sizes may be
+    dynamic. The kernels take state sizes up to 128.
+
+    ```mlir
+    %y, %s = ssm.fused_ssd %x, %g, %B, %C scale(%dt : tensor<?x?x8xf32>)
+        outs(%ye, %se : tensor<?x?x8x64xf32>, tensor<?x8x64x128xf32>)
+        : tensor<?x?x8x64xf32>, tensor<?x?x8xf32>, tensor<?x?x1x128xf32>,
+          tensor<?x?x1x128xf32>
+        -> tensor<?x?x8x64xf32>, tensor<?x8x64x128xf32>
+    ```
+  }];
+  let arguments = (ins SSM_F32TensorOrBuffer:$x,
+                       SSM_F32TensorOrBuffer:$log_decay,
+                       SSM_F32TensorOrBuffer:$B, SSM_F32TensorOrBuffer:$C,
+                       Optional<SSM_F32TensorOrBuffer>:$scale,
+                       Optional<SSM_F32TensorOrBuffer>:$D,
+                       Optional<SSM_F32TensorOrBuffer>:$gate,
+                       Optional<SSM_F32TensorOrBuffer>:$initial_state,
+                       SSM_F32TensorOrBuffer:$y_init,
+                       SSM_F32TensorOrBuffer:$state_init);
+  let results = (outs Variadic<RankedTensorOf<[F32]>>:$result);
+  let assemblyFormat = [{
+    $x `,` $log_decay `,` $B `,` $C
+    (`scale` `(` $scale^ `:` type($scale) `)`)?
+    (`D` `(` $D^ `:` type($D) `)`)?
+    (`gate` `(` $gate^ `:` type($gate) `)`)?
+    (`initial_state` `(` $initial_state^ `:` type($initial_state) `)`)?
+    `outs` `(` $y_init `,` $state_init `:` type($y_init) `,`
+    type($state_init) `)` attr-dict `:` type($x) `,` type($log_decay) `,`
+    type($B) `,` type($C) (`->` type($result)^)?
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getOperation(),
+          getOperation()->getNumOperands() - 2, 2);
+    }
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // SSM_DIALECT_SSM_IR_SSMOPS_TD

@@ -1,0 +1,506 @@
+//===- GPUSSDKernel.cpp - The fused scalar-decay SSM kernels --------------===//
+//
+// Part of the SSMC project, under the Apache License v2.0 with LLVM Exceptions.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// ssm.fused_ssd on buffers as two launches (the chunked SSD of Mamba-2, in
+// f32 on the SIMT units, chunks of 64 tokens):
+//
+//   1. `_cb`: per (batch, chunk, group), the 64 x 64 products C_i . B_j of
+//      the chunk's tokens, into a device buffer (16 x 16 threads, each 4 x 4
+//      products, over 16-wide slices of the state staged in workgroup
+//      memory);
+//   2. `_scan`: per (batch, head, 32 head dims), one pass over the chunks in
+//      order with the state slice S (32 x n) in workgroup memory. Per chunk:
+//      the log decays' prefix sums cum_i; y_i = sum_{j <= i} cb_ij
+//      exp(cum_i - cum_j) scale_j x_j + exp(cum_i) S C_i (over 16-token and
+//      16-state slices staged in workgroup memory; each of 128 threads
+//      4 tokens x 4 head dims), then D x and the gate; then
+//      S = exp(cum_last) S + sum_j exp(cum_last - cum_j) scale_j x_j B_j^T
+//      (each thread 4 head dims x 4 or 8 state dims in registers).
+//
+// No per-chunk state is stored: the state passes from chunk to chunk in
+// workgroup memory, so one block's chunks run in order while blocks of
+// different heads and head-dim slices run in parallel. Workgroup memory
+// holds vectors of 4 floats where a thread reads 4 consecutive values.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GPUKernels.h"
+
+using namespace mlir;
+using namespace mlir::ssm;
+using mlir::ssm::kernels::K;
+
+namespace {
+
+constexpr int64_t kChunk = 64;    // tokens per chunk
+constexpr int64_t kSlice = 16;    // tokens or state dims per staged slice
+constexpr int64_t kVec = 4;       // floats per workgroup-memory vector
+constexpr int64_t kHeadTile = 32; // head dims per scan block
+constexpr int64_t kMaxState = 128;
+// Scan blocks: kTx x kTy threads; thread (tx, ty) owns head dims 4 tx ..
+// 4 tx + 3 and, for y, tokens 4 ty .. 4 ty + 3.
+constexpr int64_t kTx = kHeadTile / kVec; // 8
+constexpr int64_t kTy = 16;
+constexpr int64_t kScanThreads = kTx * kTy;
+// A [16][64] slice staged as 16 rows of 16 vectors, one vector of padding.
+constexpr int64_t kPitch = kChunk / kVec + 1; // 17
+constexpr int64_t kSliceStage = kSlice * kPitch;
+
+/// The workgroup memory type of `shape` x `element`.
+MemRefType workgroup(MLIRContext *ctx, ArrayRef<int64_t> shape, Type element) {
+  return MemRefType::get(
+      shape, element, MemRefLayoutAttrInterface{},
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+}
+
+/// A launch of `blocks` x 1 x 1 blocks of `tx` x `ty` threads with the
+/// workgroup buffers `buffers`, guarded so that no block means no launch;
+/// the builder is left at the start of the body.
+gpu::LaunchOp launch(K &k, Value blocks, int64_t tx, int64_t ty,
+                     ArrayRef<Type> buffers, StringRef module, StringRef name) {
+  OpBuilder &b = k.b;
+  MLIRContext *ctx = b.getContext();
+  auto guard = scf::IfOp::create(
+      b, k.loc, k.cmp(arith::CmpIPredicate::ugt, blocks, k.idx(0)), false);
+  b.setInsertionPointToStart(guard.thenBlock());
+  Value one = k.idx(1);
+  auto op = gpu::LaunchOp::create(
+      b, k.loc, blocks, one, one, k.idx(tx), k.idx(ty), one, nullptr, nullptr,
+      {}, buffers, {}, nullptr, nullptr, nullptr,
+      FlatSymbolRefAttr::get(ctx, module), FlatSymbolRefAttr::get(ctx, name));
+  b.setInsertionPointToStart(&op.getBody().front());
+  return op;
+}
+
+/// exp(min(x, 0)).
+Value clampedExp(K &k, Value x) {
+  return math::ExpOp::create(
+      k.b, k.loc, arith::MinimumFOp::create(k.b, k.loc, x, k.f32(0.0)));
+}
+
+/// Runs `body` only where `cond` holds.
+void when(K &k, Value cond, function_ref<void()> body) {
+  auto branch = scf::IfOp::create(k.b, k.loc, cond, false);
+  OpBuilder::InsertionGuard g(k.b);
+  k.b.setInsertionPointToStart(branch.thenBlock());
+  body();
+}
+
+} // namespace
+
+LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
+                                             StringRef module, StringRef name) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = b.getContext();
+  K k{b, loc};
+  Value x = op.getX(), logDecay = op.getLogDecay(), bMat = op.getB(),
+        cMat = op.getC(), scale = op.getScale(), dSkip = op.getD(),
+        gate = op.getGate(), init = op.getInitialState(), y = op.getYInit(),
+        state = op.getStateInit();
+  auto xType = cast<MemRefType>(x.getType());
+  auto bType = cast<MemRefType>(bMat.getType());
+  int64_t heads = xType.getDimSize(2), headDim = xType.getDimSize(3),
+          groups = bType.getDimSize(2), stateDim = bType.getDimSize(3);
+  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(headDim) ||
+      ShapedType::isDynamic(groups) || ShapedType::isDynamic(stateDim) ||
+      stateDim > kMaxState)
+    return op.emitOpError()
+           << "the fused kernels need static head, group, head-size and "
+              "state sizes and a state size of at most "
+           << kMaxState << ", got " << bType;
+  int64_t perGroup = heads / groups;
+  // The state padded to whole slices; its dims in groups of 4, padded to a
+  // multiple of kTy (each scan thread owns groups ty + kTy m).
+  int64_t statePad = llvm::alignTo(stateDim, kSlice);
+  int64_t stateGroups = statePad / kVec;
+  int64_t ownGroups = llvm::divideCeil(stateGroups, kTy);
+  int64_t groupsPad = ownGroups * kTy;
+  int64_t headTiles = llvm::divideCeil(headDim, kHeadTile);
+  bool rowD = dSkip && cast<MemRefType>(dSkip.getType()).getRank() == 2;
+
+  Value c0 = k.idx(0), one = k.idx(1);
+  Value batch = memref::DimOp::create(b, loc, x, 0);
+  Value seq = memref::DimOp::create(b, loc, x, 1);
+  Value chunks = k.divu(k.add(seq, kChunk - 1), kChunk);
+  Type f32 = b.getF32Type();
+  Type vecType = VectorType::get({kVec}, f32);
+
+  // The C B^T products: cb[((bi * chunks + c) * groups + g) * 64 + i][j]
+  // (at least one element: no zero-size allocation).
+  Value cbSize = k.mul(k.mul(k.mul(batch, chunks), groups), kChunk * kChunk);
+  cbSize = k.maxs(cbSize, one);
+  Value cb = memref::AllocOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, f32), ValueRange{cbSize});
+
+  //===--------------------------------------------------------------------===//
+  // Kernel 1: C B^T per (batch, chunk, group).
+  //===--------------------------------------------------------------------===//
+  {
+    OpBuilder::InsertionGuard g(b);
+    Value blocks = k.mul(k.mul(batch, chunks), groups);
+    gpu::LaunchOp body =
+        launch(k, blocks, 16, 16, {workgroup(ctx, {2 * kSliceStage}, vecType)},
+               module, (name + "_cb").str());
+    Value stage = body.getWorkgroupAttributions()[0];
+    Value tx = body.getThreadIds().x, ty = body.getThreadIds().y;
+    Value tid = k.add(k.mul(ty, 16), tx);
+    Value id = body.getBlockIds().x;
+    Value gi = k.remu(id, groups);
+    Value rest = k.divu(id, groups);
+    Value c = arith::RemUIOp::create(b, loc, rest, chunks);
+    Value bi = arith::DivUIOp::create(b, loc, rest, chunks);
+    Value t0 = k.mul(c, kChunk);
+    int64_t slices = statePad / kSlice;
+    SmallVector<Value> init(kVec * kVec, k.f32(0.0));
+    scf::ForOp dots =
+        k.loop(c0, k.idx(slices), init, [&](Value slice, ValueRange s) {
+          // Thread tid stages tokens 4 q .. 4 q + 3 at state dim dd.
+          Value dd = k.remu(tid, kSlice), q = k.divu(tid, kSlice);
+          Value nn = k.add(k.mul(slice, kSlice), dd);
+          Value nIn = k.slt(nn, k.idx(stateDim));
+          SmallVector<Value> cv, bv;
+          for (int64_t e = 0; e < kVec; ++e) {
+            Value t = k.add(t0, k.add(k.mul(q, kVec), e));
+            Value in = k.both(nIn, k.slt(t, seq));
+            cv.push_back(k.loadOrZero(in, cMat, {bi, t, gi, nn}));
+            bv.push_back(k.loadOrZero(in, bMat, {bi, t, gi, nn}));
+          }
+          Value at = k.add(k.mul(dd, kPitch), q);
+          k.store(k.vec(cv), stage, {at});
+          k.store(k.vec(bv), stage, {k.add(at, kSliceStage)});
+          k.barrier();
+          scf::ForOp inner = k.stagedOuter(
+              stage, stage, kSlice, s,
+              [&](Value d) { return k.add(k.mul(d, kPitch), ty); },
+              [&](Value d) {
+                return k.add(k.add(k.mul(d, kPitch), kSliceStage), tx);
+              });
+          k.barrier();
+          return SmallVector<Value>(inner.getResults());
+        });
+    Value base = k.mul(id, kChunk * kChunk);
+    for (int64_t r = 0; r < kVec; ++r)
+      for (int64_t j = 0; j < kVec; ++j) {
+        Value i = k.add(k.mul(ty, kVec), r), jj = k.add(k.mul(tx, kVec), j);
+        k.store(dots.getResult(r * kVec + j), cb,
+                {k.add(base, k.add(k.mul(i, kChunk), jj))});
+      }
+    gpu::TerminatorOp::create(b, loc);
+  }
+
+  //===--------------------------------------------------------------------===//
+  // Kernel 2: the scan over the chunks per (batch, head, head-dim tile).
+  //===--------------------------------------------------------------------===//
+  {
+    OpBuilder::InsertionGuard g(b);
+    Value blocks = k.mul(batch, heads * headTiles);
+    // st: the state slice, [statePad][kTx] vectors of 4 head dims;
+    // stage: the staged slices of one phase; chunk: per token of the chunk
+    // the log decay, the scale, cum, exp(cum) and the state weight
+    // exp(cum_last - cum_j) scale_j.
+    int64_t stageSize =
+        std::max(kSliceStage + kSlice * kTx, kSlice * kTx + kSlice * groupsPad);
+    gpu::LaunchOp body = launch(k, blocks, kTx, kTy,
+                                {workgroup(ctx, {statePad * kTx}, vecType),
+                                 workgroup(ctx, {stageSize}, vecType),
+                                 workgroup(ctx, {5, kChunk}, f32)},
+                                module, (name + "_scan").str());
+    ArrayRef<BlockArgument> wg = body.getWorkgroupAttributions();
+    Value st = wg[0], stage = wg[1], chunk = wg[2];
+    Value tx = body.getThreadIds().x, ty = body.getThreadIds().y;
+    Value tid = k.add(k.mul(ty, kTx), tx);
+    Value id = body.getBlockIds().x;
+    Value tile = k.remu(id, headTiles);
+    Value rest = k.divu(id, headTiles);
+    Value h = k.remu(rest, heads);
+    Value bi = k.divu(rest, heads);
+    Value gi = perGroup == 1 ? h : k.divu(h, perGroup);
+    Value p0 = k.mul(tile, kHeadTile);
+    Value logRow = k.idx(0), scaleRow = k.idx(1), cumRow = k.idx(2),
+          expRow = k.idx(3), weightRow = k.idx(4);
+    Value headDimV = k.idx(headDim), stateDimV = k.idx(stateDim);
+
+    // This thread's state elements: head dims p0 + 4 tx + e, state dims
+    // 4 (ty + kTy m) + i.
+    SmallVector<Value> ownPp, ownPpIn;
+    for (int64_t e = 0; e < kVec; ++e) {
+      ownPp.push_back(k.add(p0, k.add(k.mul(tx, kVec), e)));
+      ownPpIn.push_back(k.slt(ownPp.back(), headDimV));
+    }
+    auto ownGroup = [&](int64_t m) { return k.add(ty, kTy * m); };
+    // Whether state group `grp` is a real row of st (not padding).
+    auto groupIn = [&](Value grp) -> Value {
+      if (stateGroups % kTy == 0)
+        return arith::ConstantIntOp::create(b, loc, 1, 1);
+      return k.slt(grp, k.idx(stateGroups));
+    };
+
+    // The initial state (or 0) into st.
+    for (int64_t m = 0; m < ownGroups; ++m) {
+      Value grp = ownGroup(m);
+      when(k, groupIn(grp), [&] {
+        for (int64_t i = 0; i < kVec; ++i) {
+          Value nn = k.add(k.mul(grp, kVec), i);
+          SmallVector<Value> xs;
+          for (int64_t e = 0; e < kVec; ++e)
+            xs.push_back(
+                init ? k.loadOrZero(k.both(ownPpIn[e], k.slt(nn, stateDimV)),
+                                    init, {bi, h, ownPp[e], nn})
+                     : k.f32(0.0));
+          k.store(k.vec(xs), st, {k.add(k.mul(nn, kTx), tx)});
+        }
+      });
+    }
+    k.barrier();
+
+    auto chunkLoop = scf::ForOp::create(b, loc, c0, chunks, one);
+    {
+      OpBuilder::InsertionGuard inLoop(b);
+      b.setInsertionPoint(chunkLoop.getBody()->getTerminator());
+      Value c = chunkLoop.getInductionVar();
+      Value t0 = k.mul(c, kChunk);
+      // Per token: log decay min(g, 0) and scale, 0 past the sequence.
+      when(k, k.slt(tid, k.idx(kChunk)), [&] {
+        Value t = k.add(t0, tid);
+        Value in = k.slt(t, seq);
+        Value gl = arith::MinimumFOp::create(
+            b, loc, k.loadOrZero(in, logDecay, {bi, t, h}), k.f32(0.0));
+        Value sc = scale ? k.loadOrZero(in, scale, {bi, t, h})
+                         : k.select(in, k.f32(1.0), k.f32(0.0));
+        k.store(gl, chunk, {logRow, tid});
+        k.store(sc, chunk, {scaleRow, tid});
+      });
+      k.barrier();
+      when(k, k.slt(tid, k.idx(kChunk)), [&] {
+        scf::ForOp sum =
+            k.loop(c0, k.add(tid, 1), {k.f32(0.0)}, [&](Value j, ValueRange a) {
+              return SmallVector<Value>{
+                  k.fadd(a[0], k.load(chunk, {logRow, j}))};
+            });
+        k.store(sum.getResult(0), chunk, {cumRow, tid});
+      });
+      k.barrier();
+      when(k, k.slt(tid, k.idx(kChunk)), [&] {
+        Value cum = k.load(chunk, {cumRow, tid});
+        Value last = k.load(chunk, {cumRow, k.idx(kChunk - 1)});
+        k.store(clampedExp(k, cum), chunk, {expRow, tid});
+        Value w =
+            k.fmul(clampedExp(k, arith::SubFOp::create(b, loc, last, cum)),
+                   k.load(chunk, {scaleRow, tid}));
+        k.store(w, chunk, {weightRow, tid});
+      });
+      k.barrier();
+
+      // y: rows 4 ty + r, head dims 4 tx + e of the tile.
+      SmallVector<Value> rowI;
+      for (int64_t r = 0; r < kVec; ++r)
+        rowI.push_back(k.add(k.mul(ty, kVec), r));
+      SmallVector<Value> yInit(kVec * kVec, k.f32(0.0));
+      // y += M x over slices of 16 tokens j: M staged transposed,
+      // [16 j][16 vectors of 4 rows], x as [16 j][8 vectors of 4 dims].
+      scf::ForOp diag = k.loop(
+          c0, k.idx(kChunk / kSlice), yInit, [&](Value js, ValueRange acc) {
+            Value j0 = k.mul(js, kSlice);
+            for (int64_t u = 0; u < 2; ++u) {
+              Value lin = k.add(tid, kScanThreads * u);
+              Value q = k.divu(lin, kSlice), jj = k.remu(lin, kSlice);
+              Value j = k.add(j0, jj);
+              Value cumJ = k.load(chunk, {cumRow, j});
+              Value scJ = k.load(chunk, {scaleRow, j});
+              Value base =
+                  k.mul(k.add(k.mul(k.add(k.mul(bi, chunks), c), groups), gi),
+                        kChunk * kChunk);
+              SmallVector<Value> ms;
+              for (int64_t e = 0; e < kVec; ++e) {
+                Value i = k.add(k.mul(q, kVec), e);
+                Value at = k.add(base, k.add(k.mul(i, kChunk), j));
+                Value cumI = k.load(chunk, {cumRow, i});
+                Value m = k.fmul(k.fmul(k.load(cb, {at}),
+                                        clampedExp(k, arith::SubFOp::create(
+                                                          b, loc, cumI, cumJ))),
+                                 scJ);
+                ms.push_back(k.select(k.sle(j, i), m, k.f32(0.0)));
+              }
+              k.store(k.vec(ms), stage, {k.add(k.mul(jj, kPitch), q)});
+            }
+            {
+              Value jj = k.divu(tid, kTx), pv = k.remu(tid, kTx);
+              Value t = k.add(t0, k.add(j0, jj));
+              Value tIn = k.slt(t, seq);
+              SmallVector<Value> xs;
+              for (int64_t e = 0; e < kVec; ++e) {
+                Value pp = k.add(p0, k.add(k.mul(pv, kVec), e));
+                xs.push_back(k.loadOrZero(k.both(tIn, k.slt(pp, headDimV)), x,
+                                          {bi, t, h, pp}));
+              }
+              k.store(k.vec(xs), stage,
+                      {k.add(k.idx(kSliceStage), k.add(k.mul(jj, kTx), pv))});
+            }
+            k.barrier();
+            scf::ForOp inner = k.stagedOuter(
+                stage, stage, kSlice, acc,
+                [&](Value jj) { return k.add(k.mul(jj, kPitch), ty); },
+                [&](Value jj) {
+                  return k.add(k.idx(kSliceStage), k.add(k.mul(jj, kTx), tx));
+                });
+            k.barrier();
+            return SmallVector<Value>(inner.getResults());
+          });
+      // y += exp(cum_i) C_i . S over slices of 16 state dims: C exp(cum)
+      // staged transposed, [16 n][16 vectors of 4 rows].
+      scf::ForOp off =
+          k.loop(c0, k.idx(statePad / kSlice), diag.getResults(),
+                 [&](Value ns, ValueRange acc) {
+                   for (int64_t u = 0; u < 2; ++u) {
+                     Value lin = k.add(tid, kScanThreads * u);
+                     Value q = k.divu(lin, kSlice), nl = k.remu(lin, kSlice);
+                     Value nn = k.add(k.mul(ns, kSlice), nl);
+                     Value nIn = k.slt(nn, stateDimV);
+                     SmallVector<Value> cs;
+                     for (int64_t e = 0; e < kVec; ++e) {
+                       Value i = k.add(k.mul(q, kVec), e);
+                       Value t = k.add(t0, i);
+                       Value cv = k.loadOrZero(k.both(nIn, k.slt(t, seq)), cMat,
+                                               {bi, t, gi, nn});
+                       cs.push_back(k.fmul(cv, k.load(chunk, {expRow, i})));
+                     }
+                     k.store(k.vec(cs), stage, {k.add(k.mul(nl, kPitch), q)});
+                   }
+                   k.barrier();
+                   scf::ForOp inner = k.stagedOuter(
+                       stage, st, kSlice, acc,
+                       [&](Value nl) { return k.add(k.mul(nl, kPitch), ty); },
+                       [&](Value nl) {
+                         Value nn = k.add(k.mul(ns, kSlice), nl);
+                         return k.add(k.mul(nn, kTx), tx);
+                       });
+                   k.barrier();
+                   return SmallVector<Value>(inner.getResults());
+                 });
+      // y + D x, times silu(gate), stored.
+      for (int64_t r = 0; r < kVec; ++r) {
+        Value t = k.add(t0, rowI[r]);
+        Value tIn = k.slt(t, seq);
+        for (int64_t e = 0; e < kVec; ++e) {
+          when(k, k.both(tIn, ownPpIn[e]), [&] {
+            Value v = off.getResult(r * kVec + e);
+            Value pp = ownPp[e];
+            if (dSkip) {
+              Value d = rowD ? k.load(dSkip, {h, pp}) : k.load(dSkip, {h});
+              v = k.fma(d, k.load(x, {bi, t, h, pp}), v);
+            }
+            if (gate) {
+              Value z = k.load(gate, {bi, t, h, pp});
+              Value sig = arith::DivFOp::create(
+                  b, loc, k.f32(1.0),
+                  k.fadd(k.f32(1.0),
+                         math::ExpOp::create(
+                             b, loc, arith::NegFOp::create(b, loc, z))));
+              v = k.fmul(v, k.fmul(z, sig));
+            }
+            k.store(v, y, {bi, t, h, pp});
+          });
+        }
+      }
+
+      // S = exp(cum_last) S + sum_j w_j x_j B_j^T over slices of 16 tokens:
+      // w x staged as [16 j][8 vectors of 4 head dims], B as [16 j]
+      // [groupsPad vectors of 4 state dims].
+      SmallVector<Value> uInit(ownGroups * kVec * kVec, k.f32(0.0));
+      scf::ForOp upd = k.loop(
+          c0, k.idx(kChunk / kSlice), uInit, [&](Value js, ValueRange acc) {
+            Value j0 = k.mul(js, kSlice);
+            {
+              Value jj = k.divu(tid, kTx), pv = k.remu(tid, kTx);
+              Value t = k.add(t0, k.add(j0, jj));
+              Value tIn = k.slt(t, seq);
+              Value w = k.load(chunk, {weightRow, k.add(j0, jj)});
+              SmallVector<Value> xs;
+              for (int64_t e = 0; e < kVec; ++e) {
+                Value pp = k.add(p0, k.add(k.mul(pv, kVec), e));
+                xs.push_back(
+                    k.fmul(k.loadOrZero(k.both(tIn, k.slt(pp, headDimV)), x,
+                                        {bi, t, h, pp}),
+                           w));
+              }
+              k.store(k.vec(xs), stage, {k.add(k.mul(jj, kTx), pv)});
+            }
+            int64_t bVectors = kSlice * groupsPad;
+            for (int64_t u = 0; u < llvm::divideCeil(bVectors, kScanThreads);
+                 ++u) {
+              Value lin = k.add(tid, kScanThreads * u);
+              Value jj = k.divu(lin, groupsPad), grp = k.remu(lin, groupsPad);
+              Value t = k.add(t0, k.add(j0, jj));
+              Value tIn = k.both(k.slt(t, seq), k.slt(lin, k.idx(bVectors)));
+              SmallVector<Value> bs;
+              for (int64_t i = 0; i < kVec; ++i) {
+                Value nn = k.add(k.mul(grp, kVec), i);
+                bs.push_back(k.loadOrZero(k.both(tIn, k.slt(nn, stateDimV)),
+                                          bMat, {bi, t, gi, nn}));
+              }
+              when(k, k.slt(lin, k.idx(bVectors)), [&] {
+                k.store(k.vec(bs), stage, {k.add(k.idx(kSlice * kTx), lin)});
+              });
+            }
+            k.barrier();
+            scf::ForOp inner =
+                k.loop(c0, k.idx(kSlice), acc, [&](Value jj, ValueRange a) {
+                  SmallVector<Value> xv =
+                      k.elements(k.load(stage, {k.add(k.mul(jj, kTx), tx)}));
+                  SmallVector<Value> next(a.begin(), a.end());
+                  for (int64_t m = 0; m < ownGroups; ++m) {
+                    SmallVector<Value> bv = k.elements(k.load(
+                        stage,
+                        {k.add(k.idx(kSlice * kTx),
+                               k.add(k.mul(jj, groupsPad), ownGroup(m)))}));
+                    MutableArrayRef<Value> part(next.data() + m * kVec * kVec,
+                                                kVec * kVec);
+                    llvm::copy(k.outer(bv, xv, part), part.begin());
+                  }
+                  return next;
+                });
+            k.barrier();
+            return SmallVector<Value>(inner.getResults());
+          });
+      Value decay = k.load(chunk, {expRow, k.idx(kChunk - 1)});
+      for (int64_t m = 0; m < ownGroups; ++m) {
+        Value grp = ownGroup(m);
+        when(k, groupIn(grp), [&] {
+          for (int64_t i = 0; i < kVec; ++i) {
+            Value at = k.add(k.mul(k.add(k.mul(grp, kVec), i), kTx), tx);
+            SmallVector<Value> old = k.elements(k.load(st, {at}));
+            SmallVector<Value> xs;
+            for (int64_t e = 0; e < kVec; ++e)
+              xs.push_back(k.fma(decay, old[e],
+                                 upd.getResult((m * kVec + i) * kVec + e)));
+            k.store(k.vec(xs), st, {at});
+          }
+        });
+      }
+      k.barrier();
+    }
+
+    // The final state.
+    for (int64_t m = 0; m < ownGroups; ++m) {
+      Value grp = ownGroup(m);
+      when(k, groupIn(grp), [&] {
+        for (int64_t i = 0; i < kVec; ++i) {
+          Value nn = k.add(k.mul(grp, kVec), i);
+          SmallVector<Value> sv =
+              k.elements(k.load(st, {k.add(k.mul(nn, kTx), tx)}));
+          for (int64_t e = 0; e < kVec; ++e)
+            when(k, k.both(ownPpIn[e], k.slt(nn, stateDimV)), [&] {
+              k.store(sv[e], state, {bi, h, ownPp[e], nn});
+            });
+        }
+      });
+    }
+    gpu::TerminatorOp::create(b, loc);
+  }
+  memref::DeallocOp::create(b, loc, cb);
+  return success();
+}
