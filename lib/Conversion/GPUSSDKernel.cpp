@@ -41,6 +41,7 @@ constexpr int64_t kSlice = 16;    // tokens or state dims per staged slice
 constexpr int64_t kVec = 4;       // floats per workgroup-memory vector
 constexpr int64_t kHeadTile = 32; // head dims per scan block
 constexpr int64_t kMaxState = 128;
+constexpr int64_t kCumGroup = 8; // tokens per group of the prefix sums
 // Scan blocks: kTx x kTy threads; thread (tx, ty) owns head dims 4 tx ..
 // 4 tx + 3 and, for y, tokens 4 ty .. 4 ty + 3.
 constexpr int64_t kTx = kHeadTile / kVec; // 8
@@ -275,13 +276,29 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
         k.store(sc, chunk, {scaleRow, tid});
       });
       k.barrier();
+      // cum: inclusive prefix sums, in two steps over groups of 8 tokens
+      // (the sums within each group, kept in the exp row for now; then the
+      // totals of the groups before).
+      Value group0 = k.mul(k.divu(tid, kCumGroup), kCumGroup);
       when(k, k.slt(tid, k.idx(kChunk)), [&] {
-        scf::ForOp sum =
-            k.loop(c0, k.add(tid, 1), {k.f32(0.0)}, [&](Value j, ValueRange a) {
-              return SmallVector<Value>{
-                  k.fadd(a[0], k.load(chunk, {logRow, j}))};
-            });
-        k.store(sum.getResult(0), chunk, {cumRow, tid});
+        Value sum = k.f32(0.0);
+        for (int64_t e = 0; e < kCumGroup; ++e) {
+          Value j = k.add(group0, e);
+          sum = k.fadd(sum, k.select(k.sle(j, tid), k.load(chunk, {logRow, j}),
+                                     k.f32(0.0)));
+        }
+        k.store(sum, chunk, {expRow, tid});
+      });
+      k.barrier();
+      when(k, k.slt(tid, k.idx(kChunk)), [&] {
+        Value sum = k.load(chunk, {expRow, tid});
+        for (int64_t g = 0; g + 1 < kChunk / kCumGroup; ++g) {
+          Value total =
+              k.load(chunk, {expRow, k.idx(g * kCumGroup + kCumGroup - 1)});
+          sum = k.fadd(sum, k.select(k.slt(k.idx(g * kCumGroup), group0), total,
+                                     k.f32(0.0)));
+        }
+        k.store(sum, chunk, {cumRow, tid});
       });
       k.barrier();
       when(k, k.slt(tid, k.idx(kChunk)), [&] {

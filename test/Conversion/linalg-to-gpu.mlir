@@ -591,8 +591,8 @@ func.func @fused_attention_wide(%q: memref<1x4x2x8xf32>, %k: memref<1x4x2x8xf32>
 // dims), its workgroup buffers the state slice (32 padded state dims x 8
 // vectors of 4 head dims), the staged slices (400 vectors: the transposed
 // M slice and an x slice) and five rows of 64 per-token values; the loop
-// over the chunks; in it the prefix sums of the log decays (a loop per
-// token), exp(cum) and the state weights, y's loops over 4 token slices
+// over the chunks; in it the prefix sums of the log decays (sums within
+// groups of 8 tokens, then the totals of the groups before), exp(cum) and the state weights, y's loops over 4 token slices
 // and 2 state slices (16 fmas per step, 4 tokens x 4 head dims), D x and the
 // gate (exp in silu) per element, the state update's loop over 4 token
 // slices (16 fmas per step: 4 head dims x 4 state dims); the buffer freed
@@ -614,7 +614,9 @@ func.func @fused_attention_wide(%q: memref<1x4x2x8xf32>, %k: memref<1x4x2x8xf32>
 // CHECK:           gpu.barrier
 // CHECK:           scf.for %[[C:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
 // CHECK:             gpu.barrier
-// CHECK:             scf.for {{.*}} -> (f32) {
+// CHECK-COUNT-8:     arith.addf
+// CHECK:             gpu.barrier
+// CHECK-COUNT-7:     arith.addf
 // CHECK:             gpu.barrier
 // CHECK-COUNT-2:     math.exp
 // CHECK:             gpu.barrier
