@@ -753,3 +753,20 @@ def test_vulkan_fused_ssd(name, rng, tmp_path):
             assert got.shape == w.shape
             err = np.abs(got - w).max() / np.abs(w).max()
             assert err <= 1e-5, (flag, i, err)
+
+
+def test_python_compile_fused_ssd_option(rng, tmp_path):
+    """ssmc.compile(..., fused_ssd=...) as ssmc's --fused-ssd: the fused
+    kernels (named *_ssd_scan in the library) only when True; both builds
+    match the float64 reference (y and the final state)."""
+    source, inputs, want, _ = _fused_ssd_case("full_options", rng)
+    src = tmp_path / "ssd.mlir"
+    src.write_text(source)
+    for fused in (True, False):
+        so = tmp_path / f"ssd_{fused}.so"
+        m = ssmc.compile(src, so, target="vulkan", fused_ssd=fused)
+        assert (b"_ssd_scan" in so.read_bytes()) == fused
+        outs = m.run(inputs)
+        for i, w in enumerate(want):
+            got = outs[f"result{i}"]
+            assert np.abs(got - w).max() <= 1e-5 * np.abs(w).max(), (fused, i)
