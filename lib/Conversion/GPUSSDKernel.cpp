@@ -5,26 +5,33 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// ssm.fused_ssd on buffers as two launches (the chunked SSD of Mamba-2, in
-// f32 on the SIMT units, chunks of 64 tokens):
+// ssm.fused_ssd on buffers as up to three launches (the chunked SSD of
+// Mamba-2, in f32 on the SIMT units, chunks of 64 tokens):
 //
 //   1. `_cb`: per (batch, chunk, group), the 64 x 64 products C_i . B_j of
 //      the chunk's tokens, into a device buffer (16 x 16 threads, each 4 x 4
 //      products, over 16-wide slices of the state staged in workgroup
 //      memory);
-//   2. `_scan`: per (batch, head, 32 head dims), one pass over the chunks in
-//      order with the state slice S (32 x n) in workgroup memory. Per chunk:
-//      the log decays' prefix sums cum_i; y_i = sum_{j <= i} cb_ij
-//      exp(cum_i - cum_j) scale_j x_j + exp(cum_i) S C_i (over 16-token and
-//      16-state slices staged in workgroup memory; each of 128 threads
-//      4 tokens x 4 head dims), then D x and the gate; then
+//   2. `_scan`: per (batch, head, 32 head dims, segment), one pass over the
+//      segment's chunks in order with the state slice S (32 x n) in
+//      workgroup memory. Per chunk: the log decays' prefix sums cum_i;
+//      y_i = sum_{j <= i} cb_ij exp(cum_i - cum_j) scale_j x_j
+//      + exp(cum_i) S C_i (over 16-token and 16-state slices staged in
+//      workgroup memory; each of 128 threads 4 tokens x 4 head dims), then
+//      D x and the gate; then
 //      S = exp(cum_last) S + sum_j exp(cum_last - cum_j) scale_j x_j B_j^T
-//      (each thread 4 head dims x 4 or 8 state dims in registers).
+//      (each thread 4 head dims x 4 or 8 state dims in registers);
+//   3. `_fixup`, only when the sequence is cut into segments: per later
+//      segment, the state entering it (the initial state carried over the
+//      segments before: H = exp(T_s) H + S_s from their own final states S_s
+//      and total log decays T_s), its contribution exp(cum_i) H C_i (times
+//      the gate) added to y, and the final state.
 //
-// No per-chunk state is stored: the state passes from chunk to chunk in
-// workgroup memory, so one block's chunks run in order while blocks of
-// different heads and head-dim slices run in parallel. Workgroup memory
-// holds vectors of 4 floats where a thread reads 4 consecutive values.
+// Segments exist only when there are fewer than kTargetBlocks (batch,
+// head, tile) blocks (small batches, long sequences): the sequence is then
+// cut into enough segments of whole chunks to give the GPU that many
+// blocks. No per-chunk state is stored. Workgroup memory holds vectors of
+// 4 floats where a thread reads 4 consecutive values.
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,6 +49,9 @@ constexpr int64_t kVec = 4;       // floats per workgroup-memory vector
 constexpr int64_t kHeadTile = 32; // head dims per scan block
 constexpr int64_t kMaxState = 128;
 constexpr int64_t kCumGroup = 8; // tokens per group of the prefix sums
+// Scan blocks wanted at least: fewer (batch, head, head-dim tile) blocks
+// than this cut the sequence into segments scanned in parallel.
+constexpr int64_t kTargetBlocks = 1024;
 // Scan blocks: kTx x kTy threads; thread (tx, ty) owns head dims 4 tx ..
 // 4 tx + 3 and, for y, tokens 4 ty .. 4 ty + 3.
 constexpr int64_t kTx = kHeadTile / kVec; // 8
@@ -194,29 +204,63 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
   }
 
   //===--------------------------------------------------------------------===//
-  // Kernel 2: the scan over the chunks per (batch, head, head-dim tile).
+  // Kernels 2 and 3: the scan over the chunks per (batch, head, head-dim
+  // tile, segment of the sequence), then the segments' fix-up.
   //===--------------------------------------------------------------------===//
-  {
+  // Segments: with few (batch, head, tile) blocks, the sequence is cut into
+  // segments of whole chunks scanned in parallel, each from a zero state
+  // (the first from the initial state); the fix-up kernel then adds, per
+  // later segment, the contribution of the state entering it (computed
+  // from the segments' own final states and total decays) and writes the
+  // final state.
+  Value tiles = k.mul(batch, heads * headTiles);
+  Value segs = arith::CeilDivUIOp::create(b, loc, k.idx(kTargetBlocks),
+                                          k.maxs(tiles, one));
+  segs = k.maxs(k.mins(segs, chunks), one);
+  Value segChunks =
+      k.maxs(arith::CeilDivUIOp::create(b, loc, chunks, segs), one);
+  segs = k.maxs(arith::CeilDivUIOp::create(b, loc, chunks, segChunks), one);
+  Value segmented = k.cmp(arith::CmpIPredicate::ugt, segs, one);
+  // Each segment's own final state, (b, h, segment, p, n), and total log
+  // decay, (b, h, segment); one element when not segmented.
+  Value segStateSize = k.select(
+      segmented, k.mul(k.mul(batch, segs), heads * headDim * stateDim), one);
+  Value segState = memref::AllocOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, f32),
+      ValueRange{k.maxs(segStateSize, one)});
+  Value segTotal = memref::AllocOp::create(
+      b, loc, MemRefType::get({ShapedType::kDynamic}, f32),
+      ValueRange{k.maxs(k.mul(k.mul(batch, segs), heads), one)});
+
+  auto emitScan = [&](bool fixup) {
     OpBuilder::InsertionGuard g(b);
-    Value blocks = k.mul(batch, heads * headTiles);
+    // Segments per (batch, head, tile): all of them, or those after the
+    // first.
+    Value perTile = fixup ? k.sub(segs, one) : segs;
+    Value blocks = k.mul(tiles, perTile);
     // st: the state slice, [statePad][kTx] vectors of 4 head dims;
     // stage: the staged slices of one phase; chunk: per token of the chunk
     // the log decay, the scale, cum, exp(cum) and the state weight
     // exp(cum_last - cum_j) scale_j.
     int64_t stageSize =
         std::max(kSliceStage + kSlice * kTx, kSlice * kTx + kSlice * groupsPad);
-    gpu::LaunchOp body = launch(k, blocks, kTx, kTy,
-                                {workgroup(ctx, {statePad * kTx}, vecType),
-                                 workgroup(ctx, {stageSize}, vecType),
-                                 workgroup(ctx, {5, kChunk}, f32)},
-                                module, (name + "_scan").str());
+    gpu::LaunchOp body =
+        launch(k, blocks, kTx, kTy,
+               {workgroup(ctx, {statePad * kTx}, vecType),
+                workgroup(ctx, {fixup ? kSliceStage : stageSize}, vecType),
+                workgroup(ctx, {5, kChunk}, f32)},
+               module, (name + (fixup ? "_fixup" : "_scan")).str());
     ArrayRef<BlockArgument> wg = body.getWorkgroupAttributions();
     Value st = wg[0], stage = wg[1], chunk = wg[2];
     Value tx = body.getThreadIds().x, ty = body.getThreadIds().y;
     Value tid = k.add(k.mul(ty, kTx), tx);
     Value id = body.getBlockIds().x;
-    Value tile = k.remu(id, headTiles);
-    Value rest = k.divu(id, headTiles);
+    Value seg = arith::RemUIOp::create(b, loc, id, perTile);
+    if (fixup)
+      seg = k.add(seg, 1);
+    Value rest = arith::DivUIOp::create(b, loc, id, perTile);
+    Value tile = k.remu(rest, headTiles);
+    rest = k.divu(rest, headTiles);
     Value h = k.remu(rest, heads);
     Value bi = k.divu(rest, heads);
     Value gi = perGroup == 1 ? h : k.divu(h, perGroup);
@@ -224,44 +268,103 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
     Value logRow = k.idx(0), scaleRow = k.idx(1), cumRow = k.idx(2),
           expRow = k.idx(3), weightRow = k.idx(4);
     Value headDimV = k.idx(headDim), stateDimV = k.idx(stateDim);
+    Value bh = k.add(k.mul(bi, heads), h);
+    Value lastSeg = k.cmp(arith::CmpIPredicate::eq, seg, k.sub(segs, one));
 
     // This thread's state elements: head dims p0 + 4 tx + e, state dims
-    // 4 (ty + kTy m) + i.
+    // 4 (ty + kTy m) + i; slot (m * 4 + i) * 4 + e of its register copies.
     SmallVector<Value> ownPp, ownPpIn;
     for (int64_t e = 0; e < kVec; ++e) {
       ownPp.push_back(k.add(p0, k.add(k.mul(tx, kVec), e)));
       ownPpIn.push_back(k.slt(ownPp.back(), headDimV));
     }
     auto ownGroup = [&](int64_t m) { return k.add(ty, kTy * m); };
+    auto ownNn = [&](int64_t m, int64_t i) {
+      return k.add(k.mul(ownGroup(m), kVec), i);
+    };
     // Whether state group `grp` is a real row of st (not padding).
     auto groupIn = [&](Value grp) -> Value {
       if (stateGroups % kTy == 0)
         return arith::ConstantIntOp::create(b, loc, 1, 1);
       return k.slt(grp, k.idx(stateGroups));
     };
+    auto ownIn = [&](int64_t m, int64_t i, int64_t e) {
+      return k.both(k.both(groupIn(ownGroup(m)), ownPpIn[e]),
+                    k.slt(ownNn(m, i), stateDimV));
+    };
+    int64_t owned = ownGroups * kVec * kVec;
+    auto slot = [](int64_t m, int64_t i, int64_t e) {
+      return (m * kVec + i) * kVec + e;
+    };
+    // Segment `s`'s own final state, element (m, i, e) of this thread.
+    auto segAt = [&](Value s, int64_t m, int64_t i, int64_t e) {
+      Value at = k.add(k.mul(k.add(k.mul(bh, segs), s), headDim), ownPp[e]);
+      return k.add(k.mul(at, stateDim), ownNn(m, i));
+    };
+    // This thread's state elements (padding: 0) into st.
+    auto storeOwned = [&](ArrayRef<Value> vals) {
+      for (int64_t m = 0; m < ownGroups; ++m)
+        when(k, groupIn(ownGroup(m)), [&] {
+          for (int64_t i = 0; i < kVec; ++i)
+            k.store(k.vec(vals.slice(slot(m, i, 0), kVec)), st,
+                    {k.add(k.mul(ownNn(m, i), kTx), tx)});
+        });
+    };
+    // Stores this thread's elements of `vals` into `to`.
+    auto storeTo =
+        [&](ArrayRef<Value> vals, Value to,
+            function_ref<SmallVector<Value>(int64_t, int64_t, int64_t)> at) {
+          for (int64_t m = 0; m < ownGroups; ++m)
+            for (int64_t i = 0; i < kVec; ++i)
+              for (int64_t e = 0; e < kVec; ++e)
+                when(k, ownIn(m, i, e),
+                     [&] { k.store(vals[slot(m, i, e)], to, at(m, i, e)); });
+        };
+    auto finalAt = [&](int64_t m, int64_t i, int64_t e) {
+      return SmallVector<Value>{bi, h, ownPp[e], ownNn(m, i)};
+    };
 
-    // The initial state (or 0) into st.
-    for (int64_t m = 0; m < ownGroups; ++m) {
-      Value grp = ownGroup(m);
-      when(k, groupIn(grp), [&] {
-        for (int64_t i = 0; i < kVec; ++i) {
-          Value nn = k.add(k.mul(grp, kVec), i);
-          SmallVector<Value> xs;
-          for (int64_t e = 0; e < kVec; ++e)
-            xs.push_back(
-                init ? k.loadOrZero(k.both(ownPpIn[e], k.slt(nn, stateDimV)),
-                                    init, {bi, h, ownPp[e], nn})
-                     : k.f32(0.0));
-          k.store(k.vec(xs), st, {k.add(k.mul(nn, kTx), tx)});
-        }
-      });
+    // The state entering the segment: the scan starts the first segment
+    // from the initial state (or 0) and the others from 0; the fix-up
+    // carries the segments' own final states over the segments before
+    // (H = exp(T_s) H + S_s from H = 0: the first segment's S_0 includes the
+    // initial state) and writes the final state from the last one.
+    SmallVector<Value> start;
+    Value first = k.cmp(arith::CmpIPredicate::eq, seg, c0);
+    for (int64_t m = 0; m < ownGroups; ++m)
+      for (int64_t i = 0; i < kVec; ++i)
+        for (int64_t e = 0; e < kVec; ++e)
+          start.push_back(
+              init && !fixup ? k.loadOrZero(k.both(first, ownIn(m, i, e)), init,
+                                            {bi, h, ownPp[e], ownNn(m, i)})
+                             : k.f32(0.0));
+    if (fixup) {
+      auto carry = [&](Value s, ValueRange hs) {
+        Value decay =
+            clampedExp(k, k.load(segTotal, {k.add(k.mul(bh, segs), s)}));
+        SmallVector<Value> next;
+        for (int64_t m = 0; m < ownGroups; ++m)
+          for (int64_t i = 0; i < kVec; ++i)
+            for (int64_t e = 0; e < kVec; ++e)
+              next.push_back(k.fma(
+                  decay, hs[slot(m, i, e)],
+                  k.loadOrZero(ownIn(m, i, e), segState, {segAt(s, m, i, e)})));
+        return next;
+      };
+      scf::ForOp before = k.loop(c0, seg, start, carry);
+      start.assign(before.getResults().begin(), before.getResults().end());
+      when(k, lastSeg, [&] { storeTo(carry(seg, start), state, finalAt); });
     }
+    storeOwned(start);
     k.barrier();
 
-    auto chunkLoop = scf::ForOp::create(b, loc, c0, chunks, one);
+    Value cBegin = k.mul(seg, segChunks);
+    Value cEnd = k.mins(k.add(cBegin, segChunks), chunks);
+    auto chunkLoop =
+        scf::ForOp::create(b, loc, cBegin, cEnd, one, ValueRange{k.f32(0.0)});
     {
       OpBuilder::InsertionGuard inLoop(b);
-      b.setInsertionPoint(chunkLoop.getBody()->getTerminator());
+      b.setInsertionPointToStart(chunkLoop.getBody());
       Value c = chunkLoop.getInductionVar();
       Value t0 = k.mul(c, kChunk);
       // Per token: log decay min(g, 0) and scale, 0 past the sequence.
@@ -270,10 +373,12 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
         Value in = k.slt(t, seq);
         Value gl = arith::MinimumFOp::create(
             b, loc, k.loadOrZero(in, logDecay, {bi, t, h}), k.f32(0.0));
-        Value sc = scale ? k.loadOrZero(in, scale, {bi, t, h})
-                         : k.select(in, k.f32(1.0), k.f32(0.0));
         k.store(gl, chunk, {logRow, tid});
-        k.store(sc, chunk, {scaleRow, tid});
+        if (!fixup) {
+          Value sc = scale ? k.loadOrZero(in, scale, {bi, t, h})
+                           : k.select(in, k.f32(1.0), k.f32(0.0));
+          k.store(sc, chunk, {scaleRow, tid});
+        }
       });
       k.barrier();
       // cum: inclusive prefix sums, in two steps over groups of 8 tokens
@@ -305,10 +410,12 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
         Value cum = k.load(chunk, {cumRow, tid});
         Value last = k.load(chunk, {cumRow, k.idx(kChunk - 1)});
         k.store(clampedExp(k, cum), chunk, {expRow, tid});
-        Value w =
-            k.fmul(clampedExp(k, arith::SubFOp::create(b, loc, last, cum)),
-                   k.load(chunk, {scaleRow, tid}));
-        k.store(w, chunk, {weightRow, tid});
+        if (!fixup) {
+          Value w =
+              k.fmul(clampedExp(k, arith::SubFOp::create(b, loc, last, cum)),
+                     k.load(chunk, {scaleRow, tid}));
+          k.store(w, chunk, {weightRow, tid});
+        }
       });
       k.barrier();
 
@@ -319,85 +426,88 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
       SmallVector<Value> yInit(kVec * kVec, k.f32(0.0));
       // y += M x over slices of 16 tokens j: M staged transposed,
       // [16 j][16 vectors of 4 rows], x as [16 j][8 vectors of 4 dims].
-      scf::ForOp diag = k.loop(
-          c0, k.idx(kChunk / kSlice), yInit, [&](Value js, ValueRange acc) {
-            Value j0 = k.mul(js, kSlice);
+      if (!fixup) {
+        scf::ForOp diag = k.loop(
+            c0, k.idx(kChunk / kSlice), yInit, [&](Value js, ValueRange acc) {
+              Value j0 = k.mul(js, kSlice);
+              for (int64_t u = 0; u < 2; ++u) {
+                Value lin = k.add(tid, kScanThreads * u);
+                Value q = k.divu(lin, kSlice), jj = k.remu(lin, kSlice);
+                Value j = k.add(j0, jj);
+                Value cumJ = k.load(chunk, {cumRow, j});
+                Value scJ = k.load(chunk, {scaleRow, j});
+                Value base =
+                    k.mul(k.add(k.mul(k.add(k.mul(bi, chunks), c), groups), gi),
+                          kChunk * kChunk);
+                SmallVector<Value> ms;
+                for (int64_t e = 0; e < kVec; ++e) {
+                  Value i = k.add(k.mul(q, kVec), e);
+                  Value at = k.add(base, k.add(k.mul(i, kChunk), j));
+                  Value cumI = k.load(chunk, {cumRow, i});
+                  Value m =
+                      k.fmul(k.fmul(k.load(cb, {at}),
+                                    clampedExp(k, arith::SubFOp::create(
+                                                      b, loc, cumI, cumJ))),
+                             scJ);
+                  ms.push_back(k.select(k.sle(j, i), m, k.f32(0.0)));
+                }
+                k.store(k.vec(ms), stage, {k.add(k.mul(jj, kPitch), q)});
+              }
+              {
+                Value jj = k.divu(tid, kTx), pv = k.remu(tid, kTx);
+                Value t = k.add(t0, k.add(j0, jj));
+                Value tIn = k.slt(t, seq);
+                SmallVector<Value> xs;
+                for (int64_t e = 0; e < kVec; ++e) {
+                  Value pp = k.add(p0, k.add(k.mul(pv, kVec), e));
+                  xs.push_back(k.loadOrZero(k.both(tIn, k.slt(pp, headDimV)), x,
+                                            {bi, t, h, pp}));
+                }
+                k.store(k.vec(xs), stage,
+                        {k.add(k.idx(kSliceStage), k.add(k.mul(jj, kTx), pv))});
+              }
+              k.barrier();
+              scf::ForOp inner = k.stagedOuter(
+                  stage, stage, kSlice, acc,
+                  [&](Value jj) { return k.add(k.mul(jj, kPitch), ty); },
+                  [&](Value jj) {
+                    return k.add(k.idx(kSliceStage), k.add(k.mul(jj, kTx), tx));
+                  });
+              k.barrier();
+              return SmallVector<Value>(inner.getResults());
+            });
+        yInit.assign(diag.getResults().begin(), diag.getResults().end());
+      }
+      // y += exp(cum_i) C_i . S over slices of 16 state dims: C exp(cum)
+      // staged transposed, [16 n][16 vectors of 4 rows].
+      scf::ForOp off = k.loop(
+          c0, k.idx(statePad / kSlice), yInit, [&](Value ns, ValueRange acc) {
             for (int64_t u = 0; u < 2; ++u) {
               Value lin = k.add(tid, kScanThreads * u);
-              Value q = k.divu(lin, kSlice), jj = k.remu(lin, kSlice);
-              Value j = k.add(j0, jj);
-              Value cumJ = k.load(chunk, {cumRow, j});
-              Value scJ = k.load(chunk, {scaleRow, j});
-              Value base =
-                  k.mul(k.add(k.mul(k.add(k.mul(bi, chunks), c), groups), gi),
-                        kChunk * kChunk);
-              SmallVector<Value> ms;
+              Value q = k.divu(lin, kSlice), nl = k.remu(lin, kSlice);
+              Value nn = k.add(k.mul(ns, kSlice), nl);
+              Value nIn = k.slt(nn, stateDimV);
+              SmallVector<Value> cs;
               for (int64_t e = 0; e < kVec; ++e) {
                 Value i = k.add(k.mul(q, kVec), e);
-                Value at = k.add(base, k.add(k.mul(i, kChunk), j));
-                Value cumI = k.load(chunk, {cumRow, i});
-                Value m = k.fmul(k.fmul(k.load(cb, {at}),
-                                        clampedExp(k, arith::SubFOp::create(
-                                                          b, loc, cumI, cumJ))),
-                                 scJ);
-                ms.push_back(k.select(k.sle(j, i), m, k.f32(0.0)));
+                Value t = k.add(t0, i);
+                Value cv = k.loadOrZero(k.both(nIn, k.slt(t, seq)), cMat,
+                                        {bi, t, gi, nn});
+                cs.push_back(k.fmul(cv, k.load(chunk, {expRow, i})));
               }
-              k.store(k.vec(ms), stage, {k.add(k.mul(jj, kPitch), q)});
-            }
-            {
-              Value jj = k.divu(tid, kTx), pv = k.remu(tid, kTx);
-              Value t = k.add(t0, k.add(j0, jj));
-              Value tIn = k.slt(t, seq);
-              SmallVector<Value> xs;
-              for (int64_t e = 0; e < kVec; ++e) {
-                Value pp = k.add(p0, k.add(k.mul(pv, kVec), e));
-                xs.push_back(k.loadOrZero(k.both(tIn, k.slt(pp, headDimV)), x,
-                                          {bi, t, h, pp}));
-              }
-              k.store(k.vec(xs), stage,
-                      {k.add(k.idx(kSliceStage), k.add(k.mul(jj, kTx), pv))});
+              k.store(k.vec(cs), stage, {k.add(k.mul(nl, kPitch), q)});
             }
             k.barrier();
             scf::ForOp inner = k.stagedOuter(
-                stage, stage, kSlice, acc,
-                [&](Value jj) { return k.add(k.mul(jj, kPitch), ty); },
-                [&](Value jj) {
-                  return k.add(k.idx(kSliceStage), k.add(k.mul(jj, kTx), tx));
+                stage, st, kSlice, acc,
+                [&](Value nl) { return k.add(k.mul(nl, kPitch), ty); },
+                [&](Value nl) {
+                  Value nn = k.add(k.mul(ns, kSlice), nl);
+                  return k.add(k.mul(nn, kTx), tx);
                 });
             k.barrier();
             return SmallVector<Value>(inner.getResults());
           });
-      // y += exp(cum_i) C_i . S over slices of 16 state dims: C exp(cum)
-      // staged transposed, [16 n][16 vectors of 4 rows].
-      scf::ForOp off =
-          k.loop(c0, k.idx(statePad / kSlice), diag.getResults(),
-                 [&](Value ns, ValueRange acc) {
-                   for (int64_t u = 0; u < 2; ++u) {
-                     Value lin = k.add(tid, kScanThreads * u);
-                     Value q = k.divu(lin, kSlice), nl = k.remu(lin, kSlice);
-                     Value nn = k.add(k.mul(ns, kSlice), nl);
-                     Value nIn = k.slt(nn, stateDimV);
-                     SmallVector<Value> cs;
-                     for (int64_t e = 0; e < kVec; ++e) {
-                       Value i = k.add(k.mul(q, kVec), e);
-                       Value t = k.add(t0, i);
-                       Value cv = k.loadOrZero(k.both(nIn, k.slt(t, seq)), cMat,
-                                               {bi, t, gi, nn});
-                       cs.push_back(k.fmul(cv, k.load(chunk, {expRow, i})));
-                     }
-                     k.store(k.vec(cs), stage, {k.add(k.mul(nl, kPitch), q)});
-                   }
-                   k.barrier();
-                   scf::ForOp inner = k.stagedOuter(
-                       stage, st, kSlice, acc,
-                       [&](Value nl) { return k.add(k.mul(nl, kPitch), ty); },
-                       [&](Value nl) {
-                         Value nn = k.add(k.mul(ns, kSlice), nl);
-                         return k.add(k.mul(nn, kTx), tx);
-                       });
-                   k.barrier();
-                   return SmallVector<Value>(inner.getResults());
-                 });
       // y + D x, times silu(gate), stored.
       for (int64_t r = 0; r < kVec; ++r) {
         Value t = k.add(t0, rowI[r]);
@@ -406,7 +516,7 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
           when(k, k.both(tIn, ownPpIn[e]), [&] {
             Value v = off.getResult(r * kVec + e);
             Value pp = ownPp[e];
-            if (dSkip) {
+            if (dSkip && !fixup) {
               Value d = rowD ? k.load(dSkip, {h, pp}) : k.load(dSkip, {h});
               v = k.fma(d, k.load(x, {bi, t, h, pp}), v);
             }
@@ -419,6 +529,8 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
                              b, loc, arith::NegFOp::create(b, loc, z))));
               v = k.fmul(v, k.fmul(z, sig));
             }
+            if (fixup)
+              v = k.fadd(k.load(y, {bi, t, h, pp}), v);
             k.store(v, y, {bi, t, h, pp});
           });
         }
@@ -427,62 +539,67 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
       // S = exp(cum_last) S + sum_j w_j x_j B_j^T over slices of 16 tokens:
       // w x staged as [16 j][8 vectors of 4 head dims], B as [16 j]
       // [groupsPad vectors of 4 state dims].
-      SmallVector<Value> uInit(ownGroups * kVec * kVec, k.f32(0.0));
-      scf::ForOp upd = k.loop(
-          c0, k.idx(kChunk / kSlice), uInit, [&](Value js, ValueRange acc) {
-            Value j0 = k.mul(js, kSlice);
-            {
-              Value jj = k.divu(tid, kTx), pv = k.remu(tid, kTx);
-              Value t = k.add(t0, k.add(j0, jj));
-              Value tIn = k.slt(t, seq);
-              Value w = k.load(chunk, {weightRow, k.add(j0, jj)});
-              SmallVector<Value> xs;
-              for (int64_t e = 0; e < kVec; ++e) {
-                Value pp = k.add(p0, k.add(k.mul(pv, kVec), e));
-                xs.push_back(
-                    k.fmul(k.loadOrZero(k.both(tIn, k.slt(pp, headDimV)), x,
-                                        {bi, t, h, pp}),
-                           w));
+      SmallVector<Value> upd(owned, k.f32(0.0));
+      if (!fixup) {
+        scf::ForOp update = k.loop(
+
+            c0, k.idx(kChunk / kSlice), upd, [&](Value js, ValueRange acc) {
+              Value j0 = k.mul(js, kSlice);
+              {
+                Value jj = k.divu(tid, kTx), pv = k.remu(tid, kTx);
+                Value t = k.add(t0, k.add(j0, jj));
+                Value tIn = k.slt(t, seq);
+                Value w = k.load(chunk, {weightRow, k.add(j0, jj)});
+                SmallVector<Value> xs;
+                for (int64_t e = 0; e < kVec; ++e) {
+                  Value pp = k.add(p0, k.add(k.mul(pv, kVec), e));
+                  xs.push_back(
+                      k.fmul(k.loadOrZero(k.both(tIn, k.slt(pp, headDimV)), x,
+                                          {bi, t, h, pp}),
+                             w));
+                }
+                k.store(k.vec(xs), stage, {k.add(k.mul(jj, kTx), pv)});
               }
-              k.store(k.vec(xs), stage, {k.add(k.mul(jj, kTx), pv)});
-            }
-            int64_t bVectors = kSlice * groupsPad;
-            for (int64_t u = 0; u < llvm::divideCeil(bVectors, kScanThreads);
-                 ++u) {
-              Value lin = k.add(tid, kScanThreads * u);
-              Value jj = k.divu(lin, groupsPad), grp = k.remu(lin, groupsPad);
-              Value t = k.add(t0, k.add(j0, jj));
-              Value tIn = k.both(k.slt(t, seq), k.slt(lin, k.idx(bVectors)));
-              SmallVector<Value> bs;
-              for (int64_t i = 0; i < kVec; ++i) {
-                Value nn = k.add(k.mul(grp, kVec), i);
-                bs.push_back(k.loadOrZero(k.both(tIn, k.slt(nn, stateDimV)),
-                                          bMat, {bi, t, gi, nn}));
-              }
-              when(k, k.slt(lin, k.idx(bVectors)), [&] {
-                k.store(k.vec(bs), stage, {k.add(k.idx(kSlice * kTx), lin)});
-              });
-            }
-            k.barrier();
-            scf::ForOp inner =
-                k.loop(c0, k.idx(kSlice), acc, [&](Value jj, ValueRange a) {
-                  SmallVector<Value> xv =
-                      k.elements(k.load(stage, {k.add(k.mul(jj, kTx), tx)}));
-                  SmallVector<Value> next(a.begin(), a.end());
-                  for (int64_t m = 0; m < ownGroups; ++m) {
-                    SmallVector<Value> bv = k.elements(k.load(
-                        stage,
-                        {k.add(k.idx(kSlice * kTx),
-                               k.add(k.mul(jj, groupsPad), ownGroup(m)))}));
-                    MutableArrayRef<Value> part(next.data() + m * kVec * kVec,
-                                                kVec * kVec);
-                    llvm::copy(k.outer(bv, xv, part), part.begin());
-                  }
-                  return next;
+              int64_t bVectors = kSlice * groupsPad;
+              for (int64_t u = 0; u < llvm::divideCeil(bVectors, kScanThreads);
+                   ++u) {
+                Value lin = k.add(tid, kScanThreads * u);
+                Value jj = k.divu(lin, groupsPad), grp = k.remu(lin, groupsPad);
+                Value t = k.add(t0, k.add(j0, jj));
+                Value tIn = k.both(k.slt(t, seq), k.slt(lin, k.idx(bVectors)));
+                SmallVector<Value> bs;
+                for (int64_t i = 0; i < kVec; ++i) {
+                  Value nn = k.add(k.mul(grp, kVec), i);
+                  bs.push_back(k.loadOrZero(k.both(tIn, k.slt(nn, stateDimV)),
+                                            bMat, {bi, t, gi, nn}));
+                }
+                when(k, k.slt(lin, k.idx(bVectors)), [&] {
+                  k.store(k.vec(bs), stage, {k.add(k.idx(kSlice * kTx), lin)});
                 });
-            k.barrier();
-            return SmallVector<Value>(inner.getResults());
-          });
+              }
+              k.barrier();
+              scf::ForOp inner =
+                  k.loop(c0, k.idx(kSlice), acc, [&](Value jj, ValueRange a) {
+                    SmallVector<Value> xv =
+                        k.elements(k.load(stage, {k.add(k.mul(jj, kTx), tx)}));
+                    SmallVector<Value> next(a.begin(), a.end());
+                    for (int64_t m = 0; m < ownGroups; ++m) {
+                      SmallVector<Value> bv = k.elements(k.load(
+                          stage,
+                          {k.add(k.idx(kSlice * kTx),
+                                 k.add(k.mul(jj, groupsPad), ownGroup(m)))}));
+                      MutableArrayRef<Value> part(next.data() + m * kVec * kVec,
+                                                  kVec * kVec);
+                      llvm::copy(k.outer(bv, xv, part), part.begin());
+                    }
+                    return next;
+                  });
+              k.barrier();
+              return SmallVector<Value>(inner.getResults());
+            });
+        upd.assign(update.getResults().begin(), update.getResults().end());
+      }
+      // The fix-up only decays the state (its x B^T terms are the scan's).
       Value decay = k.load(chunk, {expRow, k.idx(kChunk - 1)});
       for (int64_t m = 0; m < ownGroups; ++m) {
         Value grp = ownGroup(m);
@@ -492,32 +609,53 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
             SmallVector<Value> old = k.elements(k.load(st, {at}));
             SmallVector<Value> xs;
             for (int64_t e = 0; e < kVec; ++e)
-              xs.push_back(k.fma(decay, old[e],
-                                 upd.getResult((m * kVec + i) * kVec + e)));
+              xs.push_back(k.fma(decay, old[e], upd[slot(m, i, e)]));
             k.store(k.vec(xs), st, {at});
           }
         });
       }
       k.barrier();
+      Value total = k.fadd(chunkLoop.getRegionIterArgs()[0],
+                           k.load(chunk, {cumRow, k.idx(kChunk - 1)}));
+      scf::YieldOp::create(b, loc, total);
+    }
+    if (fixup) {
+      gpu::TerminatorOp::create(b, loc);
+      return;
     }
 
-    // The final state.
-    for (int64_t m = 0; m < ownGroups; ++m) {
-      Value grp = ownGroup(m);
-      when(k, groupIn(grp), [&] {
-        for (int64_t i = 0; i < kVec; ++i) {
-          Value nn = k.add(k.mul(grp, kVec), i);
-          SmallVector<Value> sv =
-              k.elements(k.load(st, {k.add(k.mul(nn, kTx), tx)}));
-          for (int64_t e = 0; e < kVec; ++e)
-            when(k, k.both(ownPpIn[e], k.slt(nn, stateDimV)), [&] {
-              k.store(sv[e], state, {bi, h, ownPp[e], nn});
-            });
-        }
+    // The scan's end: the final state when not segmented, else the
+    // segment's own final state and total log decay.
+    SmallVector<Value> own;
+    for (int64_t m = 0; m < ownGroups; ++m)
+      for (int64_t i = 0; i < kVec; ++i) {
+        Value nn = ownNn(m, i);
+        Value at = k.add(k.mul(k.mins(nn, k.idx(statePad - 1)), kTx), tx);
+        llvm::append_range(own, k.elements(k.load(st, {at})));
+      }
+    auto branch = scf::IfOp::create(b, loc, segmented, true);
+    {
+      OpBuilder::InsertionGuard inThen(b);
+      b.setInsertionPointToStart(branch.thenBlock());
+      storeTo(own, segState, [&](int64_t m, int64_t i, int64_t e) {
+        return SmallVector<Value>{segAt(seg, m, i, e)};
       });
+      when(k,
+           k.both(k.cmp(arith::CmpIPredicate::eq, tid, c0),
+                  k.cmp(arith::CmpIPredicate::eq, tile, c0)),
+           [&] {
+             k.store(chunkLoop.getResult(0), segTotal,
+                     {k.add(k.mul(bh, segs), seg)});
+           });
+      b.setInsertionPointToStart(branch.elseBlock());
+      storeTo(own, state, finalAt);
     }
     gpu::TerminatorOp::create(b, loc);
-  }
+  };
+  emitScan(/*fixup=*/false);
+  emitScan(/*fixup=*/true);
   memref::DeallocOp::create(b, loc, cb);
+  memref::DeallocOp::create(b, loc, segState);
+  memref::DeallocOp::create(b, loc, segTotal);
   return success();
 }

@@ -583,7 +583,7 @@ func.func @fused_attention_wide(%q: memref<1x4x2x8xf32>, %k: memref<1x4x2x8xf32>
 // -----
 
 // ssm.fused_ssd on buffers: a device buffer for the chunks' C B^T products
-// (batch x chunks x groups x 64 x 64, at least one element), then two
+// (batch x chunks x groups x 64 x 64, at least one element), then three
 // launches named after the first free kernel number: _cb, 16 x 16 threads
 // (C and B slices staged as vectors of 4 tokens, rows padded to 17 vectors;
 // the loop over ceil(20 / 16) = 2 state slices carrying 4 x 4 products, 16
@@ -595,8 +595,12 @@ func.func @fused_attention_wide(%q: memref<1x4x2x8xf32>, %k: memref<1x4x2x8xf32>
 // groups of 8 tokens, then the totals of the groups before), exp(cum) and the state weights, y's loops over 4 token slices
 // and 2 state slices (16 fmas per step, 4 tokens x 4 head dims), D x and the
 // gate (exp in silu) per element, the state update's loop over 4 token
-// slices (16 fmas per step: 4 head dims x 4 state dims); the buffer freed
-// after the launches.
+// slices (16 fmas per step: 4 head dims x 4 state dims), the running
+// total log decay carried; at the end, the segment's own state and total
+// (segmented) or the final state; _fixup, for the segments after the
+// first: the state carried over the segments before (16 loads of their
+// states per step), then per chunk only y's state term (no fma before
+// it), added to y; the buffers freed after the launches.
 // CHECK-LABEL: func.func @fused_ssd(
 // CHECK:         %[[CB:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
 // CHECK:         scf.if
@@ -609,6 +613,8 @@ func.func @fused_attention_wide(%q: memref<1x4x2x8xf32>, %k: memref<1x4x2x8xf32>
 // CHECK:             gpu.barrier
 // CHECK-COUNT-16:  memref.store %{{.*}}, %[[CB]][%{{.*}}] : memref<?xf32>
 // CHECK:           gpu.terminator
+// CHECK:         %[[SEGS:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
+// CHECK:         %[[TOTALS:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
 // CHECK:         scf.if
 // CHECK:         gpu.launch blocks({{.*}}) in ({{.*}}) threads({{.*}}) in (%{{.*}} = %c8{{.*}}, %{{.*}} = %c16{{.*}}, %{{.*}} = %c1{{.*}}) module(@ssm_kernelmodule) function(@ssm_kernel0_ssd_scan) workgroup(%{{.*}} : memref<256xvector<4xf32>, #gpu.address_space<workgroup>>, %{{.*}} : memref<400xvector<4xf32>, #gpu.address_space<workgroup>>, %{{.*}} : memref<5x64xf32, #gpu.address_space<workgroup>>)
 // CHECK:           gpu.barrier
@@ -639,8 +645,28 @@ func.func @fused_attention_wide(%q: memref<1x4x2x8xf32>, %k: memref<1x4x2x8xf32>
 // CHECK:               gpu.barrier
 // CHECK-COUNT-16:    math.fma
 // CHECK:             gpu.barrier
+// CHECK:             scf.yield %{{.*}} : f32
+// CHECK:           scf.if
+// CHECK:             memref.store %{{.*}}, %[[SEGS]][%{{.*}}] : memref<?xf32>
+// CHECK:             memref.store %{{.*}}, %[[TOTALS]][%{{.*}}] : memref<?xf32>
+// CHECK:           else
+// CHECK:             memref.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : memref<?x4x40x20xf32>
+// CHECK:           gpu.terminator
+// CHECK:         scf.if
+// CHECK:         gpu.launch blocks({{.*}}) in ({{.*}}) threads({{.*}}) in (%{{.*}} = %c8{{.*}}, %{{.*}} = %c16{{.*}}, %{{.*}} = %c1{{.*}}) module(@ssm_kernelmodule) function(@ssm_kernel0_ssd_fixup) workgroup(%{{.*}} : memref<256xvector<4xf32>, #gpu.address_space<workgroup>>, %{{.*}} : memref<272xvector<4xf32>, #gpu.address_space<workgroup>>, %{{.*}} : memref<5x64xf32, #gpu.address_space<workgroup>>)
+// CHECK:           scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// CHECK-COUNT-16:    memref.load %[[SEGS]]
+// CHECK:           scf.for
+// CHECK-NOT:         math.fma
+// CHECK:             scf.for %{{.*}} = %{{.*}} to %c2{{.*}} step {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32) {
+// CHECK:               scf.for %{{.*}} = %{{.*}} to %c16
+// CHECK-COUNT-16:        math.fma
+// CHECK:             memref.load %{{.*}} : memref<?x?x4x40xf32>
+// CHECK:             arith.addf
 // CHECK:           gpu.terminator
 // CHECK:         memref.dealloc %[[CB]] : memref<?xf32>
+// CHECK:         memref.dealloc %[[SEGS]] : memref<?xf32>
+// CHECK:         memref.dealloc %[[TOTALS]] : memref<?xf32>
 // CHECK-NOT:     ssm.fused_ssd
 func.func @fused_ssd(%x: memref<?x?x4x40xf32>, %g: memref<?x?x4xf32>, %B: memref<?x?x2x20xf32>, %C: memref<?x?x2x20xf32>, %s: memref<?x?x4xf32>, %D: memref<4xf32>, %z: memref<?x?x4x40xf32>, %h0: memref<?x4x40x20xf32>, %y: memref<?x?x4x40xf32>, %h: memref<?x4x40x20xf32>) {
   ssm.fused_ssd %x, %g, %B, %C scale(%s : memref<?x?x4xf32>) D(%D : memref<4xf32>) gate(%z : memref<?x?x4x40xf32>) initial_state(%h0 : memref<?x4x40x20xf32>) outs(%y, %h : memref<?x?x4x40xf32>, memref<?x4x40x20xf32>) : memref<?x?x4x40xf32>, memref<?x?x4xf32>, memref<?x?x2x20xf32>, memref<?x?x2x20xf32>

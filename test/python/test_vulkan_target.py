@@ -635,7 +635,8 @@ def test_python_compile_fused_attention_option(rng, tmp_path):
 # name: (op, b, l, h, g, p, n, options): op "ssd" or "discrete"; options
 # from D (per head), Dhp (per head dim), bias (dt_bias), softplus, limit
 # (dt_limit), z (gate; Discrete Mamba-2's with z_bias), init
-# (initial_state), signed (some steps with dt A > 0, clamped to decay 1).
+# (initial_state), signed (some steps with dt A > 0, clamped to decay 1),
+# slow (decays near 1: the initial state and early tokens reach the end).
 FUSED_SSD_CASES = {
     # Three chunks, the last partial; the kernel's 32-dim head tiles and
     # 16-dim state slices exactly filled.
@@ -648,9 +649,18 @@ FUSED_SSD_CASES = {
     "mamba2_sizes": ("ssd", 1, 100, 2, 1, 64, 128, {"D", "bias", "softplus", "z"}),
     "decode_step": ("ssd", 3, 1, 4, 2, 16, 16, {"init", "softplus", "z"}),
     "signed_dt": ("ssd", 1, 70, 2, 1, 8, 8, {"signed", "init"}),
+    # Slow decays over four segments of one chunk: what the fix-up carries
+    # from the initial state and the earlier segments is large.
+    "slow_decay_segments": ("ssd", 1, 200, 2, 1, 16, 16, {"slow", "init", "D", "z"}),
+    "discrete_slow_segments": ("discrete", 2, 150, 2, 2, 8, 8, {"slow", "init"}),
     "no_options": ("ssd", 2, 5, 3, 3, 4, 4, set()),
     "discrete_full": ("discrete", 2, 90, 4, 1, 16, 24, {"D", "z", "init"}),
     "discrete_plain": ("discrete", 1, 129, 2, 2, 48, 64, set()),
+    # 8 x 64 heads x 2 head tiles = 1024 scan blocks: the kernels' target,
+    # so the two chunks are scanned in one segment (no fix-up kernel); the
+    # shorter cases above have fewer blocks and cut their sequences into
+    # segments of one chunk or more.
+    "many_blocks_one_segment": ("ssd", 8, 70, 64, 8, 64, 16, {"D", "init", "softplus"}),
     # A state size past the kernels' 128: the mixer form instead.
     "n144_not_fused": ("ssd", 1, 10, 2, 1, 4, 144, {"softplus"}),
 }
@@ -671,10 +681,12 @@ def _fused_ssd_case(name, rng):
         dt = r(b, l, h, scale=0.5)
         if "softplus" not in opts and "signed" not in opts:
             dt = np.abs(dt) + np.float32(0.05)
+        if "slow" in opts:
+            dt = np.abs(dt) * np.float32(0.02)
         A = -np.exp(r(h, scale=0.5))
         args += [("dt", dt, f"tensor<{bl}x{h}xf32>"), ("A", A, f"tensor<{h}xf32>")]
     else:
-        A_log = r(b, l, h)
+        A_log = r(b, l, h) - (np.float32(5.0) if "slow" in opts else np.float32(0.0))
         args += [("A_log", A_log, f"tensor<{bl}x{h}xf32>")]
     args += [("B", B, f"tensor<{bl}x{g}x{n}xf32>"), ("C", C, f"tensor<{bl}x{g}x{n}xf32>")]
     optional = []
@@ -727,7 +739,8 @@ def test_vulkan_fused_ssd(name, rng, tmp_path):
     reference of SEMANTICS.md, fresh random inputs, poisoned device
     buffers, tolerance 1e-5 of the largest output. The same model with
     --fused-ssd=false (the chunked mixer form) agrees; a state size past
-    128 is not fused."""
+    128 is not fused. Both the segmented scan (few blocks: scan, then
+    fix-up) and the unsegmented one (many blocks) are covered."""
     source, inputs, want, n = _fused_ssd_case(name, rng)
     src = tmp_path / "ssd.mlir"
     src.write_text(source)

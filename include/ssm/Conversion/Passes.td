@@ -145,21 +145,26 @@ def SSMLinalgToGPU : Pass<"ssm-linalg-to-gpu", "::mlir::ModuleOp"> {
     thread, stays in registers and takes P v over 16-key slices of v. The
     value head size is at most 128.
 
-    `ssm.fused_ssd` on buffers becomes two kernels over chunks of 64
-    tokens and a device buffer between them (allocated before, freed
+    `ssm.fused_ssd` on buffers becomes up to three kernels over chunks of
+    64 tokens, with device buffers between them (allocated before, freed
     after): `<kernel-prefix><n>_ssd_cb`, a block of 16 x 16 threads per
     (batch, chunk, group) computing the chunk's 64 x 64 products C_i . B_j
-    from 16-wide state slices staged in workgroup memory; and
+    from 16-wide state slices staged in workgroup memory;
     `<kernel-prefix><n>_ssd_scan`, a block of 8 x 16 threads per (batch,
-    head, 32 head dims) that passes over the chunks in order with the state
-    slice (32 head dims x n) in workgroup memory: per chunk the prefix sums
-    of the log decays, then y (each thread 4 tokens x 4 head dims) from the
-    decayed C B^T products times x over 16-token slices plus exp(cum) C
-    times the state over 16-state slices, D x and the gate, then the state
-    decayed by the chunk's total and updated with the weighted x B^T (each
-    thread 4 head dims x 4 state dims per 64 state dims). No per-chunk state
-    is stored; blocks of different heads and head-dim slices run in
-    parallel. The state size is at most 128.
+    head, 32 head dims, segment) that passes over the segment's chunks in
+    order with the state slice (32 head dims x n) in workgroup memory: per
+    chunk the prefix sums of the log decays, then y (each thread 4 tokens x
+    4 head dims) from the decayed C B^T products times x over 16-token
+    slices plus exp(cum) C times the state over 16-state slices, D x and
+    the gate, then the state decayed by the chunk's total and updated with
+    the weighted x B^T (each thread 4 head dims x 4 state dims per 64 state
+    dims). With fewer than 1024 (batch, head, tile) blocks the sequence is
+    cut into segments of whole chunks scanned in parallel (the first from
+    the initial state, the others from 0), and
+    `<kernel-prefix><n>_ssd_fixup` adds to each later segment's y the
+    contribution of the state entering it (carried over the segments'
+    own final states and total decays) and writes the final state. No
+    per-chunk state is stored. The state size is at most 128.
 
     The kernels are named `<kernel-prefix><n>` in the gpu.module
     `<kernel-prefix>module` (`gpu-kernel-outlining` then puts them all in
