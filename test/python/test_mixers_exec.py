@@ -56,7 +56,9 @@ def test_attention(rng, name, dynamic):
         mb, mh = attrs["mask"]
         mask = randn(rng, mb, mh, l, s)
         mask[..., 0] = -1e30  # an effectively masked key
-        n, t = c.const(mask)
+        # With dynamic sizes, the mask's batch size too: a mask of batch 1
+        # (mask_noncausal) is then broadcast at run time.
+        n, t = c.const(mask, dynamic=(0,) if dynamic else ())
         text_mask = f" mask({n})"
         types.append(t)
     rtype = "tensor<" + ("?x?" if dynamic else f"{b}x{l}") + f"x{hq}x{dv}xf32>"

@@ -183,6 +183,43 @@ Value applyProbabilities(OpBuilder &b, Location loc, const AttentionParams &p,
   return e.build(ins, "bihe", "j", body, 0.0);
 }
 
+/// The mask operand of `op` in f32, or null. A batch size known only at
+/// run time may be 1 there (SEMANTICS.md: b or 1): such a mask is then
+/// broadcast to the queries' batch size, so that reading it at batch
+/// index b is in bounds.
+Value maskOf(OpBuilder &b, Location loc, AttentionOp op) {
+  Value mask = f32OrNull(b, loc, op.getMask());
+  if (!mask)
+    return mask;
+  auto type = cast<RankedTensorType>(mask.getType());
+  if (!type.isDynamicDim(0))
+    return mask;
+  Value rows = toIndex(b, loc, dimOf(b, loc, mask, 0));
+  Value isOne =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, rows,
+                            arith::ConstantIndexOp::create(b, loc, 1));
+  auto branch = scf::IfOp::create(b, loc, TypeRange{type}, isOne,
+                                  /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(branch.thenBlock());
+    Value first =
+        sliceAlong(b, loc, mask, 0, b.getIndexAttr(0), b.getIndexAttr(1));
+    Einsum e(b, loc, "bhij",
+             {dimOf(b, loc, op.getQuery(), 0), dimOf(b, loc, mask, 1),
+              dimOf(b, loc, mask, 2), dimOf(b, loc, mask, 3)});
+    Value wide =
+        e.build({e.in(first, "0hij")}, "bhij", "",
+                [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    if (wide.getType() != type)
+      wide = tensor::CastOp::create(b, loc, type, wide);
+    scf::YieldOp::create(b, loc, wide);
+    b.setInsertionPointToStart(branch.elseBlock());
+    scf::YieldOp::create(b, loc, mask);
+  }
+  return branch.getResult(0);
+}
+
 /// The operands of a chunked form over tiles of T keys: q, k, v and the mask
 /// in f32, the keys, values and mask zero-padded to a multiple of T.
 struct KeyTiles {
@@ -193,7 +230,7 @@ struct KeyTiles {
     q = castToF32(b, loc, op.getQuery());
     k = castToF32(b, loc, op.getKey());
     v = castToF32(b, loc, op.getValue());
-    mask = f32OrNull(b, loc, op.getMask());
+    mask = maskOf(b, loc, op);
     B = dimOf(b, loc, q, 0);
     L = dimOf(b, loc, q, 1);
     H = dimOf(b, loc, q, 2);
@@ -214,8 +251,7 @@ struct KeyTiles {
 FailureOr<Value> AttentionOp::materializeMixingMatrix(OpBuilder &b) {
   Location loc = getLoc();
   return probabilities(b, loc, paramsOf(*this), castToF32(b, loc, getQuery()),
-                       castToF32(b, loc, getKey()),
-                       f32OrNull(b, loc, getMask()));
+                       castToF32(b, loc, getKey()), maskOf(b, loc, *this));
 }
 
 FailureOr<SmallVector<Value>> AttentionOp::buildQuadraticForm(OpBuilder &b) {
@@ -223,7 +259,7 @@ FailureOr<SmallVector<Value>> AttentionOp::buildQuadraticForm(OpBuilder &b) {
   AttentionParams p = paramsOf(*this);
   Value probs =
       probabilities(b, loc, p, castToF32(b, loc, getQuery()),
-                    castToF32(b, loc, getKey()), f32OrNull(b, loc, getMask()));
+                    castToF32(b, loc, getKey()), maskOf(b, loc, *this));
   return SmallVector<Value>{
       applyProbabilities(b, loc, p, probs, castToF32(b, loc, getValue()))};
 }
