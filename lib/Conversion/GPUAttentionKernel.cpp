@@ -50,7 +50,6 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
                                                   StringRef module,
                                                   StringRef name) {
   Location loc = op.getLoc();
-  MLIRContext *ctx = b.getContext();
   K k{b, loc};
   Value q = op.getQuery(), key = op.getKey(), v = op.getValue(),
         mask = op.getMask(), out = op.getInit();
@@ -89,30 +88,19 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
   Value packed = k.mul(seq, group);
   Value queryTiles = arith::CeilDivUIOp::create(b, loc, packed, k.idx(kRows));
   Value blocks = k.mul(k.mul(queryTiles, batch), kvHeads);
-  auto guard = scf::IfOp::create(
-      b, loc, k.cmp(arith::CmpIPredicate::ugt, blocks, k.idx(0)), false);
-  b.setInsertionPointToStart(guard.thenBlock());
-
-  auto shared = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  auto buffer = [&](ArrayRef<int64_t> shape, Type element) {
-    return MemRefType::get(shape, element, MemRefLayoutAttrInterface{}, shared);
-  };
   Type f32 = b.getF32Type();
   Type vecType = VectorType::get({kVec}, f32);
   // stage: a q and a k slice ([16][17] vectors of 4 rows each), or a v
   // slice ([16][vPitch] vectors of 4 value dims); scores: [64][17] vectors
   // of 4 keys; part: per-thread partial maxima and sums; stats: per row the
   // running maximum, the running sum and this tile's rescale.
+  gpu::LaunchOp launch = k.launch(
+      blocks, kThreads, kThreads,
+      {k.workgroup({std::max(2 * kQKStage, kSlice * vPitch)}, vecType),
+       k.workgroup({kRows, kPitch}, vecType),
+       k.workgroup({kRows * kQuarters}, f32), k.workgroup({3, kRows}, f32)},
+      module, name);
   Value one = k.idx(1);
-  auto launch = gpu::LaunchOp::create(
-      b, loc, blocks, one, one, k.idx(kThreads), k.idx(kThreads), one, nullptr,
-      nullptr, {},
-      {buffer({std::max(2 * kQKStage, kSlice * vPitch)}, vecType),
-       buffer({kRows, kPitch}, vecType), buffer({kRows * kQuarters}, f32),
-       buffer({3, kRows}, f32)},
-      {}, nullptr, nullptr, nullptr, FlatSymbolRefAttr::get(ctx, module),
-      FlatSymbolRefAttr::get(ctx, name));
-  b.setInsertionPointToStart(&launch.getBody().front());
   ArrayRef<BlockArgument> wg = launch.getWorkgroupAttributions();
   Value stage = wg[0], scores = wg[1], part = wg[2], stats = wg[3];
   Value tx = launch.getThreadIds().x, ty = launch.getThreadIds().y;

@@ -110,6 +110,38 @@ struct K {
     return xs;
   }
   void barrier() { gpu::BarrierOp::create(b, loc); }
+  /// Runs `body` only where `cond` holds.
+  void when(Value cond, function_ref<void()> body) {
+    auto branch = scf::IfOp::create(b, loc, cond, false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(branch.thenBlock());
+    body();
+  }
+  /// The workgroup-memory buffer type of `shape` x `element`.
+  MemRefType workgroup(ArrayRef<int64_t> shape, Type element) {
+    return MemRefType::get(shape, element, MemRefLayoutAttrInterface{},
+                           gpu::AddressSpaceAttr::get(
+                               b.getContext(), gpu::AddressSpace::Workgroup));
+  }
+  /// A launch of `blocks` x 1 x 1 blocks of `tx` x `ty` threads with the
+  /// workgroup buffers `buffers`, kernel `name` of gpu.module `module`,
+  /// guarded so that no block means no launch; the builder is left at the
+  /// start of its body.
+  gpu::LaunchOp launch(Value blocks, int64_t tx, int64_t ty,
+                       ArrayRef<Type> buffers, StringRef module,
+                       StringRef name) {
+    auto guard = scf::IfOp::create(
+        b, loc, cmp(arith::CmpIPredicate::ugt, blocks, idx(0)), false);
+    b.setInsertionPointToStart(guard.thenBlock());
+    Value one = idx(1);
+    auto op = gpu::LaunchOp::create(
+        b, loc, blocks, one, one, idx(tx), idx(ty), one, nullptr, nullptr, {},
+        buffers, {}, nullptr, nullptr, nullptr,
+        FlatSymbolRefAttr::get(b.getContext(), module),
+        FlatSymbolRefAttr::get(b.getContext(), name));
+    b.setInsertionPointToStart(&op.getBody().front());
+    return op;
+  }
   /// acc + the outer product of `xs` and `ys` (row-major, one fma each).
   SmallVector<Value> outer(ArrayRef<Value> xs, ArrayRef<Value> ys,
                            ValueRange acc) {

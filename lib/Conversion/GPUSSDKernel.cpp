@@ -61,44 +61,10 @@ constexpr int64_t kScanThreads = kTx * kTy;
 constexpr int64_t kPitch = kChunk / kVec + 1; // 17
 constexpr int64_t kSliceStage = kSlice * kPitch;
 
-/// The workgroup memory type of `shape` x `element`.
-MemRefType workgroup(MLIRContext *ctx, ArrayRef<int64_t> shape, Type element) {
-  return MemRefType::get(
-      shape, element, MemRefLayoutAttrInterface{},
-      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
-}
-
-/// A launch of `blocks` x 1 x 1 blocks of `tx` x `ty` threads with the
-/// workgroup buffers `buffers`, guarded so that no block means no launch;
-/// the builder is left at the start of the body.
-gpu::LaunchOp launch(K &k, Value blocks, int64_t tx, int64_t ty,
-                     ArrayRef<Type> buffers, StringRef module, StringRef name) {
-  OpBuilder &b = k.b;
-  MLIRContext *ctx = b.getContext();
-  auto guard = scf::IfOp::create(
-      b, k.loc, k.cmp(arith::CmpIPredicate::ugt, blocks, k.idx(0)), false);
-  b.setInsertionPointToStart(guard.thenBlock());
-  Value one = k.idx(1);
-  auto op = gpu::LaunchOp::create(
-      b, k.loc, blocks, one, one, k.idx(tx), k.idx(ty), one, nullptr, nullptr,
-      {}, buffers, {}, nullptr, nullptr, nullptr,
-      FlatSymbolRefAttr::get(ctx, module), FlatSymbolRefAttr::get(ctx, name));
-  b.setInsertionPointToStart(&op.getBody().front());
-  return op;
-}
-
 /// exp(min(x, 0)).
 Value clampedExp(K &k, Value x) {
   return math::ExpOp::create(
       k.b, k.loc, arith::MinimumFOp::create(k.b, k.loc, x, k.f32(0.0)));
-}
-
-/// Runs `body` only where `cond` holds.
-void when(K &k, Value cond, function_ref<void()> body) {
-  auto branch = scf::IfOp::create(k.b, k.loc, cond, false);
-  OpBuilder::InsertionGuard g(k.b);
-  k.b.setInsertionPointToStart(branch.thenBlock());
-  body();
 }
 
 } // namespace
@@ -106,7 +72,6 @@ void when(K &k, Value cond, function_ref<void()> body) {
 LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
                                              StringRef module, StringRef name) {
   Location loc = op.getLoc();
-  MLIRContext *ctx = b.getContext();
   K k{b, loc};
   Value x = op.getX(), logDecay = op.getLogDecay(), bMat = op.getB(),
         cMat = op.getC(), scale = op.getScale(), dSkip = op.getD(),
@@ -154,8 +119,8 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
     OpBuilder::InsertionGuard g(b);
     Value blocks = k.mul(k.mul(batch, chunks), groups);
     gpu::LaunchOp body =
-        launch(k, blocks, 16, 16, {workgroup(ctx, {2 * kSliceStage}, vecType)},
-               module, (name + "_cb").str());
+        k.launch(blocks, 16, 16, {k.workgroup({2 * kSliceStage}, vecType)},
+                 module, (name + "_cb").str());
     Value stage = body.getWorkgroupAttributions()[0];
     Value tx = body.getThreadIds().x, ty = body.getThreadIds().y;
     Value tid = k.add(k.mul(ty, 16), tx);
@@ -245,11 +210,11 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
     int64_t stageSize =
         std::max(kSliceStage + kSlice * kTx, kSlice * kTx + kSlice * groupsPad);
     gpu::LaunchOp body =
-        launch(k, blocks, kTx, kTy,
-               {workgroup(ctx, {statePad * kTx}, vecType),
-                workgroup(ctx, {fixup ? kSliceStage : stageSize}, vecType),
-                workgroup(ctx, {5, kChunk}, f32)},
-               module, (name + (fixup ? "_fixup" : "_scan")).str());
+        k.launch(blocks, kTx, kTy,
+                 {k.workgroup({statePad * kTx}, vecType),
+                  k.workgroup({fixup ? kSliceStage : stageSize}, vecType),
+                  k.workgroup({5, kChunk}, f32)},
+                 module, (name + (fixup ? "_fixup" : "_scan")).str());
     ArrayRef<BlockArgument> wg = body.getWorkgroupAttributions();
     Value st = wg[0], stage = wg[1], chunk = wg[2];
     Value tx = body.getThreadIds().x, ty = body.getThreadIds().y;
@@ -269,7 +234,6 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
           expRow = k.idx(3), weightRow = k.idx(4);
     Value headDimV = k.idx(headDim), stateDimV = k.idx(stateDim);
     Value bh = k.add(k.mul(bi, heads), h);
-    Value lastSeg = k.cmp(arith::CmpIPredicate::eq, seg, k.sub(segs, one));
 
     // This thread's state elements: head dims p0 + 4 tx + e, state dims
     // 4 (ty + kTy m) + i; slot (m * 4 + i) * 4 + e of its register copies.
@@ -304,7 +268,7 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
     // This thread's state elements (padding: 0) into st.
     auto storeOwned = [&](ArrayRef<Value> vals) {
       for (int64_t m = 0; m < ownGroups; ++m)
-        when(k, groupIn(ownGroup(m)), [&] {
+        k.when(groupIn(ownGroup(m)), [&] {
           for (int64_t i = 0; i < kVec; ++i)
             k.store(k.vec(vals.slice(slot(m, i, 0), kVec)), st,
                     {k.add(k.mul(ownNn(m, i), kTx), tx)});
@@ -317,8 +281,8 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
           for (int64_t m = 0; m < ownGroups; ++m)
             for (int64_t i = 0; i < kVec; ++i)
               for (int64_t e = 0; e < kVec; ++e)
-                when(k, ownIn(m, i, e),
-                     [&] { k.store(vals[slot(m, i, e)], to, at(m, i, e)); });
+                k.when(ownIn(m, i, e),
+                       [&] { k.store(vals[slot(m, i, e)], to, at(m, i, e)); });
         };
     auto finalAt = [&](int64_t m, int64_t i, int64_t e) {
       return SmallVector<Value>{bi, h, ownPp[e], ownNn(m, i)};
@@ -353,7 +317,8 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
       };
       scf::ForOp before = k.loop(c0, seg, start, carry);
       start.assign(before.getResults().begin(), before.getResults().end());
-      when(k, lastSeg, [&] { storeTo(carry(seg, start), state, finalAt); });
+      Value lastSeg = k.cmp(arith::CmpIPredicate::eq, seg, k.sub(segs, one));
+      k.when(lastSeg, [&] { storeTo(carry(seg, start), state, finalAt); });
     }
     storeOwned(start);
     k.barrier();
@@ -368,7 +333,7 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
       Value c = chunkLoop.getInductionVar();
       Value t0 = k.mul(c, kChunk);
       // Per token: log decay min(g, 0) and scale, 0 past the sequence.
-      when(k, k.slt(tid, k.idx(kChunk)), [&] {
+      k.when(k.slt(tid, k.idx(kChunk)), [&] {
         Value t = k.add(t0, tid);
         Value in = k.slt(t, seq);
         Value gl = arith::MinimumFOp::create(
@@ -385,7 +350,7 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
       // (the sums within each group, kept in the exp row for now; then the
       // totals of the groups before).
       Value group0 = k.mul(k.divu(tid, kCumGroup), kCumGroup);
-      when(k, k.slt(tid, k.idx(kChunk)), [&] {
+      k.when(k.slt(tid, k.idx(kChunk)), [&] {
         Value sum = k.f32(0.0);
         for (int64_t e = 0; e < kCumGroup; ++e) {
           Value j = k.add(group0, e);
@@ -395,7 +360,7 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
         k.store(sum, chunk, {expRow, tid});
       });
       k.barrier();
-      when(k, k.slt(tid, k.idx(kChunk)), [&] {
+      k.when(k.slt(tid, k.idx(kChunk)), [&] {
         Value sum = k.load(chunk, {expRow, tid});
         for (int64_t g = 0; g + 1 < kChunk / kCumGroup; ++g) {
           Value total =
@@ -406,7 +371,7 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
         k.store(sum, chunk, {cumRow, tid});
       });
       k.barrier();
-      when(k, k.slt(tid, k.idx(kChunk)), [&] {
+      k.when(k.slt(tid, k.idx(kChunk)), [&] {
         Value cum = k.load(chunk, {cumRow, tid});
         Value last = k.load(chunk, {cumRow, k.idx(kChunk - 1)});
         k.store(clampedExp(k, cum), chunk, {expRow, tid});
@@ -513,7 +478,7 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
         Value t = k.add(t0, rowI[r]);
         Value tIn = k.slt(t, seq);
         for (int64_t e = 0; e < kVec; ++e) {
-          when(k, k.both(tIn, ownPpIn[e]), [&] {
+          k.when(k.both(tIn, ownPpIn[e]), [&] {
             Value v = off.getResult(r * kVec + e);
             Value pp = ownPp[e];
             if (dSkip && !fixup) {
@@ -573,7 +538,7 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
                   bs.push_back(k.loadOrZero(k.both(tIn, k.slt(nn, stateDimV)),
                                             bMat, {bi, t, gi, nn}));
                 }
-                when(k, k.slt(lin, k.idx(bVectors)), [&] {
+                k.when(k.slt(lin, k.idx(bVectors)), [&] {
                   k.store(k.vec(bs), stage, {k.add(k.idx(kSlice * kTx), lin)});
                 });
               }
@@ -603,7 +568,7 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
       Value decay = k.load(chunk, {expRow, k.idx(kChunk - 1)});
       for (int64_t m = 0; m < ownGroups; ++m) {
         Value grp = ownGroup(m);
-        when(k, groupIn(grp), [&] {
+        k.when(groupIn(grp), [&] {
           for (int64_t i = 0; i < kVec; ++i) {
             Value at = k.add(k.mul(k.add(k.mul(grp, kVec), i), kTx), tx);
             SmallVector<Value> old = k.elements(k.load(st, {at}));
@@ -640,13 +605,12 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
       storeTo(own, segState, [&](int64_t m, int64_t i, int64_t e) {
         return SmallVector<Value>{segAt(seg, m, i, e)};
       });
-      when(k,
-           k.both(k.cmp(arith::CmpIPredicate::eq, tid, c0),
-                  k.cmp(arith::CmpIPredicate::eq, tile, c0)),
-           [&] {
-             k.store(chunkLoop.getResult(0), segTotal,
-                     {k.add(k.mul(bh, segs), seg)});
-           });
+      k.when(k.both(k.cmp(arith::CmpIPredicate::eq, tid, c0),
+                    k.cmp(arith::CmpIPredicate::eq, tile, c0)),
+             [&] {
+               k.store(chunkLoop.getResult(0), segTotal,
+                       {k.add(k.mul(bh, segs), seg)});
+             });
       b.setInsertionPointToStart(branch.elseBlock());
       storeTo(own, state, finalAt);
     }

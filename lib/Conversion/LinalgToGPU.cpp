@@ -1223,6 +1223,29 @@ struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
     return nests;
   }
 
+  /// Replaces every op of type OpT (on buffers) by its fused kernels,
+  /// named `<kernel-prefix><n><suffix>`.
+  template <typename OpT>
+  LogicalResult
+  emitFused(ModuleOp module, StringRef suffix, unsigned &counter,
+            function_ref<LogicalResult(OpBuilder &, OpT, StringRef, StringRef)>
+                emit) {
+    SmallVector<OpT> fused;
+    module.walk([&](OpT op) { fused.push_back(op); });
+    for (OpT op : fused) {
+      if (!op.getResult().empty())
+        return op.emitOpError()
+               << "ssm-linalg-to-gpu needs " << OpT::getOperationName()
+               << " on buffers (run bufferization first)";
+      OpBuilder b(op);
+      if (failed(emit(b, op, kernelPrefix + "module",
+                      kernelPrefix + std::to_string(counter++) + suffix.str())))
+        return failure();
+      op.erase();
+    }
+    return success();
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     // Named ops must have been generalized (linalg-generalize-named-ops).
@@ -1247,36 +1270,11 @@ struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
       return signalPassFailure();
     unsigned counter = 0;
     // The fused kernels first (they take the first names).
-    SmallVector<ssm::FusedAttentionOp> attention;
-    module.walk([&](ssm::FusedAttentionOp op) { attention.push_back(op); });
-    for (ssm::FusedAttentionOp op : attention) {
-      if (!op.getResult().empty()) {
-        op.emitOpError("ssm-linalg-to-gpu needs ssm.fused_attention on "
-                       "buffers (run bufferization first)");
-        return signalPassFailure();
-      }
-      OpBuilder b(op);
-      if (failed(emitFusedAttentionKernel(
-              b, op, kernelPrefix + "module",
-              kernelPrefix + std::to_string(counter++) + "_attention")))
-        return signalPassFailure();
-      op.erase();
-    }
-    SmallVector<ssm::FusedSSDOp> ssd;
-    module.walk([&](ssm::FusedSSDOp op) { ssd.push_back(op); });
-    for (ssm::FusedSSDOp op : ssd) {
-      if (!op.getResult().empty()) {
-        op.emitOpError("ssm-linalg-to-gpu needs ssm.fused_ssd on buffers "
-                       "(run bufferization first)");
-        return signalPassFailure();
-      }
-      OpBuilder b(op);
-      if (failed(emitFusedSSDKernels(b, op, kernelPrefix + "module",
-                                     kernelPrefix + std::to_string(counter++) +
-                                         "_ssd")))
-        return signalPassFailure();
-      op.erase();
-    }
+    if (failed(emitFused<ssm::FusedAttentionOp>(
+            module, "_attention", counter, ssm::emitFusedAttentionKernel)) ||
+        failed(emitFused<ssm::FusedSSDOp>(module, "_ssd", counter,
+                                          ssm::emitFusedSSDKernels)))
+      return signalPassFailure();
     for (linalg::LinalgOp op : ops)
       if (failed(convert(cast<linalg::GenericOp>(op.getOperation()), counter)))
         return signalPassFailure();
