@@ -6,7 +6,10 @@
     compiles an `ssm.ssd` op (h 32, p 64, n 128, one B/C group, dt_softplus;
     batch and length symbolic) and a causal `ssm.attention` op (32 heads,
     d 128) with `ssmc --target=cuda --cuda-arch=sm_90a -O3`, and again with
-    `--target=vulkan -O3` (SPIR-V, for the GPU's Vulkan driver), and packs
+    `--target=vulkan -O3` (SPIR-V, for the GPU's Vulkan driver), the SSD op
+    also with `--matmul-precision=tf32` and `=ieee` (the default is tf32x3;
+    listed as the peers "ssmc_tf32" and "ssmc_ieee", tolerance 5e-3 for
+    tf32), and packs
     them with ssm-run into bench/.work/carry/mixers.tar.xz. The attention
     op is also compiled with `--fused-attention=false` (its chunked mixer
     form, a launch per linalg op and key tile: the CUDA build before the
@@ -53,6 +56,7 @@ WORK = ROOT / "bench" / ".work" / "mixers"
 CARRY = ROOT / "bench" / ".work" / "carry"
 ARCHIVE = CARRY / "mixers.tar.xz"
 TOL = 1e-4
+TOL_TF32 = 5e-3  # --matmul-precision=tf32: operands rounded to 11 bits
 H, P, N = 32, 64, 128
 AH, AD = 32, 128
 
@@ -103,6 +107,9 @@ def prepare(args):
                   (f"{name}.vk.so", ["--target=vulkan"])]
         unfused = "--fused-attention=false" if name.startswith("attention") else "--fused-ssd=false"
         builds.append((f"{name}.unfused.so", ["--target=cuda", "--cuda-arch=sm_90a", unfused]))
+        if name == "ssd":
+            builds += [(f"ssd.{p}.so", ["--target=cuda", "--cuda-arch=sm_90a",
+                                        f"--matmul-precision={p}"]) for p in ("tf32", "ieee")]
         for out, target in builds:
             r = subprocess.run([str(ssmc), str(src), "-o", str(WORK / out), "-O3", *target],
                                capture_output=True, text=True)
@@ -298,13 +305,14 @@ def run(args):
         bytes_ = 4 * (2 * b * L * H * P + b * L * H + 2 * b * L * N)
         row = {"case": name, "err": err, "ok": ok, "ssmc_ms": ms, "flops": flops,
                "bytes": bytes_}
-        for tag, suffix in (("ssmc_vulkan", ".vk"), ("ssmc_unfused", ".unfused")):
+        for tag, suffix in (("ssmc_tf32", ".tf32"), ("ssmc_ieee", ".ieee"),
+                            ("ssmc_vulkan", ".vk"), ("ssmc_unfused", ".unfused")):
             try:
                 with tempfile.TemporaryDirectory() as d:
                     (vy, vh), vms = ours("ssd" + suffix, [x, dt, A, B, C], Path(d), args.runs)
                 row[f"{tag}_ms"] = vms
                 row[f"{tag}_err"] = max(rel_err(vy, want_y), rel_err(vh, want_h))
-                failed |= not row[f"{tag}_err"] < TOL
+                failed |= not row[f"{tag}_err"] < (TOL_TF32 if tag == "ssmc_tf32" else TOL)
             except Exception as e:  # noqa: BLE001 (reported in the table)
                 print(f"{name} ({tag}): {e}", flush=True)
                 failed = True

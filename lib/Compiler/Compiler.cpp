@@ -308,6 +308,10 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
       return fail("--cuda-arch must name an NVIDIA architecture such as "
                   "sm_80 or sm_90a, got '" +
                   options.cudaArch + "'");
+    if (options.matmulPrecision != "tf32x3" &&
+        options.matmulPrecision != "tf32" && options.matmulPrecision != "ieee")
+      return fail("--matmul-precision must be tf32x3, tf32 or ieee, got '" +
+                  options.matmulPrecision + "'");
     if (options.cudaFormat != "auto" && options.cudaFormat != "ptx" &&
         options.cudaFormat != "fatbin")
       return fail("--cuda-format must be auto, ptx or fatbin, got '" +
@@ -482,6 +486,7 @@ LogicalResult Compilation::run(StringRef inputPath, StringRef outputPath) {
       cudaOptions.format = cudaFormat;
       cudaOptions.toolkit = cudaFormat == "fatbin" ? cudaToolkit : "";
       cudaOptions.optLevel = options.optLevel;
+      cudaOptions.matmulPrecision = options.matmulPrecision;
       addCUDATargetPasses(pm, cudaOptions);
     } else if (vulkan) {
       VulkanTargetOptions vulkanOptions;
@@ -716,6 +721,7 @@ bool mlir::ssm::compile(const CompileRequest &request,
   options.spirvVal = request.spirvVal;
   options.fusedAttention = request.fusedAttention;
   options.fusedSSD = request.fusedSSD;
+  options.matmulPrecision = request.matmulPrecision;
   std::optional<EmitKind> emit =
       llvm::StringSwitch<std::optional<EmitKind>>(request.emit)
           .Case("auto", EmitKind::Auto)

@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
+#include <optional>
 
 namespace mlir::ssm {
 
@@ -28,13 +29,46 @@ namespace mlir::ssm {
 LogicalResult emitFusedAttentionKernel(OpBuilder &b, FusedAttentionOp op,
                                        StringRef module, StringRef name);
 
+/// How the fused SSD scan computes its matrix products: on the SIMT units
+/// in f32 (None, any target), or with NVIDIA tensor cores (mma.sync
+/// m16n8k8, sm_80 and later) on operands rounded to TF32 (TF32), or split
+/// into a TF32 high part and a TF32 low part with three products per
+/// product (TF32x3: about f32 accuracy); accumulation is in f32.
+enum class TensorCores { None, TF32, TF32x3 };
+
+/// Parses a `tensor-cores` option value ("none", "tf32", "tf32x3").
+std::optional<TensorCores> parseTensorCores(StringRef name);
+
 /// Emits, at `b`'s insertion point, the kernels computing `op` (on
 /// buffers): the chunks' C B^T products into a device buffer allocated
 /// there, then the scan over the chunks, named `name`_cb and `name`_scan in
-/// the gpu.module `module`; the buffer is freed after them. Fails (with an
-/// error on `op`) for shapes the kernels do not take.
+/// the gpu.module `module` (and `name`_fixup when the sequence is cut into
+/// segments); the buffers are freed after them. With tensor cores the scan
+/// and the fix-up are emitSSDScanMma's. Fails (with an error on `op`) for
+/// shapes the kernels do not take.
 LogicalResult emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op, StringRef module,
-                                  StringRef name);
+                                  StringRef name, TensorCores tensorCores);
+
+/// What the scan kernels of one ssm.fused_ssd share: its sizes, the C B^T
+/// buffer (64 x 64 per (batch, chunk, group)) and the segments (`segs` of
+/// `segChunks` chunks each, with each segment's own final state and total
+/// log decay in `segState` and `segTotal` when `segmented`).
+struct SSDScanPlan {
+  FusedSSDOp op;
+  Value batch, seq, chunks, cb;
+  Value segs, segChunks, segmented, segState, segTotal;
+  int64_t heads, headDim, groups, stateDim, headTile, headTiles;
+};
+
+/// Head dims per block of emitSSDScanMma.
+constexpr int64_t kSSDMmaHeadTile = 64;
+
+/// Emits the scan (or, with `fixup`, the segments' fix-up) of `plan` on
+/// tensor cores, as kernel `name` of gpu.module `module`: a block of 8
+/// warps per (batch, head, 64 head dims, segment), the state slice in
+/// registers as mma accumulators and in dynamic workgroup memory.
+void emitSSDScanMma(OpBuilder &b, const SSDScanPlan &plan, bool fixup,
+                    TensorCores tensorCores, StringRef module, StringRef name);
 
 namespace kernels {
 
@@ -124,18 +158,22 @@ struct K {
                                b.getContext(), gpu::AddressSpace::Workgroup));
   }
   /// A launch of `blocks` x 1 x 1 blocks of `tx` x `ty` threads with the
-  /// workgroup buffers `buffers`, kernel `name` of gpu.module `module`,
+  /// workgroup buffers `buffers` (and `dynamicBytes` of dynamic workgroup
+  /// memory), kernel `name` of gpu.module `module`,
   /// guarded so that no block means no launch; the builder is left at the
   /// start of its body.
   gpu::LaunchOp launch(Value blocks, int64_t tx, int64_t ty,
-                       ArrayRef<Type> buffers, StringRef module,
-                       StringRef name) {
+                       ArrayRef<Type> buffers, StringRef module, StringRef name,
+                       int64_t dynamicBytes = 0) {
     auto guard = scf::IfOp::create(
         b, loc, cmp(arith::CmpIPredicate::ugt, blocks, idx(0)), false);
     b.setInsertionPointToStart(guard.thenBlock());
     Value one = idx(1);
+    Value dynamic = dynamicBytes
+                        ? arith::ConstantIntOp::create(b, loc, dynamicBytes, 32)
+                        : Value();
     auto op = gpu::LaunchOp::create(
-        b, loc, blocks, one, one, idx(tx), idx(ty), one, nullptr, nullptr, {},
+        b, loc, blocks, one, one, idx(tx), idx(ty), one, dynamic, nullptr, {},
         buffers, {}, nullptr, nullptr, nullptr,
         FlatSymbolRefAttr::get(b.getContext(), module),
         FlatSymbolRefAttr::get(b.getContext(), name));
@@ -181,6 +219,42 @@ struct K {
     return l;
   }
 };
+
+/// The rows of the SSD kernels' per-chunk table in workgroup memory
+/// (5 x 64 floats): per token of the chunk the log decay, the scale, the
+/// inclusive prefix sum cum of the log decays, exp(cum) and the state weight
+/// exp(cum_last - cum_j) scale_j.
+enum ChunkRow : int64_t { kLogRow, kScaleRow, kCumRow, kExpRow, kWeightRow };
+
+/// exp(min(x, 0)).
+Value clampedExp(K &k, Value x);
+
+/// Fills the table `chunk` for the chunk of 64 tokens from `t0` of (batch
+/// `bi`, head `h`) with the block's first 64 threads (`tid` < 64): the
+/// clamped log decays (0 past `seq`), the scales (with `weights`; 1, or 0
+/// past `seq`, without a scale operand) and the prefix sums, exp(cum) and,
+/// with `weights`, the state weights. Starts and ends with a barrier's
+/// worth of ordering: workgroup memory written before it is visible to the
+/// whole block after it.
+void emitChunkDecays(K &k, Value chunk, Value tid, Value t0, Value seq,
+                     Value logDecay, Value scale, Value bi, Value h,
+                     bool weights);
+
+/// A scan block's place: block `id` of the scan (or, with `fixup`, of the
+/// fix-up, whose segments start at 1) with `perTile` segments per (batch,
+/// head, head tile): its segment, head tile, head, batch, group, first head
+/// dim and batch * heads + head.
+struct ScanBlock {
+  Value seg, tile, h, bi, gi, p0, bh;
+};
+ScanBlock scanBlock(K &k, Value id, Value perTile, bool fixup,
+                    const SSDScanPlan &plan);
+
+/// Stores y at `at` = (batch, token, head, head dim) of `op`: `v` plus
+/// D x (x from `xAt`; not in the fix-up), times silu(gate) when `op` has a
+/// gate; the fix-up adds it to y instead.
+void storeSSDOutput(K &k, FusedSSDOp op, Value v, function_ref<Value()> xAt,
+                    ArrayRef<Value> at, bool fixup);
 
 } // namespace kernels
 

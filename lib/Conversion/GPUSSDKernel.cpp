@@ -40,6 +40,7 @@
 using namespace mlir;
 using namespace mlir::ssm;
 using mlir::ssm::kernels::K;
+using namespace mlir::ssm::kernels;
 
 namespace {
 
@@ -52,6 +53,8 @@ constexpr int64_t kCumGroup = 8; // tokens per group of the prefix sums
 // Scan blocks wanted at least: fewer (batch, head, head-dim tile) blocks
 // than this cut the sequence into segments scanned in parallel.
 constexpr int64_t kTargetBlocks = 1024;
+// The tensor-core scan (emitSSDScanMma): blocks wanted at least.
+constexpr int64_t kTargetBlocksMma = 512;
 // Scan blocks: kTx x kTy threads; thread (tx, ty) owns head dims 4 tx ..
 // 4 tx + 3 and, for y, tokens 4 ty .. 4 ty + 3.
 constexpr int64_t kTx = kHeadTile / kVec; // 8
@@ -61,16 +64,128 @@ constexpr int64_t kScanThreads = kTx * kTy;
 constexpr int64_t kPitch = kChunk / kVec + 1; // 17
 constexpr int64_t kSliceStage = kSlice * kPitch;
 
-/// exp(min(x, 0)).
-Value clampedExp(K &k, Value x) {
+} // namespace
+
+Value mlir::ssm::kernels::clampedExp(K &k, Value x) {
   return math::ExpOp::create(
       k.b, k.loc, arith::MinimumFOp::create(k.b, k.loc, x, k.f32(0.0)));
 }
 
-} // namespace
+void mlir::ssm::kernels::emitChunkDecays(K &k, Value chunk, Value tid, Value t0,
+                                         Value seq, Value logDecay, Value scale,
+                                         Value bi, Value h, bool weights) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  Value logRow = k.idx(kLogRow), scaleRow = k.idx(kScaleRow),
+        cumRow = k.idx(kCumRow), expRow = k.idx(kExpRow),
+        weightRow = k.idx(kWeightRow);
+  // Per token: log decay min(g, 0) and scale, 0 past the sequence.
+  k.when(k.slt(tid, k.idx(kChunk)), [&] {
+    Value t = k.add(t0, tid);
+    Value in = k.slt(t, seq);
+    Value gl = arith::MinimumFOp::create(
+        b, loc, k.loadOrZero(in, logDecay, {bi, t, h}), k.f32(0.0));
+    k.store(gl, chunk, {logRow, tid});
+    if (weights) {
+      Value sc = scale ? k.loadOrZero(in, scale, {bi, t, h})
+                       : k.select(in, k.f32(1.0), k.f32(0.0));
+      k.store(sc, chunk, {scaleRow, tid});
+    }
+  });
+  k.barrier();
+  // cum: inclusive prefix sums, in two steps over groups of 8 tokens
+  // (the sums within each group, kept in the exp row for now; then the
+  // totals of the groups before).
+  Value group0 = k.mul(k.divu(tid, kCumGroup), kCumGroup);
+  k.when(k.slt(tid, k.idx(kChunk)), [&] {
+    Value sum = k.f32(0.0);
+    for (int64_t e = 0; e < kCumGroup; ++e) {
+      Value j = k.add(group0, e);
+      sum = k.fadd(
+          sum, k.select(k.sle(j, tid), k.load(chunk, {logRow, j}), k.f32(0.0)));
+    }
+    k.store(sum, chunk, {expRow, tid});
+  });
+  k.barrier();
+  k.when(k.slt(tid, k.idx(kChunk)), [&] {
+    Value sum = k.load(chunk, {expRow, tid});
+    for (int64_t g = 0; g + 1 < kChunk / kCumGroup; ++g) {
+      Value total =
+          k.load(chunk, {expRow, k.idx(g * kCumGroup + kCumGroup - 1)});
+      sum = k.fadd(sum, k.select(k.slt(k.idx(g * kCumGroup), group0), total,
+                                 k.f32(0.0)));
+    }
+    k.store(sum, chunk, {cumRow, tid});
+  });
+  k.barrier();
+  k.when(k.slt(tid, k.idx(kChunk)), [&] {
+    Value cum = k.load(chunk, {cumRow, tid});
+    Value last = k.load(chunk, {cumRow, k.idx(kChunk - 1)});
+    k.store(clampedExp(k, cum), chunk, {expRow, tid});
+    if (weights) {
+      Value w = k.fmul(clampedExp(k, arith::SubFOp::create(b, loc, last, cum)),
+                       k.load(chunk, {scaleRow, tid}));
+      k.store(w, chunk, {weightRow, tid});
+    }
+  });
+  k.barrier();
+}
+
+ScanBlock mlir::ssm::kernels::scanBlock(K &k, Value id, Value perTile,
+                                        bool fixup, const SSDScanPlan &plan) {
+  ScanBlock blk;
+  blk.seg = arith::RemUIOp::create(k.b, k.loc, id, perTile);
+  if (fixup)
+    blk.seg = k.add(blk.seg, 1);
+  Value rest = arith::DivUIOp::create(k.b, k.loc, id, perTile);
+  blk.tile = k.remu(rest, plan.headTiles);
+  rest = k.divu(rest, plan.headTiles);
+  blk.h = k.remu(rest, plan.heads);
+  blk.bi = k.divu(rest, plan.heads);
+  int64_t perGroup = plan.heads / plan.groups;
+  blk.gi = perGroup == 1 ? blk.h : k.divu(blk.h, perGroup);
+  blk.p0 = k.mul(blk.tile, plan.headTile);
+  blk.bh = k.add(k.mul(blk.bi, plan.heads), blk.h);
+  return blk;
+}
+
+void mlir::ssm::kernels::storeSSDOutput(K &k, FusedSSDOp op, Value v,
+                                        function_ref<Value()> xAt,
+                                        ArrayRef<Value> at, bool fixup) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  Value h = at[2], pp = at[3];
+  if (Value dSkip = op.getD(); dSkip && !fixup) {
+    bool rowD = cast<MemRefType>(dSkip.getType()).getRank() == 2;
+    Value d = rowD ? k.load(dSkip, {h, pp}) : k.load(dSkip, {h});
+    v = k.fma(d, xAt(), v);
+  }
+  if (Value gate = op.getGate()) {
+    Value z = k.load(gate, at);
+    Value sig = arith::DivFOp::create(
+        b, loc, k.f32(1.0),
+        k.fadd(k.f32(1.0),
+               math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, z))));
+    v = k.fmul(v, k.fmul(z, sig));
+  }
+  if (fixup)
+    v = k.fadd(k.load(op.getYInit(), at), v);
+  k.store(v, op.getYInit(), at);
+}
+
+std::optional<TensorCores> mlir::ssm::parseTensorCores(StringRef name) {
+  if (name == "none")
+    return TensorCores::None;
+  if (name == "tf32")
+    return TensorCores::TF32;
+  if (name == "tf32x3")
+    return TensorCores::TF32x3;
+  return std::nullopt;
+}
 
 LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
-                                             StringRef module, StringRef name) {
+                                             StringRef module, StringRef name,
+                                             TensorCores tensorCores) {
   Location loc = op.getLoc();
   K k{b, loc};
   Value x = op.getX(), logDecay = op.getLogDecay(), bMat = op.getB(),
@@ -95,7 +210,9 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
   int64_t stateGroups = statePad / kVec;
   int64_t ownGroups = llvm::divideCeil(stateGroups, kTy);
   int64_t groupsPad = ownGroups * kTy;
-  int64_t headTiles = llvm::divideCeil(headDim, kHeadTile);
+  bool mma = tensorCores != TensorCores::None;
+  int64_t headTile = mma ? kSSDMmaHeadTile : kHeadTile;
+  int64_t headTiles = llvm::divideCeil(headDim, headTile);
   bool rowD = dSkip && cast<MemRefType>(dSkip.getType()).getRank() == 2;
 
   Value c0 = k.idx(0), one = k.idx(1);
@@ -179,8 +296,9 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
   // from the segments' own final states and total decays) and writes the
   // final state.
   Value tiles = k.mul(batch, heads * headTiles);
-  Value segs = arith::CeilDivUIOp::create(b, loc, k.idx(kTargetBlocks),
-                                          k.maxs(tiles, one));
+  Value segs = arith::CeilDivUIOp::create(
+      b, loc, k.idx(mma ? kTargetBlocksMma : kTargetBlocks),
+      k.maxs(tiles, one));
   segs = k.maxs(k.mins(segs, chunks), one);
   Value segChunks =
       k.maxs(arith::CeilDivUIOp::create(b, loc, chunks, segs), one);
@@ -220,16 +338,14 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
     Value tx = body.getThreadIds().x, ty = body.getThreadIds().y;
     Value tid = k.add(k.mul(ty, kTx), tx);
     Value id = body.getBlockIds().x;
-    Value seg = arith::RemUIOp::create(b, loc, id, perTile);
-    if (fixup)
-      seg = k.add(seg, 1);
-    Value rest = arith::DivUIOp::create(b, loc, id, perTile);
-    Value tile = k.remu(rest, headTiles);
-    rest = k.divu(rest, headTiles);
-    Value h = k.remu(rest, heads);
-    Value bi = k.divu(rest, heads);
-    Value gi = perGroup == 1 ? h : k.divu(h, perGroup);
-    Value p0 = k.mul(tile, kHeadTile);
+    SSDScanPlan sizes{};
+    sizes.heads = heads;
+    sizes.groups = groups;
+    sizes.headTile = kHeadTile;
+    sizes.headTiles = headTiles;
+    ScanBlock blk = scanBlock(k, id, perTile, fixup, sizes);
+    Value seg = blk.seg, tile = blk.tile, h = blk.h, bi = blk.bi, gi = blk.gi,
+          p0 = blk.p0;
     Value logRow = k.idx(0), scaleRow = k.idx(1), cumRow = k.idx(2),
           expRow = k.idx(3), weightRow = k.idx(4);
     Value headDimV = k.idx(headDim), stateDimV = k.idx(stateDim);
@@ -332,57 +448,8 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
       b.setInsertionPointToStart(chunkLoop.getBody());
       Value c = chunkLoop.getInductionVar();
       Value t0 = k.mul(c, kChunk);
-      // Per token: log decay min(g, 0) and scale, 0 past the sequence.
-      k.when(k.slt(tid, k.idx(kChunk)), [&] {
-        Value t = k.add(t0, tid);
-        Value in = k.slt(t, seq);
-        Value gl = arith::MinimumFOp::create(
-            b, loc, k.loadOrZero(in, logDecay, {bi, t, h}), k.f32(0.0));
-        k.store(gl, chunk, {logRow, tid});
-        if (!fixup) {
-          Value sc = scale ? k.loadOrZero(in, scale, {bi, t, h})
-                           : k.select(in, k.f32(1.0), k.f32(0.0));
-          k.store(sc, chunk, {scaleRow, tid});
-        }
-      });
-      k.barrier();
-      // cum: inclusive prefix sums, in two steps over groups of 8 tokens
-      // (the sums within each group, kept in the exp row for now; then the
-      // totals of the groups before).
-      Value group0 = k.mul(k.divu(tid, kCumGroup), kCumGroup);
-      k.when(k.slt(tid, k.idx(kChunk)), [&] {
-        Value sum = k.f32(0.0);
-        for (int64_t e = 0; e < kCumGroup; ++e) {
-          Value j = k.add(group0, e);
-          sum = k.fadd(sum, k.select(k.sle(j, tid), k.load(chunk, {logRow, j}),
-                                     k.f32(0.0)));
-        }
-        k.store(sum, chunk, {expRow, tid});
-      });
-      k.barrier();
-      k.when(k.slt(tid, k.idx(kChunk)), [&] {
-        Value sum = k.load(chunk, {expRow, tid});
-        for (int64_t g = 0; g + 1 < kChunk / kCumGroup; ++g) {
-          Value total =
-              k.load(chunk, {expRow, k.idx(g * kCumGroup + kCumGroup - 1)});
-          sum = k.fadd(sum, k.select(k.slt(k.idx(g * kCumGroup), group0), total,
-                                     k.f32(0.0)));
-        }
-        k.store(sum, chunk, {cumRow, tid});
-      });
-      k.barrier();
-      k.when(k.slt(tid, k.idx(kChunk)), [&] {
-        Value cum = k.load(chunk, {cumRow, tid});
-        Value last = k.load(chunk, {cumRow, k.idx(kChunk - 1)});
-        k.store(clampedExp(k, cum), chunk, {expRow, tid});
-        if (!fixup) {
-          Value w =
-              k.fmul(clampedExp(k, arith::SubFOp::create(b, loc, last, cum)),
-                     k.load(chunk, {scaleRow, tid}));
-          k.store(w, chunk, {weightRow, tid});
-        }
-      });
-      k.barrier();
+      emitChunkDecays(k, chunk, tid, t0, seq, logDecay, scale, bi, h,
+                      /*weights=*/!fixup);
 
       // y: rows 4 ty + r, head dims 4 tx + e of the tile.
       SmallVector<Value> rowI;
@@ -479,24 +546,10 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
         Value tIn = k.slt(t, seq);
         for (int64_t e = 0; e < kVec; ++e) {
           k.when(k.both(tIn, ownPpIn[e]), [&] {
-            Value v = off.getResult(r * kVec + e);
-            Value pp = ownPp[e];
-            if (dSkip && !fixup) {
-              Value d = rowD ? k.load(dSkip, {h, pp}) : k.load(dSkip, {h});
-              v = k.fma(d, k.load(x, {bi, t, h, pp}), v);
-            }
-            if (gate) {
-              Value z = k.load(gate, {bi, t, h, pp});
-              Value sig = arith::DivFOp::create(
-                  b, loc, k.f32(1.0),
-                  k.fadd(k.f32(1.0),
-                         math::ExpOp::create(
-                             b, loc, arith::NegFOp::create(b, loc, z))));
-              v = k.fmul(v, k.fmul(z, sig));
-            }
-            if (fixup)
-              v = k.fadd(k.load(y, {bi, t, h, pp}), v);
-            k.store(v, y, {bi, t, h, pp});
+            SmallVector<Value> at{bi, t, h, ownPp[e]};
+            storeSSDOutput(
+                k, op, off.getResult(r * kVec + e),
+                [&] { return k.load(x, at); }, at, fixup);
           });
         }
       }
@@ -616,8 +669,18 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
     }
     gpu::TerminatorOp::create(b, loc);
   };
-  emitScan(/*fixup=*/false);
-  emitScan(/*fixup=*/true);
+  if (mma) {
+    SSDScanPlan plan{op,        batch,     seq,      chunks,   cb,    segs,
+                     segChunks, segmented, segState, segTotal, heads, headDim,
+                     groups,    stateDim,  headTile, headTiles};
+    emitSSDScanMma(b, plan, /*fixup=*/false, tensorCores, module,
+                   (name + "_scan").str());
+    emitSSDScanMma(b, plan, /*fixup=*/true, tensorCores, module,
+                   (name + "_fixup").str());
+  } else {
+    emitScan(/*fixup=*/false);
+    emitScan(/*fixup=*/true);
+  }
   memref::DeallocOp::create(b, loc, cb);
   memref::DeallocOp::create(b, loc, segState);
   memref::DeallocOp::create(b, loc, segTotal);

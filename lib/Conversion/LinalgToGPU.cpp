@@ -1268,12 +1268,21 @@ struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
     });
     if (named.wasInterrupted())
       return signalPassFailure();
+    std::optional<ssm::TensorCores> cores = ssm::parseTensorCores(tensorCores);
+    if (!cores) {
+      module.emitError() << "ssm-linalg-to-gpu: unknown tensor-cores value '"
+                         << tensorCores << "' (expected none, tf32 or tf32x3)";
+      return signalPassFailure();
+    }
     unsigned counter = 0;
     // The fused kernels first (they take the first names).
+    auto emitSSD = [&](OpBuilder &b, ssm::FusedSSDOp op, StringRef kernels,
+                       StringRef kernel) {
+      return ssm::emitFusedSSDKernels(b, op, kernels, kernel, *cores);
+    };
     if (failed(emitFused<ssm::FusedAttentionOp>(
             module, "_attention", counter, ssm::emitFusedAttentionKernel)) ||
-        failed(emitFused<ssm::FusedSSDOp>(module, "_ssd", counter,
-                                          ssm::emitFusedSSDKernels)))
+        failed(emitFused<ssm::FusedSSDOp>(module, "_ssd", counter, emitSSD)))
       return signalPassFailure();
     for (linalg::LinalgOp op : ops)
       if (failed(convert(cast<linalg::GenericOp>(op.getOperation()), counter)))

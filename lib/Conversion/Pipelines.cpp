@@ -83,10 +83,12 @@ void mlir::ssm::addTargetPasses(OpPassManager &pm, bool modelLibrary) {
 /// polynomials and the other transcendental functions as upstream's
 /// approximations (no device math library is needed), then the kernels
 /// outlined.
-static void addGPUKernelPasses(OpPassManager &pm, bool subgroupReductions) {
+static void addGPUKernelPasses(OpPassManager &pm, bool subgroupReductions,
+                               StringRef tensorCores = "none") {
   addUpstream(pm, "linalg-generalize-named-ops");
   SSMLinalgToGPUOptions linalgToGPU;
   linalgToGPU.subgroupReductions = subgroupReductions;
+  linalgToGPU.tensorCores = tensorCores.str();
   pm.addPass(createSSMLinalgToGPU(linalgToGPU));
   pm.addPass(createSSMGPUDeviceBuffers());
   pm.addPass(createSSMCPUMathApproximation(
@@ -100,11 +102,20 @@ static void addGPUKernelPasses(OpPassManager &pm, bool subgroupReductions) {
 
 void mlir::ssm::addCUDATargetPasses(OpPassManager &pm,
                                     const CUDATargetOptions &options) {
+  // Tensor cores (mma.sync on TF32) from sm_80 on.
+  StringRef digits = options.chip;
+  unsigned version = 0;
+  bool tensorCores =
+      digits.consume_front("sm_") &&
+      !digits.take_while(llvm::isDigit).getAsInteger(10, version) &&
+      version >= 80 && options.matmulPrecision != "ieee";
   // The rest of math (sqrt, fma, abs, rounding) are NVPTX instructions.
-  addGPUKernelPasses(pm, /*subgroupReductions=*/false);
+  addGPUKernelPasses(pm, /*subgroupReductions=*/false,
+                     tensorCores ? options.matmulPrecision : "none");
   // Math is left to convert-math-to-llvm (NVPTX instructions), not to
   // convert-gpu-to-nvvm's libdevice calls.
   addUpstream(pm, "gpu.module(lower-affine,convert-scf-to-cf,"
+                  "convert-nvgpu-to-nvvm,"
                   "convert-gpu-to-nvvm{allowed-dialects=arith,cf,func,index,"
                   "memref,ub,vector},convert-math-to-llvm,"
                   "reconcile-unrealized-casts,"

@@ -35,7 +35,7 @@ NB_MODULE(_compiler, m) {
          double adamBeta1, double adamBeta2, double adamEps, double weightDecay,
          double maxGradNorm, const std::vector<std::string> &frozen,
          bool hiddenStates, const std::string &spirvVal, bool fusedAttention,
-         bool fusedSSD) {
+         bool fusedSSD, const std::string &matmulPrecision) {
         mlir::ssm::CompileRequest r;
         r.input = input;
         r.output = output;
@@ -66,6 +66,7 @@ NB_MODULE(_compiler, m) {
         r.spirvVal = spirvVal;
         r.fusedAttention = fusedAttention;
         r.fusedSSD = fusedSSD;
+        r.matmulPrecision = matmulPrecision;
         std::string diagnostics;
         bool ok;
         {
@@ -84,5 +85,6 @@ NB_MODULE(_compiler, m) {
       nb::arg("adam_eps"), nb::arg("weight_decay"), nb::arg("max_grad_norm"),
       nb::arg("frozen"), nb::arg("hidden_states"), nb::arg("spirv_val"),
       nb::arg("fused_attention"), nb::arg("fused_ssd"),
+      nb::arg("matmul_precision"),
       "Compiles as ssmc does; returns (ok, diagnostics text).");
 }

@@ -10,20 +10,23 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
 
 from harness import BUILD
-from onnx_tools import SSM_RUN, compile_onnx
+from onnx_tools import SSM_RUN, SSMC, compile_onnx
 import zoo  # noqa: E402 (examples/ is put on the path by onnx_tools)
+from ssd_cases import fused_ssd_case  # noqa: E402
 
 sys.path.insert(0, str(BUILD / "python"))
 import ssmc  # noqa: E402
 
 CUDA = os.environ.get("CUDA_PATH") or "/usr/local/cuda"
-HAVE_PTXAS = bool(shutil.which("ptxas") or os.path.exists(os.path.join(CUDA, "bin", "ptxas")))
+PTXAS = shutil.which("ptxas") or os.path.join(CUDA, "bin", "ptxas")
+HAVE_PTXAS = os.path.exists(PTXAS)
 HAVE_DRIVER = ctypes.util.find_library("cuda") is not None
 
 
@@ -137,6 +140,55 @@ def test_cuda_options_errors(tmp_path):
     with pytest.raises(ssmc.CompileError, match="cuda"):
         ssmc.compile(path, target="cuda", cuda_format="fatbin",
                      cuda_toolkit=str(tmp_path / "no-toolkit"))
+    with pytest.raises(ssmc.CompileError,
+                       match="--matmul-precision must be tf32x3, tf32 or ieee, got 'fp16'"):
+        ssmc.compile(path, target="cuda", matmul_precision="fp16")
+    r = subprocess.run([str(SSMC), str(path), "--target=cuda", "--matmul-precision=bf16",
+                        "-o", str(tmp_path / "m.so")], capture_output=True, text=True)
+    assert r.returncode == 1
+    assert "--matmul-precision must be tf32x3, tf32 or ieee, got 'bf16'" in r.stderr
+
+
+def embedded_ptx(so):
+    """The PTX text embedded in a --cuda-format=ptx model library."""
+    data = Path(so).read_bytes()
+    start = data.index(b".version ")
+    return data[start:data.index(b"\0", start)].decode()
+
+
+def test_cuda_matmul_precision(rng, tmp_path):
+    """--matmul-precision picks how the fused SSD scan multiplies: on tensor
+    cores (mma.sync m16n8k8 on TF32 operands) once per product (tf32) or
+    three times (tf32x3, the default: high and low TF32 parts), or on the
+    SIMT units (ieee, and always below sm_80, which has no TF32 mma). Each
+    build's PTX assembles for its architecture when ptxas is present; the
+    GPU machine checks the results (bench/gpu_ssd_cases.py)."""
+    source, _, _, _ = fused_ssd_case("mamba2_sizes", rng)
+    src = tmp_path / "ssd.mlir"
+    src.write_text(source)
+    mma = "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32"
+    counts = {}
+    for arch, precision in (("sm_90a", "tf32x3"), ("sm_90a", "tf32"), ("sm_90a", "ieee"),
+                            ("sm_80", "tf32x3"), ("sm_75", "tf32x3")):
+        so = tmp_path / f"{arch}_{precision}.so"
+        r = subprocess.run([str(SSMC), str(src), "--target=cuda", f"--cuda-arch={arch}",
+                            "--cuda-format=ptx", f"--matmul-precision={precision}",
+                            "-o", str(so)], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        ptx = embedded_ptx(so)
+        assert "_ssd_scan" in ptx
+        counts[arch, precision] = ptx.count(mma)
+        # 256-thread blocks with dynamic workgroup memory only with tensor cores.
+        assert ("__dynamic_shmem" in ptx) == (counts[arch, precision] > 0)
+        if HAVE_PTXAS:
+            (tmp_path / "k.ptx").write_text(ptx)
+            r = subprocess.run([str(PTXAS), f"-arch={arch}", str(tmp_path / "k.ptx"),
+                                "-o", str(tmp_path / "k.cubin")], capture_output=True, text=True)
+            assert r.returncode == 0, r.stderr
+    assert counts["sm_90a", "tf32"] > 0
+    assert counts["sm_90a", "tf32x3"] == 3 * counts["sm_90a", "tf32"]
+    assert counts["sm_80", "tf32x3"] == counts["sm_90a", "tf32x3"]
+    assert counts["sm_90a", "ieee"] == 0 and counts["sm_75", "tf32x3"] == 0
 
 
 SILU = """

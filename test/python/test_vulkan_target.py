@@ -23,6 +23,7 @@ from onnx_reference import float64_outputs
 from onnx_tools import SSM_RUN, SSMC, compile_onnx, onnxruntime_outputs, rel_err
 from test_cuda_target import info
 import zoo  # noqa: E402 (examples/ is put on the path by onnx_tools)
+from ssd_cases import FUSED_SSD_CASES, fused_ssd_case  # noqa: E402
 
 sys.path.insert(0, str(BUILD / "python"))
 import ssmc  # noqa: E402
@@ -633,97 +634,6 @@ def test_python_compile_fused_attention_option(rng, tmp_path):
 # (dt_limit), z (gate; Discrete Mamba-2's with z_bias), init
 # (initial_state), signed (some steps with dt A > 0, clamped to decay 1),
 # slow (decays near 1: the initial state and early tokens reach the end).
-FUSED_SSD_CASES = {
-    # Three chunks, the last partial; the kernel's 32-dim head tiles and
-    # 16-dim state slices exactly filled.
-    "full_options": ("ssd", 2, 150, 4, 1, 32, 32,
-                     {"D", "bias", "softplus", "z", "init"}),
-    # Two groups of four heads, a partial head tile (40 = 32 + 8) and a
-    # state size that is not a multiple of 16; D per head dim, dt_limit.
-    "groups_partial_tiles": ("ssd", 1, 64, 8, 2, 40, 20, {"Dhp", "limit", "init"}),
-    # The Mamba-2 sizes (p 64, n 128: two head tiles, eight state slices).
-    "mamba2_sizes": ("ssd", 1, 100, 2, 1, 64, 128, {"D", "bias", "softplus", "z"}),
-    "decode_step": ("ssd", 3, 1, 4, 2, 16, 16, {"init", "softplus", "z"}),
-    "signed_dt": ("ssd", 1, 70, 2, 1, 8, 8, {"signed", "init"}),
-    # Slow decays over four segments of one chunk: what the fix-up carries
-    # from the initial state and the earlier segments is large.
-    "slow_decay_segments": ("ssd", 1, 200, 2, 1, 16, 16, {"slow", "init", "D", "z"}),
-    "discrete_slow_segments": ("discrete", 2, 150, 2, 2, 8, 8, {"slow", "init"}),
-    "no_options": ("ssd", 2, 5, 3, 3, 4, 4, set()),
-    "discrete_full": ("discrete", 2, 90, 4, 1, 16, 24, {"D", "z", "init"}),
-    "discrete_plain": ("discrete", 1, 129, 2, 2, 48, 64, set()),
-    # 8 x 64 heads x 2 head tiles = 1024 scan blocks: the kernels' target,
-    # so the two chunks are scanned in one segment (no fix-up kernel); the
-    # shorter cases above have fewer blocks and cut their sequences into
-    # segments of one chunk or more.
-    "many_blocks_one_segment": ("ssd", 8, 70, 64, 8, 64, 16, {"D", "init", "softplus"}),
-    # A state size past the kernels' 128: the mixer form instead.
-    "n144_not_fused": ("ssd", 1, 10, 2, 1, 4, 144, {"softplus"}),
-}
-
-
-def _fused_ssd_case(name, rng):
-    """The source of one FUSED_SSD_CASES entry (batch and sequence sizes
-    dynamic), its inputs and its float64 reference (y, final state)."""
-    import reference as ref
-    op, b, l, h, g, p, n, opts = FUSED_SSD_CASES[name]
-    r = lambda *s, scale=1.0: (rng.standard_normal(s) * scale).astype(np.float32)  # noqa: E731
-    bl = "?x?"
-    x = r(b, l, h, p)
-    B, C = r(b, l, g, n, scale=0.5), r(b, l, g, n, scale=0.5)
-    args = [("x", x, f"tensor<{bl}x{h}x{p}xf32>")]
-    kw = {}
-    if op == "ssd":
-        dt = r(b, l, h, scale=0.5)
-        if "softplus" not in opts and "signed" not in opts:
-            dt = np.abs(dt) + np.float32(0.05)
-        if "slow" in opts:
-            dt = np.abs(dt) * np.float32(0.02)
-        A = -np.exp(r(h, scale=0.5))
-        args += [("dt", dt, f"tensor<{bl}x{h}xf32>"), ("A", A, f"tensor<{h}xf32>")]
-    else:
-        A_log = r(b, l, h) - (np.float32(5.0) if "slow" in opts else np.float32(0.0))
-        args += [("A_log", A_log, f"tensor<{bl}x{h}xf32>")]
-    args += [("B", B, f"tensor<{bl}x{g}x{n}xf32>"), ("C", C, f"tensor<{bl}x{g}x{n}xf32>")]
-    optional = []
-    if "D" in opts:
-        optional.append(("D", r(h), f"tensor<{h}xf32>"))
-    if "Dhp" in opts:
-        optional.append(("D", r(h, p), f"tensor<{h}x{p}xf32>"))
-    if "bias" in opts:
-        optional.append(("dt_bias", r(h, scale=0.5), f"tensor<{h}xf32>"))
-    if "z" in opts:
-        optional.append(("z", r(b, l, h, p), f"tensor<{bl}x{h}x{p}xf32>"))
-        if op == "discrete":
-            optional.append(("z_bias", r(h, p), f"tensor<{h}x{p}xf32>"))
-    if "init" in opts:
-        optional.append(("initial_state", r(b, h, p, n), f"tensor<?x{h}x{p}x{n}xf32>"))
-    attrs = []
-    if "softplus" in opts:
-        attrs.append("dt_softplus")
-        kw["dt_softplus"] = True
-    if "limit" in opts:
-        attrs.append("dt_limit = array<f32: 0.1, 0.9>")
-        kw["dt_limit"] = (0.1, 0.9)
-    for key, a, _ in optional:
-        kw[key] = a.astype(np.float64)
-    every = args + optional
-    types = [t for _, _, t in every]
-    params = ", ".join(f"%{key}: {t}" for key, _, t in every)
-    text = ", ".join(f"%{key}" for key, _, _ in args)
-    text += "".join(f" {key}(%{key})" for key, _, _ in optional)
-    ytype, stype = f"tensor<{bl}x{h}x{p}xf32>", f"tensor<?x{h}x{p}x{n}xf32>"
-    mnemonic = "ssd" if op == "ssd" else "discrete_ssd"
-    source = (f"func.func @main({params}) -> ({ytype}, {stype}) {{\n"
-              f"  %y, %s = ssm.{mnemonic} {text} {{{', '.join(attrs)}}} : "
-              f"({', '.join(types)}) -> ({ytype}, {stype})\n"
-              f"  return %y, %s : {ytype}, {stype}\n}}\n")
-    f64 = [a.astype(np.float64) for _, a, _ in args]
-    want = ref.ssd(*f64, **kw) if op == "ssd" else ref.discrete_ssd(*f64, **kw)
-    inputs = {f"arg{i}": a for i, (_, a, _) in enumerate(every)}
-    return source, inputs, want, n
-
-
 @pytest.mark.parametrize("name", sorted(FUSED_SSD_CASES))
 def test_vulkan_fused_ssd(name, rng, tmp_path):
     """Mamba-2 SSD and Discrete Mamba-2 as the GPU targets' fused kernels
@@ -737,7 +647,7 @@ def test_vulkan_fused_ssd(name, rng, tmp_path):
     --fused-ssd=false (the chunked mixer form) agrees; a state size past
     128 is not fused. Both the segmented scan (few blocks: scan, then
     fix-up) and the unsegmented one (many blocks) are covered."""
-    source, inputs, want, n = _fused_ssd_case(name, rng)
+    source, inputs, want, n = fused_ssd_case(name, rng)
     src = tmp_path / "ssd.mlir"
     src.write_text(source)
     r = subprocess.run([str(SSMC), str(src), "--target=vulkan", "--compile-to=algorithm",
@@ -768,7 +678,7 @@ def test_python_compile_fused_ssd_option(rng, tmp_path):
     """ssmc.compile(..., fused_ssd=...) as ssmc's --fused-ssd: the fused
     kernels (named *_ssd_scan in the library) only when True; both builds
     match the float64 reference (y and the final state)."""
-    source, inputs, want, _ = _fused_ssd_case("full_options", rng)
+    source, inputs, want, _ = fused_ssd_case("full_options", rng)
     src = tmp_path / "ssd.mlir"
     src.write_text(source)
     for fused in (True, False):

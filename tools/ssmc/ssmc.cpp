@@ -73,6 +73,15 @@ cl::opt<bool> fusedSSD(
              "kernels (ssm-fuse-ssd; default true); false lowers them "
              "through their mixer forms"),
     cl::init(true), cl::cat(category));
+cl::opt<std::string> matmulPrecision(
+    "matmul-precision",
+    cl::desc("CUDA target: how the fused SSD kernels compute their matrix "
+             "products: tf32x3 (tensor cores, each f32 operand split into "
+             "two TF32 parts: about f32 accuracy; default), tf32 (tensor "
+             "cores on operands rounded to TF32: faster, about 1e-3 "
+             "relative error) or ieee (f32 on the SIMT units). Tensor cores "
+             "need --cuda-arch sm_80 or later; older ones compute ieee"),
+    cl::init("tf32x3"), cl::cat(category));
 cl::opt<Emit>
     emit("emit",
          cl::desc("What to write (default: from the -o extension, .so "
@@ -287,6 +296,7 @@ int main(int argc, char **argv) {
   options.spirvVal = spirvVal;
   options.fusedAttention = fusedAttention;
   options.fusedSSD = fusedSSD;
+  options.matmulPrecision = matmulPrecision;
   options.emit = emit;
   options.compileTo = compileTo;
   options.mixerForm = mixerForm;

@@ -21,25 +21,26 @@
 namespace mlir::ssm {
 
 struct CompileRequest {
-  std::string input;                     ///< .onnx or .mlir file
-  std::string output;                    ///< output file
-  std::string target = "cpu";            ///< cpu | cuda | vulkan
-  std::string cudaArch = "sm_80";        ///< sm_XX[a]
-  std::string cudaFormat = "auto";       ///< auto | ptx | fatbin
-  std::string cudaToolkit;               ///< empty: found
-  std::string spirvVal = "auto";         ///< auto | on | off (vulkan)
-  bool fusedAttention = true;            ///< GPU: attention as one kernel
-  bool fusedSSD = true;                  ///< GPU: SSD as fused kernels
-  std::string emit = "auto";             ///< auto | mlir | llvm | obj | so
-  std::string compileTo = "serialize";   ///< import | graph | ... | serialize
-  std::string mixerForm = "chunked";     ///< chunked | quadratic | recurrent
-  std::string generation = "auto";       ///< auto | on | off
-  std::string prefillLogits = "last";    ///< last | all
-  int64_t chunkSize = 0;                 ///< 0: the cost model
-  int64_t optLevel = 2;                  ///< 0..3
-  int64_t constantDataThreshold = 65536; ///< bytes; 0: none
-  bool gradients = false;                ///< parameters as arguments, main_grad
-  bool train = false;                    ///< loss, loss_grad, train_step
+  std::string input;                      ///< .onnx or .mlir file
+  std::string output;                     ///< output file
+  std::string target = "cpu";             ///< cpu | cuda | vulkan
+  std::string cudaArch = "sm_80";         ///< sm_XX[a]
+  std::string cudaFormat = "auto";        ///< auto | ptx | fatbin
+  std::string cudaToolkit;                ///< empty: found
+  std::string spirvVal = "auto";          ///< auto | on | off (vulkan)
+  bool fusedAttention = true;             ///< GPU: attention as one kernel
+  bool fusedSSD = true;                   ///< GPU: SSD as fused kernels
+  std::string matmulPrecision = "tf32x3"; ///< CUDA: tf32x3 | tf32 | ieee
+  std::string emit = "auto";              ///< auto | mlir | llvm | obj | so
+  std::string compileTo = "serialize";    ///< import | graph | ... | serialize
+  std::string mixerForm = "chunked";      ///< chunked | quadratic | recurrent
+  std::string generation = "auto";        ///< auto | on | off
+  std::string prefillLogits = "last";     ///< last | all
+  int64_t chunkSize = 0;                  ///< 0: the cost model
+  int64_t optLevel = 2;                   ///< 0..3
+  int64_t constantDataThreshold = 65536;  ///< bytes; 0: none
+  bool gradients = false; ///< parameters as arguments, main_grad
+  bool train = false;     ///< loss, loss_grad, train_step
   std::string trainLoss =
       "cross-entropy"; ///< distillation, hidden-alignment, matrix-orientation
   double temperature = 1.0; ///< distillation temperature

@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/UB/IR/UBOps.h"
@@ -84,6 +85,9 @@ struct CUDATargetOptions {
   std::string format = "isa";
   std::string toolkit;
   unsigned optLevel = 2;
+  /// The fused SSD kernels' matrix products: "tf32x3" or "tf32" (tensor
+  /// cores, when `chip` is sm_80 or later) or "ieee" (the SIMT units).
+  std::string matmulPrecision = "tf32x3";
 };
 void addCUDATargetPasses(OpPassManager &pm, const CUDATargetOptions &options);
 

@@ -166,6 +166,21 @@ def SSMLinalgToGPU : Pass<"ssm-linalg-to-gpu", "::mlir::ModuleOp"> {
     own final states and total decays) and writes the final state. No
     per-chunk state is stored. The state size is at most 128.
 
+    With `tensor-cores` (the CUDA target, sm_80 and later), the scan and
+    the fix-up multiply on NVIDIA tensor cores instead (`nvgpu.mma.sync`,
+    m16n8k8 on TF32 operands, f32 accumulators): a block of 8 warps per
+    (batch, head, 64 head dims, segment), segments while there are fewer
+    than 512 blocks. Per chunk, y = M x with M's fragments built in
+    registers from the C B^T buffer and the decays (only the token tiles up
+    to the diagonal), then per slice of 32 state dims (C and B staged) y's
+    state term from the state's copy in workgroup memory and the state
+    update (the state lives in registers as mma accumulators, 64 head dims
+    x n spread over the 8 warps), D x and the gate. x, the state copy, the
+    slices and the per-token table take up to 72 KiB of dynamic workgroup
+    memory. `tf32` rounds each operand to TF32 (to nearest); `tf32x3`
+    splits each into a TF32 high part and a TF32 low part and adds three
+    products (low x high, high x low, high x high): about f32 accuracy.
+
     The kernels are named `<kernel-prefix><n>` in the gpu.module
     `<kernel-prefix>module` (`gpu-kernel-outlining` then puts them all in
     one module: one device binary per model). Named linalg ops must be
@@ -196,11 +211,18 @@ def SSMLinalgToGPU : Pass<"ssm-linalg-to-gpu", "::mlir::ModuleOp"> {
            /*default=*/"false",
            "Also emit a subgroup variant of each block reduction that "
            "subgroup operations compute exactly, chosen at run time by "
-           "__ssm_gpu_subgroup_reductions()">
+           "__ssm_gpu_subgroup_reductions()">,
+    Option<"tensorCores", "tensor-cores", "std::string",
+           /*default=*/"\"none\"",
+           "Matrix products of the fused SSD scan on NVIDIA tensor cores "
+           "(nvgpu.mma.sync, sm_80 and later): none, tf32 (operands rounded "
+           "to TF32) or tf32x3 (each operand split into two TF32 parts, "
+           "three products: about f32 accuracy)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
     "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::nvgpu::NVGPUDialect",
     "::mlir::scf::SCFDialect", "::mlir::ub::UBDialect",
     "::mlir::vector::VectorDialect"
   ];

@@ -62,6 +62,7 @@ enum {
   CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6,
   CU_JIT_OPTIMIZATION_LEVEL = 7,
   CU_MEMPOOL_ATTR_RELEASE_THRESHOLD = 4,
+  CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8,
 };
 
 static struct {
@@ -75,6 +76,7 @@ static struct {
                                void **);
   CUresult (*ModuleUnload)(CUmodule);
   CUresult (*ModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*FuncSetAttribute)(CUfunction, int, int);
   CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **);
@@ -166,6 +168,7 @@ static void ssm_init(void) {
   SSM_LOAD(ModuleLoadDataEx, "cuModuleLoadDataEx");
   SSM_LOAD(ModuleUnload, "cuModuleUnload");
   SSM_LOAD(ModuleGetFunction, "cuModuleGetFunction");
+  SSM_LOAD(FuncSetAttribute, "cuFuncSetAttribute");
   SSM_LOAD(LaunchKernel, "cuLaunchKernel");
   SSM_LOAD(StreamCreate, "cuStreamCreate");
   SSM_LOAD(StreamSynchronize, "cuStreamSynchronize");
@@ -417,10 +420,18 @@ SSM_EXPORT void mgpuLaunchKernel(void *function, int64_t gridX, int64_t gridY,
              kernel, (long long)gridX, (long long)gridY, (long long)gridZ);
     return;
   }
-  CUresult r = cu.LaunchKernel(
-      (CUfunction)function, (unsigned)gridX, (unsigned)gridY, (unsigned)gridZ,
-      (unsigned)blockX, (unsigned)blockY, (unsigned)blockZ, (unsigned)smem,
-      ssm_stream, params, extra);
+  /* More than the default 48 KiB of dynamic workgroup memory must be
+   * allowed per function (the tensor-core SSD scan takes about 72 KiB). */
+  CUresult r = CUDA_SUCCESS;
+  if (smem > 48 * 1024)
+    r = cu.FuncSetAttribute((CUfunction)function,
+                            CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                            (int)smem);
+  if (r == CUDA_SUCCESS)
+    r = cu.LaunchKernel((CUfunction)function, (unsigned)gridX, (unsigned)gridY,
+                        (unsigned)gridZ, (unsigned)blockX, (unsigned)blockY,
+                        (unsigned)blockZ, (unsigned)smem, ssm_stream, params,
+                        extra);
   if (r == CUDA_SUCCESS && ssm_sync_launches)
     r = cu.StreamSynchronize(ssm_stream);
   if (r != CUDA_SUCCESS) {
@@ -443,9 +454,8 @@ static void *ssm_device_alloc(size_t bytes) {
     return NULL;
   /* SSM_CUDA_POISON: every new buffer starts as 0xFF bytes (float NaN), so
    * that an element no kernel writes shows in the results. */
-  if (ssm_poison &&
-      !ssm_check(cu.MemsetD8Async(p, 0xFF, bytes, ssm_stream),
-                 "cuMemsetD8Async"))
+  if (ssm_poison && !ssm_check(cu.MemsetD8Async(p, 0xFF, bytes, ssm_stream),
+                               "cuMemsetD8Async"))
     return NULL;
   return (void *)(uintptr_t)p;
 }
