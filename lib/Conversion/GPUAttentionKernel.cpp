@@ -26,7 +26,7 @@
 
 using namespace mlir;
 using namespace mlir::ssm;
-using mlir::ssm::kernels::K;
+using namespace mlir::ssm::kernels;
 
 namespace {
 
@@ -45,14 +45,111 @@ constexpr int64_t kQuarters = 4; // threads per row in the softmax steps
 
 } // namespace
 
+AttentionPlan mlir::ssm::attentionPlan(OpBuilder &b, FusedAttentionOp op) {
+  Location loc = op.getLoc();
+  K k{b, loc};
+  AttentionPlan plan;
+  plan.op = op;
+  Value q = op.getQuery(), key = op.getKey(), mask = op.getMask();
+  auto qType = cast<MemRefType>(q.getType());
+  plan.heads = qType.getDimSize(2);
+  plan.kvHeads = cast<MemRefType>(key.getType()).getDimSize(2);
+  plan.headDim = qType.getDimSize(3);
+  plan.valueDim = cast<MemRefType>(op.getValue().getType()).getDimSize(3);
+  plan.group = plan.heads / plan.kvHeads;
+  plan.batch = memref::DimOp::create(b, loc, q, 0);
+  plan.seq = memref::DimOp::create(b, loc, q, 1);
+  plan.keys = memref::DimOp::create(b, loc, key, 1);
+  plan.offset = k.sub(plan.keys, plan.seq);
+  plan.packed = k.mul(plan.seq, plan.group);
+  for (int64_t d = 0; mask && d < 2; ++d)
+    plan.maskSizes[d] = memref::DimOp::create(b, loc, mask, d);
+  return plan;
+}
+
+AttentionRows::AttentionRows(K &k, const AttentionPlan &plan, Value bIdx,
+                             Value kvHead)
+    : k(k), plan(plan), op(plan.op), bIdx(bIdx), kvHead(kvHead) {
+  if (op.getMask())
+    maskBatch = maskIndex(0, bIdx);
+}
+
+Value AttentionRows::queryOf(Value p) {
+  return plan.group == 1 ? p : k.divu(p, plan.group);
+}
+
+Value AttentionRows::headOf(Value p) {
+  return plan.group == 1
+             ? kvHead
+             : k.add(k.mul(kvHead, plan.group), k.remu(p, plan.group));
+}
+
+Value AttentionRows::maskIndex(int64_t d, Value i) {
+  Value mask = op.getMask();
+  int64_t size = cast<MemRefType>(mask.getType()).getDimSize(d);
+  if (size == 1)
+    return k.idx(0);
+  if (!ShapedType::isDynamic(size))
+    return i;
+  return k.select(k.cmp(arith::CmpIPredicate::eq, plan.maskSizes[d], k.idx(1)),
+                  k.idx(0), i);
+}
+
+std::pair<Value, Value> AttentionRows::tiles(Value p0, int64_t rows,
+                                             int64_t tileKeys) {
+  Value c0 = k.idx(0);
+  Value lastRow =
+      queryOf(k.sub(k.mins(k.add(p0, rows), plan.packed), k.idx(1)));
+  // (Unsigned division of values clamped at 0: no signed floor division in
+  // the kernel.)
+  Value end = k.divu(k.add(plan.keys, tileKeys - 1), tileKeys);
+  if (op.getCausal()) {
+    Value lastKey = k.add(lastRow, plan.offset);
+    Value seen = k.select(k.slt(lastKey, c0), c0,
+                          k.add(k.divu(k.maxs(lastKey, c0), tileKeys), 1));
+    end = k.mins(end, seen);
+  }
+  Value begin = c0;
+  if (std::optional<uint64_t> window = op.getWindow()) {
+    Value firstKey = k.sub(k.add(queryOf(p0), plan.offset),
+                           k.idx(static_cast<int64_t>(*window) - 1));
+    begin = k.divu(k.maxs(firstKey, c0), tileKeys);
+  }
+  return {begin, end};
+}
+
+Value AttentionRows::score(Value dot, Value query, Value maskHead, Value j) {
+  Value x = k.fmul(dot, k.f32(op.getScale().convertToDouble()));
+  if (std::optional<APFloat> softcap = op.getSoftcap()) {
+    Value cap = k.f32(softcap->convertToDouble());
+    x = k.fmul(cap, math::TanhOp::create(
+                        k.b, k.loc, arith::DivFOp::create(k.b, k.loc, x, cap)));
+  }
+  if (Value mask = op.getMask()) {
+    // Clamped indices: the entries past the range are discarded.
+    x = k.fadd(x, k.load(mask, {maskBatch, maskHead,
+                                k.mins(query, k.sub(plan.seq, k.idx(1))),
+                                k.mins(j, k.sub(plan.keys, k.idx(1)))}));
+  }
+  Value visible = k.slt(j, plan.keys);
+  Value last = k.add(query, plan.offset);
+  if (op.getCausal())
+    visible = k.both(visible, k.sle(j, last));
+  if (std::optional<uint64_t> window = op.getWindow())
+    visible = k.both(
+        visible, k.sgt(j, k.sub(last, k.idx(static_cast<int64_t>(*window)))));
+  return k.select(visible, x, k.f32(-std::numeric_limits<double>::infinity()));
+}
+
 LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
                                                   FusedAttentionOp op,
                                                   StringRef module,
-                                                  StringRef name) {
+                                                  StringRef name,
+                                                  TensorCores tensorCores) {
   Location loc = op.getLoc();
   K k{b, loc};
   Value q = op.getQuery(), key = op.getKey(), v = op.getValue(),
-        mask = op.getMask(), out = op.getInit();
+        out = op.getInit();
   auto qType = cast<MemRefType>(q.getType());
   auto kType = cast<MemRefType>(key.getType());
   auto vType = cast<MemRefType>(v.getType());
@@ -65,27 +162,24 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
            << "the fused kernel needs static head counts and head sizes and "
               "a value head size of at most "
            << kMaxValueDim << ", got " << vType;
+  AttentionPlan plan = attentionPlan(b, op);
+  // The tensor-core kernel stages whole q and k rows: head sizes up to 128.
+  if (tensorCores != TensorCores::None && headDim <= kMaxValueDim) {
+    emitFusedAttentionMma(b, plan, tensorCores, module, name);
+    return success();
+  }
   // The output columns of a thread: groups of 4 value dims, tx * 4 + 64 g.
   int64_t colGroups = llvm::divideCeil(valueDim, kThreads * kVec);
   int64_t cols = colGroups * kVec;
   int64_t vPitch = colGroups * kThreads; // a v slice row, in vectors
-  int64_t group = heads / kvHeads;
+  int64_t group = plan.group;
   double negInf = -std::numeric_limits<double>::infinity();
-
-  Value batch = memref::DimOp::create(b, loc, q, 0);
-  Value seq = memref::DimOp::create(b, loc, q, 1);
-  Value keys = memref::DimOp::create(b, loc, key, 1);
-  Value offset = k.sub(keys, seq); // causal alignment: may be negative
-  // The mask's leading sizes, read on the host (a broadcast dimension may
-  // be dynamic).
-  Value maskSizes[2];
-  for (int64_t d = 0; mask && d < 2; ++d)
-    maskSizes[d] = memref::DimOp::create(b, loc, mask, d);
+  Value batch = plan.batch, seq = plan.seq, keys = plan.keys;
   // A block's rows are (query, head) pairs of one kv head: row p is query
   // p / group of head kvHead * group + p % group (GQA: the query heads that
   // share a kv head share its key and value tiles; a decode step fills
   // `group` rows instead of one).
-  Value packed = k.mul(seq, group);
+  Value packed = plan.packed;
   Value queryTiles = arith::CeilDivUIOp::create(b, loc, packed, k.idx(kRows));
   Value blocks = k.mul(k.mul(queryTiles, batch), kvHeads);
   Type f32 = b.getF32Type();
@@ -111,11 +205,9 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
   Value kvHead = k.remu(rest, kvHeads);
   Value bIdx = k.divu(rest, kvHeads);
   Value p0 = k.mul(tile, kRows);
-  // Packed row p: its query and its head.
-  auto queryOf = [&](Value p) { return group == 1 ? p : k.divu(p, group); };
-  auto headOf = [&](Value p) {
-    return group == 1 ? kvHead : k.add(k.mul(kvHead, group), k.remu(p, group));
-  };
+  AttentionRows at(k, plan, bIdx, kvHead);
+  auto queryOf = [&](Value p) { return at.queryOf(p); };
+  auto headOf = [&](Value p) { return at.headOf(p); };
   Value c0 = k.idx(0);
   Value mStat = k.idx(0), lStat = one, aStat = k.idx(2);
 
@@ -130,23 +222,7 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
   k.barrier();
 
   // The key tiles some row of this block sees.
-  Value lastRow = queryOf(k.sub(k.mins(k.add(p0, kRows), packed), one));
-  // (Unsigned division of values clamped at 0: no signed floor division in
-  // the kernel.)
-  Value end = k.divu(k.add(keys, kKeys - 1), kKeys);
-  if (op.getCausal()) {
-    Value lastKey = k.add(lastRow, offset);
-    Value seen = k.select(k.slt(lastKey, c0), c0,
-                          k.add(k.divu(k.maxs(lastKey, c0), kKeys), 1));
-    end = k.mins(end, seen);
-  }
-  Value begin = c0;
-  std::optional<uint64_t> window = op.getWindow();
-  if (window) {
-    Value firstKey = k.sub(k.add(queryOf(p0), offset),
-                           k.idx(static_cast<int64_t>(*window) - 1));
-    begin = k.divu(k.maxs(firstKey, c0), kKeys);
-  }
+  auto [begin, end] = at.tiles(p0, kRows, kKeys);
 
   // This thread's rows (ty * 4 + r), keys (tx * 4 + c) and value columns
   // (tx * 4 + 64 g + i).
@@ -159,29 +235,10 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
     rowHeads.push_back(headOf(p));
   }
   SmallVector<Value> accInit(kReg * cols, k.f32(0.0));
-  double scale = op.getScale().convertToDouble();
-  std::optional<double> softcap;
-  if (std::optional<APFloat> cap = op.getSoftcap())
-    softcap = cap->convertToDouble();
-  Value lastQuery = k.sub(seq, one), lastKeyIdx = k.sub(keys, one);
-  // The mask's batch and head indices: 0 along a broadcast dimension (a
-  // dynamic one is checked at run time).
-  Value maskBatch;
   SmallVector<Value> maskHeads;
-  if (mask) {
-    auto broadcastIndex = [&](int64_t d, Value i) -> Value {
-      int64_t size = cast<MemRefType>(mask.getType()).getDimSize(d);
-      if (size == 1)
-        return c0;
-      if (!ShapedType::isDynamic(size))
-        return i;
-      return k.select(k.cmp(arith::CmpIPredicate::eq, maskSizes[d], one), c0,
-                      i);
-    };
-    maskBatch = broadcastIndex(0, bIdx);
+  if (op.getMask())
     for (Value h : rowHeads)
-      maskHeads.push_back(broadcastIndex(1, h));
-  }
+      maskHeads.push_back(at.maskIndex(1, h));
 
   scf::ForOp tiles = k.loop(begin, end, accInit, [&](Value kt, ValueRange acc) {
     Value k0 = k.mul(kt, kKeys);
@@ -222,27 +279,8 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
       SmallVector<Value> xs;
       for (int64_t c = 0; c < kReg; ++c) {
         Value j = k.add(k0, k.add(k.mul(tx, kVec), c));
-        Value x = k.fmul(dots.getResult(r * kReg + c), k.f32(scale));
-        if (softcap) {
-          Value cap = k.f32(*softcap);
-          x = k.fmul(cap, math::TanhOp::create(
-                              b, loc, arith::DivFOp::create(b, loc, x, cap)));
-        }
-        if (mask) {
-          // Clamped indices: the entries past the range are discarded.
-          x = k.fadd(x, k.load(mask, {maskBatch, maskHeads[r],
-                                      k.mins(rows[r], lastQuery),
-                                      k.mins(j, lastKeyIdx)}));
-        }
-        Value visible = k.slt(j, keys);
-        Value last = k.add(rows[r], offset);
-        if (op.getCausal())
-          visible = k.both(visible, k.sle(j, last));
-        if (window)
-          visible = k.both(
-              visible,
-              k.sgt(j, k.sub(last, k.idx(static_cast<int64_t>(*window)))));
-        xs.push_back(k.select(visible, x, k.f32(negInf)));
+        xs.push_back(at.score(dots.getResult(r * kReg + c), rows[r],
+                              op.getMask() ? maskHeads[r] : Value(), j));
       }
       k.store(k.vec(xs), scores, {rowOff[r], tx});
     }

@@ -14,22 +14,17 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <functional>
 #include <limits>
 #include <optional>
 
 namespace mlir::ssm {
 
-/// Emits, at `b`'s insertion point, the launch of the fused attention
-/// kernel computing `op` (on buffers), named `name` in the gpu.module
-/// `module`, guarded so that an empty grid launches nothing. Fails (with an
-/// error on `op`) for shapes the kernel does not take.
-LogicalResult emitFusedAttentionKernel(OpBuilder &b, FusedAttentionOp op,
-                                       StringRef module, StringRef name);
-
-/// How the fused SSD scan computes its matrix products: on the SIMT units
+/// How the fused kernels compute their matrix products: on the SIMT units
 /// in f32 (None, any target), or with NVIDIA tensor cores (mma.sync
 /// m16n8k8, sm_80 and later) on operands rounded to TF32 (TF32), or split
 /// into a TF32 high part and a TF32 low part with three products per
@@ -38,6 +33,15 @@ enum class TensorCores { None, TF32, TF32x3 };
 
 /// Parses a `tensor-cores` option value ("none", "tf32", "tf32x3").
 std::optional<TensorCores> parseTensorCores(StringRef name);
+
+/// Emits, at `b`'s insertion point, the launch of the fused attention
+/// kernel computing `op` (on buffers), named `name` in the gpu.module
+/// `module`, guarded so that an empty grid launches nothing; with tensor
+/// cores emitFusedAttentionMma's kernel. Fails (with an error on `op`) for
+/// shapes the kernel does not take.
+LogicalResult emitFusedAttentionKernel(OpBuilder &b, FusedAttentionOp op,
+                                       StringRef module, StringRef name,
+                                       TensorCores tensorCores);
 
 /// Emits, at `b`'s insertion point, the kernels computing `op` (on
 /// buffers): the chunks' C B^T products into a device buffer allocated
@@ -59,6 +63,27 @@ struct SSDScanPlan {
   Value segs, segChunks, segmented, segState, segTotal;
   int64_t heads, headDim, groups, stateDim, headTile, headTiles;
 };
+
+/// What the attention kernels of one ssm.fused_attention (on buffers)
+/// share, built on the host: the sizes, the causal alignment `offset`
+/// (keys - queries, may be negative), the packed row count (queries times
+/// the query heads per kv head: a block's rows are the (query, head) pairs
+/// of one kv head) and the mask's leading sizes (a broadcast dimension may
+/// be dynamic).
+struct AttentionPlan {
+  FusedAttentionOp op;
+  Value batch, seq, keys, offset, packed;
+  Value maskSizes[2];
+  int64_t heads, kvHeads, headDim, valueDim, group;
+};
+AttentionPlan attentionPlan(OpBuilder &b, FusedAttentionOp op);
+
+/// Emits the fused attention kernel of `plan` on tensor cores, as kernel
+/// `name` of gpu.module `module`: a block of 4 warps per 64 packed rows of
+/// one (batch, kv head), key tiles of 64.
+void emitFusedAttentionMma(OpBuilder &b, const AttentionPlan &plan,
+                           TensorCores tensorCores, StringRef module,
+                           StringRef name);
 
 /// Head dims per block of emitSSDScanMma.
 constexpr int64_t kSSDMmaHeadTile = 64;
@@ -180,6 +205,16 @@ struct K {
     b.setInsertionPointToStart(&op.getBody().front());
     return op;
   }
+  /// Views of the block's dynamic workgroup memory: view(at, shape) is
+  /// the f32 buffer of `shape` from float `at` on.
+  std::function<Value(int64_t, ArrayRef<int64_t>)> floatViews() {
+    Value raw = gpu::DynamicSharedMemoryOp::create(
+        b, loc, workgroup({ShapedType::kDynamic}, b.getI8Type()));
+    return [this, raw](int64_t at, ArrayRef<int64_t> shape) -> Value {
+      return memref::ViewOp::create(b, loc, workgroup(shape, b.getF32Type()),
+                                    raw, idx(at * 4), ValueRange{});
+    };
+  }
   /// acc + the outer product of `xs` and `ys` (row-major, one fma each).
   SmallVector<Value> outer(ArrayRef<Value> xs, ArrayRef<Value> ys,
                            ValueRange acc) {
@@ -249,6 +284,88 @@ struct ScanBlock {
 };
 ScanBlock scanBlock(K &k, Value id, Value perTile, bool fixup,
                     const SSDScanPlan &plan);
+
+/// The tensor-core products of a kernel: m16n8k8 mma.sync on operands
+/// rounded to TF32, or (TF32x3) three of them on each operand's high and
+/// low TF32 parts.
+struct Mma {
+  K &k;
+  TensorCores mode;
+
+  /// x rounded to TF32 (to nearest, ties away from zero), as f32.
+  Value round(Value x) {
+    OpBuilder &b = k.b;
+    Value bits = arith::BitcastOp::create(b, k.loc, b.getI32Type(), x);
+    bits = arith::AddIOp::create(
+        b, k.loc, bits, arith::ConstantIntOp::create(b, k.loc, 0x1000, 32));
+    bits = arith::AndIOp::create(
+        b, k.loc, bits, arith::ConstantIntOp::create(b, k.loc, -0x2000, 32));
+    return arith::BitcastOp::create(b, k.loc, b.getF32Type(), bits);
+  }
+  Value fragment(ArrayRef<Value> xs, int64_t rows, int64_t cols) {
+    return vector::FromElementsOp::create(
+        k.b, k.loc, VectorType::get({rows, cols}, k.b.getF32Type()), xs);
+  }
+  /// acc + a b for the A fragment `a` (4 values), the B fragment `bf` (2)
+  /// and the accumulators `acc` (4), in C's order.
+  SmallVector<Value> operator()(ArrayRef<Value> a, ArrayRef<Value> bf,
+                                ValueRange acc) {
+    SmallVector<Value> aHi, aLo, bHi, bLo;
+    auto split = [&](ArrayRef<Value> xs, SmallVector<Value> &hi,
+                     SmallVector<Value> &lo) {
+      for (Value x : xs) {
+        hi.push_back(round(x));
+        if (mode == TensorCores::TF32x3)
+          lo.push_back(round(arith::SubFOp::create(k.b, k.loc, x, hi.back())));
+      }
+    };
+    split(a, aHi, aLo);
+    split(bf, bHi, bLo);
+    Value c = fragment(SmallVector<Value>(acc), 2, 2);
+    auto run = [&](ArrayRef<Value> x, ArrayRef<Value> y) {
+      c = nvgpu::MmaSyncOp::create(k.b, k.loc, fragment(x, 4, 1),
+                                   fragment(y, 2, 1), c,
+                                   ArrayRef<int64_t>{16, 8, 8},
+                                   /*tf32Enabled=*/true);
+    };
+    // The small products first.
+    if (mode == TensorCores::TF32x3) {
+      run(aLo, bHi);
+      run(aHi, bLo);
+    }
+    run(aHi, bHi);
+    SmallVector<Value> out;
+    for (int64_t r = 0; r < 2; ++r)
+      for (int64_t e = 0; e < 2; ++e)
+        out.push_back(
+            vector::ExtractOp::create(k.b, k.loc, c, ArrayRef<int64_t>{r, e}));
+    return out;
+  }
+};
+
+/// The per-row and per-score steps of the attention kernels, inside a
+/// kernel computing (batch `bIdx`, kv head `kvHead`).
+struct AttentionRows {
+  K &k;
+  const AttentionPlan &plan;
+  FusedAttentionOp op;
+  Value bIdx, kvHead, maskBatch;
+
+  AttentionRows(K &k, const AttentionPlan &plan, Value bIdx, Value kvHead);
+  /// Packed row p's query and query head.
+  Value queryOf(Value p);
+  Value headOf(Value p);
+  /// The mask's index along its dimension `d` (0: batch, 1: head) for
+  /// index `i`: 0 along a broadcast dimension.
+  Value maskIndex(int64_t d, Value i);
+  /// The key tiles [begin, end) of `tileKeys` keys that some of the packed
+  /// rows p0 .. p0 + `rows` - 1 see (causal and window masks).
+  std::pair<Value, Value> tiles(Value p0, int64_t rows, int64_t tileKeys);
+  /// The score of q . k = `dot` for query `query` (mask head index
+  /// `maskHead`) and key `j`: scaled, softcapped, the mask added, -inf where
+  /// the key is not seen.
+  Value score(Value dot, Value query, Value maskHead, Value j);
+};
 
 /// Stores y at `at` = (batch, token, head, head dim) of `op`: `v` plus
 /// D x (x from `xAt`; not in the fix-up), times silu(gate) when `op` has a

@@ -54,7 +54,7 @@ constexpr int64_t kCumGroup = 8; // tokens per group of the prefix sums
 // than this cut the sequence into segments scanned in parallel.
 constexpr int64_t kTargetBlocks = 1024;
 // The tensor-core scan (emitSSDScanMma): blocks wanted at least.
-constexpr int64_t kTargetBlocksMma = 512;
+constexpr int64_t kTargetBlocksMma = 256;
 // Scan blocks: kTx x kTy threads; thread (tx, ty) owns head dims 4 tx ..
 // 4 tx + 3 and, for y, tokens 4 ty .. 4 ty + 3.
 constexpr int64_t kTx = kHeadTile / kVec; // 8

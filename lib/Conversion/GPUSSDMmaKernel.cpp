@@ -42,8 +42,6 @@
 
 #include "GPUKernels.h"
 
-#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
-
 using namespace mlir;
 using namespace mlir::ssm;
 using namespace mlir::ssm::kernels;
@@ -58,62 +56,6 @@ constexpr int64_t kThreads = 32 * kWarps;
 constexpr int64_t kXPitch = kTile + 4;   // x: [64 tokens][68]
 constexpr int64_t kSPitch = kTile + 8;   // the state: [n][72]
 constexpr int64_t kCPitch = kNSlice + 4; // C and B slices: [64 tokens][36]
-
-/// The tensor-core products.
-struct Mma {
-  K &k;
-  TensorCores mode;
-
-  /// x rounded to TF32 (to nearest, ties away from zero), as f32.
-  Value round(Value x) {
-    OpBuilder &b = k.b;
-    Value bits = arith::BitcastOp::create(b, k.loc, b.getI32Type(), x);
-    bits = arith::AddIOp::create(
-        b, k.loc, bits, arith::ConstantIntOp::create(b, k.loc, 0x1000, 32));
-    bits = arith::AndIOp::create(
-        b, k.loc, bits, arith::ConstantIntOp::create(b, k.loc, -0x2000, 32));
-    return arith::BitcastOp::create(b, k.loc, b.getF32Type(), bits);
-  }
-  Value fragment(ArrayRef<Value> xs, int64_t rows, int64_t cols) {
-    return vector::FromElementsOp::create(
-        k.b, k.loc, VectorType::get({rows, cols}, k.b.getF32Type()), xs);
-  }
-  /// acc + a b for the A fragment `a` (4 values), the B fragment `bf` (2)
-  /// and the accumulators `acc` (4), in C's order.
-  SmallVector<Value> operator()(ArrayRef<Value> a, ArrayRef<Value> bf,
-                                ValueRange acc) {
-    SmallVector<Value> aHi, aLo, bHi, bLo;
-    auto split = [&](ArrayRef<Value> xs, SmallVector<Value> &hi,
-                     SmallVector<Value> &lo) {
-      for (Value x : xs) {
-        hi.push_back(round(x));
-        if (mode == TensorCores::TF32x3)
-          lo.push_back(round(arith::SubFOp::create(k.b, k.loc, x, hi.back())));
-      }
-    };
-    split(a, aHi, aLo);
-    split(bf, bHi, bLo);
-    Value c = fragment(SmallVector<Value>(acc), 2, 2);
-    auto run = [&](ArrayRef<Value> x, ArrayRef<Value> y) {
-      c = nvgpu::MmaSyncOp::create(k.b, k.loc, fragment(x, 4, 1),
-                                   fragment(y, 2, 1), c,
-                                   ArrayRef<int64_t>{16, 8, 8},
-                                   /*tf32Enabled=*/true);
-    };
-    // The small products first.
-    if (mode == TensorCores::TF32x3) {
-      run(aLo, bHi);
-      run(aHi, bLo);
-    }
-    run(aHi, bHi);
-    SmallVector<Value> out;
-    for (int64_t r = 0; r < 2; ++r)
-      for (int64_t e = 0; e < 2; ++e)
-        out.push_back(
-            vector::ExtractOp::create(k.b, k.loc, c, ArrayRef<int64_t>{r, e}));
-    return out;
-  }
-};
 
 } // namespace
 
@@ -151,12 +93,7 @@ void mlir::ssm::emitSSDScanMma(OpBuilder &b, const SSDScanPlan &plan,
           size = tableAt + 5 * kChunk;
   gpu::LaunchOp body =
       k.launch(blocks, kThreads, 1, {}, module, name, size * 4);
-  Value raw = gpu::DynamicSharedMemoryOp::create(
-      b, loc, k.workgroup({ShapedType::kDynamic}, b.getI8Type()));
-  auto view = [&](int64_t at, ArrayRef<int64_t> shape) -> Value {
-    return memref::ViewOp::create(b, loc, k.workgroup(shape, f32), raw,
-                                  k.idx(at * 4), ValueRange{});
-  };
+  auto view = k.floatViews();
   Value xs = fixup ? Value() : view(0, {kChunk, kXPitch});
   Value st = view(stAt, {statePad, kSPitch});
   Value cs = view(cAt, {kChunk, kCPitch});

@@ -1280,8 +1280,12 @@ struct SSMLinalgToGPU : mlir::ssm::impl::SSMLinalgToGPUBase<SSMLinalgToGPU> {
                        StringRef kernel) {
       return ssm::emitFusedSSDKernels(b, op, kernels, kernel, *cores);
     };
-    if (failed(emitFused<ssm::FusedAttentionOp>(
-            module, "_attention", counter, ssm::emitFusedAttentionKernel)) ||
+    auto emitAttention = [&](OpBuilder &b, ssm::FusedAttentionOp op,
+                             StringRef kernels, StringRef kernel) {
+      return ssm::emitFusedAttentionKernel(b, op, kernels, kernel, *cores);
+    };
+    if (failed(emitFused<ssm::FusedAttentionOp>(module, "_attention", counter,
+                                                emitAttention)) ||
         failed(emitFused<ssm::FusedSSDOp>(module, "_ssd", counter, emitSSD)))
       return signalPassFailure();
     for (linalg::LinalgOp op : ops)

@@ -19,7 +19,7 @@ import pytest
 from harness import BUILD
 from onnx_tools import SSM_RUN, SSMC, compile_onnx
 import zoo  # noqa: E402 (examples/ is put on the path by onnx_tools)
-from ssd_cases import fused_ssd_case  # noqa: E402
+from fused_cases import fused_ssd_case  # noqa: E402
 
 sys.path.insert(0, str(BUILD / "python"))
 import ssmc  # noqa: E402

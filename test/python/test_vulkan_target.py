@@ -23,7 +23,8 @@ from onnx_reference import float64_outputs
 from onnx_tools import SSM_RUN, SSMC, compile_onnx, onnxruntime_outputs, rel_err
 from test_cuda_target import info
 import zoo  # noqa: E402 (examples/ is put on the path by onnx_tools)
-from ssd_cases import FUSED_SSD_CASES, fused_ssd_case  # noqa: E402
+from fused_cases import (FUSED_ATTENTION_CASES, FUSED_SSD_CASES,  # noqa: E402
+                         attention_source, fused_attention_case, fused_ssd_case)
 
 sys.path.insert(0, str(BUILD / "python"))
 import ssmc  # noqa: E402
@@ -504,54 +505,6 @@ def test_vulkan_block_reductions(rng, tmp_path, static):
                 assert err < 1e-6, (name, rows, cols, k, n, subgroups, err)
 
 
-# name: (b, l, s, hq, hkv, d, dv, attributes); mask: its (batch, heads) sizes,
-# "?" for a dynamic batch size that is 1 at run time, "?b" for one that is b.
-FUSED_ATTENTION_CASES = {
-    "causal_gqa": (2, 70, 70, 4, 2, 40, 24, dict(causal=True)),
-    "prefix_window": (1, 37, 150, 2, 1, 16, 8, dict(causal=True, window=50)),
-    "scale_softcap_dv128": (1, 65, 65, 2, 2, 8, 128,
-                            dict(causal=True, scale=0.7, softcap=2.0)),
-    "mask_noncausal": (2, 20, 90, 2, 1, 64, 16, dict(mask=(1, 2))),
-    "mask_run_time_broadcast": (2, 64, 64, 2, 2, 32, 32, dict(mask=("?", 1), causal=True)),
-    # Fewer keys than queries: the first 70 rows see no key (0).
-    "empty_rows": (1, 100, 30, 2, 2, 4, 3, dict(causal=True)),
-    "window_only": (1, 80, 80, 1, 1, 16, 16, dict(window=20)),
-    "decode_step": (3, 1, 129, 4, 1, 64, 64, dict(causal=True)),
-    # Four query heads per kv head packed into a block's rows, each with
-    # its own mask rows.
-    "gqa4_mask_window": (2, 33, 40, 8, 2, 16, 16,
-                         dict(causal=True, window=9, mask=(2, 8))),
-    # Three heads per kv head: a query's rows straddle 64-row tiles; a
-    # second, partial group of value columns (dv 100).
-    "gqa3_straddle_dv100": (1, 70, 70, 6, 2, 16, 100, dict(causal=True)),
-    # A window that skips whole key tiles of later blocks, with GQA.
-    "gqa_window_skips_tiles": (1, 150, 150, 4, 2, 16, 16, dict(causal=True, window=40)),
-    "window_fewer_keys": (1, 50, 30, 2, 1, 8, 8, dict(causal=True, window=7)),
-    # A mask whose batch size is dynamic and equal to b at run time.
-    "mask_run_time_batch": (2, 20, 24, 2, 2, 8, 8, dict(mask=("?b", 2))),
-    # A value head size past the kernel's 128: the mixer form instead.
-    "dv144_not_fused": (1, 10, 10, 1, 1, 8, 144, dict(causal=True)),
-}
-
-
-def _attention_source(b, l, s, hq, hkv, d, dv, attrs):
-    types = [f"tensor<?x?x{hq}x{d}xf32>", f"tensor<?x?x{hkv}x{d}xf32>",
-             f"tensor<?x?x{hkv}x{dv}xf32>"]
-    args = ["%q", "%k", "%v"]
-    mask = ""
-    if "mask" in attrs:
-        mb, mh = attrs["mask"]
-        types.append(f"tensor<{str(mb)[0]}x{mh}x?x?xf32>")
-        args.append("%m")
-        mask = " mask(%m)"
-    result = f"tensor<?x?x{hq}x{dv}xf32>"
-    params = ", ".join(f"{a}: {t}" for a, t in zip(args, types))
-    return (f"func.func @main({params}) -> {result} {{\n"
-            f"  %y = ssm.attention %q, %k, %v{mask} {attention_attributes(attrs)} : "
-            f"({', '.join(types)}) -> {result}\n"
-            f"  return %y : {result}\n}}\n")
-
-
 @pytest.mark.parametrize("name", sorted(FUSED_ATTENTION_CASES))
 def test_vulkan_fused_attention(name, rng, tmp_path):
     """Softmax attention as the GPU targets' fused kernel
@@ -566,29 +519,13 @@ def test_vulkan_fused_attention(name, rng, tmp_path):
     1e-5 of the largest output. The same model with --fused-attention=false
     (the chunked mixer form) agrees; a value head size past 128 is not
     fused."""
-    import reference as ref
-    b, l, s, hq, hkv, d, dv, attrs = FUSED_ATTENTION_CASES[name]
+    source, inputs, (want,), fused = fused_attention_case(name, rng)
     src = tmp_path / "attention.mlir"
-    src.write_text(_attention_source(b, l, s, hq, hkv, d, dv, attrs))
+    src.write_text(source)
     r = subprocess.run([str(SSMC), str(src), "--target=vulkan", "--compile-to=algorithm",
                         "--emit=mlir", "-o", "-"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    fused = "ssm.fused_attention" in r.stdout
-    assert fused == (dv <= 128), r.stdout
-    q = rng.standard_normal((b, l, hq, d)).astype(np.float32)
-    k = rng.standard_normal((b, s, hkv, d)).astype(np.float32)
-    v = rng.standard_normal((b, s, hkv, dv)).astype(np.float32)
-    inputs = {"arg0": q, "arg1": k, "arg2": v}
-    mask = None
-    if "mask" in attrs:
-        mb, mh = attrs["mask"]
-        mask = rng.standard_normal((1 if mb in (1, "?") else b, mh, l, s)).astype(np.float32)
-        mask[..., 0] = -1e30  # an effectively masked key
-        inputs["arg3"] = mask
-    want = ref.attention(*(a.astype(np.float64) for a in (q, k, v)),
-                         mask=None if mask is None else mask.astype(np.float64),
-                         causal=attrs.get("causal", False), scale=attrs.get("scale"),
-                         window=attrs.get("window"), softcap=attrs.get("softcap"))
+    assert ("ssm.fused_attention" in r.stdout) == fused, r.stdout
     outs = {}
     for flag in ("true", "false"):
         so = tmp_path / f"attention_{flag}.so"
@@ -606,6 +543,7 @@ def test_vulkan_fused_attention(name, rng, tmp_path):
         scale = np.abs(want).max()
         assert np.abs(outs[flag] - want).max() <= 1e-5 * scale, flag
     if name == "empty_rows":
+        _, l, s = FUSED_ATTENTION_CASES[name][:3]
         assert not outs["true"][:, :l - s].any()
 
 
@@ -616,7 +554,7 @@ def test_python_compile_fused_attention_option(rng, tmp_path):
     import reference as ref
     b, l, s, hq, hkv, d, dv, attrs = FUSED_ATTENTION_CASES["causal_gqa"]
     src = tmp_path / "attention.mlir"
-    src.write_text(_attention_source(b, l, s, hq, hkv, d, dv, attrs))
+    src.write_text(attention_source(b, l, s, hq, hkv, d, dv, attrs))
     q = rng.standard_normal((b, l, hq, d)).astype(np.float32)
     k = rng.standard_normal((b, s, hkv, d)).astype(np.float32)
     v = rng.standard_normal((b, s, hkv, dv)).astype(np.float32)

@@ -1,8 +1,81 @@
-"""The fused SSD kernels' test cases (ssm.ssd and ssm.discrete_ssd at
-sizes that exercise every path of the kernels), shared by the Vulkan
-target's tests (lavapipe) and bench/gpu_ssd_cases.py (the CUDA target on the
-GPU machine)."""
+"""The fused GPU kernels' test cases (ssm.attention, ssm.ssd and
+ssm.discrete_ssd at sizes that exercise every path of the kernels), shared
+by the Vulkan target's tests (lavapipe) and bench/gpu_fused_cases.py (the
+CUDA target on the GPU machine)."""
 import numpy as np
+
+from harness import attention_attributes
+
+# name: (b, l, s, hq, hkv, d, dv, attributes); mask: its (batch, heads) sizes,
+# "?" for a dynamic batch size that is 1 at run time, "?b" for one that is b.
+FUSED_ATTENTION_CASES = {
+    "causal_gqa": (2, 70, 70, 4, 2, 40, 24, dict(causal=True)),
+    "prefix_window": (1, 37, 150, 2, 1, 16, 8, dict(causal=True, window=50)),
+    "scale_softcap_dv128": (1, 65, 65, 2, 2, 8, 128,
+                            dict(causal=True, scale=0.7, softcap=2.0)),
+    "mask_noncausal": (2, 20, 90, 2, 1, 64, 16, dict(mask=(1, 2))),
+    "mask_run_time_broadcast": (2, 64, 64, 2, 2, 32, 32, dict(mask=("?", 1), causal=True)),
+    # Fewer keys than queries: the first 70 rows see no key (0).
+    "empty_rows": (1, 100, 30, 2, 2, 4, 3, dict(causal=True)),
+    "window_only": (1, 80, 80, 1, 1, 16, 16, dict(window=20)),
+    "decode_step": (3, 1, 129, 4, 1, 64, 64, dict(causal=True)),
+    # Four query heads per kv head packed into a block's rows, each with
+    # its own mask rows.
+    "gqa4_mask_window": (2, 33, 40, 8, 2, 16, 16,
+                         dict(causal=True, window=9, mask=(2, 8))),
+    # Three heads per kv head: a query's rows straddle 64-row tiles; a
+    # second, partial group of value columns (dv 100).
+    "gqa3_straddle_dv100": (1, 70, 70, 6, 2, 16, 100, dict(causal=True)),
+    # A window that skips whole key tiles of later blocks, with GQA.
+    "gqa_window_skips_tiles": (1, 150, 150, 4, 2, 16, 16, dict(causal=True, window=40)),
+    "window_fewer_keys": (1, 50, 30, 2, 1, 8, 8, dict(causal=True, window=7)),
+    # A mask whose batch size is dynamic and equal to b at run time.
+    "mask_run_time_batch": (2, 20, 24, 2, 2, 8, 8, dict(mask=("?b", 2))),
+    # A value head size past the kernel's 128: the mixer form instead.
+    "dv144_not_fused": (1, 10, 10, 1, 1, 8, 144, dict(causal=True)),
+}
+
+
+def attention_source(b, l, s, hq, hkv, d, dv, attrs):
+    types = [f"tensor<?x?x{hq}x{d}xf32>", f"tensor<?x?x{hkv}x{d}xf32>",
+             f"tensor<?x?x{hkv}x{dv}xf32>"]
+    args = ["%q", "%k", "%v"]
+    mask = ""
+    if "mask" in attrs:
+        mb, mh = attrs["mask"]
+        types.append(f"tensor<{str(mb)[0]}x{mh}x?x?xf32>")
+        args.append("%m")
+        mask = " mask(%m)"
+    result = f"tensor<?x?x{hq}x{dv}xf32>"
+    params = ", ".join(f"{a}: {t}" for a, t in zip(args, types))
+    return (f"func.func @main({params}) -> {result} {{\n"
+            f"  %y = ssm.attention %q, %k, %v{mask} {attention_attributes(attrs)} : "
+            f"({', '.join(types)}) -> {result}\n"
+            f"  return %y : {result}\n}}\n")
+
+
+def fused_attention_case(name, rng):
+    """The source of one FUSED_ATTENTION_CASES entry (batch and sequence
+    sizes dynamic), its inputs, its float64 reference and whether the GPU
+    targets fuse it (value head size at most 128)."""
+    import reference as ref
+    b, l, s, hq, hkv, d, dv, attrs = FUSED_ATTENTION_CASES[name]
+    q = rng.standard_normal((b, l, hq, d)).astype(np.float32)
+    k = rng.standard_normal((b, s, hkv, d)).astype(np.float32)
+    v = rng.standard_normal((b, s, hkv, dv)).astype(np.float32)
+    inputs = {"arg0": q, "arg1": k, "arg2": v}
+    mask = None
+    if "mask" in attrs:
+        mb, mh = attrs["mask"]
+        mask = rng.standard_normal((1 if mb in (1, "?") else b, mh, l, s)).astype(np.float32)
+        mask[..., 0] = -1e30  # an effectively masked key
+        inputs["arg3"] = mask
+    want = ref.attention(*(a.astype(np.float64) for a in (q, k, v)),
+                         mask=None if mask is None else mask.astype(np.float64),
+                         causal=attrs.get("causal", False), scale=attrs.get("scale"),
+                         window=attrs.get("window"), softcap=attrs.get("softcap"))
+    return attention_source(b, l, s, hq, hkv, d, dv, attrs), inputs, (want,), dv <= 128
+
 
 FUSED_SSD_CASES = {
     # Three chunks, the last partial; the kernel's 32-dim head tiles and

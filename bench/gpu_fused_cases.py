@@ -1,19 +1,19 @@
-"""The fused SSD kernels of the CUDA target on every case of
-test/python/ssd_cases.py (the Vulkan target's lavapipe tests run the same
+"""The fused attention and SSD kernels of the CUDA target on every case of
+test/python/fused_cases.py (the Vulkan target's lavapipe tests run the same
 cases in CI), at each --matmul-precision.
 
   prepare (here, next to the build):
-      .venv/bin/python bench/gpu_ssd_cases.py prepare
+      .venv/bin/python bench/gpu_fused_cases.py prepare
     compiles each case with `ssmc --target=cuda --cuda-arch=sm_90a` and
     --matmul-precision tf32x3 (the default: tensor cores, each operand split
     into two TF32 parts), tf32 and ieee (the SIMT kernels) and packs the
-    builds with ssm-run into bench/.work/carry/ssdcases.tar.xz.
+    builds with ssm-run into bench/.work/carry/fusedcases.tar.xz.
 
   check (on the GPU machine; bench/.work/carry carried):
-      python3 bench/gpu_ssd_cases.py check
-    makes each case's fresh random inputs and float64 reference (y and the
-    final state, from SEMANTICS.md through test/python/reference.py, on the
-    CPU there), runs every build through ssm-run with poisoned device
+      python3 bench/gpu_fused_cases.py check
+    makes each case's fresh random inputs and float64 reference (the
+    attention output, or y and the final state; from SEMANTICS.md through
+    test/python/reference.py, on the CPU there), runs every build through ssm-run with poisoned device
     buffers and compares every element: max |got - want| / max |want| below 1e-5 for
     tf32x3 and ieee, below 5e-3 for tf32 (operands rounded to 11 bits).
     Prints one table; exits 1 when a case fails.
@@ -30,17 +30,25 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "bench" / ".work" / "ssdcases"
+WORK = ROOT / "bench" / ".work" / "fusedcases"
 CARRY = ROOT / "bench" / ".work" / "carry"
-ARCHIVE = CARRY / "ssdcases.tar.xz"
+ARCHIVE = CARRY / "fusedcases.tar.xz"
 PRECISIONS = {"tf32x3": 1e-5, "tf32": 5e-3, "ieee": 1e-5}
 
 
 sys.path.insert(0, str(ROOT / "test" / "python"))
 
 
+def cases():
+    """(directory name, maker of (source, inputs, wants, fused)) per case."""
+    from fused_cases import (FUSED_ATTENTION_CASES, FUSED_SSD_CASES, fused_attention_case,
+                             fused_ssd_case)
+    return ([(f"attention_{n}", lambda rng, n=n: fused_attention_case(n, rng))
+             for n in sorted(FUSED_ATTENTION_CASES)] +
+            [(f"ssd_{n}", lambda rng, n=n: fused_ssd_case(n, rng)) for n in sorted(FUSED_SSD_CASES)])
+
+
 def prepare(args):
-    from ssd_cases import FUSED_SSD_CASES, fused_ssd_case
     if WORK.exists():
         shutil.rmtree(WORK)
     WORK.mkdir(parents=True)
@@ -48,13 +56,13 @@ def prepare(args):
     shutil.copy2(ROOT / "build" / "bin" / "ssm-run", WORK / "ssm-run")
     shutil.copy2(ROOT / "build" / "lib" / "libssmrt.so", WORK / "libssmrt.so")
     rng = np.random.default_rng()
-    for name in sorted(FUSED_SSD_CASES):
-        source, _, _, _ = fused_ssd_case(name, rng)  # the source has sizes only
+    for name, make in cases():
+        source, _, _, _ = make(rng)  # the source has sizes only
         case = WORK / name
         case.mkdir()
-        (case / "ssd.mlir").write_text(source)
+        (case / "model.mlir").write_text(source)
         for precision in PRECISIONS:
-            r = subprocess.run([str(ssmc), str(case / "ssd.mlir"), "--target=cuda",
+            r = subprocess.run([str(ssmc), str(case / "model.mlir"), "--target=cuda",
                                 "--cuda-arch=sm_90a", f"--matmul-precision={precision}",
                                 "-o", str(case / f"{precision}.so")],
                                capture_output=True, text=True)
@@ -63,12 +71,12 @@ def prepare(args):
         print(f"{name}: ok", flush=True)
     CARRY.mkdir(parents=True, exist_ok=True)
     with tarfile.open(ARCHIVE, "w:xz") as tar:
-        tar.add(WORK, arcname="ssdcases")
+        tar.add(WORK, arcname="fusedcases")
     print(f"packed {ARCHIVE} ({ARCHIVE.stat().st_size / 1e6:.1f} MB)")
 
 
 def check(args):
-    from ssd_cases import fused_ssd_case
+    makers = dict(cases())
     if not WORK.exists():
         with tarfile.open(ARCHIVE) as tar:
             tar.extractall(WORK.parent, filter="tar")
@@ -78,7 +86,7 @@ def check(args):
     print("| case | " + " | ".join(PRECISIONS) + " |")
     print("|---|" + "---|" * len(PRECISIONS))
     for case in sorted(p for p in WORK.iterdir() if p.is_dir()):
-        _, inputs, wants, _ = fused_ssd_case(case.name, rng)
+        _, inputs, wants, _ = makers[case.name](rng)
         flags = []
         for key, a in inputs.items():
             np.save(case / f"{key}.npy", a)
