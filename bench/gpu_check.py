@@ -4,6 +4,7 @@ Two halves, because the GPU machine has no MLIR:
 
   prepare (here, next to the build):
       .venv/bin/python bench/gpu_check.py prepare [--models ...] [--arch sm_90a]
+          [--matmul-precision ieee|tf32x3|tf32]
     writes each zoo model (tiny, fresh seed) as ONNX and compiles it with
     `ssmc --target=cuda --generation=on` into bench/.work/gpu/, with
     ssm-run and libssmrt.so beside them, and packs that folder into
@@ -81,7 +82,8 @@ def prepare(args):
         path = WORK / f"{name}.onnx"
         onnx.save(model, path)
         cmd = [str(ssmc), str(path), "-o", str(WORK / f"{name}.so"), "-O3",
-               "--target=cuda", f"--cuda-arch={args.arch}", "--generation=on"]
+               "--target=cuda", f"--cuda-arch={args.arch}", "--generation=on",
+               f"--matmul-precision={args.matmul_precision}"]
         cmds = [cmd]
         if args.vulkan:
             cmds.append([str(ssmc), str(path), "-o", str(WORK / f"{name}.vk.so"), "-O3",
@@ -386,6 +388,8 @@ def main():
     p = sub.add_parser("prepare")
     p.add_argument("--models", nargs="*")
     p.add_argument("--arch", default="sm_90a")
+    p.add_argument("--matmul-precision", default="ieee",
+                   help="ssmc's --matmul-precision for the CUDA builds (ieee, tf32x3, tf32)")
     p.add_argument("--vulkan", action="store_true",
                    help="also compile --target=vulkan builds, checked and timed beside CUDA")
     p.add_argument("--train", action="store_true",

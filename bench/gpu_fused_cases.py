@@ -5,9 +5,10 @@ cases in CI), at each --matmul-precision.
   prepare (here, next to the build):
       .venv/bin/python bench/gpu_fused_cases.py prepare
     compiles each case with `ssmc --target=cuda --cuda-arch=sm_90a` and
-    --matmul-precision tf32x3 (the default: tensor cores, each operand split
-    into two TF32 parts), tf32 and ieee (the SIMT kernels) and packs the
-    builds with ssm-run into bench/.work/carry/fusedcases.tar.xz.
+    --matmul-precision tf32x3 (tensor cores, each operand split into two
+    TF32 parts), tf32 (tensor cores, operands rounded to TF32) and ieee (the
+    SIMT kernels; the default) and packs the builds with ssm-run into
+    bench/.work/carry/fusedcases.tar.xz.
 
   check (on the GPU machine; bench/.work/carry carried):
       python3 bench/gpu_fused_cases.py check

@@ -7,9 +7,9 @@
     batch and length symbolic) and a causal `ssm.attention` op (32 heads,
     d 128) with `ssmc --target=cuda --cuda-arch=sm_90a -O3`, and again with
     `--target=vulkan -O3` (SPIR-V, for the GPU's Vulkan driver), each op
-    also with `--matmul-precision=tf32` and `=ieee` (the default is tf32x3;
-    listed as the peers "ssmc_tf32" and "ssmc_ieee", tolerance 5e-3 for
-    tf32), and packs
+    also with `--matmul-precision=tf32x3` and `=tf32` (tensor cores; the
+    default is ieee; listed as the peers "ssmc_tf32x3" and "ssmc_tf32",
+    tolerance 5e-3 for tf32), and packs
     them with ssm-run into bench/.work/carry/mixers.tar.xz. The attention
     op is also compiled with `--fused-attention=false` (its chunked mixer
     form, a launch per linalg op and key tile: the CUDA build before the
@@ -108,7 +108,7 @@ def prepare(args):
         unfused = "--fused-attention=false" if name.startswith("attention") else "--fused-ssd=false"
         builds.append((f"{name}.unfused.so", ["--target=cuda", "--cuda-arch=sm_90a", unfused]))
         builds += [(f"{name}.{p}.so", ["--target=cuda", "--cuda-arch=sm_90a",
-                                       f"--matmul-precision={p}"]) for p in ("tf32", "ieee")]
+                                       f"--matmul-precision={p}"]) for p in ("tf32x3", "tf32")]
         for out, target in builds:
             r = subprocess.run([str(ssmc), str(src), "-o", str(WORK / out), "-O3", *target],
                                capture_output=True, text=True)
@@ -242,14 +242,14 @@ def attention_case(args, rows, rng, dev, so_name, b, L, S, hq, hkv, d):
     seen = L * S - L * (L - 1) // 2 if L <= S else S * (S + 1) // 2
     row = {"case": name, "err": err, "ok": ok, "ssmc_ms": ms,
            "flops": 4 * b * hq * seen * d, "bytes": 4 * b * (2 * L * hq + 2 * S * hkv) * d}
-    for tag, suffix in (("ssmc_tf32", ".tf32"), ("ssmc_ieee", ".ieee"),
+    for tag, suffix in (("ssmc_tf32x3", ".tf32x3"), ("ssmc_tf32", ".tf32"),
                         ("ssmc_vulkan", ".vk"), ("ssmc_unfused", ".unfused")):
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 (vy,), vms = ours(so_name + suffix, [q, k, v], Path(tmp), args.runs)
             row[f"{tag}_ms"] = vms
             row[f"{tag}_err"] = rel_err(vy, want)
-            failed |= not row[f"{tag}_err"] < (TOL_TF32 if "tf32" in tag else TOL)
+            failed |= not row[f"{tag}_err"] < (TOL_TF32 if tag.endswith("tf32") else TOL)
         except Exception as e:  # noqa: BLE001
             print(f"{name} ({tag}): {e}", flush=True)
             failed = True
@@ -308,7 +308,7 @@ def run(args):
         # Other builds of the op found next to it (ssd.<variant>.so, e.g.
         # made by hand with another kernel setting) are listed as
         # ssmc_<variant>.
-        variants = [("ssmc_tf32", ".tf32"), ("ssmc_ieee", ".ieee"),
+        variants = [("ssmc_tf32x3", ".tf32x3"), ("ssmc_tf32", ".tf32"),
                     ("ssmc_vulkan", ".vk"), ("ssmc_unfused", ".unfused")]
         known = {s for _, s in variants}
         variants += [(f"ssmc_{f.name[4:-3]}", f".{f.name[4:-3]}")
@@ -319,7 +319,7 @@ def run(args):
                     (vy, vh), vms = ours("ssd" + suffix, [x, dt, A, B, C], Path(d), args.runs)
                 row[f"{tag}_ms"] = vms
                 row[f"{tag}_err"] = max(rel_err(vy, want_y), rel_err(vh, want_h))
-                failed |= not row[f"{tag}_err"] < (TOL_TF32 if "tf32" in tag else TOL)
+                failed |= not row[f"{tag}_err"] < (TOL_TF32 if tag.endswith("tf32") else TOL)
             except Exception as e:  # noqa: BLE001 (reported in the table)
                 print(f"{name} ({tag}): {e}", flush=True)
                 failed = True

@@ -173,6 +173,81 @@ void mlir::ssm::kernels::storeSSDOutput(K &k, FusedSSDOp op, Value v,
   k.store(v, op.getYInit(), at);
 }
 
+/// ssm.fused_ssd of one token per sequence (a decode step) as one kernel: a
+/// block of 128 threads per (batch, head, 32 head dims); thread (lane, row
+/// group rg) owns head dims rg + 4 r (r < 8) and state dims lane + 32 m of
+/// the state: S' = exp(min(g, 0)) S + scale x B^T (read and written with
+/// neighbouring threads on neighbouring state dims), each row's partial
+/// C . S' over its state dims into workgroup memory, then one thread per
+/// head dim sums its row's 32 partials into y (with D x and the gate).
+static void emitSSDStep(OpBuilder &b, FusedSSDOp op, StringRef module,
+                        StringRef name) {
+  OpBuilder::InsertionGuard guard(b);
+  Location loc = op.getLoc();
+  K k{b, loc};
+  Value x = op.getX(), logDecay = op.getLogDecay(), bMat = op.getB(),
+        cMat = op.getC(), scale = op.getScale(), init = op.getInitialState(),
+        state = op.getStateInit();
+  auto xType = cast<MemRefType>(x.getType());
+  auto bType = cast<MemRefType>(bMat.getType());
+  int64_t heads = xType.getDimSize(2), headDim = xType.getDimSize(3),
+          groups = bType.getDimSize(2), stateDim = bType.getDimSize(3);
+  constexpr int64_t kRowsPerBlock = 32, kLanes = 32, kRowGroups = 4;
+  int64_t perThread = kRowsPerBlock / kRowGroups;
+  int64_t lanesPerRow = llvm::divideCeil(stateDim, kLanes);
+  int64_t tiles = llvm::divideCeil(headDim, kRowsPerBlock);
+  Value batch = memref::DimOp::create(b, loc, x, 0);
+  gpu::LaunchOp body = k.launch(
+      k.mul(batch, heads * tiles), kLanes * kRowGroups, 1,
+      {k.workgroup({kRowsPerBlock, kLanes + 1}, b.getF32Type())}, module, name);
+  Value partial = body.getWorkgroupAttributions()[0];
+  Value tid = body.getThreadIds().x, id = body.getBlockIds().x;
+  Value lane = k.remu(tid, kLanes), rg = k.divu(tid, kLanes);
+  Value tile = k.remu(id, tiles), rest = k.divu(id, tiles);
+  Value h = k.remu(rest, heads), bi = k.divu(rest, heads);
+  Value gi = groups == heads ? h : k.divu(h, heads / groups);
+  Value p0 = k.mul(tile, kRowsPerBlock);
+  Value c0 = k.idx(0);
+  Value decay = clampedExp(k, k.load(logDecay, {bi, c0, h}));
+  Value sc = scale ? k.load(scale, {bi, c0, h}) : k.f32(1.0);
+  Value headDimV = k.idx(headDim), stateDimV = k.idx(stateDim);
+  SmallVector<Value> bs, cs, ns, nIn;
+  for (int64_t m = 0; m < lanesPerRow; ++m) {
+    ns.push_back(k.add(lane, kLanes * m));
+    nIn.push_back(k.slt(ns.back(), stateDimV));
+    bs.push_back(k.loadOrZero(nIn.back(), bMat, {bi, c0, gi, ns.back()}));
+    cs.push_back(k.loadOrZero(nIn.back(), cMat, {bi, c0, gi, ns.back()}));
+  }
+  for (int64_t r = 0; r < perThread; ++r) {
+    Value row = k.add(rg, kRowGroups * r);
+    Value pp = k.add(p0, row);
+    Value pIn = k.slt(pp, headDimV);
+    Value xv = k.fmul(sc, k.loadOrZero(pIn, x, {bi, c0, h, pp}));
+    Value dot = k.f32(0.0);
+    for (int64_t m = 0; m < lanesPerRow; ++m) {
+      Value in = k.both(pIn, nIn[m]);
+      Value s =
+          k.fma(xv, bs[m],
+                init ? k.fmul(decay, k.loadOrZero(in, init, {bi, h, pp, ns[m]}))
+                     : k.f32(0.0));
+      k.when(in, [&] { k.store(s, state, {bi, h, pp, ns[m]}); });
+      dot = k.fma(cs[m], s, dot);
+    }
+    k.store(dot, partial, {row, lane});
+  }
+  k.barrier();
+  Value pp = k.add(p0, tid);
+  k.when(k.both(k.slt(tid, k.idx(kRowsPerBlock)), k.slt(pp, headDimV)), [&] {
+    Value y = k.f32(0.0);
+    for (int64_t l = 0; l < kLanes; ++l)
+      y = k.fadd(y, k.load(partial, {tid, k.idx(l)}));
+    SmallVector<Value> at{bi, c0, h, pp};
+    storeSSDOutput(
+        k, op, y, [&] { return k.load(x, at); }, at, /*fixup=*/false);
+  });
+  gpu::TerminatorOp::create(b, loc);
+}
+
 std::optional<TensorCores> mlir::ssm::parseTensorCores(StringRef name) {
   if (name == "none")
     return TensorCores::None;
@@ -213,7 +288,11 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
   bool mma = tensorCores != TensorCores::None;
   int64_t headTile = mma ? kSSDMmaHeadTile : kHeadTile;
   int64_t headTiles = llvm::divideCeil(headDim, headTile);
-  bool rowD = dSkip && cast<MemRefType>(dSkip.getType()).getRank() == 2;
+  // A single token (a decode step): one step kernel.
+  if (xType.getDimSize(1) == 1) {
+    emitSSDStep(b, op, module, (name + "_step").str());
+    return success();
+  }
 
   Value c0 = k.idx(0), one = k.idx(1);
   Value batch = memref::DimOp::create(b, loc, x, 0);

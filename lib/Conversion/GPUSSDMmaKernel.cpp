@@ -76,7 +76,6 @@ void mlir::ssm::emitSSDScanMma(OpBuilder &b, const SSDScanPlan &plan,
   int64_t perGroup = heads / groups;
   int64_t statePad = llvm::alignTo(stateDim, kNSlice);
   int64_t slices = statePad / kNSlice;
-  bool rowD = dSkip && cast<MemRefType>(dSkip.getType()).getRank() == 2;
   Type f32 = b.getF32Type();
   Value c0 = k.idx(0), one = k.idx(1);
   Value seq = plan.seq, chunks = plan.chunks, segs = plan.segs;

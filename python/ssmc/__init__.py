@@ -329,7 +329,7 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
             adam_eps: float = 1e-8, weight_decay: float = 0.1, max_grad_norm: float = 1.0,
             frozen: Sequence[str] = (), hidden_states: bool = False,
             spirv_val: str = "auto", fused_attention: bool = True,
-            fused_ssd: bool = True, matmul_precision: str = "tf32x3") -> Model:
+            fused_ssd: bool = True, matmul_precision: str = "ieee") -> Model:
     """Compiles an ONNX model (a path, or the bytes of a model without
     external data) or an .mlir file to a model library, in process, and
     loads it. The library goes to `output` (default: a temporary file,
@@ -341,10 +341,11 @@ def compile(model: Union[str, os.PathLike, bytes], output: Union[str, os.PathLik
     (0: the cost model), generation auto|on|off, prefill_logits last|all,
     constant_data_threshold (bytes); for target "cuda", cuda_arch (sm_80,
     sm_90a, ...), cuda_format auto|ptx|fatbin and cuda_toolkit (a CUDA
-    toolkit directory; default: found) and matmul_precision tf32x3|tf32|ieee
-    (the fused SSD kernels' matrix products on tensor cores with each f32
-    operand split into two TF32 parts, on tensor cores in TF32, or in f32
-    on the SIMT units); for target "vulkan", spirv_val
+    toolkit directory; default: found) and matmul_precision ieee|tf32x3|tf32
+    (the fused attention and SSD kernels' matrix products in f32 on the
+    SIMT units, on tensor cores with each f32 operand split into two TF32
+    parts, or on tensor cores in TF32; the tensor-core kernels have not yet
+    run on a GPU); for target "vulkan", spirv_val
     auto|on|off (validate the SPIR-V with spirv-val: when it is on PATH,
     always, never); for the GPU targets, fused_attention=False lowers
     softmax attention like the other mixers instead of as one fused kernel

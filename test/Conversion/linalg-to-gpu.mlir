@@ -675,6 +675,34 @@ func.func @fused_ssd(%x: memref<?x?x4x40xf32>, %g: memref<?x?x4xf32>, %B: memref
 
 // -----
 
+// ssm.fused_ssd of one token per sequence known at compile time (a decode
+// step): no C B^T buffer, one launch of 128 threads per (batch, head, 32
+// head dims) named _ssd_step, workgroup memory for 32 rows x 33 partial
+// sums; the decay exp(min(g, 0)); per row of the thread (8) and state lane
+// (20 state dims: one lane each) the new state (fma of scale x and B with
+// the decayed initial state), stored where in range, and its C product
+// into the partials; after the barrier, the 32 partials of a row summed,
+// D x, the gate (exp in silu), y stored.
+// CHECK-LABEL: func.func @fused_ssd_step(
+// CHECK-NOT:     memref.alloc
+// CHECK:         gpu.launch blocks({{.*}}) in ({{.*}}) threads({{.*}}) in (%{{.*}} = %c128{{.*}}, %{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}) module(@ssm_kernelmodule) function(@ssm_kernel0_ssd_step) workgroup(%[[PART:.*]] : memref<32x33xf32, #gpu.address_space<workgroup>>)
+// CHECK:           arith.minimumf
+// CHECK:           math.exp
+// CHECK-COUNT-8:   memref.store %{{.*}}, %[[PART]]
+// CHECK:           gpu.barrier
+// CHECK-COUNT-32:  memref.load %[[PART]]
+// CHECK:           math.fma
+// CHECK:           math.exp
+// CHECK:           memref.store
+// CHECK:           gpu.terminator
+// CHECK-NOT:     gpu.launch
+func.func @fused_ssd_step(%x: memref<?x1x4x40xf32>, %g: memref<?x1x4xf32>, %B: memref<?x1x2x20xf32>, %C: memref<?x1x2x20xf32>, %s: memref<?x1x4xf32>, %D: memref<4xf32>, %z: memref<?x1x4x40xf32>, %h0: memref<?x4x40x20xf32>, %y: memref<?x1x4x40xf32>, %h: memref<?x4x40x20xf32>) {
+  ssm.fused_ssd %x, %g, %B, %C scale(%s : memref<?x1x4xf32>) D(%D : memref<4xf32>) gate(%z : memref<?x1x4x40xf32>) initial_state(%h0 : memref<?x4x40x20xf32>) outs(%y, %h : memref<?x1x4x40xf32>, memref<?x4x40x20xf32>) : memref<?x1x4x40xf32>, memref<?x1x4xf32>, memref<?x1x2x20xf32>, memref<?x1x2x20xf32>
+  return
+}
+
+// -----
+
 func.func @fused_ssd_tensors(%x: tensor<1x4x2x8xf32>, %g: tensor<1x4x2xf32>, %B: tensor<1x4x1x16xf32>, %C: tensor<1x4x1x16xf32>, %yi: tensor<1x4x2x8xf32>, %si: tensor<1x2x8x16xf32>) -> (tensor<1x4x2x8xf32>, tensor<1x2x8x16xf32>) {
   // expected-error @+1 {{'ssm.fused_ssd' op ssm-linalg-to-gpu needs ssm.fused_ssd on buffers (run bufferization first)}}
   %0:2 = ssm.fused_ssd %x, %g, %B, %C outs(%yi, %si : tensor<1x4x2x8xf32>, tensor<1x2x8x16xf32>) : tensor<1x4x2x8xf32>, tensor<1x4x2xf32>, tensor<1x4x1x16xf32>, tensor<1x4x1x16xf32> -> tensor<1x4x2x8xf32>, tensor<1x2x8x16xf32>

@@ -101,6 +101,12 @@ FUSED_SSD_CASES = {
     # shorter cases above have fewer blocks and cut their sequences into
     # segments of one chunk or more.
     "many_blocks_one_segment": ("ssd", 8, 70, 64, 8, 64, 16, {"D", "init", "softplus"}),
+    # A sequence size of 1 known at compile time (a decode step): the one
+    # step kernel; partial head tiles (40 = 32 + 8) and state lanes (20).
+    "step_static": ("ssd", 3, 1, 4, 2, 40, 20, {"init", "softplus", "z", "D", "static"}),
+    "step_static_mamba2_sizes": ("ssd", 2, 1, 4, 1, 64, 128, {"init", "Dhp", "bias", "static"}),
+    "step_static_discrete": ("discrete", 2, 1, 2, 2, 16, 24, {"init", "z", "D", "static"}),
+    "step_static_no_init": ("ssd", 1, 1, 2, 1, 8, 8, {"static"}),
     # Head size 128 (two tiles of the tensor-core scan, four of the SIMT
     # one) over eleven chunks, the last partial, cut into segments.
     "p128_many_chunks": ("ssd", 1, 700, 2, 1, 128, 128, {"D", "z", "init", "softplus"}),
@@ -115,7 +121,7 @@ def fused_ssd_case(name, rng):
     import reference as ref
     op, b, l, h, g, p, n, opts = FUSED_SSD_CASES[name]
     r = lambda *s, scale=1.0: (rng.standard_normal(s) * scale).astype(np.float32)  # noqa: E731
-    bl = "?x?"
+    bl = "?x1" if "static" in opts else "?x?"
     x = r(b, l, h, p)
     B, C = r(b, l, g, n, scale=0.5), r(b, l, g, n, scale=0.5)
     args = [("x", x, f"tensor<{bl}x{h}x{p}xf32>")]

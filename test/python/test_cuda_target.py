@@ -159,21 +159,22 @@ def embedded_ptx(so):
 def test_cuda_matmul_precision(rng, tmp_path):
     """--matmul-precision picks how the fused SSD scan multiplies: on tensor
     cores (mma.sync m16n8k8 on TF32 operands) once per product (tf32) or
-    three times (tf32x3, the default: high and low TF32 parts), or on the
-    SIMT units (ieee, and always below sm_80, which has no TF32 mma). Each
+    three times (tf32x3: high and low TF32 parts), or on the SIMT units
+    (ieee, the default, and always below sm_80, which has no TF32 mma). Each
     build's PTX assembles for its architecture when ptxas is present; the
-    GPU machine checks the results (bench/gpu_ssd_cases.py)."""
+    GPU machine checks the results (bench/gpu_fused_cases.py)."""
     source, _, _, _ = fused_ssd_case("mamba2_sizes", rng)
     src = tmp_path / "ssd.mlir"
     src.write_text(source)
     mma = "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32"
     counts = {}
     for arch, precision in (("sm_90a", "tf32x3"), ("sm_90a", "tf32"), ("sm_90a", "ieee"),
-                            ("sm_80", "tf32x3"), ("sm_75", "tf32x3")):
+                            ("sm_90a", None), ("sm_80", "tf32x3"), ("sm_75", "tf32x3")):
         so = tmp_path / f"{arch}_{precision}.so"
+        flag = [f"--matmul-precision={precision}"] if precision else []
         r = subprocess.run([str(SSMC), str(src), "--target=cuda", f"--cuda-arch={arch}",
-                            "--cuda-format=ptx", f"--matmul-precision={precision}",
-                            "-o", str(so)], capture_output=True, text=True)
+                            "--cuda-format=ptx", *flag, "-o", str(so)],
+                           capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
         ptx = embedded_ptx(so)
         assert "_ssd_scan" in ptx
@@ -189,6 +190,7 @@ def test_cuda_matmul_precision(rng, tmp_path):
     assert counts["sm_90a", "tf32x3"] == 3 * counts["sm_90a", "tf32"]
     assert counts["sm_80", "tf32x3"] == counts["sm_90a", "tf32x3"]
     assert counts["sm_90a", "ieee"] == 0 and counts["sm_75", "tf32x3"] == 0
+    assert counts["sm_90a", None] == 0  # the default: ieee
 
 
 SILU = """

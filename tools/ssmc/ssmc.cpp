@@ -75,13 +75,14 @@ cl::opt<bool> fusedSSD(
     cl::init(true), cl::cat(category));
 cl::opt<std::string> matmulPrecision(
     "matmul-precision",
-    cl::desc("CUDA target: how the fused SSD kernels compute their matrix "
-             "products: tf32x3 (tensor cores, each f32 operand split into "
-             "two TF32 parts: about f32 accuracy; default), tf32 (tensor "
-             "cores on operands rounded to TF32: faster, about 1e-3 "
-             "relative error) or ieee (f32 on the SIMT units). Tensor cores "
-             "need --cuda-arch sm_80 or later; older ones compute ieee"),
-    cl::init("tf32x3"), cl::cat(category));
+    cl::desc("CUDA target: how the fused attention and SSD kernels compute "
+             "their matrix products: ieee (f32 on the SIMT units; default), "
+             "tf32x3 (tensor cores, each f32 operand split into two TF32 "
+             "parts: about f32 accuracy) or tf32 (tensor cores on operands "
+             "rounded to TF32: about 1e-3 relative error). Tensor cores need "
+             "--cuda-arch sm_80 or later; older ones compute ieee. The "
+             "tensor-core kernels have not yet run on a GPU"),
+    cl::init("ieee"), cl::cat(category));
 cl::opt<Emit>
     emit("emit",
          cl::desc("What to write (default: from the -o extension, .so "

@@ -30,7 +30,7 @@ struct CompileRequest {
   std::string spirvVal = "auto";          ///< auto | on | off (vulkan)
   bool fusedAttention = true;             ///< GPU: attention as one kernel
   bool fusedSSD = true;                   ///< GPU: SSD as fused kernels
-  std::string matmulPrecision = "tf32x3"; ///< CUDA: tf32x3 | tf32 | ieee
+  std::string matmulPrecision = "ieee";   ///< CUDA: ieee | tf32x3 | tf32
   std::string emit = "auto";              ///< auto | mlir | llvm | obj | so
   std::string compileTo = "serialize";    ///< import | graph | ... | serialize
   std::string mixerForm = "chunked";      ///< chunked | quadratic | recurrent

@@ -74,12 +74,13 @@ struct CompileOptions {
   /// GPU targets: ssm.ssd and ssm.discrete_ssd as fused kernels
   /// (ssm-fuse-ssd) instead of their mixer forms.
   bool fusedSSD = true;
-  /// CUDA target: how the fused SSD kernels compute their matrix products:
-  /// "tf32x3" (tensor cores, each f32 operand split into two TF32 parts:
-  /// about f32 accuracy; the default), "tf32" (tensor cores on operands
-  /// rounded to TF32) or "ieee" (f32 on the SIMT units). Tensor cores need
-  /// sm_80 or later; older architectures always compute ieee.
-  std::string matmulPrecision = "tf32x3";
+  /// CUDA target: how the fused attention and SSD kernels compute their
+  /// matrix products: "ieee" (f32 on the SIMT units; the default), "tf32x3"
+  /// (tensor cores, each f32 operand split into two TF32 parts: about f32
+  /// accuracy) or "tf32" (tensor cores on operands rounded to TF32). Tensor
+  /// cores need sm_80 or later; older architectures always compute ieee.
+  /// The tensor-core kernels have not yet run on a GPU.
+  std::string matmulPrecision = "ieee";
   EmitKind emit = EmitKind::Auto;
   CompilePhase compileTo = CompilePhase::Serialize;
   MixerForm mixerForm = MixerForm::Chunked;

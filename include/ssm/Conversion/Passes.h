@@ -85,9 +85,9 @@ struct CUDATargetOptions {
   std::string format = "isa";
   std::string toolkit;
   unsigned optLevel = 2;
-  /// The fused SSD kernels' matrix products: "tf32x3" or "tf32" (tensor
-  /// cores, when `chip` is sm_80 or later) or "ieee" (the SIMT units).
-  std::string matmulPrecision = "tf32x3";
+  /// The fused kernels' matrix products: "ieee" (the SIMT units), "tf32x3"
+  /// or "tf32" (tensor cores, when `chip` is sm_80 or later).
+  std::string matmulPrecision = "ieee";
 };
 void addCUDATargetPasses(OpPassManager &pm, const CUDATargetOptions &options);
 

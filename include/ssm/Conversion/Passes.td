@@ -164,7 +164,13 @@ def SSMLinalgToGPU : Pass<"ssm-linalg-to-gpu", "::mlir::ModuleOp"> {
     `<kernel-prefix><n>_ssd_fixup` adds to each later segment's y the
     contribution of the state entering it (carried over the segments'
     own final states and total decays) and writes the final state. No
-    per-chunk state is stored. The state size is at most 128.
+    per-chunk state is stored. The state size is at most 128. A sequence
+    size of 1 known at compile time (a decode step) is one kernel instead,
+    `<kernel-prefix><n>_ssd_step`: a block of 128 threads per (batch, head,
+    32 head dims), each thread 8 head dims x the state dims lane + 32 m of
+    the new state (exp(min(g, 0)) S + scale x B^T, read and written with
+    neighbouring threads on neighbouring state dims) and their C products,
+    summed per head dim through workgroup memory into y.
 
     With `tensor-cores` (the CUDA target, sm_80 and later), the scan and
     the fix-up multiply on NVIDIA tensor cores instead (`nvgpu.mma.sync`,
