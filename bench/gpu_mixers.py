@@ -19,7 +19,9 @@
 
   run (on the GPU machine; bench/.work/carry carried):
       python3 bench/gpu_mixers.py run [--cases ssd|attention|all]
-    For SSD at (b 4, L 8192) and (b 16, L 2048), and attention at
+    For SSD at (b 4, L 8192) and (b 16, L 2048), an SSD decode step (the
+    step kernel; state in and out) at batch 64 and 256 against mamba_ssm's
+    selective_state_update (float32), and attention at
     (b 2, L 4096, d 128) and (b 2, L 4096, GQA 32/8, d 64): fresh random inputs (A = -U(1, 16), as Mamba-2
     initializes it), SSMC's outputs (through ssm-run) checked against a
     float64 PyTorch reference written from SEMANTICS.md (the chunked SSD
@@ -83,6 +85,21 @@ func.func @attention(%q: tensor<?x?x{AH}x{AD}xf32>, %k: tensor<?x?x{AH}x{AD}xf32
 """
 
 
+# A decode step of the SSD op (sequence size 1 at compile time: the step
+# kernel), with the state carried in and out.
+SSD_STEP = f"""
+func.func @ssd_step(%x: tensor<?x1x{H}x{P}xf32>, %dt: tensor<?x1x{H}xf32>, %A: tensor<{H}xf32>,
+                    %B: tensor<?x1x1x{N}xf32>, %C: tensor<?x1x1x{N}xf32>,
+                    %h0: tensor<?x{H}x{P}x{N}xf32>)
+    -> (tensor<?x1x{H}x{P}xf32>, tensor<?x{H}x{P}x{N}xf32>) {{
+  %y, %h = ssm.ssd %x, %dt, %A, %B, %C initial_state(%h0) {{dt_softplus}}
+      : (tensor<?x1x{H}x{P}xf32>, tensor<?x1x{H}xf32>, tensor<{H}xf32>,
+         tensor<?x1x1x{N}xf32>, tensor<?x1x1x{N}xf32>, tensor<?x{H}x{P}x{N}xf32>)
+      -> (tensor<?x1x{H}x{P}xf32>, tensor<?x{H}x{P}x{N}xf32>)
+  return %y, %h : tensor<?x1x{H}x{P}xf32>, tensor<?x{H}x{P}x{N}xf32>
+}}
+"""
+
 GQA_HEADS, GQA_KV, GQA_D = 32, 8, 64
 ATTENTION_GQA = f"""
 func.func @attention(%q: tensor<?x?x{GQA_HEADS}x{GQA_D}xf32>, %k: tensor<?x?x{GQA_KV}x{GQA_D}xf32>,
@@ -100,15 +117,17 @@ def prepare(args):
     ssmc = ROOT / "build" / "bin" / "ssmc"
     shutil.copy2(ROOT / "build" / "bin" / "ssm-run", WORK / "ssm-run")
     shutil.copy2(ROOT / "build" / "lib" / "libssmrt.so", WORK / "libssmrt.so")
-    for name, text in (("ssd", SSD), ("attention", ATTENTION), ("attention_gqa", ATTENTION_GQA)):
+    for name, text in (("ssd", SSD), ("ssd_step", SSD_STEP), ("attention", ATTENTION),
+                       ("attention_gqa", ATTENTION_GQA)):
         src = WORK / f"{name}.mlir"
         src.write_text(text)
         builds = [(f"{name}.so", ["--target=cuda", "--cuda-arch=sm_90a"]),
                   (f"{name}.vk.so", ["--target=vulkan"])]
         unfused = "--fused-attention=false" if name.startswith("attention") else "--fused-ssd=false"
         builds.append((f"{name}.unfused.so", ["--target=cuda", "--cuda-arch=sm_90a", unfused]))
-        builds += [(f"{name}.{p}.so", ["--target=cuda", "--cuda-arch=sm_90a",
-                                       f"--matmul-precision={p}"]) for p in ("tf32x3", "tf32")]
+        if name != "ssd_step":  # the step kernel has no matrix products
+            builds += [(f"{name}.{p}.so", ["--target=cuda", "--cuda-arch=sm_90a",
+                                           f"--matmul-precision={p}"]) for p in ("tf32x3", "tf32")]
         for out, target in builds:
             r = subprocess.run([str(ssmc), str(src), "-o", str(WORK / out), "-O3", *target],
                                capture_output=True, text=True)
@@ -214,6 +233,69 @@ def mamba_peer(x, dt, A, B, C, dtype):
                                            dt_softplus=True, return_final_states=True)
     y, _ = fn()
     return y.float(), do_bench(fn)
+
+
+def ssd_step_case(args, rows, rng, dev, b):
+    """One SSD decode step at batch b: SSMC's CUDA build (the step kernel),
+    its Vulkan build, the CUDA build without fused kernels, and mamba_ssm's
+    selective_state_update in float32. Appends the row; returns whether
+    something failed."""
+    import torch
+    import torch.nn.functional as F
+    failed = False
+    x = rng.standard_normal((b, 1, H, P), dtype=np.float32)
+    dt = (rng.standard_normal((b, 1, H), dtype=np.float32) - 1.0).astype(np.float32)
+    A = -rng.uniform(1, 16, H).astype(np.float32)
+    B = rng.standard_normal((b, 1, 1, N), dtype=np.float32)
+    C = rng.standard_normal((b, 1, 1, N), dtype=np.float32)
+    h0 = rng.standard_normal((b, H, P, N), dtype=np.float32)
+    t = [torch.from_numpy(a).to(dev) for a in (x, dt, A, B, C, h0)]
+    tx, tdt, tA, tB, tC, th0 = (v.double() for v in t)
+    d = F.softplus(tdt[:, 0], threshold=20.0)                        # b h
+    decay = torch.exp((d * tA).clamp(max=0))[:, :, None, None]
+    want_h = decay * th0 + (d[:, :, None, None] * tx[:, 0, :, :, None]
+                            * tB[:, 0, 0][:, None, None, :])
+    want_y = torch.einsum("bhpn,bn->bhp", want_h, tC[:, 0, 0])[:, None]
+    want_y, want_h = want_y.cpu().numpy(), want_h.cpu().numpy()
+    name = f"SSD decode step b{b}"
+    state_bytes = 4 * b * H * P * N
+    row = {"case": name, "flops": 4 * b * H * P * N,
+           "bytes": 2 * state_bytes + 4 * b * (2 * H * P + H + 2 * N)}
+    for tag, suffix in (("", ""), ("ssmc_vulkan", ".vk"), ("ssmc_unfused", ".unfused")):
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                (y, hN), ms = ours("ssd_step" + suffix, [x, dt, A, B, C, h0], Path(tmp),
+                                   args.runs)
+            err = max(rel_err(y, want_y), rel_err(hN, want_h))
+        except Exception as e:  # noqa: BLE001
+            print(f"{name} ({tag or 'ssmc'}): {e}", flush=True)
+            err, ms = float("nan"), None
+        failed |= not err < TOL
+        if tag:
+            row[f"{tag}_ms"], row[f"{tag}_err"] = ms, err
+        else:
+            row.update(err=err, ok=err < TOL, ssmc_ms=ms)
+    try:
+        sys.path.insert(0, str(CARRY / "peers"))
+        from mamba_ssm.ops.triton.selective_state_update import selective_state_update
+        state = t[5].clone()
+        xs = t[0][:, 0]
+        dts = t[1][:, 0, :, None].expand(b, H, P)
+        As = t[2][:, None, None].expand(H, P, N)
+        Bs, Cs = t[3][:, 0], t[4][:, 0]
+        # (Its head-tied fast path reads dt_bias's strides: zeros, stride 0.)
+        bias = torch.zeros(H, device=dev)[:, None].expand(H, P)
+        y = selective_state_update(state, xs, dts, As, Bs, Cs, dt_bias=bias, dt_softplus=True)
+        row["mamba_ssm_f32_err"] = max(rel_err(y[:, None].cpu().numpy(), want_y),
+                                       rel_err(state.cpu().numpy(), want_h))
+        row["mamba_ssm_f32_ms"] = do_bench(
+            lambda: selective_state_update(state, xs, dts, As, Bs, Cs, dt_bias=bias,
+                                           dt_softplus=True))
+    except Exception as e:  # noqa: BLE001
+        print(f"selective_state_update: {type(e).__name__}: {e}", flush=True)
+    rows.append(row)
+    print(json.dumps(row), flush=True)
+    return failed
 
 
 def attention_case(args, rows, rng, dev, so_name, b, L, S, hq, hkv, d):
@@ -334,6 +416,12 @@ def run(args):
         print(json.dumps(row), flush=True)
         del tx, tdt, tA, tB, tC
         torch.cuda.empty_cache()
+
+    # A decode step of the SSD op at batch 64 and 256 (the issue's decode
+    # target: a share of HBM bandwidth; the state is read and written once)
+    # against mamba_ssm's selective_state_update (Triton).
+    for b in (64, 256) if args.cases in ("ssd", "all") else ():
+        failed |= ssd_step_case(args, rows, rng, dev, b)
 
     # Prefill shapes, then a decode step of hybrid-1b-shape's attention at
     # batch 64 over 4096 cached keys.
