@@ -42,6 +42,169 @@ constexpr int64_t kPitch = kRows / kVec + 1;
 constexpr int64_t kQKStage = kSlice * kPitch; // one q or k slice, in vectors
 constexpr int64_t kMaxValueDim = 128;
 constexpr int64_t kQuarters = 4; // threads per row in the softmax steps
+// The step kernel: keys per tile (one per thread), most query heads per kv
+// head.
+constexpr int64_t kStepKeys = 128;
+constexpr int64_t kStepMaxGroup = 16;
+
+/// Combines, for each of `rows` rows, the kStepKeys values of `buf`
+/// ([rows][kStepKeys], in workgroup memory) with `f` in halving steps; the
+/// result is at column 0. Every thread of the block takes part.
+void reduceRows(K &k, Value buf, Value tid, int64_t rows,
+                function_ref<Value(Value, Value)> f) {
+  for (int64_t step = kStepKeys / 2; step >= 1; step /= 2) {
+    k.barrier();
+    k.when(k.slt(tid, k.idx(step)), [&] {
+      for (int64_t r = 0; r < rows; ++r) {
+        Value row = k.idx(r);
+        k.store(
+            f(k.load(buf, {row, tid}), k.load(buf, {row, k.add(tid, step)})),
+            buf, {row, tid});
+      }
+    });
+  }
+  k.barrier();
+}
+
+/// ssm.fused_attention of one query per sequence (a decode step) as one
+/// kernel: a block of kStepKeys threads per (batch, kv head), the `group`
+/// query rows of the kv head's query heads in workgroup memory; per key
+/// tile each thread scores its key against every row (reading the key's
+/// row itself), each row's maximum and sum over the tile in halving steps
+/// through workgroup memory, the rows' probabilities there, then thread t
+/// accumulates output elements t + kStepKeys u ((row, value dim) pairs)
+/// over the tile's keys, reading v with neighbouring threads on
+/// neighbouring value dims. y = the accumulators over the rows' sums (0 for
+/// a row that saw no key).
+void emitAttentionStep(OpBuilder &b, const AttentionPlan &plan,
+                       StringRef module, StringRef name) {
+  OpBuilder::InsertionGuard guard(b);
+  FusedAttentionOp op = plan.op;
+  Location loc = op.getLoc();
+  K k{b, loc};
+  Value q = op.getQuery(), key = op.getKey(), v = op.getValue(),
+        out = op.getInit();
+  int64_t rows = plan.group, headDim = plan.headDim, valueDim = plan.valueDim;
+  int64_t outs = llvm::divideCeil(rows * valueDim, kStepKeys);
+  double negInf = -std::numeric_limits<double>::infinity();
+  Type f32 = b.getF32Type();
+  gpu::LaunchOp launch = k.launch(k.mul(plan.batch, plan.kvHeads), kStepKeys, 1,
+                                  {k.workgroup({rows, headDim}, f32),
+                                   k.workgroup({rows, kStepKeys}, f32),
+                                   k.workgroup({rows, kStepKeys}, f32)},
+                                  module, name);
+  ArrayRef<BlockArgument> wg = launch.getWorkgroupAttributions();
+  Value qs = wg[0], red = wg[1], ps = wg[2];
+  Value tid = launch.getThreadIds().x, id = launch.getBlockIds().x;
+  Value kvHead = k.remu(id, plan.kvHeads), bIdx = k.divu(id, plan.kvHeads);
+  AttentionRows at(k, plan, bIdx, kvHead);
+  Value c0 = k.idx(0);
+  // The rows' queries (row r: query head kvHead * rows + r of query 0).
+  for (int64_t u = 0; u < llvm::divideCeil(rows * headDim, kStepKeys); ++u) {
+    Value lin = k.add(tid, u * kStepKeys);
+    k.when(k.slt(lin, k.idx(rows * headDim)), [&] {
+      Value r = k.divu(lin, headDim), d = k.remu(lin, headDim);
+      k.store(k.load(q, {bIdx, c0, at.headOf(r), d}), qs, {r, d});
+    });
+  }
+  SmallVector<Value> maskHeads;
+  for (int64_t r = 0; r < rows; ++r)
+    maskHeads.push_back(op.getMask() ? at.maskIndex(1, at.headOf(k.idx(r)))
+                                     : Value());
+  // This thread's output elements t + kStepKeys u: row and value dim.
+  SmallVector<Value> outRow, outDim, outIn;
+  for (int64_t u = 0; u < outs; ++u) {
+    Value lin = k.add(tid, u * kStepKeys);
+    outIn.push_back(k.slt(lin, k.idx(rows * valueDim)));
+    outRow.push_back(k.mins(k.divu(lin, valueDim), k.idx(rows - 1)));
+    outDim.push_back(k.remu(lin, valueDim));
+  }
+  // Carried: per row the running maximum and sum, then the accumulators.
+  SmallVector<Value> init(rows, k.f32(negInf));
+  init.append(rows, k.f32(0.0));
+  init.append(outs, k.f32(0.0));
+  auto [begin, end] = at.tiles(c0, rows, kStepKeys);
+  scf::ForOp tiles = k.loop(begin, end, init, [&](Value kt, ValueRange acc) {
+    Value j = k.add(k.mul(kt, kStepKeys), tid);
+    Value keyIn = k.slt(j, plan.keys);
+    // Scores of this thread's key (0 past the keys; score() makes them
+    // -inf).
+    SmallVector<Value> dots(rows, k.f32(0.0));
+    k.barrier(); // q's stores, and the previous tile's reads of ps
+    scf::ForOp dot =
+        k.loop(c0, k.idx(headDim), dots, [&](Value d, ValueRange s) {
+          Value kv = k.loadOrZero(keyIn, key, {bIdx, j, kvHead, d});
+          SmallVector<Value> next;
+          for (int64_t r = 0; r < rows; ++r)
+            next.push_back(k.fma(k.load(qs, {k.idx(r), d}), kv, s[r]));
+          return next;
+        });
+    SmallVector<Value> s;
+    for (int64_t r = 0; r < rows; ++r) {
+      s.push_back(at.score(dot.getResult(r), c0, maskHeads[r], j));
+      k.store(s.back(), red, {k.idx(r), tid});
+    }
+    reduceRows(k, red, tid, rows,
+               [&](Value x, Value y) { return k.fmax(x, y); });
+    SmallVector<Value> next(acc.begin(), acc.end()), alpha;
+    for (int64_t r = 0; r < rows; ++r) {
+      Value m = k.fmax(acc[r], k.load(red, {k.idx(r), c0}));
+      next[r] = m;
+      alpha.push_back(k.expShift(acc[r], m));
+      Value p = k.expShift(s[r], m);
+      k.store(p, ps, {k.idx(r), tid});
+    }
+    k.barrier(); // every thread has read red's maxima
+    for (int64_t r = 0; r < rows; ++r)
+      k.store(k.load(ps, {k.idx(r), tid}), red, {k.idx(r), tid});
+    reduceRows(k, red, tid, rows,
+               [&](Value x, Value y) { return k.fadd(x, y); });
+    for (int64_t r = 0; r < rows; ++r)
+      next[rows + r] =
+          k.fadd(k.fmul(acc[rows + r], alpha[r]), k.load(red, {k.idx(r), c0}));
+    // The accumulators: rescaled, then p v over the tile's keys.
+    SmallVector<Value> o;
+    for (int64_t u = 0; u < outs; ++u) {
+      Value a = c0;
+      for (int64_t r = 0; r < rows; ++r)
+        a = r == 0
+                ? alpha[0]
+                : k.select(k.cmp(arith::CmpIPredicate::eq, outRow[u], k.idx(r)),
+                           alpha[r], a);
+      o.push_back(k.fmul(acc[2 * rows + u], a));
+    }
+    Value k0 = k.mul(kt, kStepKeys);
+    scf::ForOp pv =
+        k.loop(c0, k.mins(k.idx(kStepKeys), k.sub(plan.keys, k0)), o,
+               [&](Value jj, ValueRange a) {
+                 SmallVector<Value> sums;
+                 for (int64_t u = 0; u < outs; ++u)
+                   sums.push_back(k.fma(
+                       k.load(ps, {outRow[u], jj}),
+                       k.loadOrZero(outIn[u], v,
+                                    {bIdx, k.add(k0, jj), kvHead, outDim[u]}),
+                       a[u]));
+                 return sums;
+               });
+    llvm::copy(pv.getResults(), next.begin() + 2 * rows);
+    return next;
+  });
+
+  // y = the accumulators over the rows' sums, or 0 where a row saw no key.
+  for (int64_t u = 0; u < outs; ++u)
+    k.when(outIn[u], [&] {
+      Value sum = tiles.getResult(rows);
+      for (int64_t r = 1; r < rows; ++r)
+        sum = k.select(k.cmp(arith::CmpIPredicate::eq, outRow[u], k.idx(r)),
+                       tiles.getResult(rows + r), sum);
+      Value none = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, sum,
+                                         k.f32(0.0));
+      Value y = arith::DivFOp::create(b, loc, tiles.getResult(2 * rows + u),
+                                      k.select(none, k.f32(1.0), sum));
+      k.store(y, out, {bIdx, c0, at.headOf(outRow[u]), outDim[u]});
+    });
+  gpu::TerminatorOp::create(b, loc);
+}
 
 } // namespace
 
@@ -163,6 +326,13 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
               "a value head size of at most "
            << kMaxValueDim << ", got " << vType;
   AttentionPlan plan = attentionPlan(b, op);
+  // One query per sequence known at compile time (a decode step), a few
+  // query heads per kv head and head sizes up to 128: the step kernel.
+  if (qType.getDimSize(1) == 1 && plan.group <= kStepMaxGroup &&
+      headDim <= kMaxValueDim) {
+    emitAttentionStep(b, plan, module, (name + "_step").str());
+    return success();
+  }
   // The tensor-core kernel stages whole q and k rows: head sizes up to 128.
   if (tensorCores != TensorCores::None && headDim <= kMaxValueDim) {
     emitFusedAttentionMma(b, plan, tensorCores, module, name);

@@ -703,6 +703,33 @@ func.func @fused_ssd_step(%x: memref<?x1x4x40xf32>, %g: memref<?x1x4xf32>, %B: m
 
 // -----
 
+// ssm.fused_attention of one query known at compile time (a decode step):
+// the step kernel, 128 threads per (batch, kv head), workgroup memory for
+// the 2 query rows of the kv head (2 x 40) and two [2][128] buffers. The
+// key-tile loop carries the rows' maxima and sums and this thread's one
+// output element (2 x 24 = 48 of them, one per thread); per tile: the
+// scores of the thread's key over 40 head dims (2 fmas per step), the rows'
+// maxima in 7 halving steps (one barrier each), the probabilities, their
+// sums in 7 more, then p v over the tile's keys.
+// CHECK-LABEL: func.func @fused_attention_step(
+// CHECK:         gpu.launch {{.*}} threads({{.*}}) in (%{{.*}} = %c128{{.*}}, %{{.*}} = %c1{{.*}}, %{{.*}} = %c1{{.*}}) module(@ssm_kernelmodule) function(@ssm_kernel0_attention_step) workgroup(%{{.*}} : memref<2x40xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<2x128xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<2x128xf32, #gpu.address_space<workgroup>>)
+// CHECK:           scf.for {{.*}} -> (f32, f32, f32, f32, f32) {
+// CHECK:             gpu.barrier
+// CHECK:             scf.for %{{.*}} = %{{.*}} to %c40{{.*}} -> (f32, f32) {
+// CHECK-COUNT-2:       math.fma
+// CHECK-COUNT-7:     arith.maximumf
+// CHECK:             gpu.barrier
+// CHECK-COUNT-7:     arith.addf
+// CHECK:             scf.for {{.*}} -> (f32) {
+// CHECK:               math.fma
+// CHECK:           gpu.terminator
+func.func @fused_attention_step(%q: memref<2x1x4x40xf32>, %k: memref<2x?x2x40xf32>, %v: memref<2x?x2x24xf32>, %o: memref<2x1x4x24xf32>) {
+  ssm.fused_attention %q, %k, %v outs(%o : memref<2x1x4x24xf32>) {causal, scale = 0.5 : f32} : memref<2x1x4x40xf32>, memref<2x?x2x40xf32>, memref<2x?x2x24xf32>
+  return
+}
+
+// -----
+
 func.func @fused_ssd_tensors(%x: tensor<1x4x2x8xf32>, %g: tensor<1x4x2xf32>, %B: tensor<1x4x1x16xf32>, %C: tensor<1x4x1x16xf32>, %yi: tensor<1x4x2x8xf32>, %si: tensor<1x2x8x16xf32>) -> (tensor<1x4x2x8xf32>, tensor<1x2x8x16xf32>) {
   // expected-error @+1 {{'ssm.fused_ssd' op ssm-linalg-to-gpu needs ssm.fused_ssd on buffers (run bufferization first)}}
   %0:2 = ssm.fused_ssd %x, %g, %B, %C outs(%yi, %si : tensor<1x4x2x8xf32>, tensor<1x2x8x16xf32>) : tensor<1x4x2x8xf32>, tensor<1x4x2xf32>, tensor<1x4x1x16xf32>, tensor<1x4x1x16xf32> -> tensor<1x4x2x8xf32>, tensor<1x2x8x16xf32>

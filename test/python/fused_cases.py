@@ -31,13 +31,23 @@ FUSED_ATTENTION_CASES = {
     "window_fewer_keys": (1, 50, 30, 2, 1, 8, 8, dict(causal=True, window=7)),
     # A mask whose batch size is dynamic and equal to b at run time.
     "mask_run_time_batch": (2, 20, 24, 2, 2, 8, 8, dict(mask=("?b", 2))),
+    # One query known at compile time (static=True: a decode step): the step
+    # kernel; key counts that are not multiples of its 128-key tiles.
+    "step_static_gqa4": (3, 1, 300, 8, 2, 64, 64, dict(causal=True, static=True)),
+    "step_static_mask_window_softcap": (2, 1, 150, 4, 4, 16, 24,
+                                        dict(causal=True, window=40, softcap=3.0,
+                                             mask=(2, 4), static=True)),
+    "step_static_group16_dv100": (1, 1, 70, 16, 1, 8, 100, dict(static=True)),
+    # More query heads per kv head than the step kernel takes: the general one.
+    "step_static_group32": (1, 1, 20, 32, 1, 8, 8, dict(causal=True, static=True)),
     # A value head size past the kernel's 128: the mixer form instead.
     "dv144_not_fused": (1, 10, 10, 1, 1, 8, 144, dict(causal=True)),
 }
 
 
 def attention_source(b, l, s, hq, hkv, d, dv, attrs):
-    types = [f"tensor<?x?x{hq}x{d}xf32>", f"tensor<?x?x{hkv}x{d}xf32>",
+    ql = "1" if attrs.get("static") else "?"
+    types = [f"tensor<?x{ql}x{hq}x{d}xf32>", f"tensor<?x?x{hkv}x{d}xf32>",
              f"tensor<?x?x{hkv}x{dv}xf32>"]
     args = ["%q", "%k", "%v"]
     mask = ""
@@ -46,7 +56,7 @@ def attention_source(b, l, s, hq, hkv, d, dv, attrs):
         types.append(f"tensor<{str(mb)[0]}x{mh}x?x?xf32>")
         args.append("%m")
         mask = " mask(%m)"
-    result = f"tensor<?x?x{hq}x{dv}xf32>"
+    result = f"tensor<?x{ql}x{hq}x{dv}xf32>"
     params = ", ".join(f"{a}: {t}" for a, t in zip(args, types))
     return (f"func.func @main({params}) -> {result} {{\n"
             f"  %y = ssm.attention %q, %k, %v{mask} {attention_attributes(attrs)} : "

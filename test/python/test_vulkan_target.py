@@ -518,7 +518,8 @@ def test_vulkan_fused_attention(name, rng, tmp_path):
     SEMANTICS.md, fresh random inputs, poisoned device buffers, tolerance
     1e-5 of the largest output. The same model with --fused-attention=false
     (the chunked mixer form) agrees; a value head size past 128 is not
-    fused."""
+    fused. A single query known at compile time (decode) runs the step
+    kernel (up to 16 query heads per kv head)."""
     source, inputs, (want,), fused = fused_attention_case(name, rng)
     src = tmp_path / "attention.mlir"
     src.write_text(source)
@@ -537,6 +538,11 @@ def test_vulkan_fused_attention(name, rng, tmp_path):
         for n, a in inputs.items():
             np.save(tmp_path / f"{n}.npy", a)
             flags += ["--input", f"{n}={tmp_path / f'{n}.npy'}"]
+        # One query at compile time, at most 16 query heads per kv head:
+        # the step kernel.
+        b_, l_, s_, hq, hkv, d, dv, attrs = FUSED_ATTENTION_CASES[name]
+        step = attrs.get("static", False) and hq // hkv <= 16 and flag == "true"
+        assert (b"_attention_step" in so.read_bytes()) == step
         r = ssm_run(so, *flags, "--output-dir", tmp_path / flag)
         assert r.returncode == 0, r.stdout + r.stderr
         outs[flag] = np.load(tmp_path / flag / "result0.npy")

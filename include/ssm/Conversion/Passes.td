@@ -144,6 +144,14 @@ def SSMLinalgToGPU : Pass<"ssm-linalg-to-gpu", "::mlir::ModuleOp"> {
     grows); the output, 4 rows x 4 value columns per 64 value dims per
     thread, stays in registers and takes P v over 16-key slices of v. The
     value head size is at most 128.
+    One query per sequence known at compile time (a decode step), at most
+    16 query heads per kv head and head sizes up to 128 make
+    `<kernel-prefix><n>_attention_step` instead: a block of 128 threads per
+    (batch, kv head), the kv head's query rows in workgroup memory, per
+    tile of 128 keys each thread scoring its own key against every row,
+    the rows' maxima and sums in halving steps through workgroup memory,
+    then each thread accumulating (row, value dim) output elements over the
+    tile's keys.
 
     `ssm.fused_ssd` on buffers becomes up to three kernels over chunks of
     64 tokens, with device buffers between them (allocated before, freed
