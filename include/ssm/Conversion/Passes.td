@@ -184,7 +184,7 @@ def SSMLinalgToGPU : Pass<"ssm-linalg-to-gpu", "::mlir::ModuleOp"> {
     the fix-up multiply on NVIDIA tensor cores instead (`nvgpu.mma.sync`,
     m16n8k8 on TF32 operands, f32 accumulators): a block of 8 warps per
     (batch, head, 64 head dims, segment), segments while there are fewer
-    than 512 blocks. Per chunk, y = M x with M's fragments built in
+    than 256 blocks. Per chunk, y = M x with M's fragments built in
     registers from the C B^T buffer and the decays (only the token tiles up
     to the diagonal), then per slice of 32 state dims (C and B staged) y's
     state term from the state's copy in workgroup memory and the state
