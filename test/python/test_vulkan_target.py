@@ -111,8 +111,13 @@ def test_vulkan_training_step_matches_cpu(rng, tmp_path):
         results[target] = (losses, {n: np.array(p) for n, p in trainer.parameters.items()})
     np.testing.assert_allclose(results["vulkan"][0], results["cpu"][0], rtol=1e-5)
     assert results["cpu"][1].keys() == results["vulkan"][1].keys()
+    # AdamW divides by sqrt(v) + eps: for an element whose gradients are
+    # rounding-sized, the two builds' different float sums change its step
+    # by a fraction of lr (seed 690589822: 4.2e-6 on one element of 8192,
+    # values ~0.1); a wrong gradient moves elements by up to lr = 1e-4 (the
+    # Trainer's default) per step in the wrong direction.
     for n, p in results["cpu"][1].items():
-        np.testing.assert_allclose(results["vulkan"][1][n], p, rtol=1e-4, atol=1e-6,
+        np.testing.assert_allclose(results["vulkan"][1][n], p, rtol=1e-4, atol=2e-5,
                                    err_msg=n)
 
 
