@@ -342,9 +342,8 @@ LogicalResult mlir::ssm::emitFusedAttentionKernel(OpBuilder &b,
   int64_t colGroups = llvm::divideCeil(valueDim, kThreads * kVec);
   int64_t cols = colGroups * kVec;
   int64_t vPitch = colGroups * kThreads; // a v slice row, in vectors
-  int64_t group = plan.group;
   double negInf = -std::numeric_limits<double>::infinity();
-  Value batch = plan.batch, seq = plan.seq, keys = plan.keys;
+  Value batch = plan.batch, keys = plan.keys;
   // A block's rows are (query, head) pairs of one kv head: row p is query
   // p / group of head kvHead * group + p % group (GQA: the query heads that
   // share a kv head share its key and value tiles; a decode step fills

@@ -57,7 +57,6 @@ void mlir::ssm::emitFusedAttentionMma(OpBuilder &b, const AttentionPlan &plan,
   int64_t dvPad = llvm::alignTo(plan.valueDim, 8);
   int64_t qPitch = dPad + 4, vPitch = llvm::alignTo(dvPad, 16) + 4;
   int64_t dSteps = dPad / 8, vTiles = dvPad / 8;
-  Type f32 = b.getF32Type();
   double negInf = -std::numeric_limits<double>::infinity();
 
   Value queryTiles =

@@ -180,18 +180,15 @@ void mlir::ssm::kernels::storeSSDOutput(K &k, FusedSSDOp op, Value v,
 /// neighbouring threads on neighbouring state dims), each row's partial
 /// C . S' over its state dims into workgroup memory, then one thread per
 /// head dim sums its row's 32 partials into y (with D x and the gate).
-static void emitSSDStep(OpBuilder &b, FusedSSDOp op, StringRef module,
-                        StringRef name) {
+static void emitSSDStep(OpBuilder &b, FusedSSDOp op, int64_t heads,
+                        int64_t headDim, int64_t groups, int64_t stateDim,
+                        StringRef module, StringRef name) {
   OpBuilder::InsertionGuard guard(b);
   Location loc = op.getLoc();
   K k{b, loc};
   Value x = op.getX(), logDecay = op.getLogDecay(), bMat = op.getB(),
         cMat = op.getC(), scale = op.getScale(), init = op.getInitialState(),
         state = op.getStateInit();
-  auto xType = cast<MemRefType>(x.getType());
-  auto bType = cast<MemRefType>(bMat.getType());
-  int64_t heads = xType.getDimSize(2), headDim = xType.getDimSize(3),
-          groups = bType.getDimSize(2), stateDim = bType.getDimSize(3);
   constexpr int64_t kRowsPerBlock = 32, kLanes = 32, kRowGroups = 4;
   int64_t perThread = kRowsPerBlock / kRowGroups;
   int64_t lanesPerRow = llvm::divideCeil(stateDim, kLanes);
@@ -264,8 +261,7 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
   Location loc = op.getLoc();
   K k{b, loc};
   Value x = op.getX(), logDecay = op.getLogDecay(), bMat = op.getB(),
-        cMat = op.getC(), scale = op.getScale(), dSkip = op.getD(),
-        gate = op.getGate(), init = op.getInitialState(), y = op.getYInit(),
+        cMat = op.getC(), scale = op.getScale(), init = op.getInitialState(),
         state = op.getStateInit();
   auto xType = cast<MemRefType>(x.getType());
   auto bType = cast<MemRefType>(bMat.getType());
@@ -278,7 +274,6 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
            << "the fused kernels need static head, group, head-size and "
               "state sizes and a state size of at most "
            << kMaxState << ", got " << bType;
-  int64_t perGroup = heads / groups;
   // The state padded to whole slices; its dims in groups of 4, padded to a
   // multiple of kTy (each scan thread owns groups ty + kTy m).
   int64_t statePad = llvm::alignTo(stateDim, kSlice);
@@ -290,7 +285,8 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
   int64_t headTiles = llvm::divideCeil(headDim, headTile);
   // A single token (a decode step): one step kernel.
   if (xType.getDimSize(1) == 1) {
-    emitSSDStep(b, op, module, (name + "_step").str());
+    emitSSDStep(b, op, heads, headDim, groups, stateDim, module,
+                (name + "_step").str());
     return success();
   }
 
@@ -394,6 +390,9 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
       b, loc, MemRefType::get({ShapedType::kDynamic}, f32),
       ValueRange{k.maxs(k.mul(k.mul(batch, segs), heads), one)});
 
+  SSDScanPlan plan{op,        batch,     seq,      chunks,   cb,    segs,
+                   segChunks, segmented, segState, segTotal, heads, headDim,
+                   groups,    stateDim,  headTile, headTiles};
   auto emitScan = [&](bool fixup) {
     OpBuilder::InsertionGuard g(b);
     // Segments per (batch, head, tile): all of them, or those after the
@@ -417,16 +416,11 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
     Value tx = body.getThreadIds().x, ty = body.getThreadIds().y;
     Value tid = k.add(k.mul(ty, kTx), tx);
     Value id = body.getBlockIds().x;
-    SSDScanPlan sizes{};
-    sizes.heads = heads;
-    sizes.groups = groups;
-    sizes.headTile = kHeadTile;
-    sizes.headTiles = headTiles;
-    ScanBlock blk = scanBlock(k, id, perTile, fixup, sizes);
+    ScanBlock blk = scanBlock(k, id, perTile, fixup, plan);
     Value seg = blk.seg, tile = blk.tile, h = blk.h, bi = blk.bi, gi = blk.gi,
           p0 = blk.p0;
-    Value logRow = k.idx(0), scaleRow = k.idx(1), cumRow = k.idx(2),
-          expRow = k.idx(3), weightRow = k.idx(4);
+    Value scaleRow = k.idx(kScaleRow), cumRow = k.idx(kCumRow),
+          expRow = k.idx(kExpRow), weightRow = k.idx(kWeightRow);
     Value headDimV = k.idx(headDim), stateDimV = k.idx(stateDim);
     Value bh = k.add(k.mul(bi, heads), h);
 
@@ -749,9 +743,6 @@ LogicalResult mlir::ssm::emitFusedSSDKernels(OpBuilder &b, FusedSSDOp op,
     gpu::TerminatorOp::create(b, loc);
   };
   if (mma) {
-    SSDScanPlan plan{op,        batch,     seq,      chunks,   cb,    segs,
-                     segChunks, segmented, segState, segTotal, heads, headDim,
-                     groups,    stateDim,  headTile, headTiles};
     emitSSDScanMma(b, plan, /*fixup=*/false, tensorCores, module,
                    (name + "_scan").str());
     emitSSDScanMma(b, plan, /*fixup=*/true, tensorCores, module,

@@ -68,15 +68,12 @@ void mlir::ssm::emitSSDScanMma(OpBuilder &b, const SSDScanPlan &plan,
   K k{b, loc};
   Mma mma{k, tensorCores};
   Value x = op.getX(), logDecay = op.getLogDecay(), bMat = op.getB(),
-        cMat = op.getC(), scale = op.getScale(), dSkip = op.getD(),
-        gate = op.getGate(), init = op.getInitialState(), y = op.getYInit(),
+        cMat = op.getC(), scale = op.getScale(), init = op.getInitialState(),
         state = op.getStateInit();
   int64_t heads = plan.heads, headDim = plan.headDim, groups = plan.groups,
           stateDim = plan.stateDim, headTiles = plan.headTiles;
-  int64_t perGroup = heads / groups;
   int64_t statePad = llvm::alignTo(stateDim, kNSlice);
   int64_t slices = statePad / kNSlice;
-  Type f32 = b.getF32Type();
   Value c0 = k.idx(0), one = k.idx(1);
   Value seq = plan.seq, chunks = plan.chunks, segs = plan.segs;
 

@@ -743,3 +743,14 @@ func.func @fused_ssd_wide_state(%x: memref<1x4x2x8xf32>, %g: memref<1x4x2xf32>, 
   ssm.fused_ssd %x, %g, %B, %C outs(%yi, %si : memref<1x4x2x8xf32>, memref<1x2x8x136xf32>) : memref<1x4x2x8xf32>, memref<1x4x2xf32>, memref<1x4x1x136xf32>, memref<1x4x1x136xf32>
   return
 }
+
+// -----
+
+func.func @generic_on_tensors(%a: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'linalg.generic' op ssm-linalg-to-gpu needs linalg on buffers (run bufferization first)}}
+  %0 = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%a : tensor<4xf32>) outs(%b : tensor<4xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    linalg.yield %x : f32
+  } -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
